@@ -1,0 +1,57 @@
+//! Sans-IO, `no_std` crypto for WeChat message pushes and replies (`WXBizMsgCrypt`).
+//!
+//! ```
+//! use wxopen_core::MsgCrypt;
+//!
+//! let crypt = MsgCrypt::new(
+//!     "pamtest",
+//!     "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+//!     "wxb11529c136998cb6",
+//! )?;
+//! // Encrypt a reply; the caller supplies timestamp, nonce and 16 random bytes.
+//! let reply = crypt.encrypt_reply(b"<xml>hello</xml>", "1409304348", "xxxxxx", b"aaaabbbbccccdddd")?;
+//! let body = reply.to_xml();
+//! // Decrypt it the way a push is decrypted: signature first, then AES, padding, frame, appid.
+//! let message = crypt.decrypt_message(body.as_bytes(), &reply.msg_signature, "1409304348", "xxxxxx")?;
+//! assert_eq!(message, b"<xml>hello</xml>");
+//! # Ok::<(), wxopen_core::Error>(())
+//! ```
+//!
+//! Nothing here reads a clock, draws random numbers or does I/O: timestamps, nonces, the 16
+//! random bytes of each frame and `now` come from the caller. With `default-features = false`
+//! the crate needs no allocator; the `*_in_place` / `*_into` methods work on caller buffers.
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`key`] | EncodingAESKey → AES-256 key |
+//! | [`pkcs7`] | padding to 32-byte multiples |
+//! | [`frame`] | `random16 | length | message | receiver id` |
+//! | [`signature`] | `msg_signature` and `signature` |
+//! | [`envelope`] | reading POST bodies, writing replies |
+//! | [`crypt`] | [`MsgCrypt`], the high-level API |
+//! | [`timestamp`] | replay-window check |
+//! | [`error`] | [`Error`] with the official codes |
+#![no_std]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(any(feature = "std", test))]
+extern crate std;
+
+pub mod crypt;
+pub mod envelope;
+pub mod error;
+pub mod frame;
+pub mod key;
+pub mod pkcs7;
+pub mod signature;
+pub mod timestamp;
+
+pub use crypt::MsgCrypt;
+#[cfg(feature = "alloc")]
+pub use crypt::Reply;
+pub use envelope::Envelope;
+pub use error::Error;
+pub use key::AesKey;
