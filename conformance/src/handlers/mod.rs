@@ -1,0 +1,195 @@
+//! The wiremock side: one responder and one connection-drop gate per host, both over the shared
+//! platform state.
+
+pub(crate) mod validate;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::{json, Value};
+use wiremock::{Match, Request, ResponseTemplate};
+
+use crate::clock::FakeClock;
+use crate::counters::{CallRecord, Counters, Host, Outcome};
+use crate::endpoints::Endpoint;
+use crate::faults::{Fault, Faults};
+use crate::state::{errmsg_for, ApiError, Platform};
+
+/// Everything both hosts share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) inner: Mutex<Inner>,
+    pub(crate) clock: FakeClock,
+    rid: std::sync::atomic::AtomicU64,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) platform: Platform,
+    pub(crate) faults: Faults,
+    pub(crate) counters: Counters,
+}
+
+impl Shared {
+    pub(crate) fn new(platform: Platform, clock: FakeClock) -> Self {
+        Self {
+            inner: Mutex::new(Inner {
+                platform,
+                faults: Faults::default(),
+                counters: Counters::default(),
+            }),
+            clock,
+            rid: std::sync::atomic::AtomicU64::new(1),
+        }
+    }
+
+    /// Locks the state; a panic in another holder does not make the fake unusable.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn rid(&self) -> String {
+        let n = self.rid.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!(
+            "{:08x}-{:08x}-{:08x}",
+            self.clock.now_unix() as u32,
+            n as u32,
+            0x5eed_u32
+        )
+    }
+
+    fn error_body(&self, e: &ApiError) -> Value {
+        json!({"errcode": e.errcode, "errmsg": format!("{} rid: {}", e.errmsg, self.rid())})
+    }
+}
+
+fn json_response(status: u16, body: &Value) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_raw(
+        body.to_string().into_bytes(),
+        "application/json; encoding=utf-8",
+    )
+}
+
+/// Answers every request reaching one host.
+pub(crate) struct Responder {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) host: Host,
+}
+
+impl wiremock::Respond for Responder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let shared = &self.shared;
+        let now = shared.clock.now_unix();
+        let path = request.url.path().to_owned();
+        let endpoint = Endpoint::from_path(&path);
+        let mut inner = shared.lock();
+        let mut record = CallRecord {
+            endpoint,
+            path,
+            host: self.host,
+            outcome: Outcome::Ok,
+            injected: false,
+            delay: None,
+            at_unix: now,
+        };
+        let Some(endpoint) = endpoint else {
+            record.outcome = Outcome::Http(404);
+            inner.counters.record(record);
+            return ResponseTemplate::new(404);
+        };
+
+        let mut delay = None;
+        match inner.faults.take(Some(endpoint), self.host, false) {
+            Some(Fault::Errcode(code)) => {
+                record.outcome = Outcome::Errcode(code);
+                record.injected = true;
+                inner.counters.record(record);
+                let err = ApiError {
+                    errcode: code,
+                    errmsg: errmsg_for(code).to_owned(),
+                };
+                return json_response(200, &shared.error_body(&err));
+            }
+            Some(Fault::Http(status)) => {
+                record.outcome = Outcome::Http(status);
+                record.injected = true;
+                inner.counters.record(record);
+                return ResponseTemplate::new(status)
+                    .set_body_string(format!("{status} injected by the fake platform"));
+            }
+            Some(Fault::Delay(d)) => delay = Some(d),
+            // Drops are consumed by the gate; a drop rule can never be returned here.
+            Some(Fault::Drop) | None => {}
+        }
+
+        let result = if request.method != wiremock::http::Method::POST {
+            Err(ApiError::new(43002))
+        } else if endpoint != Endpoint::ClearQuota
+            && endpoint != Endpoint::ClearQuotaV2
+            && inner.platform.quota_exhausted(endpoint)
+        {
+            Err(ApiError::new(45009))
+        } else {
+            let token = validate::query_token(&request.url, endpoint);
+            inner
+                .platform
+                .caller(endpoint, token.as_deref(), now)
+                .and_then(|caller| {
+                    let body = validate::body(endpoint, &request.body)?;
+                    inner.platform.call(endpoint, &caller, &body, now)
+                })
+        };
+        let template = match result {
+            Ok(v) => json_response(200, &v),
+            Err(e) => {
+                record.outcome = Outcome::Errcode(e.errcode);
+                json_response(200, &shared.error_body(&e))
+            }
+        };
+        record.injected = delay.is_some();
+        record.delay = delay;
+        inner.counters.record(record);
+        match delay {
+            Some(d) => template.set_delay(d),
+            None => template,
+        }
+    }
+}
+
+/// Matches (and so drops the connection of) requests that an injected [`Fault::Drop`] targets.
+pub(crate) struct DropGate {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) host: Host,
+}
+
+impl Match for DropGate {
+    fn matches(&self, request: &Request) -> bool {
+        let endpoint = Endpoint::from_path(request.url.path());
+        let mut inner = self.shared.lock();
+        if inner.faults.take(endpoint, self.host, true).is_none() {
+            return false;
+        }
+        let record = CallRecord {
+            endpoint,
+            path: request.url.path().to_owned(),
+            host: self.host,
+            outcome: Outcome::Dropped,
+            injected: true,
+            delay: None,
+            at_unix: self.shared.clock.now_unix(),
+        };
+        inner.counters.record(record);
+        true
+    }
+}
+
+/// The error that makes the server close the connection without an answer.
+#[derive(Debug)]
+pub(crate) struct ConnectionDropped;
+
+impl std::fmt::Display for ConnectionDropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by the fake platform (injected fault)")
+    }
+}
+
+impl std::error::Error for ConnectionDropped {}
