@@ -1,5 +1,8 @@
 //! The XML envelope around the ciphertext: reading the POST body, writing the reply.
 //!
+//! A body whose first non-space byte is `{` is read as the JSON form instead (see
+//! [`crate::json_envelope`]); the same fields come back.
+//!
 //! WeChat's envelopes are flat: `<xml><ToUserName|AppId>…</…><Encrypt>…</Encrypt></xml>`. The
 //! reader borrows the field values from the body without copying, accepts CDATA or plain text,
 //! any element order, whitespace and comments between elements and an optional XML declaration.
@@ -232,6 +235,9 @@ pub(crate) fn parse_raw(body: &[u8], max_len: usize) -> Result<RawEnvelope<'_>, 
         r.pos = 3;
     }
     r.skip_ws();
+    if r.starts_with(b"{") {
+        return crate::json_envelope::parse_raw(r.rest());
+    }
     if r.starts_with(b"<?xml") && r.buf.get(r.pos + 5).is_some_and(|&b| is_ws(b)) {
         r.pos += 5;
         let decl = r.skip_past(b"?>")?;

@@ -13,7 +13,7 @@ pub enum Error {
     SignatureMismatch,
     /// The timestamp is outside the accepted replay window, or not a number (-40001).
     StaleTimestamp,
-    /// The XML envelope is malformed or unsafe (-40002).
+    /// The XML (or JSON) envelope is malformed or unsafe (-40002).
     Xml(XmlError),
     /// A signature input (token, timestamp or nonce) is empty or too long (-40003).
     SignatureInput,
@@ -63,6 +63,8 @@ pub enum XmlError {
     DuplicateElement,
     /// A field value is not UTF-8.
     NotUtf8,
+    /// A JSON envelope escapes a field we read (values are borrowed, never unescaped).
+    EscapedValue,
 }
 
 /// Why an EncodingAESKey was refused.
@@ -178,6 +180,7 @@ impl fmt::Display for XmlError {
             XmlError::MissingEncrypt => f.write_str("no Encrypt element"),
             XmlError::DuplicateElement => f.write_str("element repeated"),
             XmlError::NotUtf8 => f.write_str("field is not UTF-8"),
+            XmlError::EscapedValue => f.write_str("escaped JSON value in a field we read"),
         }
     }
 }

@@ -28,6 +28,7 @@
 //! | [`frame`] | `random16 | length | message | receiver id` |
 //! | [`signature`] | `msg_signature` and `signature` |
 //! | [`envelope`] | reading POST bodies, writing replies |
+//! | [`json_envelope`] | the JSON form of the POST body |
 //! | [`crypt`] | [`MsgCrypt`], the high-level API |
 //! | [`timestamp`] | replay-window check |
 //! | [`error`] | [`Error`] with the official codes |
@@ -44,6 +45,7 @@ pub mod crypt;
 pub mod envelope;
 pub mod error;
 pub mod frame;
+pub mod json_envelope;
 pub mod key;
 pub mod pkcs7;
 pub mod signature;
