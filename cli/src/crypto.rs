@@ -1,0 +1,472 @@
+//! `decrypt`, `encrypt`, `verify-url` and `sign`: thin commands over `wxopen-core`, with
+//! diagnostics for the usual causes of each failure.
+//!
+//! Every command returns the exact bytes to write on stdout, or a [`Failure`].
+
+use std::io::{IsTerminal, Read};
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use rand::rand_core::TryRngCore;
+use rand::Rng;
+use serde_json::{json, Map, Value};
+use wxopen_core::error::{BufferError, KeyError};
+use wxopen_core::{envelope, signature, Error, MsgCrypt};
+
+use crate::args::{AccountArgs, DecryptArgs, EncryptArgs, SignArgs, VerifyUrlArgs};
+use crate::failure::Failure;
+
+/// `wxopen decrypt`: the decrypted message, or its JSON description.
+pub fn decrypt(args: &DecryptArgs, json: bool) -> Result<Vec<u8>, Failure> {
+    let crypt = new_crypt(&args.account)?;
+    let body = read_input(args.file.as_deref())?;
+    let env = parse_envelope(&body)?;
+    let q = &args.query;
+    let message = crypt
+        .decrypt_encrypted(&env.encrypt, &q.msg_signature, &q.timestamp, &q.nonce)
+        .map_err(|e| {
+            diagnose(
+                e,
+                &Context {
+                    crypt: &crypt,
+                    token: args.account.token.expose(),
+                    appid: &args.account.appid,
+                    msg_signature: &q.msg_signature,
+                    timestamp: &q.timestamp,
+                    nonce: &q.nonce,
+                    encrypt: &env.encrypt,
+                    echostr: false,
+                },
+            )
+        })?;
+    if !json {
+        return Ok(message);
+    }
+    let mut out = Map::new();
+    out.insert("envelope".into(), Value::from(env.format));
+    out.insert("app_id".into(), env.app_id.map_or(Value::Null, Value::from));
+    out.insert(
+        "to_user_name".into(),
+        env.to_user_name.map_or(Value::Null, Value::from),
+    );
+    insert_bytes(&mut out, "message", message);
+    Ok(json_line(&Value::Object(out)))
+}
+
+/// `wxopen verify-url`: the echo plaintext, or `{"echo": ...}`.
+pub fn verify_url(args: &VerifyUrlArgs, json: bool) -> Result<Vec<u8>, Failure> {
+    let crypt = new_crypt(&args.account)?;
+    let q = &args.query;
+    let echo = crypt
+        .verify_url(&q.msg_signature, &q.timestamp, &q.nonce, &args.echostr)
+        .map_err(|e| {
+            diagnose(
+                e,
+                &Context {
+                    crypt: &crypt,
+                    token: args.account.token.expose(),
+                    appid: &args.account.appid,
+                    msg_signature: &q.msg_signature,
+                    timestamp: &q.timestamp,
+                    nonce: &q.nonce,
+                    encrypt: &args.echostr,
+                    echostr: true,
+                },
+            )
+        })?;
+    if !json {
+        return Ok(echo);
+    }
+    let mut out = Map::new();
+    insert_bytes(&mut out, "echo", echo);
+    Ok(json_line(&Value::Object(out)))
+}
+
+/// `wxopen encrypt`: the XML reply envelope, or the JSON reply shape.
+pub fn encrypt(args: &EncryptArgs, json: bool) -> Result<Vec<u8>, Failure> {
+    let crypt = new_crypt(&args.account)?;
+    let message = read_input(args.file.as_deref())?;
+    let timestamp = match &args.timestamp {
+        Some(t) => t.clone(),
+        None => now_unix()?.to_string(),
+    };
+    let nonce = match &args.nonce {
+        Some(n) => n.clone(),
+        None => random_nonce(),
+    };
+    let random16 = match args.random16 {
+        Some(r) => r,
+        None => os_random16()?,
+    };
+    let reply = crypt
+        .encrypt_reply(&message, &timestamp, &nonce, &random16)
+        .map_err(|e| match e {
+            Error::ReplyXml | Error::SignatureInput => Failure::Crypto {
+                error: e,
+                hint: Some(
+                    "the timestamp must be non-empty decimal digits and the nonce non-empty \
+                     without `]]>`"
+                        .into(),
+                ),
+            },
+            other => Failure::crypto(other),
+        })?;
+    if !json {
+        return Ok(reply.to_xml().into_bytes());
+    }
+    // The reply shape of JSON-mode pushes; TimeStamp is a number when it is a canonical one.
+    let ts = match reply.timestamp.parse::<u64>() {
+        Ok(n) if n.to_string() == reply.timestamp => Value::from(n),
+        _ => Value::from(reply.timestamp.as_str()),
+    };
+    Ok(json_line(&json!({
+        "Encrypt": reply.encrypt,
+        "MsgSignature": reply.msg_signature,
+        "TimeStamp": ts,
+        "Nonce": reply.nonce,
+    })))
+}
+
+/// `wxopen sign`: `msg_signature` with `--encrypt`, else the plain `signature`, plus a newline.
+pub fn sign(args: &SignArgs, json: bool) -> Result<Vec<u8>, Failure> {
+    let token = args.token.expose();
+    if token.is_empty() {
+        return Err(Failure::Crypto {
+            error: Error::SignatureInput,
+            hint: Some("the token must not be empty".into()),
+        });
+    }
+    let (sig, kind) = match &args.encrypt {
+        Some(e) => (
+            signature::sign(token, &args.timestamp, &args.nonce, e),
+            "msg_signature",
+        ),
+        None => (
+            signature::sign_plain(token, &args.timestamp, &args.nonce),
+            "signature",
+        ),
+    };
+    if json {
+        Ok(json_line(
+            &json!({ "signature": sig.as_str(), "kind": kind }),
+        ))
+    } else {
+        Ok(format!("{sig}\n").into_bytes())
+    }
+}
+
+/// Build the crypto from the account flags, with a hint fitted to a bad key.
+fn new_crypt(account: &AccountArgs) -> Result<MsgCrypt, Failure> {
+    let key = account.aes_key.expose();
+    MsgCrypt::new(account.token.expose(), key, &account.appid).map_err(|e| {
+        let hint = match e {
+            Error::InvalidAesKey(KeyError::WrongLength { len: 44 }) if key.ends_with('=') => {
+                Some("drop the trailing `=`: the EncodingAESKey is the 43 characters shown in the console".to_owned())
+            }
+            Error::InvalidAesKey(KeyError::WrongLength { len }) => Some(format!(
+                "EncodingAESKey must be 43 characters (got {len}); copy it again from the console"
+            )),
+            Error::InvalidAesKey(KeyError::InvalidCharacter) => Some(
+                "EncodingAESKey uses the standard base64 alphabet (A-Z a-z 0-9 + /); \
+                 copy it again from the console"
+                    .to_owned(),
+            ),
+            Error::SignatureInput => {
+                Some("the token must be 1 to 128 bytes (the Token from the console)".to_owned())
+            }
+            Error::ReceiverIdTooLong => Some("--appid is longer than 128 bytes".to_owned()),
+            other => other.hint().map(str::to_owned),
+        };
+        Failure::Crypto { error: e, hint }
+    })
+}
+
+/// What a decrypt was given, for explaining its failure.
+struct Context<'a> {
+    crypt: &'a MsgCrypt,
+    token: &'a str,
+    appid: &'a str,
+    msg_signature: &'a str,
+    timestamp: &'a str,
+    nonce: &'a str,
+    encrypt: &'a str,
+    /// The text came from the `echostr` query parameter (URL-encoding mistakes are likely).
+    echostr: bool,
+}
+
+/// Pick the most specific hint for a failed decrypt.
+fn diagnose(error: Error, cx: &Context<'_>) -> Failure {
+    let hint = match error {
+        Error::SignatureMismatch => signature_hint(cx),
+        Error::ReceiverIdMismatch => Some(receiver_id_hint(cx)),
+        Error::Base64Decode => Some(
+            url_encoding_hint(cx)
+                .unwrap_or_else(|| "Encrypt must be standard base64 with `=` padding".to_owned()),
+        ),
+        Error::Buffer(BufferError::FrameTooShort) => {
+            Some("the frame is too short: a wrong EncodingAESKey decrypts to garbage".to_owned())
+        }
+        other => other.hint().map(str::to_owned),
+    };
+    Failure::Crypto { error, hint }
+}
+
+fn signature_hint(cx: &Context<'_>) -> Option<String> {
+    if signature::sign_plain(cx.token, cx.timestamp, cx.nonce).as_str() == cx.msg_signature {
+        return Some(
+            "that is the `signature` query parameter (token, timestamp, nonce); pass \
+             `msg_signature` from the same URL, which also covers the Encrypt text"
+                .to_owned(),
+        );
+    }
+    if let Some(h) = url_encoding_hint(cx) {
+        return Some(h);
+    }
+    let expected = cx.crypt.sign(cx.timestamp, cx.nonce, cx.encrypt);
+    if expected.as_str().eq_ignore_ascii_case(cx.msg_signature) {
+        return Some(
+            "the signature is right but not lower case; WeChat signs in lowercase hex".to_owned(),
+        );
+    }
+    if cx.msg_signature.len() != signature::HEX_LEN {
+        return Some(format!(
+            "msg_signature is 40 hex characters, this one has {}; check the token, and that \
+             `msg_signature` (not `signature`) was copied whole",
+            cx.msg_signature.len()
+        ));
+    }
+    Error::SignatureMismatch.hint().map(str::to_owned)
+}
+
+fn url_encoding_hint(cx: &Context<'_>) -> Option<String> {
+    let what = if cx.echostr { "echostr" } else { "Encrypt" };
+    if cx.encrypt.contains('%') {
+        Some(format!(
+            "{what} looks URL-encoded (`%2B`, `%2F`, `%3D`); {what} must be URL-decoded first"
+        ))
+    } else if cx.encrypt.contains(' ') {
+        Some(format!(
+            "{what} contains spaces: a `+` was decoded as a space; URL-decode it with percent \
+             decoding only"
+        ))
+    } else {
+        None
+    }
+}
+
+/// Decrypt once more without the receiver check to say whose message this is.
+fn receiver_id_hint(cx: &Context<'_>) -> String {
+    let found = STANDARD.decode(cx.encrypt).ok().and_then(|mut raw| {
+        cx.crypt
+            .open(&mut raw)
+            .ok()
+            .map(|frame| String::from_utf8_lossy(frame.receiver_id).into_owned())
+    });
+    let general = "the trailing id is the component appid for authorized-account messages, the \
+                   account appid or corpid otherwise";
+    match found {
+        Some(id) => format!(
+            "the message was encrypted for `{id}`, not `{}`; {general}",
+            cx.appid
+        ),
+        None => general.to_owned(),
+    }
+}
+
+/// The envelope fields the CLI reports.
+struct ParsedEnvelope {
+    format: &'static str,
+    encrypt: String,
+    app_id: Option<String>,
+    to_user_name: Option<String>,
+}
+
+/// Read an XML envelope, or a JSON one (mini programs and WeCom in JSON mode).
+fn parse_envelope(body: &[u8]) -> Result<ParsedEnvelope, Failure> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        let env = envelope::parse(body)?;
+        return Ok(ParsedEnvelope {
+            format: "xml",
+            encrypt: env.encrypt.to_owned(),
+            app_id: env.app_id.map(str::to_owned),
+            to_user_name: env.to_user_name.map(str::to_owned),
+        });
+    }
+    let bad = |what: &str| Failure::JsonEnvelope { what: what.into() };
+    let value: Value = serde_json::from_slice(body).map_err(|e| bad(&format!("not JSON ({e})")))?;
+    let obj = value.as_object().ok_or_else(|| bad("not an object"))?;
+    let field = |names: [&str; 2]| -> Result<Option<String>, Failure> {
+        let mut found = names.iter().filter_map(|n| obj.get(*n));
+        let first = found.next();
+        if found.next().is_some() {
+            return Err(bad(&format!("`{}` appears twice", names[0])));
+        }
+        Ok(first.map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }))
+    };
+    let encrypt = match obj.get("Encrypt").or_else(|| obj.get("encrypt")) {
+        Some(Value::String(_)) => field(["Encrypt", "encrypt"])?.unwrap_or_default(),
+        Some(_) => return Err(bad("`Encrypt` is not a string")),
+        None => return Err(bad("no `Encrypt` field")),
+    };
+    Ok(ParsedEnvelope {
+        format: "json",
+        encrypt,
+        app_id: field(["AppId", "appid"])?,
+        to_user_name: field(["ToUserName", "tousername"])?,
+    })
+}
+
+/// Read FILE (`-` or none means stdin) completely.
+fn read_input(path: Option<&Path>) -> Result<Vec<u8>, Failure> {
+    match path {
+        Some(p) if p.as_os_str() != "-" => {
+            std::fs::read(p).map_err(|e| Failure::Io(format!("cannot read {}: {e}", p.display())))
+        }
+        _ => {
+            let mut stdin = std::io::stdin();
+            if stdin.is_terminal() {
+                return Err(Failure::Usage(
+                    "no input: give FILE or pipe the body on stdin".into(),
+                ));
+            }
+            let mut buf = Vec::new();
+            stdin
+                .read_to_end(&mut buf)
+                .map_err(|e| Failure::Io(format!("cannot read stdin: {e}")))?;
+            Ok(buf)
+        }
+    }
+}
+
+fn now_unix() -> Result<u64, Failure> {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .map_err(|_| Failure::Io("the system clock is before 1970".into()))
+}
+
+/// A decimal nonce like the ones WeChat sends (9 or 10 digits).
+fn random_nonce() -> String {
+    rand::rng().random_range(100_000_000..=u32::MAX).to_string()
+}
+
+/// The 16 random bytes of a frame, straight from the operating system.
+fn os_random16() -> Result<[u8; 16], Failure> {
+    let mut out = [0u8; 16];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut out)
+        .map_err(|e| Failure::Io(format!("the OS random number generator failed: {e}")))?;
+    Ok(out)
+}
+
+/// Put `bytes` under `key` as a string, or under `<key>_base64` when it is not UTF-8.
+fn insert_bytes(out: &mut Map<String, Value>, key: &str, bytes: Vec<u8>) {
+    match String::from_utf8(bytes) {
+        Ok(s) => {
+            out.insert(key.into(), Value::from(s));
+        }
+        Err(e) => {
+            out.insert(key.into(), Value::Null);
+            out.insert(
+                format!("{key}_base64"),
+                Value::from(STANDARD.encode(e.into_bytes())),
+            );
+        }
+    }
+}
+
+/// One JSON object and a newline.
+fn json_line(v: &Value) -> Vec<u8> {
+    let mut s = v.to_string();
+    s.push('\n');
+    s.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    const KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+
+    fn cx<'a>(crypt: &'a MsgCrypt, sig: &'a str, encrypt: &'a str, echostr: bool) -> Context<'a> {
+        Context {
+            crypt,
+            token: "pamtest",
+            appid: "wxother",
+            msg_signature: sig,
+            timestamp: "1409304348",
+            nonce: "xxxxxx",
+            encrypt,
+            echostr,
+        }
+    }
+
+    #[test]
+    fn plain_signature_passed_as_msg_signature_is_named() {
+        let crypt = MsgCrypt::new("pamtest", KEY, "wxother").unwrap();
+        let plain = signature::sign_plain("pamtest", "1409304348", "xxxxxx");
+        let f = diagnose(
+            Error::SignatureMismatch,
+            &cx(&crypt, plain.as_str(), "QUJD", false),
+        );
+        assert!(f
+            .hint()
+            .is_some_and(|h| h.contains("`signature` query parameter")));
+    }
+
+    #[test]
+    fn url_encoded_echostr_is_named() {
+        let crypt = MsgCrypt::new("pamtest", KEY, "wxother").unwrap();
+        let f = diagnose(
+            Error::SignatureMismatch,
+            &cx(&crypt, "0", "ab%2Bcd%3D", true),
+        );
+        assert!(f.hint().is_some_and(|h| h.contains("URL-decoded")));
+    }
+
+    #[test]
+    fn receiver_id_hint_names_the_real_id() {
+        let right = MsgCrypt::new("pamtest", KEY, "wxcomponent").unwrap();
+        let text = right.encrypt(b"<xml/>", &[1; 16]).unwrap();
+        let wrong = MsgCrypt::new("pamtest", KEY, "wxother").unwrap();
+        let f = diagnose(Error::ReceiverIdMismatch, &cx(&wrong, "", &text, false));
+        let hint = f.hint().unwrap_or_default();
+        assert!(hint.contains("`wxcomponent`, not `wxother`"), "{hint}");
+        assert!(hint.contains("component appid"), "{hint}");
+    }
+
+    #[test]
+    fn json_envelopes_both_spellings() {
+        let a = parse_envelope(br#" {"ToUserName":"gh_1","Encrypt":"QUJD"}"#).unwrap();
+        assert_eq!((a.format, a.encrypt.as_str()), ("json", "QUJD"));
+        assert_eq!(a.to_user_name.as_deref(), Some("gh_1"));
+        let b = parse_envelope(br#"{"tousername":"x","encrypt":"QUJD","agentid":1}"#).unwrap();
+        assert_eq!(b.encrypt, "QUJD");
+        for bad in [
+            &br#"{"ToUserName":"x"}"#[..],
+            br#"{"Encrypt":1}"#,
+            br#"{"Encrypt":"a","encrypt":"b"}"#,
+            b"{not json",
+            b"{}",
+        ] {
+            assert!(
+                matches!(parse_envelope(bad), Err(Failure::JsonEnvelope { .. })),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn nonce_is_decimal() {
+        let n = random_nonce();
+        assert!(n.len() >= 9 && n.bytes().all(|b| b.is_ascii_digit()), "{n}");
+    }
+}

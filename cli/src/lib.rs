@@ -1,0 +1,46 @@
+//! The `wxopen` command line: debug WeChat message crypto and run the whole component flow
+//! against a local fake.
+//!
+//! | command | does |
+//! |---|---|
+//! | `decrypt` | decrypt a pushed POST body (XML or JSON envelope) and print the message |
+//! | `encrypt` | encrypt a reply and print the reply envelope |
+//! | `verify-url` | decrypt `echostr` for the URL check |
+//! | `sign` | compute `msg_signature` or the plain `signature` |
+//! | `demo` | run ticket push → tokens → authorization → refresh against `FakeWeChat` |
+//!
+//! Failures print `error: <what> (WeChat code -400NN)` and usually a `hint:` line on stderr,
+//! nothing on stdout, and exit with the codes in [`failure`] (listed in `wxopen --help`).
+
+pub mod args;
+pub mod crypto;
+pub mod demo;
+pub mod failure;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use args::{Cli, Command};
+use failure::Failure;
+
+/// Run one parsed command line: write its output on stdout, or report the failure on stderr.
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match &cli.command {
+        Command::Decrypt(a) => crypto::decrypt(a, cli.json),
+        Command::Encrypt(a) => crypto::encrypt(a, cli.json),
+        Command::VerifyUrl(a) => crypto::verify_url(a, cli.json),
+        Command::Sign(a) => crypto::sign(a, cli.json),
+        Command::Demo(a) => demo::run(a, cli.json),
+    };
+    match result.and_then(|out| write_stdout(&out)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => f.report(),
+    }
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::Io(format!("cannot write stdout: {e}")))
+}
