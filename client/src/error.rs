@@ -1,0 +1,509 @@
+//! The client's error type.
+
+use std::fmt;
+
+use crate::errcode::{self, ErrorClass};
+use crate::store::StoreError;
+
+/// Result alias for the client.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How a request failed below the HTTP layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransportKind {
+    /// The request or connection timed out.
+    Timeout,
+    /// No connection could be made (DNS, refused, TLS handshake).
+    Connect,
+    /// The connection failed while sending or receiving.
+    Other,
+}
+
+impl fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportKind::Timeout => "timeout",
+            TransportKind::Connect => "connection failed",
+            TransportKind::Other => "transport error",
+        })
+    }
+}
+
+/// Why a push (or a decrypted message body) could not be turned into an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PushError {
+    /// The push query lacks a required parameter.
+    MissingQueryParam(&'static str),
+    /// The decrypted message is not UTF-8.
+    NotUtf8,
+    /// Malformed XML.
+    Xml(String),
+    /// A `<!DOCTYPE>` declaration: never processed (no DTD, no entity expansion).
+    Doctype,
+    /// A reference to an entity other than the five predefined ones (never expanded).
+    UnknownEntity(String),
+    /// Elements nested deeper than a WeChat payload ever is.
+    TooDeep,
+    /// A required field is missing from a known event.
+    MissingField(&'static str),
+    /// A field has a value of the wrong shape (e.g. a non-numeric `CreateTime`).
+    InvalidField(&'static str),
+    /// The push names a different component appid than the configured one.
+    AppIdMismatch {
+        /// The configured component appid.
+        expected: String,
+        /// The `AppId` inside the push.
+        found: String,
+    },
+}
+
+impl fmt::Display for PushError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PushError::MissingQueryParam(p) if *p == "msg_signature" => write!(
+                f,
+                "push query lacks msg_signature (the `signature` parameter is not msg_signature; is the push URL set to safe mode?)"
+            ),
+            PushError::MissingQueryParam(p) => write!(f, "push query lacks `{p}`"),
+            PushError::NotUtf8 => f.write_str("decrypted push is not UTF-8"),
+            PushError::Xml(m) => write!(f, "malformed push XML: {}", one_line(m)),
+            PushError::Doctype => f.write_str("push XML contains a DOCTYPE; refused"),
+            PushError::UnknownEntity(e) => {
+                write!(f, "push XML references entity `{}`; refused (no entity expansion)", one_line(e))
+            }
+            PushError::TooDeep => f.write_str("push XML is nested too deeply"),
+            PushError::MissingField(n) => write!(f, "push lacks required field `{n}`"),
+            PushError::InvalidField(n) => write!(f, "push field `{n}` has an invalid value"),
+            PushError::AppIdMismatch { expected, found } => write!(
+                f,
+                "push is for component `{}`, this client is `{}`",
+                one_line(found),
+                one_line(expected)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for PushError {}
+
+/// Everything that can go wrong in the client.
+///
+/// [`code`](Error::code) gives the WeChat `errcode` where there is one; the `is_*` methods
+/// classify the error; `Display` is one line and never contains a secret.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// WeChat answered a non-zero `errcode` not covered by a more specific variant (this includes
+    /// -1 after the retry budget and token errors after the one refresh-and-retry).
+    WechatApi {
+        /// Endpoint name, e.g. `api_query_auth`.
+        endpoint: &'static str,
+        /// WeChat error code.
+        errcode: i64,
+        /// WeChat error message (usually carries `rid: …` for support tickets).
+        errmsg: String,
+    },
+    /// No `component_verify_ticket` has been received yet (or the store lost it).
+    TicketMissing,
+    /// WeChat rejected the stored ticket (61005 expired, 61006 invalid).
+    TicketRejected {
+        /// 61005 or 61006.
+        errcode: i64,
+        /// WeChat error message.
+        errmsg: String,
+        /// `true` when the stored ticket was older than 12 h.
+        stale: bool,
+    },
+    /// The account must authorize the component again: its refresh token is invalid and could
+    /// not be recovered from the authorizer list (61023), it revoked the authorization (61003),
+    /// or nothing is known about it.
+    MustReauthorize {
+        /// The authorizer appid.
+        authorizer_appid: String,
+        /// The WeChat code that led here, if any.
+        errcode: Option<i64>,
+        /// What happened.
+        reason: String,
+    },
+    /// A quota is exhausted (45009, 48006); not retried.
+    Quota {
+        /// Endpoint name.
+        endpoint: &'static str,
+        /// 45009 or 48006.
+        errcode: i64,
+        /// WeChat error message.
+        errmsg: String,
+    },
+    /// A configuration problem on the platform side (61004 IP whitelist, 40125, 41004, 40013);
+    /// not retried.
+    Config {
+        /// Endpoint name.
+        endpoint: &'static str,
+        /// WeChat error code.
+        errcode: i64,
+        /// WeChat error message.
+        errmsg: String,
+    },
+    /// The request failed below HTTP after every retry and fallback domain.
+    Transport {
+        /// Endpoint name.
+        endpoint: &'static str,
+        /// What failed.
+        kind: TransportKind,
+        /// Details (never contains the URL's query, which carries tokens).
+        message: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// WeChat answered with a non-success HTTP status.
+    HttpStatus {
+        /// Endpoint name.
+        endpoint: &'static str,
+        /// HTTP status code.
+        status: u16,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// A response could not be decoded into its documented shape.
+    Decode {
+        /// Endpoint name.
+        endpoint: &'static str,
+        /// What was wrong.
+        message: String,
+    },
+    /// Signature, decryption or envelope failure from `wxopen-core`.
+    Crypto(wxopen_core::Error),
+    /// The push or message body could not be parsed.
+    Push(PushError),
+    /// The token store failed.
+    Store(StoreError),
+    /// An argument or configuration value is invalid.
+    InvalidInput {
+        /// Which input.
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// Builds the error for a non-zero `errcode` from `endpoint`, choosing the typed variant.
+    pub fn from_api(endpoint: &'static str, errcode: i64, errmsg: impl Into<String>) -> Self {
+        let errmsg = errmsg.into();
+        match errcode::classify(errcode) {
+            ErrorClass::Ticket => Error::TicketRejected {
+                errcode,
+                errmsg,
+                stale: false,
+            },
+            ErrorClass::Quota => Error::Quota {
+                endpoint,
+                errcode,
+                errmsg,
+            },
+            ErrorClass::Config => Error::Config {
+                endpoint,
+                errcode,
+                errmsg,
+            },
+            _ => Error::WechatApi {
+                endpoint,
+                errcode,
+                errmsg,
+            },
+        }
+    }
+
+    pub(crate) fn invalid(what: &'static str, reason: impl Into<String>) -> Self {
+        Error::InvalidInput {
+            what,
+            reason: reason.into(),
+        }
+    }
+
+    /// The WeChat `errcode` (API errors) or the official crypto code (-40001..-40011).
+    pub fn code(&self) -> Option<i64> {
+        match self {
+            Error::WechatApi { errcode, .. }
+            | Error::TicketRejected { errcode, .. }
+            | Error::Quota { errcode, .. }
+            | Error::Config { errcode, .. } => Some(*errcode),
+            Error::MustReauthorize { errcode, .. } => *errcode,
+            Error::Crypto(e) => Some(i64::from(e.code())),
+            _ => None,
+        }
+    }
+
+    /// The class of the WeChat code, if this error carries one.
+    pub fn class(&self) -> Option<ErrorClass> {
+        match self {
+            Error::Crypto(_) => None,
+            Error::MustReauthorize { .. } => Some(ErrorClass::RefreshTokenInvalid),
+            _ => self.code().map(errcode::classify),
+        }
+    }
+
+    /// Transient: -1, HTTP 5xx/429, timeouts and connection errors. The client has already
+    /// retried these within its budget; a caller may try again later.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Transport { .. } => true,
+            Error::HttpStatus { status, .. } => *status >= 500 || *status == 429,
+            _ => self.class() == Some(ErrorClass::Retryable),
+        }
+    }
+
+    /// The access token was rejected (40001, 40014, 42001).
+    pub fn is_token_invalid(&self) -> bool {
+        self.class() == Some(ErrorClass::TokenInvalid)
+    }
+
+    /// The ticket is missing or was rejected (61005, 61006): wait for a push or call
+    /// `start_push_ticket`.
+    pub fn is_ticket_problem(&self) -> bool {
+        matches!(self, Error::TicketMissing | Error::TicketRejected { .. })
+    }
+
+    /// A quota is exhausted.
+    pub fn is_quota(&self) -> bool {
+        matches!(self, Error::Quota { .. })
+    }
+
+    /// A configuration problem (IP whitelist, appsecret, appid, or an invalid local setting).
+    pub fn is_config(&self) -> bool {
+        matches!(self, Error::Config { .. } | Error::InvalidInput { .. })
+    }
+
+    /// The authorizer must authorize the component again.
+    pub fn must_reauthorize(&self) -> bool {
+        matches!(self, Error::MustReauthorize { .. })
+            || self.class() == Some(ErrorClass::NotAuthorized)
+    }
+}
+
+/// Replaces control characters so a message from the network stays on one line.
+pub(crate) fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+fn write_hint(f: &mut fmt::Formatter<'_>, errcode: i64) -> fmt::Result {
+    match errcode::hint(errcode) {
+        Some(h) => write!(f, ": {h}"),
+        None => Ok(()),
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::WechatApi {
+                endpoint,
+                errcode,
+                errmsg,
+            }
+            | Error::Quota {
+                endpoint,
+                errcode,
+                errmsg,
+            }
+            | Error::Config {
+                endpoint,
+                errcode,
+                errmsg,
+            } => {
+                write!(f, "{endpoint}: WeChat error {errcode} ({})", one_line(errmsg))?;
+                write_hint(f, *errcode)
+            }
+            Error::TicketMissing => f.write_str(
+                "no component_verify_ticket received yet: wait for the next push (every 10 minutes) or call start_push_ticket",
+            ),
+            Error::TicketRejected {
+                errcode,
+                errmsg,
+                stale,
+            } => {
+                write!(f, "api_component_token: WeChat error {errcode} ({})", one_line(errmsg))?;
+                if *stale {
+                    f.write_str(" with a ticket older than 12 h")?;
+                }
+                write_hint(f, *errcode)
+            }
+            Error::MustReauthorize {
+                authorizer_appid,
+                errcode,
+                reason,
+            } => {
+                write!(f, "authorizer {} must re-authorize the component", one_line(authorizer_appid))?;
+                if let Some(c) = errcode {
+                    write!(f, " (WeChat error {c})")?;
+                }
+                write!(f, ": {}", one_line(reason))
+            }
+            Error::Transport {
+                endpoint,
+                kind,
+                message,
+                attempts,
+            } => write!(
+                f,
+                "{endpoint}: {kind} after {attempts} attempt(s): {}",
+                one_line(message)
+            ),
+            Error::HttpStatus {
+                endpoint,
+                status,
+                attempts,
+            } => write!(f, "{endpoint}: HTTP status {status} after {attempts} attempt(s)"),
+            Error::Decode { endpoint, message } => {
+                write!(f, "{endpoint}: unexpected response: {}", one_line(message))
+            }
+            Error::Crypto(e) => match e.hint() {
+                Some(h) => write!(f, "{e}: {h}"),
+                None => write!(f, "{e}"),
+            },
+            Error::Push(e) => write!(f, "{e}"),
+            Error::Store(e) => write!(f, "token store: {e}"),
+            Error::InvalidInput { what, reason } => {
+                write!(f, "invalid {what}: {}", one_line(reason))
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Crypto(e) => Some(e),
+            Error::Push(e) => Some(e),
+            Error::Store(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<wxopen_core::Error> for Error {
+    fn from(e: wxopen_core::Error) -> Self {
+        Error::Crypto(e)
+    }
+}
+
+impl From<PushError> for Error {
+    fn from(e: PushError) -> Self {
+        Error::Push(e)
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        Error::Store(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_api_picks_typed_variants() {
+        assert!(matches!(
+            Error::from_api("x", 61005, "m"),
+            Error::TicketRejected { errcode: 61005, .. }
+        ));
+        assert!(matches!(
+            Error::from_api("x", 61006, "m"),
+            Error::TicketRejected { .. }
+        ));
+        assert!(matches!(
+            Error::from_api("x", 45009, "m"),
+            Error::Quota { .. }
+        ));
+        assert!(matches!(
+            Error::from_api("x", 48006, "m"),
+            Error::Quota { .. }
+        ));
+        for c in [61004, 40125, 41004, 40013] {
+            assert!(
+                matches!(Error::from_api("x", c, "m"), Error::Config { .. }),
+                "{c}"
+            );
+        }
+        assert!(matches!(
+            Error::from_api("x", -1, "m"),
+            Error::WechatApi { errcode: -1, .. }
+        ));
+        assert!(matches!(
+            Error::from_api("x", 40001, "m"),
+            Error::WechatApi { .. }
+        ));
+    }
+
+    #[test]
+    fn classification_methods() {
+        let e = Error::from_api("x", -1, "system error");
+        assert!(e.is_retryable() && !e.is_config() && e.code() == Some(-1));
+        let e = Error::from_api("x", 42001, "expired");
+        assert!(e.is_token_invalid() && !e.is_retryable());
+        let e = Error::from_api(
+            "api_component_token",
+            61004,
+            "access clientip is not registered",
+        );
+        assert!(e.is_config() && !e.is_retryable() && e.code() == Some(61004));
+        let e = Error::from_api("x", 45009, "quota");
+        assert!(e.is_quota() && !e.is_retryable());
+        assert!(Error::TicketMissing.is_ticket_problem());
+        assert!(Error::from_api("x", 61006, "m").is_ticket_problem());
+        let e = Error::MustReauthorize {
+            authorizer_appid: "wx1".into(),
+            errcode: Some(61023),
+            reason: "r".into(),
+        };
+        assert!(e.must_reauthorize() && e.code() == Some(61023));
+        assert!(Error::from_api("x", 61003, "m").must_reauthorize());
+        let e = Error::Transport {
+            endpoint: "x",
+            kind: TransportKind::Timeout,
+            message: "t".into(),
+            attempts: 6,
+        };
+        assert!(e.is_retryable() && e.code().is_none());
+        let e = Error::HttpStatus {
+            endpoint: "x",
+            status: 502,
+            attempts: 6,
+        };
+        assert!(e.is_retryable());
+        let e = Error::HttpStatus {
+            endpoint: "x",
+            status: 404,
+            attempts: 1,
+        };
+        assert!(!e.is_retryable());
+    }
+
+    #[test]
+    fn display_is_one_line_with_hint() {
+        let e = Error::from_api(
+            "api_component_token",
+            61004,
+            "access clientip\nis not registered rid: 1",
+        );
+        let s = e.to_string();
+        assert!(!s.contains('\n'), "{s}");
+        assert!(
+            s.contains("61004") && s.contains("whitelist") && s.contains("api_component_token"),
+            "{s}"
+        );
+        let s = Error::TicketMissing.to_string();
+        assert!(s.contains("start_push_ticket"));
+        let s = PushError::MissingQueryParam("msg_signature").to_string();
+        assert!(
+            s.contains("`signature` parameter is not msg_signature"),
+            "{s}"
+        );
+    }
+}

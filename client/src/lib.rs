@@ -1,0 +1,108 @@
+//! `wxopen-client`: the WeChat Open Platform third-party platform ("component") client.
+//!
+//! It keeps the component and authorizer tokens alive without the host application thinking
+//! about it: tickets from pushes are stored (newest wins), tokens are cached in a
+//! [`TokenStore`] and refreshed ahead of expiry by exactly one caller (in process and, through a
+//! store lease, across instances), rejected tokens are compare-and-expired and retried once, a
+//! lost refresh token is recovered from the authorizer list, and transient failures get bounded
+//! backoff and then the fallback API domain.
+//!
+//! ```no_run
+//! use wxopen_client::{
+//!     AuthPage, AuthUrlOptions, ComponentClient, ComponentConfig, ComponentEvent, PushQuery,
+//! };
+//!
+//! # async fn run() -> Result<(), wxopen_client::Error> {
+//! let config = ComponentConfig::new(
+//!     "wx_component_appid",
+//!     "component_appsecret",
+//!     "message_token",
+//!     "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", // EncodingAESKey
+//! );
+//! let client = ComponentClient::new(config)?;
+//!
+//! // 1. WeChat POSTs a ticket every 10 minutes to the authorization event URL. The handler
+//! //    verifies msg_signature, decrypts, stores the ticket and never touches the network.
+//! # let (raw_query, body) = ("timestamp=1&nonce=n&msg_signature=s", b"<xml/>".to_vec());
+//! let query = PushQuery::parse(raw_query)?;
+//! let ack = client.handle_component_push(&query, &body).await?;
+//! // ...answer the HTTP request with `ack.reply` ("success").
+//!
+//! // 2. Send an admin to the authorization page (a fresh pre_auth_code is fetched).
+//! let url = client
+//!     .authorization_url(AuthPage::Pc, &AuthUrlOptions::new("https://example.com/wx/callback"))
+//!     .await?;
+//! println!("{url}");
+//!
+//! // 3. The redirect (or the `authorized` push) carries an authorization code.
+//! if let ComponentEvent::Authorized(grant) = &ack.event {
+//!     let info = client.query_auth(&grant.authorization_code).await?; // tokens stored here
+//!
+//!     // 4. From now on, ask for the token whenever you call an API for that account.
+//!     let token = client.authorizer_access_token(&info.authorizer_appid).await?;
+//!     let _ = token.expose_secret(); // Debug/Display of `token` print "[redacted]"
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`config`] | [`ComponentConfig`] |
+//! | [`secret`] | redacting newtypes for secrets, tokens and codes |
+//! | [`clock`] | [`Clock`], [`SystemClock`], [`ManualClock`] |
+//! | [`tokens`] | pure expiry and refresh-ahead decisions, [`Jitter`] |
+//! | [`retry`] | pure bounded backoff and failover schedule |
+//! | [`errcode`] | pure `errcode` classification |
+//! | [`api`] | endpoints, URL building, typed bodies, [`api::parse_response`] |
+//! | [`auth_url`] | authorization page URLs |
+//! | [`xml`], [`event`], [`push`] | push parsing: [`parse_component_event`], [`PushQuery`] |
+//! | [`store`], [`memory_store`] | [`TokenStore`] and [`MemoryStore`] |
+//! | [`hooks`] | [`ClientEvent`] notifications |
+//! | [`error`] | [`Error`] |
+//! | `client` | the async driver, [`ComponentClient`] |
+
+pub mod api;
+pub mod auth_url;
+mod client;
+pub mod clock;
+pub mod config;
+pub mod errcode;
+pub mod error;
+pub mod event;
+pub mod hooks;
+pub mod memory_store;
+pub mod push;
+pub mod retry;
+pub mod secret;
+mod single_flight;
+pub mod store;
+pub mod tokens;
+mod transport;
+pub mod xml;
+
+pub use auth_url::{AuthPage, AuthType, AuthUrlOptions};
+pub use client::{
+    ComponentClient, ComponentClientBuilder, AUTHORIZER_LIST_MAX_PAGES, AUTHORIZER_LIST_PAGE,
+};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::ComponentConfig;
+pub use errcode::ErrorClass;
+pub use error::{Error, PushError, Result, TransportKind};
+pub use event::{parse_component_event, AuthorizationGrant, ComponentEvent};
+pub use hooks::ClientEvent;
+pub use memory_store::MemoryStore;
+pub use push::{PushAck, PushQuery, SUCCESS_REPLY};
+pub use retry::RetryPolicy;
+pub use secret::{
+    AuthorizationCode, AuthorizerAccessToken, AuthorizerRefreshToken, ComponentAccessToken,
+    ComponentAppSecret, ComponentVerifyTicket, EncodingAesKey, MessageToken, PreAuthCode,
+};
+pub use store::{
+    AuthorizerRecord, BoxFuture, CasOutcome, ComponentTokenRecord, StoreError, StoreKey,
+    StoredValue, TicketRecord, TokenStore, Versioned,
+};
+pub use tokens::{Jitter, TokenState};
+/// The crypto core, re-exported (e.g. for [`wxopen_core::Reply`]).
+pub use wxopen_core;
+pub use wxopen_core::Reply;

@@ -1,0 +1,234 @@
+//! The default, in-process [`TokenStore`].
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::store::{
+    BoxFuture, CasOutcome, StoreError, StoreKey, StoredValue, TokenStore, Versioned,
+};
+
+#[derive(Default)]
+struct State {
+    entries: HashMap<StoreKey, Versioned>,
+    leases: HashMap<StoreKey, (String, Instant)>,
+    next_version: u64,
+}
+
+/// A [`TokenStore`] in process memory: fine for one instance; everything is lost on restart
+/// (use a shared backend for several instances or to survive restarts).
+///
+/// `Debug` shows only counts, never values.
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding this lock cannot leave a half-written record (every update is a
+        // single insert or remove), so a poisoned lock is safe to reuse.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.lock().entries.len()
+    }
+
+    /// `true` when no record is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn get_now(&self, key: &StoreKey) -> Option<Versioned> {
+        self.lock().entries.get(key).cloned()
+    }
+
+    fn cas_now(&self, key: &StoreKey, expected: Option<u64>, value: StoredValue) -> CasOutcome {
+        let mut st = self.lock();
+        let current = st.entries.get(key).map(|v| v.version);
+        if current != expected {
+            return CasOutcome::Conflict {
+                current: st.entries.get(key).cloned(),
+            };
+        }
+        st.next_version += 1;
+        let version = st.next_version;
+        st.entries.insert(key.clone(), Versioned { value, version });
+        CasOutcome::Applied { version }
+    }
+
+    fn cad_now(&self, key: &StoreKey, expected: u64) -> bool {
+        let mut st = self.lock();
+        if st.entries.get(key).map(|v| v.version) == Some(expected) {
+            st.entries.remove(key);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn lease_now(&self, key: &StoreKey, holder: &str, ttl: Duration) -> bool {
+        let mut st = self.lock();
+        let now = Instant::now();
+        let free = match st.leases.get(key) {
+            None => true,
+            Some((h, until)) => h == holder || *until <= now,
+        };
+        if free {
+            st.leases
+                .insert(key.clone(), (holder.to_owned(), now + ttl));
+        }
+        free
+    }
+
+    fn release_now(&self, key: &StoreKey, holder: &str) {
+        let mut st = self.lock();
+        if st.leases.get(key).is_some_and(|(h, _)| h == holder) {
+            st.leases.remove(key);
+        }
+    }
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.lock();
+        f.debug_struct("MemoryStore")
+            .field("records", &st.entries.len())
+            .field("leases", &st.leases.len())
+            .finish()
+    }
+}
+
+impl TokenStore for MemoryStore {
+    fn get<'a>(
+        &'a self,
+        key: &'a StoreKey,
+    ) -> BoxFuture<'a, Result<Option<Versioned>, StoreError>> {
+        Box::pin(async move { Ok(self.get_now(key)) })
+    }
+
+    fn compare_and_set<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        expected: Option<u64>,
+        value: StoredValue,
+    ) -> BoxFuture<'a, Result<CasOutcome, StoreError>> {
+        Box::pin(async move { Ok(self.cas_now(key, expected, value)) })
+    }
+
+    fn compare_and_delete<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        expected: u64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move { Ok(self.cad_now(key, expected)) })
+    }
+
+    fn try_lease<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        holder: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move { Ok(self.lease_now(key, holder, ttl)) })
+    }
+
+    fn release_lease<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        holder: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.release_now(key, holder);
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::secret::ComponentVerifyTicket;
+    use crate::store::TicketRecord;
+    use std::sync::Arc;
+
+    fn ticket(v: &str, t: u64) -> StoredValue {
+        StoredValue::Ticket(TicketRecord {
+            ticket: ComponentVerifyTicket::new(v),
+            create_time: t,
+            received_at: t,
+        })
+    }
+
+    #[tokio::test]
+    async fn cas_versions_and_conflicts() {
+        let s: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
+        let k = StoreKey::ticket("wxc");
+        assert_eq!(s.get(&k).await.unwrap(), None);
+        let v1 = match s.compare_and_set(&k, None, ticket("t1", 1)).await.unwrap() {
+            CasOutcome::Applied { version } => version,
+            other => panic!("{other:?}"),
+        };
+        // Absent-only write now conflicts and reports the current record.
+        match s.compare_and_set(&k, None, ticket("t2", 2)).await.unwrap() {
+            CasOutcome::Conflict { current: Some(c) } => assert_eq!(c.version, v1),
+            other => panic!("{other:?}"),
+        }
+        let v2 = match s
+            .compare_and_set(&k, Some(v1), ticket("t2", 2))
+            .await
+            .unwrap()
+        {
+            CasOutcome::Applied { version } => version,
+            other => panic!("{other:?}"),
+        };
+        assert!(v2 > v1);
+        // Stale version: no write.
+        assert!(matches!(
+            s.compare_and_set(&k, Some(v1), ticket("t3", 3))
+                .await
+                .unwrap(),
+            CasOutcome::Conflict { .. }
+        ));
+        assert!(!s.compare_and_delete(&k, v1).await.unwrap());
+        assert!(s.compare_and_delete(&k, v2).await.unwrap());
+        assert_eq!(s.get(&k).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn leases_exclude_others_until_released_or_expired() {
+        let s = MemoryStore::new();
+        let k = StoreKey::component_token("wxc");
+        assert!(s.try_lease(&k, "a", Duration::from_secs(60)).await.unwrap());
+        assert!(s.try_lease(&k, "a", Duration::from_secs(60)).await.unwrap());
+        assert!(!s.try_lease(&k, "b", Duration::from_secs(60)).await.unwrap());
+        s.release_lease(&k, "b").await.unwrap(); // not the holder: no effect
+        assert!(!s.try_lease(&k, "b", Duration::from_secs(60)).await.unwrap());
+        s.release_lease(&k, "a").await.unwrap();
+        assert!(s.try_lease(&k, "b", Duration::ZERO).await.unwrap());
+        // Zero ttl: already expired for others.
+        assert!(s.try_lease(&k, "c", Duration::from_secs(1)).await.unwrap());
+    }
+
+    #[test]
+    fn debug_shows_counts_only() {
+        let s = MemoryStore::new();
+        let _ = s.cas_now(&StoreKey::ticket("wxc"), None, ticket("ticket@@@secret", 1));
+        let dbg = format!("{s:?}");
+        assert!(
+            !dbg.contains("secret") && dbg.contains("records: 1"),
+            "{dbg}"
+        );
+        assert_eq!(s.len(), 1);
+        assert!(!s.is_empty());
+    }
+}

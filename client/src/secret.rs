@@ -1,0 +1,148 @@
+//! Newtypes for secrets, credentials and one-time codes.
+//!
+//! Every type here redacts itself in `Debug` and `Display`, so a stray `{:?}` in a log line or a
+//! panic message never prints a credential. The value is reachable only through an explicit
+//! [`expose_secret`](ComponentAccessToken::expose_secret) call, which is easy to grep for.
+//!
+//! They implement `serde::Serialize`/`Deserialize` transparently so a shared
+//! [`TokenStore`](crate::TokenStore) backend (Redis, SQL) can persist them; serializing is an
+//! explicit act of persistence, not logging.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! secret_newtype {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps a value.
+            pub fn new(value: impl Into<String>) -> Self {
+                Self(value.into())
+            }
+
+            /// The wrapped value. Every call site that needs the raw credential goes through here.
+            pub fn expose_secret(&self) -> &str {
+                &self.0
+            }
+
+            /// Consumes the wrapper and returns the raw value.
+            pub fn into_secret(self) -> String {
+                self.0
+            }
+
+            /// `true` when the wrapped value is the empty string.
+            pub fn is_empty(&self) -> bool {
+                self.0.is_empty()
+            }
+        }
+
+        impl core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                write!(f, concat!(stringify!($name), "([redacted; {} bytes])"), self.0.len())
+            }
+        }
+
+        impl core::fmt::Display for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("[redacted]")
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(value: String) -> Self {
+                Self(value)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(value: &str) -> Self {
+                Self(value.to_owned())
+            }
+        }
+    };
+}
+
+secret_newtype!(
+    /// The component's AppSecret (`component_appsecret`).
+    ComponentAppSecret
+);
+secret_newtype!(
+    /// The message-verification Token configured for the component's push URLs.
+    MessageToken
+);
+secret_newtype!(
+    /// The 43-character EncodingAESKey configured for the component.
+    EncodingAesKey
+);
+secret_newtype!(
+    /// A `component_verify_ticket` pushed by WeChat (value starts `ticket@@@`); valid about 12 h.
+    ComponentVerifyTicket
+);
+secret_newtype!(
+    /// A `component_access_token` (valid 2 h).
+    ComponentAccessToken
+);
+secret_newtype!(
+    /// An `authorizer_access_token` for one authorized account (valid 2 h).
+    AuthorizerAccessToken
+);
+secret_newtype!(
+    /// An `authorizer_refresh_token` (value starts `refreshtoken@@@`): the only way back to an
+    /// authorizer's access token. Losing it means error 61023.
+    AuthorizerRefreshToken
+);
+secret_newtype!(
+    /// A `pre_auth_code` used to build an authorization URL (single use, short-lived).
+    PreAuthCode
+);
+secret_newtype!(
+    /// An authorization code (`auth_code` from the redirect, or `AuthorizationCode` from the
+    /// `authorized` push; value starts `queryauthcode@@@`), exchanged by
+    /// [`query_auth`](crate::ComponentClient::query_auth).
+    AuthorizationCode
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_display_redact() {
+        let t = ComponentAccessToken::new("super-secret-token");
+        assert_eq!(format!("{t}"), "[redacted]");
+        let dbg = format!("{t:?}");
+        assert!(!dbg.contains("super-secret"), "{dbg}");
+        assert!(dbg.starts_with("ComponentAccessToken("));
+        assert_eq!(t.expose_secret(), "super-secret-token");
+    }
+
+    #[test]
+    fn every_type_redacts_in_nested_debug() {
+        let all = (
+            ComponentAppSecret::new("s1-secret"),
+            MessageToken::new("s2-secret"),
+            EncodingAesKey::new("s3-secret"),
+            ComponentVerifyTicket::new("ticket@@@s4-secret"),
+            AuthorizerAccessToken::new("s5-secret"),
+            AuthorizerRefreshToken::new("refreshtoken@@@s6-secret"),
+            PreAuthCode::new("s7-secret"),
+            AuthorizationCode::new("queryauthcode@@@s8-secret"),
+        );
+        let dbg = format!("{all:?}");
+        assert!(!dbg.contains("secret"), "{dbg}");
+        assert!(dbg.contains("[redacted; 9 bytes]"));
+    }
+
+    #[test]
+    fn serde_is_transparent_for_persistence() -> Result<(), serde_json::Error> {
+        let t = AuthorizerRefreshToken::new("refreshtoken@@@x");
+        let json = serde_json::to_string(&t)?;
+        assert_eq!(json, "\"refreshtoken@@@x\"");
+        let back: AuthorizerRefreshToken = serde_json::from_str(&json)?;
+        assert_eq!(back, t);
+        Ok(())
+    }
+}
