@@ -283,42 +283,34 @@ struct ParsedEnvelope {
     to_user_name: Option<String>,
 }
 
-/// Read an XML envelope, or a JSON one (mini programs and WeCom in JSON mode).
+/// Read the envelope: XML, or JSON (mini programs and WeCom in JSON mode) when the body starts
+/// with `{`; the core reads both.
 fn parse_envelope(body: &[u8]) -> Result<ParsedEnvelope, Failure> {
-    let first = body.iter().find(|b| !b.is_ascii_whitespace());
-    if first != Some(&b'{') {
-        let env = envelope::parse(body)?;
-        return Ok(ParsedEnvelope {
-            format: "xml",
-            encrypt: env.encrypt.to_owned(),
-            app_id: env.app_id.map(str::to_owned),
-            to_user_name: env.to_user_name.map(str::to_owned),
-        });
-    }
-    let bad = |what: &str| Failure::JsonEnvelope { what: what.into() };
-    let value: Value = serde_json::from_slice(body).map_err(|e| bad(&format!("not JSON ({e})")))?;
-    let obj = value.as_object().ok_or_else(|| bad("not an object"))?;
-    let field = |names: [&str; 2]| -> Result<Option<String>, Failure> {
-        let mut found = names.iter().filter_map(|n| obj.get(*n));
-        let first = found.next();
-        if found.next().is_some() {
-            return Err(bad(&format!("`{}` appears twice", names[0])));
+    let format = match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => "json",
+        _ => "xml",
+    };
+    let env = envelope::parse(body).map_err(|e| {
+        let hint = match format {
+            "json" => {
+                "the body must be the raw POST body: a flat JSON object with an `Encrypt` \
+                       string"
+            }
+            _ => {
+                "the body must be the raw POST body, `<xml>...<Encrypt>...</Encrypt></xml>`; \
+                  DOCTYPE, entities and processing instructions are refused"
+            }
+        };
+        Failure::Crypto {
+            error: e,
+            hint: Some(hint.to_owned()),
         }
-        Ok(first.map(|v| match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        }))
-    };
-    let encrypt = match obj.get("Encrypt").or_else(|| obj.get("encrypt")) {
-        Some(Value::String(_)) => field(["Encrypt", "encrypt"])?.unwrap_or_default(),
-        Some(_) => return Err(bad("`Encrypt` is not a string")),
-        None => return Err(bad("no `Encrypt` field")),
-    };
+    })?;
     Ok(ParsedEnvelope {
-        format: "json",
-        encrypt,
-        app_id: field(["AppId", "appid"])?,
-        to_user_name: field(["ToUserName", "tousername"])?,
+        format,
+        encrypt: env.encrypt.to_owned(),
+        app_id: env.app_id.map(str::to_owned),
+        to_user_name: env.to_user_name.map(str::to_owned),
     })
 }
 
@@ -457,7 +449,7 @@ mod tests {
             b"{}",
         ] {
             assert!(
-                matches!(parse_envelope(bad), Err(Failure::JsonEnvelope { .. })),
+                parse_envelope(bad).is_err_and(|f| f.wechat_code() == Some(-40002)),
                 "{}",
                 String::from_utf8_lossy(bad)
             );

@@ -24,11 +24,6 @@ pub enum Failure {
         /// The most useful hint for this input, if any.
         hint: Option<String>,
     },
-    /// A JSON envelope without a usable `Encrypt` string (reported as -40002, like a bad XML one).
-    JsonEnvelope {
-        /// What is wrong with it.
-        what: String,
-    },
     /// The command line is not usable as given.
     Usage(String),
     /// Reading input or writing output failed.
@@ -36,9 +31,6 @@ pub enum Failure {
     /// A demo step failed.
     Demo(String),
 }
-
-/// The official code of a malformed envelope.
-pub const CODE_BAD_ENVELOPE: i32 = -40002;
 
 impl Failure {
     /// A crypto failure with the core's own hint.
@@ -52,7 +44,7 @@ impl Failure {
     /// The process exit code for this failure.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Failure::Crypto { .. } | Failure::JsonEnvelope { .. } => EXIT_CRYPTO,
+            Failure::Crypto { .. } => EXIT_CRYPTO,
             Failure::Usage(_) => EXIT_USAGE,
             Failure::Io(_) => EXIT_IO,
             Failure::Demo(_) => EXIT_DEMO,
@@ -63,7 +55,6 @@ impl Failure {
     pub fn wechat_code(&self) -> Option<i32> {
         match self {
             Failure::Crypto { error, .. } => Some(error.code()),
-            Failure::JsonEnvelope { .. } => Some(CODE_BAD_ENVELOPE),
             _ => None,
         }
     }
@@ -72,10 +63,6 @@ impl Failure {
     pub fn hint(&self) -> Option<&str> {
         match self {
             Failure::Crypto { hint, .. } => hint.as_deref(),
-            Failure::JsonEnvelope { .. } => Some(
-                "the body must be the raw POST body: an XML envelope, or a JSON object with \
-                 an `Encrypt` string",
-            ),
             Failure::Usage(_) => Some("see `wxopen --help`"),
             _ => None,
         }
@@ -99,12 +86,6 @@ impl fmt::Display for Failure {
         match self {
             // The core's Display already ends with "(WeChat code -400NN)".
             Failure::Crypto { error, .. } => write!(f, "{error}"),
-            Failure::JsonEnvelope { what } => {
-                write!(
-                    f,
-                    "invalid JSON envelope: {what} (WeChat code {CODE_BAD_ENVELOPE})"
-                )
-            }
             Failure::Usage(what) | Failure::Io(what) => f.write_str(what),
             Failure::Demo(what) => write!(f, "demo failed: {what}"),
         }
@@ -128,10 +109,6 @@ mod tests {
         assert_eq!(f.exit_code(), EXIT_CRYPTO);
         assert_eq!(f.wechat_code(), Some(-40001));
         assert!(f.hint().is_some());
-        let j = Failure::JsonEnvelope {
-            what: "no Encrypt".into(),
-        };
-        assert!(j.to_string().ends_with("(WeChat code -40002)"));
         assert_eq!(Failure::Usage("x".into()).exit_code(), EXIT_USAGE);
         assert_eq!(Failure::Io("x".into()).exit_code(), EXIT_IO);
         assert_eq!(Failure::Demo("x".into()).exit_code(), EXIT_DEMO);
