@@ -740,7 +740,7 @@ fn authorizer_info_json(a: &Authorizer) -> Value {
         "signature": "",
         "register_type": 0,
         "account_status": 1,
-        "basic_config": {"isPhoneConfigured": true, "isEmailConfigured": true},
+        "basic_config": {"is_phone_configured": true, "is_email_configured": true},
     });
     if a.kind == AuthorizerKind::MiniProgram {
         if let Some(obj) = info.as_object_mut() {
