@@ -200,6 +200,10 @@ impl<'a> Reader<'a> {
             if rest[end] == b'&' {
                 return Err(xml(XmlError::EntityReference));
             }
+            // `]]>` may only end a CDATA section; in text it is not well-formed XML.
+            if let Some(at) = memmem::find(&rest[..end], b"]]>") {
+                return Err(malformed(self.pos + at));
+            }
             self.pos += end;
             &rest[..end]
         };
@@ -444,6 +448,7 @@ mod tests {
             "<xml><Encrypt><![CDATA[a]]>b</Encrypt></xml>",
             "<xml><Encrypt><![CDATA[a</Encrypt></xml>",
             "<xml><Encrypt>a</Encrypt></xml><xml/>",
+            "<xml><Encrypt>a]]>b</Encrypt></xml>",
             "<><Encrypt>a</Encrypt></>",
         ] {
             assert!(matches!(enc(bad), Err(Error::Xml(_))), "{bad:?}");
@@ -455,6 +460,17 @@ mod tests {
         assert_eq!(
             parse(b"<xml><Encrypt>\xff</Encrypt></xml>").map(|_| ()),
             Err(xml(XmlError::NotUtf8))
+        );
+    }
+
+    /// Found by the `envelope` fuzz target (fuzz/regressions/envelope/text-value-with-cdata-end):
+    /// a plain-text value holding `]]>` was accepted, though it is not well-formed XML.
+    #[test]
+    fn fuzz_regression_text_value_with_cdata_end() {
+        let body = b"<xml><AppId><![CDATA[wwb151adf6e5384b57]]></AppId><Encrypt>AgentIDA[gipFNSjQGvEbRjOjZw6mPYU5r60mUWXg8onKXe2Bfnnq9PXclbiHwOxe+qqJu7+ENsfDeweTA==]]></Encrypt></xml>";
+        assert_eq!(
+            parse(body).map(|_| ()),
+            Err(xml(XmlError::Malformed { offset: 143 }))
         );
     }
 
