@@ -14,7 +14,8 @@ Secrets:
 Output:
   decrypt, verify-url and encrypt print their result byte for byte, with no added newline;
   sign prints the signature and a newline; --json prints one JSON object and a newline.
-  On failure nothing is written to stdout.
+  When decrypt, encrypt, verify-url or sign fail, nothing is written to stdout. demo prints
+  each step as it happens (tokens only as fingerprints) and, with --json, one object at the end.
 
 Exit codes:
   0  success
