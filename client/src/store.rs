@@ -3,7 +3,7 @@
 //! The trait is object safe (`Arc<dyn TokenStore>`) so a host can plug a shared backend. A
 //! backend needs four things: versioned records (every write bumps a version), compare-and-set
 //! on that version, compare-and-delete, and a lease with a time-to-live for cross-instance
-//! single flight. [`StoreKey::to_string`] gives a stable, namespaced key that includes the
+//! single flight. The `Display` form of [`StoreKey`] gives a stable, namespaced key that includes the
 //! component appid; [`StoredValue`] is serde-serializable (JSON is fine).
 //!
 //! A Redis backend maps naturally: `GET`, a Lua script comparing the stored version for

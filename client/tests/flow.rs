@@ -1,0 +1,283 @@
+//! The whole flow, from the first ticket push to a refreshed authorizer token.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::json;
+use wiremock::matchers::{body_json, method, path, query_param};
+use wiremock::{Mock, MockServer};
+use wxopen_client::{AuthPage, AuthUrlOptions, ClientEvent, ComponentEvent, Error, TokenState};
+
+#[tokio::test]
+async fn ticket_push_to_refreshed_authorizer_token() {
+    let server = MockServer::start().await;
+    let h = harness(&[&server]);
+    let mut events = h.client.subscribe();
+
+    // 1. Before any ticket: typed error, no upstream call.
+    let err = h.client.component_access_token().await.unwrap_err();
+    assert!(matches!(err, Error::TicketMissing), "{err}");
+
+    // 2. Ticket push.
+    push_ticket(&h, "ticket@@@first", T0).await;
+    assert_eq!(
+        events.recv().await.unwrap(),
+        ClientEvent::TicketReceived {
+            create_time: T0,
+            stored: true
+        }
+    );
+
+    // 3. Component token: exactly the documented request body, with the pushed ticket.
+    Mock::given(method("POST"))
+        .and(path(P_COMPONENT_TOKEN))
+        .and(body_json(json!({
+            "component_appid": APPID,
+            "component_appsecret": SECRET,
+            "component_verify_ticket": "ticket@@@first"
+        })))
+        .respond_with(ok_json(
+            json!({"component_access_token": "ctok-1", "expires_in": 7200}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let ctok = h.client.component_access_token().await.unwrap();
+    assert_eq!(ctok.expose_secret(), "ctok-1");
+    // Cached: the second call makes no upstream request (expect(1) above).
+    assert_eq!(h.client.component_access_token().await.unwrap(), ctok);
+
+    // 4. Pre-auth code and authorization URL.
+    Mock::given(method("POST"))
+        .and(path(P_PREAUTH))
+        .and(query_param("component_access_token", "ctok-1"))
+        .and(body_json(json!({"component_appid": APPID})))
+        .respond_with(ok_json(
+            json!({"pre_auth_code": "preauthcode@@@abc", "expires_in": 600}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let url = h
+        .client
+        .authorization_url(AuthPage::Pc, &AuthUrlOptions::new("https://example.com/cb"))
+        .await
+        .unwrap();
+    assert_eq!(
+        url,
+        format!("https://mp.weixin.qq.com/cgi-bin/componentloginpage?component_appid={APPID}&pre_auth_code=preauthcode%40%40%40abc&redirect_uri=https%3A%2F%2Fexample.com%2Fcb&auth_type=3")
+    );
+
+    // 5. The admin consents: WeChat pushes `authorized` with a code.
+    let (q, body) = push(
+        &authorized_xml("wxauthorizer01", "queryauthcode@@@xyz", T0 + 5),
+        "1700000005",
+        "n2",
+    );
+    let ack = h.client.handle_component_push(&q, &body).await.unwrap();
+    let ComponentEvent::Authorized(grant) = ack.event else {
+        panic!("{:?}", ack.event)
+    };
+    assert_eq!(grant.authorizer_appid, "wxauthorizer01");
+
+    // 6. query_auth stores the tokens before returning.
+    Mock::given(method("POST"))
+        .and(path(P_QUERY_AUTH))
+        .and(query_param("component_access_token", "ctok-1"))
+        .and(body_json(
+            json!({"component_appid": APPID, "authorization_code": "queryauthcode@@@xyz"}),
+        ))
+        .respond_with(ok_json(json!({"authorization_info": {
+            "authorizer_appid": "wxauthorizer01",
+            "authorizer_access_token": "atok-1",
+            "expires_in": 7200,
+            "authorizer_refresh_token": "refreshtoken@@@r1",
+            "func_info": [{"funcscope_category": {"id": 1}}]
+        }})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let info = h
+        .client
+        .query_auth(&grant.authorization_code)
+        .await
+        .unwrap();
+    assert_eq!(info.authorizer_appid, "wxauthorizer01");
+    let rec = h
+        .client
+        .authorizer_record("wxauthorizer01")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rec.refresh_token.expose_secret(), "refreshtoken@@@r1");
+    assert_eq!(rec.expires_at, T0 + 7200);
+    assert_eq!(rec.refresh_at, T0 + 6600);
+
+    // 7. Served from the store while fresh.
+    assert_eq!(
+        h.client
+            .authorizer_access_token("wxauthorizer01")
+            .await
+            .unwrap()
+            .expose_secret(),
+        "atok-1"
+    );
+
+    // 8. Time passes beyond expiry of both tokens. The component token is refreshed with the
+    //    newest ticket, then the authorizer token with the stored refresh token; the new
+    //    refresh token WeChat returns is stored with the new access token.
+    push_ticket(&h, "ticket@@@second", T0 + 7000).await;
+    h.clock.advance(Duration::from_secs(7300));
+    Mock::given(method("POST"))
+        .and(path(P_COMPONENT_TOKEN))
+        .and(body_json(json!({
+            "component_appid": APPID,
+            "component_appsecret": SECRET,
+            "component_verify_ticket": "ticket@@@second"
+        })))
+        .respond_with(ok_json(
+            json!({"component_access_token": "ctok-2", "expires_in": 7200}),
+        ))
+        .expect(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(P_AUTHORIZER_TOKEN))
+        .and(query_param("component_access_token", "ctok-2"))
+        .and(body_json(json!({
+            "component_appid": APPID,
+            "authorizer_appid": "wxauthorizer01",
+            "authorizer_refresh_token": "refreshtoken@@@r1"
+        })))
+        .respond_with(ok_json(json!({
+            "authorizer_access_token": "atok-2",
+            "expires_in": 7200,
+            "authorizer_refresh_token": "refreshtoken@@@r2"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let atok = h
+        .client
+        .authorizer_access_token("wxauthorizer01")
+        .await
+        .unwrap();
+    assert_eq!(atok.expose_secret(), "atok-2");
+    let rec = h
+        .client
+        .authorizer_record("wxauthorizer01")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rec.refresh_token.expose_secret(), "refreshtoken@@@r2");
+    assert_eq!(rec.access_token.as_ref().unwrap().expose_secret(), "atok-2");
+    assert_eq!(rec.expires_at, T0 + 7300 + 7200);
+
+    // Hooks saw every step.
+    let mut seen = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        seen.push(e);
+    }
+    assert!(seen.contains(&ClientEvent::AuthorizerAuthorized {
+        authorizer_appid: "wxauthorizer01".into()
+    }));
+    assert!(seen.contains(&ClientEvent::AuthorizationCodeReceived {
+        authorizer_appid: "wxauthorizer01".into(),
+        update: false
+    }));
+    assert!(seen.contains(&ClientEvent::ComponentTokenRefreshed {
+        expires_at: T0 + 7300 + 7200
+    }));
+    assert!(seen.contains(&ClientEvent::AuthorizerTokenRefreshed {
+        authorizer_appid: "wxauthorizer01".into(),
+        expires_at: T0 + 7300 + 7200
+    }));
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn refresh_ahead_uses_margin_and_falls_back_to_current_token_on_failure() {
+    let server = MockServer::start().await;
+    let h = harness(&[&server]);
+    push_ticket(&h, "ticket@@@t", T0).await;
+    mount_component_token(&server, "ctok-1", 1).await;
+    h.client.component_access_token().await.unwrap();
+    server.reset().await;
+
+    // Inside the margin (10 min before expiry): a refresh is attempted; it fails with a
+    // non-retryable error, and the still-valid token is returned.
+    h.clock.advance(Duration::from_secs(6700));
+    let rec = h.client.component_token_record().await.unwrap().unwrap();
+    assert_eq!(
+        wxopen_client::tokens::token_state(T0 + 6700, rec.refresh_at, rec.expires_at),
+        TokenState::RefreshAhead
+    );
+    Mock::given(method("POST"))
+        .and(path(P_COMPONENT_TOKEN))
+        .respond_with(err_json(45009, "reach max api daily quota limit"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert_eq!(
+        h.client
+            .component_access_token()
+            .await
+            .unwrap()
+            .expose_secret(),
+        "ctok-1"
+    );
+    server.verify().await;
+    server.reset().await;
+
+    // Refresh ahead succeeding replaces the token before it expires.
+    mount_component_token(&server, "ctok-2", 1).await;
+    assert_eq!(
+        h.client
+            .component_access_token()
+            .await
+            .unwrap()
+            .expose_secret(),
+        "ctok-2"
+    );
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn restart_with_same_store_resumes_without_new_component_token() {
+    let server = MockServer::start().await;
+    let h = harness(&[&server]);
+    push_ticket(&h, "ticket@@@t", T0).await;
+    mount_component_token(&server, "ctok-1", 1).await;
+    h.client.component_access_token().await.unwrap();
+
+    // A second client (a restarted process, or another instance) on the same store.
+    let store: std::sync::Arc<dyn wxopen_client::TokenStore> = h.store.clone();
+    let again = wxopen_client::ComponentClient::builder(config(&[&server]))
+        .store(store)
+        .clock(std::sync::Arc::new(h.clock.clone()))
+        .build()
+        .unwrap();
+    assert_eq!(
+        again
+            .component_access_token()
+            .await
+            .unwrap()
+            .expose_secret(),
+        "ctok-1"
+    );
+    assert_eq!(
+        again
+            .stored_ticket()
+            .await
+            .unwrap()
+            .unwrap()
+            .ticket
+            .expose_secret(),
+        "ticket@@@t"
+    );
+    server.verify().await;
+}

@@ -1,0 +1,262 @@
+//! The push handler: local work only, newest ticket wins, unauthorized drops tokens, strict
+//! verification, authorized-account messages.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+use wxopen_client::{ComponentEvent, Error, PushError, PushQuery};
+
+/// Every upstream request would hang for a minute, and none is expected.
+async fn hanging_fake() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(60)))
+        .expect(0)
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn handler_answers_without_upstream_even_when_fake_hangs() {
+    let server = hanging_fake().await;
+    let h = harness(&[&server]);
+    let started = std::time::Instant::now();
+    for (i, xml) in [
+        ticket_xml("ticket@@@a", T0),
+        authorized_xml("wxauthorizer01", "queryauthcode@@@c", T0 + 1),
+        unauthorized_xml("wxauthorizer01", T0 + 2),
+        "<xml><AppId>wxcomponent0001</AppId><CreateTime>3</CreateTime><InfoType>brand_new_thing</InfoType></xml>".to_owned(),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (q, body) = push(xml, &(T0 + i as u64).to_string(), "n");
+        let ack = tokio::time::timeout(Duration::from_secs(1), h.client.handle_component_push(&q, &body))
+            .await
+            .expect("push handler must not wait on the network")
+            .unwrap();
+        assert_eq!(ack.reply, "success");
+    }
+    assert!(started.elapsed() < Duration::from_secs(2));
+    server.verify().await;
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn duplicate_or_older_ticket_never_replaces_newer() {
+    let server = hanging_fake().await;
+    let h = harness(&[&server]);
+    let (q, body) = push(&ticket_xml("ticket@@@new", T0 + 600), "1", "n");
+    assert!(
+        h.client
+            .handle_component_push(&q, &body)
+            .await
+            .unwrap()
+            .ticket_stored
+    );
+    // Duplicate (same CreateTime, even with another value) and older pushes are ignored.
+    for (ticket, t) in [
+        ("ticket@@@new", T0 + 600),
+        ("ticket@@@dup", T0 + 600),
+        ("ticket@@@old", T0),
+    ] {
+        let (q, body) = push(&ticket_xml(ticket, t), "2", "n");
+        let ack = h.client.handle_component_push(&q, &body).await.unwrap();
+        assert!(!ack.ticket_stored, "{ticket}");
+        assert!(matches!(
+            ack.event,
+            ComponentEvent::ComponentVerifyTicket { .. }
+        ));
+    }
+    let stored = h.client.stored_ticket().await.unwrap().unwrap();
+    assert_eq!(stored.ticket.expose_secret(), "ticket@@@new");
+    assert_eq!(stored.create_time, T0 + 600);
+    // A newer one replaces it.
+    let (q, body) = push(&ticket_xml("ticket@@@newer", T0 + 1200), "3", "n");
+    assert!(
+        h.client
+            .handle_component_push(&q, &body)
+            .await
+            .unwrap()
+            .ticket_stored
+    );
+    assert_eq!(
+        h.client
+            .stored_ticket()
+            .await
+            .unwrap()
+            .unwrap()
+            .ticket
+            .expose_secret(),
+        "ticket@@@newer"
+    );
+}
+
+#[tokio::test]
+async fn unauthorized_drops_that_authorizers_tokens_only() {
+    let server = MockServer::start().await;
+    let h = harness(&[&server]);
+    push_ticket(&h, "ticket@@@t", T0).await;
+    mount_component_token(&server, "ctok", 1).await;
+    authorize(&h, &server, "wxauthorizer01", "atok-1", "refreshtoken@@@r1").await;
+    authorize(&h, &server, "wxauthorizer02", "atok-2", "refreshtoken@@@r2").await;
+    let mut events = h.client.subscribe();
+    let (q, body) = push(&unauthorized_xml("wxauthorizer01", T0 + 10), "4", "n");
+    let ack = h.client.handle_component_push(&q, &body).await.unwrap();
+    assert!(
+        matches!(ack.event, ComponentEvent::Unauthorized { ref authorizer_appid, .. } if authorizer_appid == "wxauthorizer01")
+    );
+    assert!(h
+        .client
+        .authorizer_record("wxauthorizer01")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(h
+        .client
+        .authorizer_record("wxauthorizer02")
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        events.recv().await.unwrap(),
+        wxopen_client::ClientEvent::AuthorizerUnauthorized {
+            authorizer_appid: "wxauthorizer01".into()
+        }
+    );
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn verification_uses_msg_signature_not_signature() {
+    let server = hanging_fake().await;
+    let h = harness(&[&server]);
+    let (q, body) = push(&ticket_xml("ticket@@@a", T0), "1700000000", "n");
+    // Passing the plain `signature` as msg_signature fails with the official -40001.
+    let wrong = PushQuery {
+        msg_signature: q.signature.clone().unwrap(),
+        ..q.clone()
+    };
+    let err = h
+        .client
+        .handle_component_push(&wrong, &body)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(-40001), "{err}");
+    // A tampered timestamp fails too.
+    let wrong = PushQuery {
+        timestamp: "1700000001".into(),
+        ..q.clone()
+    };
+    assert!(matches!(
+        h.client.handle_component_push(&wrong, &body).await,
+        Err(Error::Crypto(_))
+    ));
+    // A query without msg_signature is refused with a hint.
+    let err = PushQuery::parse("signature=x&timestamp=1&nonce=n").unwrap_err();
+    assert_eq!(err, PushError::MissingQueryParam("msg_signature"));
+    assert!(h.client.stored_ticket().await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn hostile_xml_inside_a_valid_envelope_is_refused() {
+    let server = hanging_fake().await;
+    let h = harness(&[&server]);
+    for (xml, expected) in [
+        (
+            "<!DOCTYPE x [<!ENTITY e \"boom\">]><xml><AppId>wxcomponent0001</AppId><InfoType>component_verify_ticket</InfoType></xml>",
+            PushError::Doctype,
+        ),
+        (
+            "<xml><AppId>wxcomponent0001</AppId><CreateTime>1</CreateTime><InfoType>component_verify_ticket</InfoType><ComponentVerifyTicket>&e;</ComponentVerifyTicket></xml>",
+            PushError::UnknownEntity("e".into()),
+        ),
+        (
+            "<xml><AppId>wxsomeoneelse</AppId><CreateTime>1</CreateTime><InfoType>component_verify_ticket</InfoType><ComponentVerifyTicket>t</ComponentVerifyTicket></xml>",
+            PushError::AppIdMismatch { expected: APPID.into(), found: "wxsomeoneelse".into() },
+        ),
+    ] {
+        let (q, body) = push(xml, "1", "n");
+        match h.client.handle_component_push(&q, &body).await {
+            Err(Error::Push(e)) => assert_eq!(e, expected),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(h.client.stored_ticket().await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn timestamp_window_when_enabled() {
+    let server = hanging_fake().await;
+    let h =
+        harness_with(config(&[&server]).with_push_timestamp_window(Some(Duration::from_secs(300))));
+    let (q, body) = push(&ticket_xml("ticket@@@a", T0), &(T0 - 301).to_string(), "n");
+    let err = h.client.handle_component_push(&q, &body).await.unwrap_err();
+    assert_eq!(err.code(), Some(-40001));
+    let (q, body) = push(&ticket_xml("ticket@@@a", T0), &(T0 - 10).to_string(), "n");
+    assert!(h.client.handle_component_push(&q, &body).await.is_ok());
+}
+
+#[tokio::test]
+async fn authorized_account_messages_decrypt_and_reply() {
+    let server = hanging_fake().await;
+    let h = harness(&[&server]);
+    // A message for an authorized account: encrypted with the component's key, trailing id =
+    // component appid, envelope with ToUserName.
+    let msg = "<xml><ToUserName><![CDATA[gh_account]]></ToUserName><FromUserName><![CDATA[openid]]></FromUserName><CreateTime>1</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hi]]></Content></xml>";
+    let crypt = wxopen_core::MsgCrypt::new(TOKEN, AES_KEY, APPID).unwrap();
+    let enc = crypt
+        .encrypt_reply(msg.as_bytes(), "1700000000", "nonce", b"fedcba9876543210")
+        .unwrap();
+    let body = format!("<xml><ToUserName><![CDATA[gh_account]]></ToUserName><Encrypt><![CDATA[{}]]></Encrypt></xml>", enc.encrypt);
+    let q = PushQuery::new("1700000000", "nonce", enc.msg_signature.clone());
+    let plain = h
+        .client
+        .decrypt_authorizer_message(&q, body.as_bytes())
+        .unwrap();
+    assert_eq!(plain, msg.as_bytes());
+    let fields = wxopen_client::xml::parse_flat(&plain).unwrap();
+    assert_eq!(fields.get("Content"), Some("hi"));
+
+    // Passive reply: encrypted, signed, decryptable by the platform side.
+    let reply = h
+        .client
+        .encrypt_authorizer_reply(b"<xml><Content>ok</Content></xml>")
+        .unwrap();
+    assert_eq!(reply.timestamp, T0.to_string());
+    let back = crypt
+        .decrypt_message(
+            reply.to_xml().as_bytes(),
+            &reply.msg_signature,
+            &reply.timestamp,
+            &reply.nonce,
+        )
+        .unwrap();
+    assert_eq!(back, b"<xml><Content>ok</Content></xml>");
+    // Deterministic variant.
+    let r1 = h
+        .client
+        .encrypt_authorizer_reply_with(b"x", "1", "n", &[7; 16])
+        .unwrap();
+    let r2 = h
+        .client
+        .encrypt_authorizer_reply_with(b"x", "1", "n", &[7; 16])
+        .unwrap();
+    assert_eq!(r1, r2);
+    // A message for another receiver id is refused (-40005).
+    let other = wxopen_core::MsgCrypt::new(TOKEN, AES_KEY, "wxauthorizer01").unwrap();
+    let enc = other.encrypt_reply(b"<xml/>", "1", "n", &[1; 16]).unwrap();
+    let q = PushQuery::new("1", "n", enc.msg_signature.clone());
+    let err = h
+        .client
+        .decrypt_authorizer_message(&q, enc.to_xml().as_bytes())
+        .unwrap_err();
+    assert_eq!(err.code(), Some(-40005), "{err}");
+    server.verify().await;
+}

@@ -1,0 +1,86 @@
+//! Secrets never appear in Debug or Display of anything the client exposes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use wiremock::MockServer;
+use wxopen_client::{
+    AuthorizationCode, AuthorizerAccessToken, AuthorizerRefreshToken, ClientEvent,
+    ComponentAccessToken, ComponentAppSecret, ComponentVerifyTicket, EncodingAesKey, MessageToken,
+    PreAuthCode,
+};
+
+#[tokio::test]
+async fn nothing_leaks_through_debug_or_display() {
+    let server = MockServer::start().await;
+    let h = harness(&[&server]);
+    push_ticket(&h, "ticket@@@SECRET-TICKET", T0).await;
+    common::mount_component_token(&server, "SECRET-CTOK", 1).await;
+    authorize(
+        &h,
+        &server,
+        "wxauthorizer01",
+        "SECRET-ATOK",
+        "refreshtoken@@@SECRET-RT",
+    )
+    .await;
+
+    let mut texts = vec![
+        format!("{:?}", h.client),
+        format!("{:?}", h.client.config()),
+        format!("{:?}", h.store),
+        format!("{:?}", h.client.store()),
+        format!("{:?}", h.client.stored_ticket().await.unwrap()),
+        format!("{:?}", h.client.component_token_record().await.unwrap()),
+        format!(
+            "{:?}",
+            h.client.authorizer_record("wxauthorizer01").await.unwrap()
+        ),
+        format!("{:?}", h.client.component_access_token().await.unwrap()),
+        format!("{}", h.client.component_access_token().await.unwrap()),
+        format!(
+            "{:?}",
+            h.client
+                .authorizer_access_token("wxauthorizer01")
+                .await
+                .unwrap()
+        ),
+        format!(
+            "{}",
+            h.client
+                .authorizer_access_token("wxauthorizer01")
+                .await
+                .unwrap()
+        ),
+        format!(
+            "{:?}",
+            ClientEvent::ComponentTokenRefreshed { expires_at: 1 }
+        ),
+    ];
+    for s in [
+        format!("{:?}", ComponentAppSecret::new("SECRET-A")),
+        format!("{}", ComponentAppSecret::new("SECRET-A")),
+        format!("{:?}", MessageToken::new("SECRET-B")),
+        format!("{:?}", EncodingAesKey::new("SECRET-C")),
+        format!("{:?}", ComponentVerifyTicket::new("SECRET-D")),
+        format!("{:?}", ComponentAccessToken::new("SECRET-E")),
+        format!("{:?}", AuthorizerAccessToken::new("SECRET-F")),
+        format!("{}", AuthorizerRefreshToken::new("SECRET-G")),
+        format!("{:?}", PreAuthCode::new("SECRET-H")),
+        format!("{}", AuthorizationCode::new("SECRET-I")),
+    ] {
+        texts.push(s);
+    }
+    for t in &texts {
+        for secret in ["SECRET", SECRET, TOKEN, AES_KEY] {
+            assert!(!t.contains(secret), "{secret} leaked in: {t}");
+        }
+    }
+    // And they are reachable on purpose.
+    assert_eq!(
+        h.client.config().component_appsecret.expose_secret(),
+        SECRET
+    );
+    server.verify().await;
+}
