@@ -49,6 +49,7 @@
 //! EncodingAESKey, receiver id = component appid, and carry both `msg_signature` and the
 //! 3-field `signature` query parameters.
 
+mod client_glue;
 mod clock;
 mod counters;
 mod endpoints;

@@ -108,8 +108,9 @@ impl Token {
 }
 
 fn supersede(tokens: &mut Vec<Token>, now: u64) {
-    // Forget tokens that can never be valid again; keep the rest marked.
-    tokens.retain(|t| t.expires_at > now);
+    // Forget tokens expired for more than a day (they would still answer 42001 until then);
+    // mark the rest superseded.
+    tokens.retain(|t| t.expires_at.saturating_add(86_400) > now);
     for t in tokens.iter_mut() {
         if t.superseded_at.is_none() {
             t.superseded_at = Some(now);
