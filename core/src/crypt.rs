@@ -3,8 +3,6 @@
 use aes::cipher::array::Array;
 use aes::cipher::{BlockModeDecrypt, BlockModeEncrypt, InnerIvInit, KeyInit};
 use aes::{Aes256Dec, Aes256Enc};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
 use zeroize::Zeroize;
 
 use crate::envelope::{self, DEFAULT_MAX_BODY_LEN};
@@ -249,9 +247,7 @@ impl MsgCrypt {
         out: &'o mut [u8],
     ) -> Result<&'o str, Error> {
         let ciphertext = self.seal(message, random16, work)?;
-        let n = STANDARD
-            .encode_slice(ciphertext, out)
-            .map_err(|_| Error::Base64Encode)?;
+        let n = crate::b64::encode(ciphertext, out)?;
         let text = out.get(..n).ok_or(Error::Base64Encode)?;
         core::str::from_utf8(text).map_err(|_| Error::Base64Encode)
     }
@@ -291,9 +287,7 @@ impl MsgCrypt {
         let ciphertext = self.seal(message, random16, work)?;
         // Encode straight into the place the text takes in the envelope, then fill the rest.
         let (_, tail) = out.split_at_mut(envelope::REPLY_ENCRYPT_OFFSET);
-        let n = STANDARD
-            .encode_slice(ciphertext, tail)
-            .map_err(|_| Error::Base64Encode)?;
+        let n = crate::b64::encode(ciphertext, tail)?;
         let encrypt = core::str::from_utf8(&tail[..n]).map_err(|_| Error::Base64Encode)?;
         let sig = self.sign(timestamp, nonce, encrypt);
         let len = envelope::finish_reply_in_place(out, n, &sig, timestamp, nonce)?;
@@ -303,14 +297,7 @@ impl MsgCrypt {
 }
 
 fn decode_base64(encrypt: &[u8], buf: &mut [u8]) -> Result<usize, Error> {
-    STANDARD.decode_slice(encrypt, buf).map_err(|e| match e {
-        base64::DecodeSliceError::OutputSliceTooSmall => {
-            Error::Buffer(BufferError::OutputTooSmall {
-                needed: MsgCrypt::decrypt_buffer_len(encrypt.len()),
-            })
-        }
-        base64::DecodeSliceError::DecodeError(_) => Error::Base64Decode,
-    })
+    crate::b64::decode(encrypt, buf)
 }
 
 #[cfg(feature = "alloc")]
@@ -474,6 +461,8 @@ pub use owned::Reply;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine as _;
 
     const KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
 

@@ -41,6 +41,7 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+mod b64;
 pub mod crypt;
 pub mod envelope;
 pub mod error;

@@ -1,0 +1,144 @@
+//! Standard padded base64 for the hot paths.
+//!
+//! With `std`, the bulk work goes to the SIMD engine (`base64-simd`, runtime CPU detection);
+//! without it, to `base64`'s general-purpose engine. Both accept exactly the same texts
+//! (canonical padding, no stray trailing bits, no whitespace), and every error is produced by
+//! the general-purpose engine, so the error values never depend on the build.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+
+use crate::error::{BufferError, Error};
+
+/// The general-purpose decode, with the crate's error mapping; the reference behaviour.
+fn decode_gp(text: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+    STANDARD.decode_slice(text, out).map_err(|e| match e {
+        base64::DecodeSliceError::OutputSliceTooSmall => {
+            Error::Buffer(BufferError::OutputTooSmall {
+                needed: text.len() / 4 * 3 + 3,
+            })
+        }
+        base64::DecodeSliceError::DecodeError(_) => Error::Base64Decode,
+    })
+}
+
+/// Decode `text` into the front of `out`, returning the decoded length.
+#[cfg(feature = "std")]
+pub(crate) fn decode(text: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+    use base64_simd::{Out, STANDARD as SIMD};
+    if let Ok(n) = SIMD.decoded_length(text) {
+        if let Some(dst) = out.get_mut(..n) {
+            if let Ok(done) = SIMD.decode(text, Out::from_slice(dst)) {
+                return Ok(done.len());
+            }
+        }
+    }
+    // Invalid text or a short buffer: let the reference engine name the error.
+    decode_gp(text, out)
+}
+
+/// Decode `text` into the front of `out`, returning the decoded length.
+#[cfg(not(feature = "std"))]
+pub(crate) fn decode(text: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+    decode_gp(text, out)
+}
+
+/// Encode `bytes` into the front of `out`, returning the text length (-40009 if it is short).
+#[cfg(feature = "std")]
+pub(crate) fn encode(bytes: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+    use base64_simd::{Out, STANDARD as SIMD};
+    let n = bytes
+        .len()
+        .checked_add(2)
+        .map(|l| l / 3)
+        .and_then(|g| g.checked_mul(4))
+        .ok_or(Error::Base64Encode)?;
+    let dst = out.get_mut(..n).ok_or(Error::Base64Encode)?;
+    Ok(SIMD.encode(bytes, Out::from_slice(dst)).len())
+}
+
+/// Encode `bytes` into the front of `out`, returning the text length (-40009 if it is short).
+#[cfg(not(feature = "std"))]
+pub(crate) fn encode(bytes: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+    STANDARD
+        .encode_slice(bytes, out)
+        .map_err(|_| Error::Base64Encode)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec::Vec;
+
+    /// A small deterministic generator (xorshift) for the differential checks.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    #[test]
+    fn decode_agrees_with_the_reference_engine() {
+        const ALPHABET: &[u8] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\n -_.";
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut out = [0u8; 512];
+        let mut ref_out = [0u8; 512];
+        for round in 0..20_000 {
+            let len = (rng.next() % 200) as usize;
+            let mut text: Vec<u8> = if round % 2 == 0 {
+                // Valid text, then maybe one mutation.
+                let raw: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+                let mut t = std::vec![0u8; raw.len().div_ceil(3) * 4];
+                let n = STANDARD.encode_slice(&raw, &mut t).expect("fits");
+                t.truncate(n);
+                t
+            } else {
+                (0..len)
+                    .map(|_| ALPHABET[(rng.next() % ALPHABET.len() as u64) as usize])
+                    .collect()
+            };
+            if !text.is_empty() && rng.next().is_multiple_of(3) {
+                let at = (rng.next() % text.len() as u64) as usize;
+                text[at] = ALPHABET[(rng.next() % ALPHABET.len() as u64) as usize];
+            }
+            let out_len = if rng.next().is_multiple_of(8) {
+                (rng.next() % 160) as usize
+            } else {
+                out.len()
+            };
+            let got = decode(&text, &mut out[..out_len]);
+            let want = decode_gp(&text, &mut ref_out[..out_len]);
+            assert_eq!(got, want, "text {:?}", core::str::from_utf8(&text));
+            if let Ok(n) = got {
+                assert_eq!(out[..n], ref_out[..n]);
+            }
+        }
+    }
+
+    #[test]
+    fn encode_agrees_with_the_reference_engine() {
+        let mut rng = Rng(42);
+        for len in 0..300 {
+            let raw: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            let mut a = [0u8; 400];
+            let mut b = [0u8; 400];
+            let na = encode(&raw, &mut a).expect("fits");
+            let nb = STANDARD.encode_slice(&raw, &mut b).expect("fits");
+            assert_eq!(a[..na], b[..nb]);
+            let short = na.saturating_sub(1);
+            assert_eq!(
+                encode(&raw, &mut a[..short]).err(),
+                if na == 0 {
+                    None
+                } else {
+                    Some(Error::Base64Encode)
+                }
+            );
+        }
+    }
+}
