@@ -27,10 +27,8 @@ fn nonce() -> impl Strategy<Value = String> {
 fn raw_encrypt(encoding_aes_key: &str, plain: &[u8]) -> String {
     let key = AesKey::from_encoding_aes_key(encoding_aes_key).unwrap();
     let mut buf = plain.to_vec();
-    let mut enc = cbc::Encryptor::<aes::Aes256>::new(
-        &Array::from(*key.as_bytes()),
-        &Array::from(key.iv()),
-    );
+    let mut enc =
+        cbc::Encryptor::<aes::Aes256>::new(&Array::from(*key.as_bytes()), &Array::from(key.iv()));
     enc.encrypt_blocks(Array::slice_as_chunks_mut(&mut buf[..]).0);
     base64::engine::general_purpose::STANDARD.encode(buf)
 }
