@@ -237,7 +237,11 @@ fn signature_hint(cx: &Context<'_>) -> Option<String> {
             cx.msg_signature.len()
         ));
     }
-    Error::SignatureMismatch.hint().map(str::to_owned)
+    Some(
+        "check the token, and that timestamp, nonce and msg_signature come from the same request \
+         as the body; the `signature` query parameter is a different value"
+            .to_owned(),
+    )
 }
 
 fn url_encoding_hint(cx: &Context<'_>) -> Option<String> {
@@ -292,6 +296,7 @@ fn parse_envelope(body: &[u8]) -> Result<ParsedEnvelope, Failure> {
     };
     let env = envelope::parse(body).map_err(|e| {
         let hint = match format {
+            _ if is_blank(body) => "the input is empty: give FILE or pipe the POST body on stdin",
             "json" => {
                 "the body must be the raw POST body: a flat JSON object with an `Encrypt` \
                        string"
@@ -312,6 +317,10 @@ fn parse_envelope(body: &[u8]) -> Result<ParsedEnvelope, Failure> {
         app_id: env.app_id.map(str::to_owned),
         to_user_name: env.to_user_name.map(str::to_owned),
     })
+}
+
+fn is_blank(body: &[u8]) -> bool {
+    body.iter().all(u8::is_ascii_whitespace)
 }
 
 /// Read FILE (`-` or none means stdin) completely.

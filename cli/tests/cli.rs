@@ -596,3 +596,15 @@ fn bad_reply_timestamp_is_40011_with_hint() {
         .stderr(predicate::str::contains("(WeChat code -40011)"))
         .stderr(predicate::str::contains("hint: the timestamp must be"));
 }
+
+#[test]
+fn empty_input_is_40002_with_hint() {
+    wxopen()
+        .args(decrypt_flags())
+        .write_stdin("")
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains("(WeChat code -40002)"))
+        .stderr(predicate::str::contains("hint: the input is empty"));
+}
