@@ -3,7 +3,7 @@
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), conformance::FakeError> {
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use conformance::{Endpoint, FakeWeChat, PushKind};
 //!
 //! // Two loopback hosts (primary and "api2" fallback) over one platform state.
@@ -17,9 +17,13 @@
 //! let PushKind::ComponentVerifyTicket { ticket } = &push.kind else { unreachable!() };
 //! assert_eq!(fake.current_ticket().as_deref(), Some(ticket.as_str()));
 //!
-//! // Deliver `push.body` with `push.query` to the push handler under test, then point the
-//! // client at `fake.primary_url()` / `fake.fallback_url()` and assert on the counters.
-//! assert_eq!(fake.calls(Endpoint::ComponentToken), 0);
+//! // A wxopen-client pointed at both hosts, on the fake's clock, takes the push...
+//! let client = fake.client_builder(fake.client_config()?).build()?;
+//! let ack = push.deliver_to(&client).await?;
+//! assert_eq!(ack.reply, "success");
+//! // ...and the first token call is exactly one upstream call.
+//! client.component_access_token().await?;
+//! assert_eq!(fake.calls(Endpoint::ComponentToken), 1);
 //! # Ok(()) }
 //! ```
 //!
@@ -48,6 +52,12 @@
 //! Pushes ([`Push`]) are encrypted with `wxopen-core` under the component's token and
 //! EncodingAESKey, receiver id = component appid, and carry both `msg_signature` and the
 //! 3-field `signature` query parameters.
+//!
+//! # With wxopen-client
+//! [`FakeClock`] implements `wxopen_client::Clock`; [`FakeWeChat::client_config`] gives the
+//! credentials and `[primary, fallback]` base URLs, [`FakeWeChat::client_builder`] puts the
+//! fake's clock into the client so one [`FakeWeChat::advance`] moves both sides, and
+//! [`Push::deliver_to`] hands a push to the client's push handler.
 
 mod client_glue;
 mod clock;

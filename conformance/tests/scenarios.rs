@@ -218,10 +218,7 @@ async fn restart_resumes_from_store() {
         at
     );
     let url = restarted
-        .authorization_url(
-            AuthPage::H5,
-            &AuthUrlOptions::new("https://example.com/cb"),
-        )
+        .authorization_url(AuthPage::H5, &AuthUrlOptions::new("https://example.com/cb"))
         .await
         .unwrap();
     assert!(url.contains("pre_auth_code=preauthcode%40%40%40"));
@@ -569,6 +566,31 @@ async fn quota_and_config_errors_fail_fast() {
     assert_eq!(e.fake.calls(Endpoint::CreatePreAuthCode), 3);
     assert_eq!(e.fake.calls(Endpoint::ComponentToken), 1);
 
+    // clear_quota has a monthly limit (48006, quota class); an unknown appid is 40013 (config).
+    e.fake.reset_counters();
+    let mut used = 1; // the reset above
+    let err = loop {
+        match e.client.clear_quota_v2(None).await {
+            Ok(()) => used += 1,
+            Err(err) => break err,
+        }
+        assert!(used <= 10, "the fake allows 10 resets");
+    };
+    assert!(err.is_quota() && err.code() == Some(48006), "{err:?}");
+    assert_eq!(used, 10);
+    assert_eq!(
+        e.fake.calls(Endpoint::ClearQuotaV2),
+        10,
+        "no retry on 48006"
+    );
+    let err = e
+        .client
+        .clear_quota_v2(Some("wx_not_authorized"))
+        .await
+        .unwrap_err();
+    assert!(err.is_config() && err.code() == Some(40013), "{err:?}");
+    assert_eq!(e.fake.calls(Endpoint::ClearQuotaV2), 11);
+
     // A wrong appsecret is a config error on the token call itself.
     let store = Arc::new(MemoryStore::new());
     let mut cfg = base_config(&e.fake);
@@ -582,7 +604,11 @@ async fn quota_and_config_errors_fail_fast() {
         .unwrap();
     let err = wrong.component_access_token().await.unwrap_err();
     assert!(err.is_config() && err.code() == Some(40125), "{err:?}");
-    assert_eq!(e.fake.calls(Endpoint::ComponentToken), 2);
+    assert_eq!(
+        e.fake.calls(Endpoint::ComponentToken),
+        1,
+        "one call, no retry"
+    );
 }
 
 /// Ticket problems surface as typed errors without retry: none stored (no call at all), 61006
@@ -652,6 +678,22 @@ async fn refresh_token_recovered_from_list() {
         current
     );
 
+    // An (injected) 61023 for the current refresh token: the list is consulted once and holds
+    // the same token; the outcome is bounded either way.
+    e.fake.reset_counters();
+    advance(&e.fake, 7200);
+    e.fake
+        .fail_next(Endpoint::AuthorizerToken, 1, Fault::Errcode(61023));
+    match e.client.authorizer_access_token(OA).await {
+        Ok(_) => assert_eq!(e.fake.calls(Endpoint::AuthorizerToken), 2),
+        Err(err) => {
+            assert!(err.must_reauthorize(), "{err:?}");
+            assert_eq!(e.fake.calls(Endpoint::AuthorizerToken), 1);
+        }
+    }
+    assert_eq!(e.fake.calls(Endpoint::GetAuthorizerList), 1);
+    e.fake.reset_counters();
+
     // A record for an account the platform does not know.
     let key = StoreKey::authorizer(e.fake.component_appid(), "wx_not_listed");
     e.store
@@ -685,7 +727,7 @@ async fn refresh_token_recovered_from_list() {
         ),
         "{err:?}"
     );
-    assert_eq!(e.fake.calls(Endpoint::GetAuthorizerList), 2);
+    assert_eq!(e.fake.calls(Endpoint::GetAuthorizerList), 1);
 }
 
 /// Re-authorization (updateauthorized push + query_auth) replaces the stored refresh token; the
