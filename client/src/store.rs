@@ -227,9 +227,142 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     ) -> BoxFuture<'a, Result<(), StoreError>>;
 }
 
+/// Checks that a [`TokenStore`] implementation honours the contract the client relies on
+/// (versioned compare-and-set and compare-and-delete, exclusive leases). Run it in the test
+/// suite of a custom backend against an empty namespace; it writes and deletes records under
+/// the component appid `component_appid`.
+///
+/// Returns a description of the first violation.
+pub async fn check_store_contract(
+    store: &dyn TokenStore,
+    component_appid: &str,
+) -> Result<(), String> {
+    use crate::secret::ComponentVerifyTicket;
+
+    fn ticket(v: &str, t: u64) -> StoredValue {
+        StoredValue::Ticket(TicketRecord {
+            ticket: ComponentVerifyTicket::new(v),
+            create_time: t,
+            received_at: t,
+        })
+    }
+    let err = |e: StoreError| e.to_string();
+    let key = StoreKey::ticket(component_appid);
+    let lease_key = StoreKey::component_token(component_appid);
+
+    if store.get(&key).await.map_err(err)?.is_some() {
+        return Err(format!("{key} must be empty before the check"));
+    }
+    let v1 = match store
+        .compare_and_set(&key, None, ticket("t1", 1))
+        .await
+        .map_err(err)?
+    {
+        CasOutcome::Applied { version } => version,
+        CasOutcome::Conflict { .. } => return Err("insert into an empty key conflicted".into()),
+    };
+    match store.get(&key).await.map_err(err)? {
+        Some(v) if v.version == v1 && v.value == ticket("t1", 1) => {}
+        other => return Err(format!("read back mismatch: {other:?}")),
+    }
+    match store
+        .compare_and_set(&key, None, ticket("t2", 2))
+        .await
+        .map_err(err)?
+    {
+        CasOutcome::Conflict { current: Some(c) } if c.version == v1 => {}
+        other => {
+            return Err(format!(
+                "insert over an existing record must conflict: {other:?}"
+            ))
+        }
+    }
+    let v2 = match store
+        .compare_and_set(&key, Some(v1), ticket("t2", 2))
+        .await
+        .map_err(err)?
+    {
+        CasOutcome::Applied { version } if version != v1 => version,
+        other => {
+            return Err(format!(
+                "update at the current version must apply with a new version: {other:?}"
+            ))
+        }
+    };
+    if !matches!(
+        store
+            .compare_and_set(&key, Some(v1), ticket("t3", 3))
+            .await
+            .map_err(err)?,
+        CasOutcome::Conflict { .. }
+    ) {
+        return Err("update at a stale version must conflict".into());
+    }
+    if store.compare_and_delete(&key, v1).await.map_err(err)? {
+        return Err("delete at a stale version must not apply".into());
+    }
+    if !store.compare_and_delete(&key, v2).await.map_err(err)? {
+        return Err("delete at the current version must apply".into());
+    }
+    if store.get(&key).await.map_err(err)?.is_some() {
+        return Err("record still present after delete".into());
+    }
+
+    let ttl = Duration::from_secs(30);
+    if !store
+        .try_lease(&lease_key, "holder-a", ttl)
+        .await
+        .map_err(err)?
+    {
+        return Err("a free lease must be granted".into());
+    }
+    if store
+        .try_lease(&lease_key, "holder-b", ttl)
+        .await
+        .map_err(err)?
+    {
+        return Err("a held lease must not be granted to another holder".into());
+    }
+    store
+        .release_lease(&lease_key, "holder-b")
+        .await
+        .map_err(err)?;
+    if store
+        .try_lease(&lease_key, "holder-b", ttl)
+        .await
+        .map_err(err)?
+    {
+        return Err("only the holder may release a lease".into());
+    }
+    store
+        .release_lease(&lease_key, "holder-a")
+        .await
+        .map_err(err)?;
+    if !store
+        .try_lease(&lease_key, "holder-b", ttl)
+        .await
+        .map_err(err)?
+    {
+        return Err("a released lease must be granted again".into());
+    }
+    store
+        .release_lease(&lease_key, "holder-b")
+        .await
+        .map_err(err)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn memory_store_meets_the_contract() {
+        let store = crate::MemoryStore::new();
+        assert_eq!(check_store_contract(&store, "wxc").await, Ok(()));
+        // And a second run in the same namespace works (the check cleans up).
+        assert_eq!(check_store_contract(&store, "wxc").await, Ok(()));
+    }
 
     #[test]
     fn keys_are_namespaced_by_component() {

@@ -1,0 +1,221 @@
+//! A host application's own store: implementable outside the crate, object safe, persisted
+//! as JSON (like a Redis backend would), and its failures surface as typed errors.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use wiremock::MockServer;
+use wxopen_client::store::check_store_contract;
+use wxopen_client::{
+    BoxFuture, CasOutcome, ComponentClient, Error, StoreError, StoreKey, StoredValue, TokenStore,
+    Versioned,
+};
+
+/// Keeps every record as a JSON string under its `Display` key, as a Redis backend would.
+#[derive(Debug, Default)]
+struct JsonStore {
+    rows: Mutex<HashMap<String, (u64, String)>>,
+    leases: Mutex<HashMap<String, String>>,
+    next: Mutex<u64>,
+}
+
+impl JsonStore {
+    fn decode(row: &(u64, String)) -> Result<Versioned, StoreError> {
+        let value: StoredValue =
+            serde_json::from_str(&row.1).map_err(|e| StoreError::new(e.to_string()))?;
+        Ok(Versioned {
+            value,
+            version: row.0,
+        })
+    }
+
+    fn raw(&self) -> String {
+        format!("{:?}", self.rows.lock().unwrap())
+    }
+}
+
+impl TokenStore for JsonStore {
+    fn get<'a>(
+        &'a self,
+        key: &'a StoreKey,
+    ) -> BoxFuture<'a, Result<Option<Versioned>, StoreError>> {
+        Box::pin(async move {
+            let rows = self.rows.lock().unwrap();
+            rows.get(&key.to_string()).map(Self::decode).transpose()
+        })
+    }
+
+    fn compare_and_set<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        expected: Option<u64>,
+        value: StoredValue,
+    ) -> BoxFuture<'a, Result<CasOutcome, StoreError>> {
+        Box::pin(async move {
+            let mut rows = self.rows.lock().unwrap();
+            let k = key.to_string();
+            if rows.get(&k).map(|r| r.0) != expected {
+                let current = rows.get(&k).map(Self::decode).transpose()?;
+                return Ok(CasOutcome::Conflict { current });
+            }
+            let mut next = self.next.lock().unwrap();
+            *next += 1;
+            let json = serde_json::to_string(&value).map_err(|e| StoreError::new(e.to_string()))?;
+            rows.insert(k, (*next, json));
+            Ok(CasOutcome::Applied { version: *next })
+        })
+    }
+
+    fn compare_and_delete<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        expected: u64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let mut rows = self.rows.lock().unwrap();
+            let k = key.to_string();
+            if rows.get(&k).map(|r| r.0) == Some(expected) {
+                rows.remove(&k);
+                Ok(true)
+            } else {
+                Ok(false)
+            }
+        })
+    }
+
+    fn try_lease<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        holder: &'a str,
+        _ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let mut leases = self.leases.lock().unwrap();
+            let k = key.to_string();
+            match leases.get(&k) {
+                Some(h) if h != holder => Ok(false),
+                _ => {
+                    leases.insert(k, holder.to_owned());
+                    Ok(true)
+                }
+            }
+        })
+    }
+
+    fn release_lease<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        holder: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut leases = self.leases.lock().unwrap();
+            if leases.get(&key.to_string()).is_some_and(|h| h == holder) {
+                leases.remove(&key.to_string());
+            }
+            Ok(())
+        })
+    }
+}
+
+/// A store whose backend is down.
+#[derive(Debug)]
+struct DownStore;
+
+impl TokenStore for DownStore {
+    fn get<'a>(&'a self, _: &'a StoreKey) -> BoxFuture<'a, Result<Option<Versioned>, StoreError>> {
+        Box::pin(async { Err(StoreError::new("connection refused")) })
+    }
+    fn compare_and_set<'a>(
+        &'a self,
+        _: &'a StoreKey,
+        _: Option<u64>,
+        _: StoredValue,
+    ) -> BoxFuture<'a, Result<CasOutcome, StoreError>> {
+        Box::pin(async { Err(StoreError::new("connection refused")) })
+    }
+    fn compare_and_delete<'a>(
+        &'a self,
+        _: &'a StoreKey,
+        _: u64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async { Err(StoreError::new("connection refused")) })
+    }
+    fn try_lease<'a>(
+        &'a self,
+        _: &'a StoreKey,
+        _: &'a str,
+        _: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async { Err(StoreError::new("connection refused")) })
+    }
+    fn release_lease<'a>(
+        &'a self,
+        _: &'a StoreKey,
+        _: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async { Err(StoreError::new("connection refused")) })
+    }
+}
+
+#[tokio::test]
+async fn json_store_passes_the_contract_and_runs_the_flow() {
+    let store = Arc::new(JsonStore::default());
+    check_store_contract(store.as_ref(), "wxcheck")
+        .await
+        .unwrap();
+
+    let server = MockServer::start().await;
+    let dyn_store: Arc<dyn TokenStore> = store.clone();
+    let client = ComponentClient::builder(config(&[&server]))
+        .store(dyn_store)
+        .clock(Arc::new(wxopen_client::ManualClock::at_unix(T0)))
+        .build()
+        .unwrap();
+    let (q, body) = push(&ticket_xml("ticket@@@json", T0), "1", "n");
+    client.handle_component_push(&q, &body).await.unwrap();
+    mount_component_token(&server, "ctok-json", 1).await;
+    assert_eq!(
+        client
+            .component_access_token()
+            .await
+            .unwrap()
+            .expose_secret(),
+        "ctok-json"
+    );
+    assert_eq!(
+        client
+            .component_access_token()
+            .await
+            .unwrap()
+            .expose_secret(),
+        "ctok-json"
+    );
+    // Keys are namespaced by the component appid.
+    let raw = store.raw();
+    assert!(raw.contains(&format!("wxopen:{APPID}:ticket")), "{raw}");
+    assert!(
+        raw.contains(&format!("wxopen:{APPID}:component_token")),
+        "{raw}"
+    );
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn store_failure_fails_the_push_so_wechat_retries() {
+    let server = MockServer::start().await;
+    let client = ComponentClient::builder(config(&[&server]))
+        .store(Arc::new(DownStore))
+        .build()
+        .unwrap();
+    let (q, body) = push(&ticket_xml("ticket@@@x", T0), "1", "n");
+    let err = client.handle_component_push(&q, &body).await.unwrap_err();
+    assert!(matches!(err, Error::Store(_)), "{err:?}");
+    assert!(err.to_string().contains("connection refused"));
+    let err = client.component_access_token().await.unwrap_err();
+    assert!(matches!(err, Error::Store(_)), "{err:?}");
+}
