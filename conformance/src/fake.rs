@@ -133,7 +133,12 @@ impl std::fmt::Debug for FakeWeChat {
 }
 
 async fn serve(shared: &Arc<Shared>, host: Host, listener: std::net::TcpListener) -> MockServer {
-    let server = MockServer::builder().listener(listener).start().await;
+    // The call log lives in the fake's counters; wiremock need not keep every request.
+    let server = MockServer::builder()
+        .listener(listener)
+        .disable_request_recording()
+        .start()
+        .await;
     server
         .register(
             Mock::given(DropGate {
