@@ -7,7 +7,8 @@
 //! component appid; [`StoredValue`] is serde-serializable (JSON is fine).
 //!
 //! A Redis backend maps naturally: `GET`, a Lua script comparing the stored version for
-//! compare-and-set/delete, and `SET key holder NX PX ttl` for the lease.
+//! compare-and-set/delete, and `SET key holder NX PX ttl` for the lease. Run
+//! [`check_store_contract`] in the backend's own tests.
 
 use std::fmt;
 use std::future::Future;
