@@ -17,7 +17,7 @@ pub const DEFAULT_BASE_URL: &str = "https://api.weixin.qq.com";
 pub const FALLBACK_BASE_URL: &str = "https://api2.weixin.qq.com";
 
 /// Which credential an endpoint takes in its query string.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TokenParam {
     /// None (credentials are in the body).
     None,
@@ -57,6 +57,14 @@ pub enum Endpoint {
     ClearQuota,
     /// `clear_quota/v2`
     ClearQuotaV2,
+    /// Any other API path (e.g. an official-account or mini-program API called on behalf of an
+    /// authorizer), with the credential it takes.
+    Other {
+        /// URL path starting with `/`, without query or fragment.
+        path: &'static str,
+        /// Its query credential.
+        token: TokenParam,
+    },
 }
 
 impl Endpoint {
@@ -76,6 +84,7 @@ impl Endpoint {
             Endpoint::StartPushTicket => "/cgi-bin/component/api_start_push_ticket",
             Endpoint::ClearQuota => "/cgi-bin/clear_quota",
             Endpoint::ClearQuotaV2 => "/cgi-bin/component/clear_quota/v2",
+            Endpoint::Other { path, .. } => path,
         }
     }
 
@@ -83,6 +92,7 @@ impl Endpoint {
     pub fn name(self) -> &'static str {
         match self {
             Endpoint::ClearQuotaV2 => "clear_quota/v2",
+            Endpoint::Other { path, .. } => path,
             other => other.path().rsplit('/').next().unwrap_or("unknown"),
         }
     }
@@ -90,6 +100,7 @@ impl Endpoint {
     /// The query credential this endpoint takes.
     pub fn token_param(self) -> TokenParam {
         match self {
+            Endpoint::Other { token, .. } => token,
             Endpoint::ComponentToken | Endpoint::StartPushTicket | Endpoint::ClearQuotaV2 => {
                 TokenParam::None
             }
@@ -104,6 +115,12 @@ impl Endpoint {
 /// Builds the request URL: `base` (which may carry a path prefix, e.g. a proxy) + the endpoint
 /// path + the token query parameter. A token is required exactly when the endpoint takes one.
 pub fn build_url(base: &Url, endpoint: Endpoint, token: Option<&str>) -> Result<Url, String> {
+    let path = endpoint.path();
+    if !path.starts_with('/') || path.contains(['?', '#']) {
+        return Err(format!(
+            "bad API path `{path}`: must start with / and carry no query"
+        ));
+    }
     let joined = format!("{}{}", base.as_str().trim_end_matches('/'), endpoint.path());
     let mut url = Url::parse(&joined).map_err(|e| format!("bad base URL: {e}"))?;
     url.set_query(None);
@@ -515,6 +532,23 @@ mod tests {
             .as_str()
             .ends_with("/cgi-bin/component/set_authorizer_option?access_token=A"));
         assert!(build_url(&base, Endpoint::QueryAuth, None).is_err());
+        let other = Endpoint::Other {
+            path: "/cgi-bin/message/custom/send",
+            token: TokenParam::AccessToken,
+        };
+        let u = build_url(&base, other, Some("A")).unwrap();
+        assert_eq!(
+            u.as_str(),
+            "https://api.weixin.qq.com/cgi-bin/message/custom/send?access_token=A"
+        );
+        assert_eq!(other.name(), "/cgi-bin/message/custom/send");
+        for bad in ["cgi-bin/x", "/x?access_token=leak", "/x#f"] {
+            let e = Endpoint::Other {
+                path: bad,
+                token: TokenParam::None,
+            };
+            assert!(build_url(&base, e, None).is_err(), "{bad}");
+        }
         assert!(build_url(&base, Endpoint::ComponentToken, Some("t")).is_err());
     }
 

@@ -14,7 +14,7 @@ use crate::api::{
     AuthorizerListResponse, AuthorizerOption, AuthorizerTokenRequest, AuthorizerTokenResponse,
     ClearQuotaRequest, ClearQuotaV2Request, ComponentTokenRequest, ComponentTokenResponse,
     Endpoint, LegacyOptionRequest, OptionRequest, PreAuthCodeRequest, PreAuthCodeResponse,
-    QueryAuthRequest, QueryAuthResponse, StartPushTicketRequest,
+    QueryAuthRequest, QueryAuthResponse, StartPushTicketRequest, TokenParam,
 };
 use crate::auth_url::{self, AuthPage, AuthUrlOptions};
 use crate::clock::{Clock, SystemClock};
@@ -1342,6 +1342,45 @@ impl ComponentClient {
             )
             .await?;
         Ok(())
+    }
+
+    /// POSTs `body` to any API `path` with the component access token
+    /// (`component_access_token=`), with the same retry, failover, errcode checking and
+    /// one-refresh-one-retry rules as the built-in calls. Decode into `serde_json::Value` when
+    /// there is no typed response.
+    pub async fn call_component_api<Req, Resp>(
+        &self,
+        path: &'static str,
+        body: &Req,
+    ) -> Result<Resp>
+    where
+        Req: Serialize + Sync,
+        Resp: DeserializeOwned,
+    {
+        let endpoint = Endpoint::Other {
+            path,
+            token: TokenParam::ComponentAccessToken,
+        };
+        self.call_component(endpoint, body).await
+    }
+
+    /// POSTs `body` to any API `path` on behalf of an authorized account (`access_token=` its
+    /// authorizer access token), with the same rules as [`call_component_api`](Self::call_component_api).
+    pub async fn call_authorizer_api<Req, Resp>(
+        &self,
+        authorizer_appid: &str,
+        path: &'static str,
+        body: &Req,
+    ) -> Result<Resp>
+    where
+        Req: Serialize + Sync,
+        Resp: DeserializeOwned,
+    {
+        let endpoint = Endpoint::Other {
+            path,
+            token: TokenParam::AccessToken,
+        };
+        self.call_authorizer(authorizer_appid, endpoint, body).await
     }
 
     /// `clear_quota/v2`: resets a quota with the appsecret instead of a token (works when the

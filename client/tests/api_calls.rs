@@ -170,3 +170,67 @@ async fn authorization_urls_pc_and_h5_exactly_encoded() {
         .is_err());
     server.verify().await;
 }
+
+#[tokio::test]
+async fn any_api_on_behalf_of_an_authorizer_with_token_rules() {
+    let (server, h) = ready().await;
+    authorize(&h, &server, "wxa", "atok-old", "refreshtoken@@@r").await;
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/message/custom/send"))
+        .and(query_param("access_token", "atok-old"))
+        .respond_with(err_json(40001, "invalid credential"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(P_AUTHORIZER_TOKEN))
+        .respond_with(ok_json(
+            json!({"authorizer_access_token": "atok-new", "expires_in": 7200}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/message/custom/send"))
+        .and(query_param("access_token", "atok-new"))
+        .and(body_json(
+            json!({"touser": "openid", "msgtype": "text", "text": {"content": "hi"}}),
+        ))
+        .respond_with(err_json(0, "ok"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let v: serde_json::Value = h
+        .client
+        .call_authorizer_api(
+            "wxa",
+            "/cgi-bin/message/custom/send",
+            &json!({"touser": "openid", "msgtype": "text", "text": {"content": "hi"}}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(v["errmsg"], "ok");
+
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/component/fastregisterweapp"))
+        .and(query_param("component_access_token", "ctok"))
+        .respond_with(err_json(89249, "task running"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = h
+        .client
+        .call_component_api::<_, serde_json::Value>(
+            "/cgi-bin/component/fastregisterweapp",
+            &json!({}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(89249));
+    assert!(
+        err.to_string()
+            .contains("/cgi-bin/component/fastregisterweapp"),
+        "{err}"
+    );
+    server.verify().await;
+}
