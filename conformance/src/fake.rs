@@ -457,6 +457,36 @@ impl FakeWeChat {
         )
     }
 
+    /// Any other authorization-event push (e.g. `notify_third_fasteregister`, or an `InfoType`
+    /// the receiver does not know): `AppId`, `CreateTime` and `InfoType` followed by `fields`
+    /// as `<name><![CDATA[value]]></name>`; a value starting with `<` is the element's raw XML
+    /// content instead (for nested elements, e.g. `("info", "<name>…</name>")`). The fake's
+    /// state is not changed.
+    pub fn push_event(&self, info_type: &str, fields: &[(&str, &str)]) -> Result<Push, FakeError> {
+        let now = self.now_unix();
+        let mut plaintext = format!(
+            "<xml><AppId>{}</AppId><CreateTime>{now}</CreateTime><InfoType>{}</InfoType>",
+            cdata(&self.config.component_appid),
+            cdata(info_type),
+        );
+        for (name, value) in fields {
+            let value = if value.starts_with('<') {
+                (*value).to_owned()
+            } else {
+                cdata(value)
+            };
+            plaintext.push_str(&format!("<{name}>{value}</{name}>"));
+        }
+        plaintext.push_str("</xml>");
+        self.seal_for_component(
+            now,
+            plaintext,
+            PushKind::Other {
+                info_type: info_type.to_owned(),
+            },
+        )
+    }
+
     /// A text message from user `openid` to the authorized account, pushed to the component's
     /// message URL: envelope `ToUserName` is the account's `gh_` id, the trailing id inside the
     /// ciphertext is the **component** appid.

@@ -32,6 +32,11 @@ pub enum PushKind {
         /// `AuthorizerAppid`.
         authorizer_appid: String,
     },
+    /// Any other `InfoType` (see [`crate::FakeWeChat::push_event`]).
+    Other {
+        /// The `InfoType`.
+        info_type: String,
+    },
     /// A message pushed for an authorized account (envelope `ToUserName`; the trailing id inside
     /// the ciphertext is the component appid).
     Message {

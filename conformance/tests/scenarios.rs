@@ -949,6 +949,142 @@ async fn every_client_call_meets_the_contract() {
     }
 }
 
+/// The push handler on a shared clock with a replay window: signature and freshness are
+/// checked (the 3-field `signature` is not accepted as `msg_signature`; a replay after the window
+/// fails with -40001); fast-register results are typed and an unknown `InfoType` never fails.
+async fn push_verification_and_other_events() {
+    let fake = fake().await;
+    let store = Arc::new(MemoryStore::new());
+    let cfg = base_config(&fake).with_push_timestamp_window(Some(Duration::from_secs(300)));
+    let client = client_on(&fake, &store, cfg);
+
+    let push = fake.push_ticket().unwrap();
+    let mut forged = push.clone();
+    forged.query.msg_signature = push.query.signature.clone();
+    let err = forged.deliver_to(&client).await.unwrap_err();
+    assert_eq!(err.code(), Some(-40001), "{err:?}");
+    assert!(push.deliver_to(&client).await.unwrap().ticket_stored);
+    advance(&fake, 301);
+    let err = push.deliver_to(&client).await.unwrap_err();
+    assert_eq!(err.code(), Some(-40001), "stale replay: {err:?}");
+
+    // Credentials of another component: the signature does not verify.
+    let other = FakeWeChat::start_with(FakeConfig {
+        start_unix: Some(fake.now_unix()),
+        ..FakeConfig::random()
+    })
+    .await
+    .unwrap();
+    let err = other
+        .push_ticket()
+        .unwrap()
+        .deliver_to(&client)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(-40001), "{err:?}");
+
+    let fast = fake
+        .push_event(
+            "notify_third_fasteregister",
+            &[
+                ("appid", "wx0fa5700000000003"),
+                ("status", "0"),
+                ("auth_code", "queryauthcode@@@fastreg"),
+                ("msg", "OK"),
+                (
+                    "info",
+                    "<name><![CDATA[Fake Co]]></name><code><![CDATA[91440300]]></code>",
+                ),
+            ],
+        )
+        .unwrap();
+    match fast.deliver_to(&client).await.unwrap().event {
+        ComponentEvent::NotifyThirdFastRegister {
+            appid,
+            status,
+            auth_code,
+            info,
+            ..
+        } => {
+            assert_eq!(appid.as_deref(), Some("wx0fa5700000000003"));
+            assert_eq!(status, Some(0));
+            assert_eq!(
+                auth_code.map(|c| c.expose_secret().to_owned()).as_deref(),
+                Some("queryauthcode@@@fastreg")
+            );
+            assert_eq!(
+                info.get("name").map(String::as_str),
+                Some("Fake Co"),
+                "{info:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let future = fake
+        .push_event("some_future_event", &[("Foo", "bar")])
+        .unwrap();
+    let ack = future.deliver_to(&client).await.unwrap();
+    assert_eq!(ack.reply, "success");
+    assert!(
+        matches!(ack.event, ComponentEvent::Unknown { ref info_type, .. } if info_type == "some_future_event")
+    );
+    assert_eq!(fake.total_calls(), 0);
+}
+
+/// Two instances (separate clients, one shared store): 100 concurrent callers on each cause one
+/// upstream call in total, for the component token and for an expired authorizer token.
+async fn two_instances_share_one_store() {
+    let e = env().await;
+    e.ticket().await;
+    let b = client_on(&e.fake, &e.store, base_config(&e.fake));
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let c = if i % 2 == 0 {
+            e.client.clone()
+        } else {
+            b.clone()
+        };
+        tasks.push(tokio::spawn(
+            async move { c.component_access_token().await },
+        ));
+    }
+    let mut tokens = std::collections::BTreeSet::new();
+    for t in tasks {
+        tokens.insert(t.await.unwrap().unwrap().expose_secret().to_owned());
+    }
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(
+        e.fake.calls(Endpoint::ComponentToken),
+        1,
+        "one call across both instances"
+    );
+
+    e.authorize(OA, AuthorizerKind::OfficialAccount).await;
+    advance(&e.fake, 7300);
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let c = if i % 2 == 0 {
+            e.client.clone()
+        } else {
+            b.clone()
+        };
+        tasks.push(tokio::spawn(
+            async move { c.authorizer_access_token(OA).await },
+        ));
+    }
+    let mut tokens = std::collections::BTreeSet::new();
+    for t in tasks {
+        tokens.insert(t.await.unwrap().unwrap().expose_secret().to_owned());
+    }
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(
+        e.fake.calls(Endpoint::AuthorizerToken),
+        1,
+        "one refresh across both instances"
+    );
+    assert_eq!(e.fake.calls(Endpoint::ComponentToken), 2);
+}
+
 // ------------------------------------------------------------------------------- registration
 
 type Scenario = fn() -> Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -987,6 +1123,8 @@ scenarios![
     duplicate_and_older_tickets_ignored,
     authorized_account_message_round_trip,
     every_client_call_meets_the_contract,
+    push_verification_and_other_events,
+    two_instances_share_one_store,
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
