@@ -1042,22 +1042,34 @@ impl ComponentClient {
             cfg.refresh_jitter.sample(),
         );
         let access = response.authorizer_access_token.clone();
-        let version = self
+        let written = self
             .update_record(key, |current| {
-                let authorized_at = current
-                    .and_then(authorizer_record)
-                    .map_or(now, |r| r.authorized_at);
+                // Only replace the record this refresh started from: if the refresh token
+                // changed meanwhile (re-authorization through query_auth) or the record was
+                // dropped (unauthorized push), the store holds newer truth; keep it.
+                let current = current.and_then(authorizer_record)?;
+                if current.refresh_token != *refresh_token && current.refresh_token != new_refresh {
+                    return None;
+                }
                 Some(StoredValue::Authorizer(AuthorizerRecord {
                     access_token: Some(access.clone()),
                     refresh_token: new_refresh.clone(),
                     obtained_at: now,
                     refresh_at,
                     expires_at,
-                    authorized_at,
+                    authorized_at: current.authorized_at,
                 }))
             })
-            .await?
-            .ok_or_else(|| StoreError::new("authorizer token write declined"))?;
+            .await?;
+        let Some(version) = written else {
+            tracing::warn!(
+                authorizer_appid,
+                "authorizer record changed during refresh (re-authorized or revoked); not overwriting it"
+            );
+            // The token is valid; version 0 never matches, so a later compare-and-expire with
+            // it cannot touch the newer record.
+            return Ok((response.authorizer_access_token, 0));
+        };
         tracing::info!(
             authorizer_appid,
             expires_at,

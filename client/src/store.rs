@@ -144,6 +144,7 @@ pub enum StoredValue {
 }
 
 /// A value with the version the store gave it; every successful write changes the version.
+/// Versions are never 0 (the client uses 0 as "matches nothing").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Versioned {
     /// The value.
@@ -259,8 +260,12 @@ pub async fn check_store_contract(
         .await
         .map_err(err)?
     {
-        CasOutcome::Applied { version } => version,
-        CasOutcome::Conflict { .. } => return Err("insert into an empty key conflicted".into()),
+        CasOutcome::Applied { version } if version != 0 => version,
+        other => {
+            return Err(format!(
+                "insert into an empty key must apply with a non-zero version: {other:?}"
+            ))
+        }
     };
     match store.get(&key).await.map_err(err)? {
         Some(v) if v.version == v1 && v.value == ticket("t1", 1) => {}

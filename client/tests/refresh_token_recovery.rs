@@ -223,3 +223,64 @@ async fn unknown_authorizer_is_looked_up_in_the_list() {
     );
     server.verify().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reauthorization_during_a_refresh_keeps_the_new_refresh_token() {
+    let server = MockServer::start().await;
+    let h = setup(&server).await;
+    server.reset().await;
+    mount_component_token_again(&server).await;
+    // A slow refresh with the old token...
+    Mock::given(method("POST"))
+        .and(path(P_AUTHORIZER_TOKEN))
+        .respond_with(
+            ok_json(json!({
+                "authorizer_access_token": "atok-from-refresh",
+                "expires_in": 7200,
+                "authorizer_refresh_token": "refreshtoken@@@lost"
+            }))
+            .set_delay(std::time::Duration::from_millis(400)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    // ...while the admin re-authorizes and query_auth stores a new refresh token.
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/component/api_query_auth"))
+        .respond_with(ok_json(json!({"authorization_info": {
+            "authorizer_appid": "wxauthorizer01",
+            "authorizer_access_token": "atok-reauth",
+            "expires_in": 7200,
+            "authorizer_refresh_token": "refreshtoken@@@reauth",
+            "func_info": []
+        }})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let refresher = {
+        let client = h.client.clone();
+        tokio::spawn(async move { client.authorizer_access_token("wxauthorizer01").await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    h.client
+        .query_auth(&wxopen_client::AuthorizationCode::new(
+            "queryauthcode@@@again",
+        ))
+        .await
+        .unwrap();
+    // The in-flight refresh still hands its (valid) token to its caller...
+    assert_eq!(
+        refresher.await.unwrap().unwrap().expose_secret(),
+        "atok-from-refresh"
+    );
+    // ...but does not overwrite the newer authorization.
+    let rec = h
+        .client
+        .authorizer_record("wxauthorizer01")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rec.refresh_token.expose_secret(), "refreshtoken@@@reauth");
+    assert_eq!(rec.access_token.unwrap().expose_secret(), "atok-reauth");
+    server.verify().await;
+}
