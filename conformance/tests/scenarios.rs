@@ -730,6 +730,31 @@ async fn refresh_token_recovered_from_list() {
     assert_eq!(e.fake.calls(Endpoint::GetAuthorizerList), 1);
 }
 
+/// Recovery pages through api_get_authorizer_list: with 500 other accounts authorized first,
+/// the account is on the second page, found there, and the refresh retried once.
+async fn refresh_token_recovery_pages_the_list() {
+    let e = env().await;
+    e.ticket().await;
+    for i in 0..500 {
+        e.fake.push_authorized(&format!("wx1000{i:012}")).unwrap();
+    }
+    advance(&e.fake, 1);
+    e.authorize(OA, AuthorizerKind::OfficialAccount).await;
+    let current = e.fake.rotate_refresh_token(OA).unwrap();
+    advance(&e.fake, 7200);
+    e.client.authorizer_access_token(OA).await.unwrap();
+    assert_eq!(
+        e.fake.calls(Endpoint::GetAuthorizerList),
+        2,
+        "two pages of 500"
+    );
+    assert_eq!(e.fake.calls(Endpoint::AuthorizerToken), 2);
+    assert_eq!(
+        e.record(OA).await.unwrap().refresh_token.expose_secret(),
+        current
+    );
+}
+
 /// Re-authorization (updateauthorized push + query_auth) replaces the stored refresh token; the
 /// old one is dead on the platform and later refreshes use the new one without recovery.
 async fn reauthorization_replaces_refresh_token() {
@@ -1117,6 +1142,7 @@ scenarios![
     quota_and_config_errors_fail_fast,
     ticket_errors_and_start_push_ticket,
     refresh_token_recovered_from_list,
+    refresh_token_recovery_pages_the_list,
     reauthorization_replaces_refresh_token,
     unauthorized_accounts_must_reauthorize,
     push_handler_never_calls_upstream,
