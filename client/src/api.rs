@@ -178,6 +178,46 @@ pub fn parse_response<T: DeserializeOwned>(body: &[u8]) -> Result<T, ResponseErr
     serde_json::from_slice(body).map_err(|e| ResponseError::Decode(e.to_string()))
 }
 
+/// Parses `body` as the documented response of `endpoint` and discards it (pure; one entry
+/// point for the `api_response` fuzz target and for fixture checks). Endpoints without a typed
+/// response ([`Endpoint::Other`]) are parsed as any JSON value after the `errcode` check.
+pub fn check_response(endpoint: Endpoint, body: &[u8]) -> Result<(), ResponseError> {
+    match endpoint {
+        Endpoint::ComponentToken => parse_response::<ComponentTokenResponse>(body).map(drop),
+        Endpoint::CreatePreAuthCode => parse_response::<PreAuthCodeResponse>(body).map(drop),
+        Endpoint::QueryAuth => parse_response::<QueryAuthResponse>(body).map(drop),
+        Endpoint::AuthorizerToken => parse_response::<AuthorizerTokenResponse>(body).map(drop),
+        Endpoint::GetAuthorizerInfo => parse_response::<AuthorizerInfoResponse>(body).map(drop),
+        Endpoint::GetAuthorizerList => parse_response::<AuthorizerListResponse>(body).map(drop),
+        Endpoint::GetAuthorizerOptionLegacy | Endpoint::GetAuthorizerOption => {
+            parse_response::<AuthorizerOption>(body).map(drop)
+        }
+        Endpoint::SetAuthorizerOptionLegacy
+        | Endpoint::SetAuthorizerOption
+        | Endpoint::StartPushTicket
+        | Endpoint::ClearQuota
+        | Endpoint::ClearQuotaV2 => parse_response::<Ack>(body).map(drop),
+        Endpoint::Other { .. } => parse_response::<serde_json::Value>(body).map(drop),
+    }
+}
+
+/// Every built-in endpoint (not [`Endpoint::Other`]).
+pub const ENDPOINTS: [Endpoint; 13] = [
+    Endpoint::ComponentToken,
+    Endpoint::CreatePreAuthCode,
+    Endpoint::QueryAuth,
+    Endpoint::AuthorizerToken,
+    Endpoint::GetAuthorizerInfo,
+    Endpoint::GetAuthorizerList,
+    Endpoint::GetAuthorizerOptionLegacy,
+    Endpoint::SetAuthorizerOptionLegacy,
+    Endpoint::GetAuthorizerOption,
+    Endpoint::SetAuthorizerOption,
+    Endpoint::StartPushTicket,
+    Endpoint::ClearQuota,
+    Endpoint::ClearQuotaV2,
+];
+
 fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -493,21 +533,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
-    const ALL: [Endpoint; 13] = [
-        Endpoint::ComponentToken,
-        Endpoint::CreatePreAuthCode,
-        Endpoint::QueryAuth,
-        Endpoint::AuthorizerToken,
-        Endpoint::GetAuthorizerInfo,
-        Endpoint::GetAuthorizerList,
-        Endpoint::GetAuthorizerOptionLegacy,
-        Endpoint::SetAuthorizerOptionLegacy,
-        Endpoint::GetAuthorizerOption,
-        Endpoint::SetAuthorizerOption,
-        Endpoint::StartPushTicket,
-        Endpoint::ClearQuota,
-        Endpoint::ClearQuotaV2,
-    ];
+    const ALL: [Endpoint; 13] = ENDPOINTS;
 
     #[test]
     fn urls_carry_the_right_token_parameter() {
@@ -560,6 +586,35 @@ mod tests {
             u.as_str(),
             "http://127.0.0.1:9/proxy/cgi-bin/component/clear_quota/v2"
         );
+    }
+
+    #[test]
+    fn check_response_dispatches_per_endpoint() {
+        assert!(check_response(
+            Endpoint::ComponentToken,
+            br#"{"component_access_token":"a","expires_in":1}"#
+        )
+        .is_ok());
+        assert!(matches!(
+            check_response(Endpoint::ComponentToken, br#"{"errcode":0}"#),
+            Err(ResponseError::Decode(_))
+        ));
+        assert!(check_response(Endpoint::ClearQuota, br#"{"errcode":0,"errmsg":"ok"}"#).is_ok());
+        for e in ENDPOINTS {
+            assert_eq!(
+                check_response(e, br#"{"errcode":-1,"errmsg":"busy"}"#),
+                Err(ResponseError::Api {
+                    errcode: -1,
+                    errmsg: "busy".into()
+                }),
+                "{e:?}"
+            );
+        }
+        let other = Endpoint::Other {
+            path: "/x",
+            token: TokenParam::None,
+        };
+        assert!(check_response(other, br#"{"anything":[1]}"#).is_ok());
     }
 
     #[test]

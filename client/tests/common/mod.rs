@@ -68,12 +68,17 @@ pub fn harness(servers: &[&MockServer]) -> Harness {
 
 /// Encrypts `xml` for the component and wraps it the way WeChat POSTs it.
 pub fn push(xml: &str, timestamp: &str, nonce: &str) -> (PushQuery, Vec<u8>) {
-    let crypt = MsgCrypt::new(TOKEN, AES_KEY, APPID).unwrap();
+    push_for(APPID, xml, timestamp, nonce)
+}
+
+/// Like [`push`], for another component appid.
+pub fn push_for(appid: &str, xml: &str, timestamp: &str, nonce: &str) -> (PushQuery, Vec<u8>) {
+    let crypt = MsgCrypt::new(TOKEN, AES_KEY, appid).unwrap();
     let reply = crypt
         .encrypt_reply(xml.as_bytes(), timestamp, nonce, b"0123456789abcdef")
         .unwrap();
     let body = format!(
-        "<xml><AppId><![CDATA[{APPID}]]></AppId><Encrypt><![CDATA[{}]]></Encrypt></xml>",
+        "<xml><AppId><![CDATA[{appid}]]></AppId><Encrypt><![CDATA[{}]]></Encrypt></xml>",
         reply.encrypt
     );
     let query = PushQuery::parse(&format!(
