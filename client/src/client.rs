@@ -22,6 +22,7 @@ use crate::config::ComponentConfig;
 use crate::errcode::ErrorClass;
 use crate::error::{Error, PushError, Result};
 use crate::event::{parse_component_event, ComponentEvent};
+use crate::health::{self, ComponentHealth};
 use crate::hooks::ClientEvent;
 use crate::memory_store::MemoryStore;
 use crate::push::{PushAck, PushQuery, SUCCESS_REPLY};
@@ -342,6 +343,14 @@ impl ComponentClient {
             })
             .await?;
         Ok(written.is_some())
+    }
+
+    /// What the store holds for this component right now (ticket age, component token state),
+    /// for health checks: alert when [`ComponentHealth::is_healthy`] is `false`.
+    pub async fn health(&self) -> Result<ComponentHealth> {
+        let ticket = self.stored_ticket().await?;
+        let token = self.load_component().await?.map(|(r, _)| r);
+        Ok(health::assess(self.now(), ticket.as_ref(), token.as_ref()))
     }
 
     /// The stored ticket, if any.

@@ -59,6 +59,7 @@
 //! | [`xml`], [`event`], [`push`] | push parsing: [`parse_component_event`], [`PushQuery`] |
 //! | [`store`], [`memory_store`] | [`TokenStore`] and [`MemoryStore`] |
 //! | [`hooks`] | [`ClientEvent`] notifications |
+//! | [`health`] | [`ComponentHealth`]: is a fresh ticket stored? |
 //! | [`error`] | [`Error`] |
 //! | `client` | the async driver, [`ComponentClient`] |
 
@@ -70,6 +71,7 @@ pub mod config;
 pub mod errcode;
 pub mod error;
 pub mod event;
+pub mod health;
 pub mod hooks;
 pub mod memory_store;
 pub mod push;
@@ -90,6 +92,7 @@ pub use config::ComponentConfig;
 pub use errcode::ErrorClass;
 pub use error::{Error, PushError, Result, TransportKind};
 pub use event::{parse_component_event, AuthorizationGrant, ComponentEvent};
+pub use health::ComponentHealth;
 pub use hooks::ClientEvent;
 pub use memory_store::MemoryStore;
 pub use push::{PushAck, PushQuery, SUCCESS_REPLY};

@@ -281,3 +281,18 @@ async fn restart_with_same_store_resumes_without_new_component_token() {
     );
     server.verify().await;
 }
+
+#[tokio::test]
+async fn health_reports_a_missing_or_stale_ticket() {
+    let server = MockServer::start().await;
+    let h = harness(&[&server]);
+    assert!(!h.client.health().await.unwrap().is_healthy());
+    push_ticket(&h, "ticket@@@t", T0).await;
+    let health = h.client.health().await.unwrap();
+    assert!(health.is_healthy());
+    assert_eq!(health.ticket_create_time, Some(T0));
+    // No push for 12 h and a bit: the ticket is stale.
+    h.clock.advance(Duration::from_secs(12 * 3600 + 1));
+    let health = h.client.health().await.unwrap();
+    assert!(health.ticket_stale && !health.is_healthy());
+}
