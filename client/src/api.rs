@@ -165,6 +165,13 @@ struct ErrProbe {
 /// Parses a response body: a non-zero `errcode` wins over everything else; otherwise the body
 /// must decode as `T`. Never panics, whatever the input.
 pub fn parse_response<T: DeserializeOwned>(body: &[u8]) -> Result<T, ResponseError> {
+    // Every WeChat response is a JSON object; serde would also map a JSON array onto a struct
+    // positionally, which no WeChat body is.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ResponseError::Decode(
+            "response is not a JSON object".into(),
+        ));
+    }
     let probe: ErrProbe =
         serde_json::from_slice(body).map_err(|e| ResponseError::Decode(e.to_string()))?;
     if let Some(errcode) = probe.errcode {
@@ -646,6 +653,14 @@ mod tests {
     }
 
     #[test]
+    fn arrays_are_not_error_objects() {
+        let r: Result<Ack, _> = parse_response(br#"[40001,"x"]"#);
+        assert!(matches!(r, Err(ResponseError::Decode(_))));
+        let r: Result<Ack, _> = parse_response(b" \n {\"errcode\":0}");
+        assert!(r.is_ok());
+    }
+
+    #[test]
     fn missing_field_or_garbage_is_decode_error() {
         for body in [
             &br#"{"expires_in":7200}"#[..],
@@ -654,6 +669,7 @@ mod tests {
             br#"{"errcode":"x"}"#,
             br#"{"component_access_token":5,"expires_in":7200}"#,
             br#"[1,2]"#,
+            br#"["abc",7200]"#,
         ] {
             let r: Result<ComponentTokenResponse, _> = parse_response(body);
             assert!(matches!(r, Err(ResponseError::Decode(_))), "{body:?}");
