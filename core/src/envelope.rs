@@ -9,7 +9,7 @@
 //! It refuses anything that could make a general XML parser expand or fetch content: DOCTYPE and
 //! other `<!` declarations, entity and character references, and processing instructions.
 
-use memchr::{memchr, memchr2, memmem};
+use memchr::{memchr, memchr2};
 
 use crate::error::{BufferError, Error, XmlError};
 use crate::signature::HexSignature;
@@ -75,6 +75,22 @@ fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
+/// The first occurrence of a short literal `needle` in `hay`: `memchr` on its first byte, then
+/// a compare. For the two- and three-byte needles here this beats building a substring
+/// searcher on every call (the `Encrypt` text never holds the first byte: one pass finds the end).
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, tail) = needle.split_first()?;
+    let mut from = 0;
+    while let Some(i) = memchr(first, hay.get(from..)?) {
+        let at = from + i;
+        if hay.get(at + 1..)?.starts_with(tail) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
 /// A cursor over the body.
 struct Reader<'a> {
     buf: &'a [u8],
@@ -99,7 +115,7 @@ impl<'a> Reader<'a> {
     /// Skip to just past `needle`, or fail.
     fn skip_past(&mut self, needle: &[u8]) -> Result<&'a [u8], Error> {
         let rest = self.rest();
-        let at = memmem::find(rest, needle).ok_or(malformed(self.buf.len()))?;
+        let at = find(rest, needle).ok_or(malformed(self.buf.len()))?;
         self.pos += at + needle.len();
         Ok(&rest[..at])
     }
@@ -201,7 +217,7 @@ impl<'a> Reader<'a> {
                 return Err(xml(XmlError::EntityReference));
             }
             // `]]>` may only end a CDATA section; in text it is not well-formed XML.
-            if let Some(at) = memmem::find(&rest[..end], b"]]>") {
+            if let Some(at) = find(&rest[..end], b"]]>") {
                 return Err(malformed(self.pos + at));
             }
             self.pos += end;
@@ -363,7 +379,7 @@ pub fn finish_reply_in_place(
     let out = out
         .get_mut(..needed)
         .ok_or(Error::Buffer(BufferError::OutputTooSmall { needed }))?;
-    if memmem::find(&out[R0.len()..R0.len() + encrypt_len], b"]]>").is_some() {
+    if find(&out[R0.len()..R0.len() + encrypt_len], b"]]>").is_some() {
         return Err(Error::ReplyXml);
     }
     out[..R0.len()].copy_from_slice(R0);
@@ -389,6 +405,26 @@ mod tests {
 
     fn enc(body: &str) -> Result<&str, Error> {
         parse(body.as_bytes()).map(|e| e.encrypt)
+    }
+
+    #[test]
+    fn find_matches_a_naive_search() {
+        let naive = |h: &[u8], n: &[u8]| h.windows(n.len()).position(|w| w == n);
+        for hay in [
+            &b""[..],
+            b"]",
+            b"]]",
+            b"]]>",
+            b"a]]]>b",
+            b"]>]]>",
+            b"-->",
+            b"a-b--c-->",
+            b"??>",
+        ] {
+            for needle in [&b"]]>"[..], b"-->", b"?>"] {
+                assert_eq!(find(hay, needle), naive(hay, needle));
+            }
+        }
     }
 
     #[test]

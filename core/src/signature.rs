@@ -28,7 +28,17 @@ impl HexSignature {
     /// Compare with a received signature in constant time (for equal lengths).
     pub fn ct_eq_str(&self, received: &str) -> bool {
         let received = received.as_bytes();
-        received.len() == HEX_LEN && bool::from(self.0.ct_eq(received))
+        if received.len() != HEX_LEN {
+            return false;
+        }
+        // Word by word: five constant-time compares instead of forty.
+        let (ours, _) = self.0.as_chunks::<8>();
+        let (theirs, _) = received.as_chunks::<8>();
+        let mut eq = subtle::Choice::from(1u8);
+        for (a, b) in ours.iter().zip(theirs) {
+            eq &= u64::from_ne_bytes(*a).ct_eq(&u64::from_ne_bytes(*b));
+        }
+        bool::from(eq)
     }
 }
 
@@ -54,11 +64,20 @@ fn hex(digest: &[u8]) -> HexSignature {
     HexSignature(out)
 }
 
+/// `a < b`, deciding on the first byte when it differs (nearly always: a token, a decimal
+/// timestamp, a nonce and base64 text) without a `memcmp` call.
+fn less(a: &[u8], b: &[u8]) -> bool {
+    match (a.first(), b.first()) {
+        (Some(x), Some(y)) if x != y => x < y,
+        _ => a < b,
+    }
+}
+
 /// Sort the parts in place (a tiny insertion sort: there are three or four).
 fn sort_parts(parts: &mut [&[u8]]) {
     for i in 1..parts.len() {
         let mut j = i;
-        while j > 0 && parts[j - 1] > parts[j] {
+        while j > 0 && less(parts[j], parts[j - 1]) {
             parts.swap(j - 1, j);
             j -= 1;
         }
