@@ -185,6 +185,11 @@ impl MsgCrypt {
         )?;
         let n = decode_base64(encrypt, buf)?;
         let ciphertext = buf.get_mut(..n).ok_or(Error::Base64Decode)?;
+        self.open_ours(ciphertext)
+    }
+
+    /// [`MsgCrypt::open`], then check the receiver id; returns the message.
+    fn open_ours<'b>(&self, ciphertext: &'b mut [u8]) -> Result<&'b [u8], Error> {
         let frame = self.open(ciphertext)?;
         if frame.receiver_id != self.receiver_id.as_bytes() {
             return Err(Error::ReceiverIdMismatch);
@@ -409,10 +414,29 @@ mod owned {
             timestamp: &str,
             nonce: &str,
         ) -> Result<Vec<u8>, Error> {
-            let mut buf = alloc::vec![0u8; MsgCrypt::decrypt_buffer_len(encrypt.len())];
-            let len = self
-                .decrypt_encrypted_in_place(encrypt, msg_signature, timestamp, nonce, &mut buf)?
-                .len();
+            // With std the decoder fills a vector of the exact length without zeroing it; the
+            // steps and their errors are those of `decrypt_encrypted_in_place`.
+            #[cfg(feature = "std")]
+            let (mut buf, len) = {
+                signature::verify(
+                    msg_signature,
+                    self.token.as_str(),
+                    timestamp,
+                    nonce,
+                    encrypt,
+                )?;
+                let mut buf = crate::b64::decode_to_vec(encrypt)?;
+                let len = self.open_ours(&mut buf)?.len();
+                (buf, len)
+            };
+            #[cfg(not(feature = "std"))]
+            let (mut buf, len) = {
+                let mut buf = alloc::vec![0u8; MsgCrypt::decrypt_buffer_len(encrypt.len())];
+                let len = self
+                    .decrypt_encrypted_in_place(encrypt, msg_signature, timestamp, nonce, &mut buf)?
+                    .len();
+                (buf, len)
+            };
             // The message always starts right after the 20-byte frame header.
             buf.copy_within(frame::HEADER_LEN..frame::HEADER_LEN + len, 0);
             buf.truncate(len);
