@@ -1,6 +1,7 @@
 //! Writes the committed seed corpora (`fuzz/corpus/<target>/seed-*`) from the crypto vectors.
 //!
-//! Run from anywhere: `cargo run --manifest-path fuzz/Cargo.toml --features tools --bin gen-seeds`.
+//! Run from anywhere:
+//! `cargo run --manifest-path fuzz/Cargo.toml --no-default-features --features tools --bin gen-seeds`.
 //! Output is deterministic; old `seed-*` files are removed first, other corpus files are left.
 
 use std::collections::BTreeMap;
@@ -153,6 +154,8 @@ fn main() {
     decrypt_unsigned(&root, &vectors);
     frame_and_pkcs7(&root, &vectors);
     roundtrip(&root, &vectors);
+    push_event(&root, &vectors);
+    api_response(&root);
 }
 
 fn envelope(root: &Path, vectors: &[Vector]) {
@@ -327,5 +330,64 @@ fn roundtrip(root: &Path, vectors: &[Vector]) {
         message: b"<xml><Content><![CDATA[hi]]></Content></xml>",
     };
     c.add("bad-reply-fields", bad.encode().expect("encodes"));
+    c.write();
+}
+
+fn push_event(root: &Path, vectors: &[Vector]) {
+    let mut c = Corpus::new(root, "push_event", 12);
+    // Decrypted component pushes from the vectors, one per InfoType.
+    let mut seen = std::collections::BTreeSet::new();
+    for v in vectors {
+        let Some(plain) = &v.plaintext else { continue };
+        let Some(start) = plain.find("<InfoType>") else { continue };
+        let info = plain[start..].split("</InfoType>").next().unwrap_or_default().to_owned();
+        if seen.insert(info) {
+            c.add(&v.id, plain.as_bytes().to_vec());
+        }
+    }
+    for (name, xml) in [
+        (
+            "ticket-plain-text",
+            "<xml><AppId>wx0</AppId><CreateTime>1413192605</CreateTime><InfoType>component_verify_ticket</InfoType><ComponentVerifyTicket>ticket@@@abc</ComponentVerifyTicket></xml>",
+        ),
+        (
+            "fastregister-info",
+            "<xml><AppId>wx0</AppId><CreateTime>1</CreateTime><InfoType>notify_third_fasteregister</InfoType><appid>wx1</appid><status>0</status><auth_code>c@@@1</auth_code><msg>OK</msg><info><name>n &amp; m</name><code>1</code></info></xml>",
+        ),
+        (
+            "unknown-info-type",
+            "<?xml version=\"1.0\"?><xml><AppId>wx0</AppId><InfoType>notify_new_thing</InfoType><!-- c --><Empty/></xml>",
+        ),
+        ("entity", "<xml><InfoType>&custom;</InfoType></xml>"),
+    ] {
+        c.add(name, xml.as_bytes().to_vec());
+    }
+    c.write();
+}
+
+fn api_response(root: &Path) {
+    let mut c = Corpus::new(root, "api_response", 20);
+    let dir = root.join("vectors/api");
+    let mut files: Vec<_> = fs::read_dir(&dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.sort();
+    let mut errors = 0;
+    for path in files {
+        let Ok(text) = fs::read_to_string(&path) else { continue };
+        let Ok(doc) = serde_json::from_str::<Value>(&text) else { continue };
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("x").to_owned();
+        if let Some(resp) = doc.get("response") {
+            c.add(&stem, serde_json::to_vec(resp).expect("serializes"));
+        }
+        // A few of the documented error bodies (they all share one shape).
+        for (i, e) in doc["errors"].as_array().into_iter().flatten().enumerate() {
+            if errors < 4 && i == 0 {
+                errors += 1;
+                c.add(&format!("{stem}-error"), serde_json::to_vec(e).expect("serializes"));
+            }
+        }
+    }
+    c.add("errcode-zero-with-shape", br#"{"errcode":0,"errmsg":"ok","component_access_token":"t@@@12345678","expires_in":7200}"#.to_vec());
     c.write();
 }
