@@ -19,6 +19,16 @@ fn esc(v: &str) -> String {
     out
 }
 
+/// A CDATA section (split around `]]>`), or escaped text when it holds a CR, which CDATA
+/// cannot carry through end-of-line normalisation.
+fn cdata(v: &str) -> String {
+    if v.contains('\r') {
+        esc(v)
+    } else {
+        format!("<![CDATA[{}]]>", v.replace("]]>", "]]]]><![CDATA[>"))
+    }
+}
+
 fn grant_xml(info_type: &str, g: &AuthorizationGrant) -> String {
     let mut xml = format!(
         "<xml><AppId>{}</AppId><CreateTime>{}</CreateTime><InfoType>{info_type}</InfoType>\
@@ -42,10 +52,10 @@ fn grant_xml(info_type: &str, g: &AuthorizationGrant) -> String {
 fn rewrite(event: &ComponentEvent) -> Option<String> {
     Some(match event {
         ComponentEvent::ComponentVerifyTicket { app_id, create_time, ticket } => format!(
-            "<xml><AppId><![CDATA[{}]]></AppId><CreateTime>{create_time}</CreateTime>\
+            "<xml><AppId>{}</AppId><CreateTime>{create_time}</CreateTime>\
              <InfoType>component_verify_ticket</InfoType>\
              <ComponentVerifyTicket>{}</ComponentVerifyTicket></xml>",
-            app_id.replace("]]>", "]]]]><![CDATA[>"),
+            cdata(app_id),
             esc(ticket.expose_secret()),
         ),
         ComponentEvent::Unauthorized { app_id, create_time, authorizer_appid } => format!(
