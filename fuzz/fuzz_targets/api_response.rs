@@ -50,18 +50,33 @@ fuzz_target!(|data: &[u8]| {
         parse::<QueryAuthResponse>(data, |r| {
             let i = &r.authorization_info;
             let mut s = Vec::new();
-            s.extend(i.authorizer_access_token.iter().map(|t| t.expose_secret().to_owned()));
-            s.extend(i.authorizer_refresh_token.iter().map(|t| t.expose_secret().to_owned()));
+            s.extend(
+                i.authorizer_access_token
+                    .iter()
+                    .map(|t| t.expose_secret().to_owned()),
+            );
+            s.extend(
+                i.authorizer_refresh_token
+                    .iter()
+                    .map(|t| t.expose_secret().to_owned()),
+            );
             s
         }),
         parse::<AuthorizerTokenResponse>(data, |r| {
             let mut s = vec![r.authorizer_access_token.expose_secret().to_owned()];
-            s.extend(r.authorizer_refresh_token.iter().map(|t| t.expose_secret().to_owned()));
+            s.extend(
+                r.authorizer_refresh_token
+                    .iter()
+                    .map(|t| t.expose_secret().to_owned()),
+            );
             s
         }),
         parse::<AuthorizerInfoResponse>(data, |_| Vec::new()),
         parse::<AuthorizerListResponse>(data, |r| {
-            r.list.iter().map(|i| i.refresh_token.expose_secret().to_owned()).collect()
+            r.list
+                .iter()
+                .map(|i| i.refresh_token.expose_secret().to_owned())
+                .collect()
         }),
         parse::<AuthorizerOption>(data, |_| Vec::new()),
         parse::<Ack>(data, |_| Vec::new()),

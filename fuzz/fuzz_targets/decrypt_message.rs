@@ -11,7 +11,11 @@ fuzz_target!(|input: DecryptInput<'_>| {
     let made = if input.flags & USE_TEXT_KEY != 0 {
         MsgCrypt::new(input.token, input.encoding_aes_key, input.receiver_id)
     } else {
-        MsgCrypt::with_key(input.token, AesKey::from_bytes(input.key), input.receiver_id)
+        MsgCrypt::with_key(
+            input.token,
+            AesKey::from_bytes(input.key),
+            input.receiver_id,
+        )
     };
     let crypt = match made {
         Ok(c) => c,
@@ -53,7 +57,9 @@ fuzz_target!(|input: DecryptInput<'_>| {
         }
     };
     assert_eq!(
-        crypt.decrypt_encrypted(env.encrypt, sig, ts, nonce).as_deref(),
+        crypt
+            .decrypt_encrypted(env.encrypt, sig, ts, nonce)
+            .as_deref(),
         owned.as_deref()
     );
 

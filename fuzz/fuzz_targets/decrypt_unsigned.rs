@@ -5,7 +5,9 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use wxopen_core::error::DecryptError;
 use wxopen_core::{frame, pkcs7, AesKey, Error, MsgCrypt};
-use wxopen_fuzz::{raw_decrypt, raw_encrypt, FIXED_ENCODING_AES_KEY, FIXED_RECEIVER_ID, FIXED_TOKEN};
+use wxopen_fuzz::{
+    raw_decrypt, raw_encrypt, FIXED_ENCODING_AES_KEY, FIXED_RECEIVER_ID, FIXED_TOKEN,
+};
 
 fn fixed() -> &'static (MsgCrypt, AesKey) {
     static FIXED: OnceLock<(MsgCrypt, AesKey)> = OnceLock::new();

@@ -44,11 +44,17 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     // Every field is borrowed from the input, and none can contain a CDATA terminator.
-    for v in [Some(env.encrypt), env.app_id, env.to_user_name].into_iter().flatten() {
+    for v in [Some(env.encrypt), env.app_id, env.to_user_name]
+        .into_iter()
+        .flatten()
+    {
         assert!(within(data, v.as_bytes()));
         assert!(find(v.as_bytes(), b"]]>").is_none());
     }
-    assert!(!has_unsafe_markup(data), "accepted a declaration or reference");
+    assert!(
+        !has_unsafe_markup(data),
+        "accepted a declaration or reference"
+    );
 
     // A DOCTYPE in front of an accepted body is always refused.
     let mut with_doctype = b"<!DOCTYPE xml [<!ENTITY e \"x\">]>".to_vec();
@@ -63,7 +69,9 @@ fuzz_target!(|data: &[u8]| {
     if !data.is_empty() {
         assert_eq!(
             envelope::parse_with_limit(data, data.len() - 1).map(|_| ()),
-            Err(Error::Xml(XmlError::TooLarge { limit: data.len() - 1 }))
+            Err(Error::Xml(XmlError::TooLarge {
+                limit: data.len() - 1
+            }))
         );
     }
 });

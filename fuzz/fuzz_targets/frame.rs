@@ -41,7 +41,13 @@ fuzz_target!(|data: &[u8]| {
         frame::encode_into(&mut out[..total - 1], &random, message, receiver_id),
         Err(Error::Encrypt)
     );
-    assert_eq!(frame::encode_into(&mut out, &random, message, receiver_id), Ok(total));
+    assert_eq!(
+        frame::encode_into(&mut out, &random, message, receiver_id),
+        Ok(total)
+    );
     let f = frame::decode(&out).expect("own frame decodes");
-    assert_eq!((f.random, f.message, f.receiver_id), (&random[..], message, receiver_id));
+    assert_eq!(
+        (f.random, f.message, f.receiver_id),
+        (&random[..], message, receiver_id)
+    );
 });

@@ -39,10 +39,15 @@ fn grant_xml(info_type: &str, g: &AuthorizationGrant) -> String {
         esc(g.authorization_code.expose_secret()),
     );
     if let Some(t) = g.authorization_code_expired_time {
-        xml.push_str(&format!("<AuthorizationCodeExpiredTime>{t}</AuthorizationCodeExpiredTime>"));
+        xml.push_str(&format!(
+            "<AuthorizationCodeExpiredTime>{t}</AuthorizationCodeExpiredTime>"
+        ));
     }
     if let Some(c) = &g.pre_auth_code {
-        xml.push_str(&format!("<PreAuthCode>{}</PreAuthCode>", esc(c.expose_secret())));
+        xml.push_str(&format!(
+            "<PreAuthCode>{}</PreAuthCode>",
+            esc(c.expose_secret())
+        ));
     }
     xml.push_str("</xml>");
     xml
@@ -51,14 +56,22 @@ fn grant_xml(info_type: &str, g: &AuthorizationGrant) -> String {
 /// The event written back as canonical XML, for the variants whose every field is kept.
 fn rewrite(event: &ComponentEvent) -> Option<String> {
     Some(match event {
-        ComponentEvent::ComponentVerifyTicket { app_id, create_time, ticket } => format!(
+        ComponentEvent::ComponentVerifyTicket {
+            app_id,
+            create_time,
+            ticket,
+        } => format!(
             "<xml><AppId>{}</AppId><CreateTime>{create_time}</CreateTime>\
              <InfoType>component_verify_ticket</InfoType>\
              <ComponentVerifyTicket>{}</ComponentVerifyTicket></xml>",
             cdata(app_id),
             esc(ticket.expose_secret()),
         ),
-        ComponentEvent::Unauthorized { app_id, create_time, authorizer_appid } => format!(
+        ComponentEvent::Unauthorized {
+            app_id,
+            create_time,
+            authorizer_appid,
+        } => format!(
             "<xml><AppId>{}</AppId><CreateTime>{create_time}</CreateTime>\
              <InfoType>unauthorized</InfoType><AuthorizerAppid>{}</AuthorizerAppid></xml>",
             esc(app_id),
@@ -81,7 +94,10 @@ fuzz_target!(|data: &[u8]| {
     // No DTD is ever processed: the same document behind a DOCTYPE is refused.
     let mut with_doctype = b"<!DOCTYPE xml [<!ENTITY e \"expanded\">]>".to_vec();
     with_doctype.extend_from_slice(data);
-    assert_eq!(parse_component_event(&with_doctype), Err(PushError::Doctype));
+    assert_eq!(
+        parse_component_event(&with_doctype),
+        Err(PushError::Doctype)
+    );
 
     // Writing a typed event back as XML and reading it again gives the same event.
     if let Some(xml) = rewrite(&event) {

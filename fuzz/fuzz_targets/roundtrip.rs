@@ -10,14 +10,19 @@ fuzz_target!(|input: RoundtripInput<'_>| {
     let crypt = match MsgCrypt::with_key(input.token, key, input.receiver_id) {
         Ok(c) => c,
         Err(e) => {
-            assert!(matches!(e, Error::SignatureInput | Error::ReceiverIdTooLong));
+            assert!(matches!(
+                e,
+                Error::SignatureInput | Error::ReceiverIdTooLong
+            ));
             return;
         }
     };
     let (msg, ts, nonce, random) = (input.message, input.timestamp, input.nonce, &input.random16);
 
     let cipher_len = crypt.ciphertext_len(msg.len()).expect("small message");
-    let reply_len = crypt.reply_len(msg.len(), ts.len(), nonce.len()).expect("small");
+    let reply_len = crypt
+        .reply_len(msg.len(), ts.len(), nonce.len())
+        .expect("small");
     let mut work = vec![0u8; cipher_len];
     let mut out = vec![0u8; reply_len];
     let into = crypt.encrypt_reply_into(msg, ts, nonce, random, &mut work, &mut out);
@@ -36,7 +41,10 @@ fuzz_target!(|input: RoundtripInput<'_>| {
     // The no-alloc path writes byte for byte the envelope the allocating path builds.
     let xml = reply.to_xml();
     assert_eq!(into, Ok(xml.as_str()));
-    assert_eq!(reply.encrypt.len(), crypt.encrypt_len(msg.len()).expect("small"));
+    assert_eq!(
+        reply.encrypt.len(),
+        crypt.encrypt_len(msg.len()).expect("small")
+    );
     let mut text = vec![0u8; reply.encrypt.len()];
     assert_eq!(
         crypt.encrypt_into(msg, random, &mut work, &mut text),
@@ -44,12 +52,22 @@ fuzz_target!(|input: RoundtripInput<'_>| {
     );
 
     // Exact buffers are enough and one byte less is a typed error.
-    let short_out = crypt.encrypt_reply_into(msg, ts, nonce, random, &mut work, &mut out[..reply_len - 1]);
+    let short_out =
+        crypt.encrypt_reply_into(msg, ts, nonce, random, &mut work, &mut out[..reply_len - 1]);
     assert_eq!(
         short_out,
-        Err(Error::Buffer(BufferError::OutputTooSmall { needed: reply_len }))
+        Err(Error::Buffer(BufferError::OutputTooSmall {
+            needed: reply_len
+        }))
     );
-    let short_work = crypt.encrypt_reply_into(msg, ts, nonce, random, &mut work[..cipher_len - 1], &mut out);
+    let short_work = crypt.encrypt_reply_into(
+        msg,
+        ts,
+        nonce,
+        random,
+        &mut work[..cipher_len - 1],
+        &mut out,
+    );
     assert_eq!(short_work, Err(Error::Encrypt));
 
     // The envelope reads back, and both decrypt paths return the message.
@@ -66,7 +84,9 @@ fuzz_target!(|input: RoundtripInput<'_>| {
         .expect("own reply decrypts in place");
     assert_eq!(in_place, msg);
     assert_eq!(
-        crypt.decrypt_encrypted(&reply.encrypt, sig, ts, nonce).as_deref(),
+        crypt
+            .decrypt_encrypted(&reply.encrypt, sig, ts, nonce)
+            .as_deref(),
         Ok(msg)
     );
 

@@ -160,7 +160,8 @@ impl RoundtripInput<'_> {
             Field::Var(self.nonce.as_bytes()),
             Field::Rest(self.message),
         ])?;
-        let back = RoundtripInput::arbitrary_take_rest(arbitrary::Unstructured::new(&bytes)).ok()?;
+        let back =
+            RoundtripInput::arbitrary_take_rest(arbitrary::Unstructured::new(&bytes)).ok()?;
         (back == *self).then_some(bytes)
     }
 }

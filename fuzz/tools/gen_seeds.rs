@@ -50,9 +50,15 @@ fn load(root: &Path) -> Vec<Vector> {
         };
         let doc: Value = serde_json::from_str(&text).expect("vector JSON");
         for v in doc["vectors"].as_array().expect("vectors array") {
-            let Some(key_text) = s(v, "encoding_aes_key") else { continue };
-            let Ok(key) = AesKey::from_encoding_aes_key(&key_text) else { continue };
-            let Some(encrypt) = s(v, "encrypt") else { continue };
+            let Some(key_text) = s(v, "encoding_aes_key") else {
+                continue;
+            };
+            let Ok(key) = AesKey::from_encoding_aes_key(&key_text) else {
+                continue;
+            };
+            let Some(encrypt) = s(v, "encrypt") else {
+                continue;
+            };
             out.push(Vector {
                 id: s(v, "id").unwrap_or_default(),
                 kind: s(v, "kind").unwrap_or_default(),
@@ -108,7 +114,13 @@ impl Corpus {
         }
         let name: String = name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         self.seeds.insert(format!("seed-{name}"), bytes);
     }
@@ -145,9 +157,7 @@ fn main() {
         .to_path_buf();
     let mut vectors = load(&root);
     // Shortest first, so the corpora stay small and fast.
-    vectors.sort_by(|a, b| {
-        (a.encrypt.len(), a.id.as_str()).cmp(&(b.encrypt.len(), b.id.as_str()))
-    });
+    vectors.sort_by(|a, b| (a.encrypt.len(), a.id.as_str()).cmp(&(b.encrypt.len(), b.id.as_str())));
 
     envelope(&root, &vectors);
     decrypt_message(&root, &vectors);
@@ -241,7 +251,10 @@ fn decrypt_message(root: &Path, vectors: &[Vector]) {
 fn decrypt_unsigned(root: &Path, vectors: &[Vector]) {
     let mut c = Corpus::new(root, "decrypt_unsigned", 12);
     // Ciphertexts under the fixed key, as they arrive.
-    for v in vectors.iter().filter(|v| v.key_text == FIXED_ENCODING_AES_KEY) {
+    for v in vectors
+        .iter()
+        .filter(|v| v.key_text == FIXED_ENCODING_AES_KEY)
+    {
         if let Ok(ct) = STANDARD.decode(&v.encrypt) {
             let mut seed = vec![0u8];
             seed.extend_from_slice(&ct);
@@ -261,9 +274,12 @@ fn decrypt_unsigned(root: &Path, vectors: &[Vector]) {
         }
     }
     // A frame sealed by the core itself.
-    let crypt = MsgCrypt::new(FIXED_TOKEN, FIXED_ENCODING_AES_KEY, FIXED_RECEIVER_ID).expect("valid");
+    let crypt =
+        MsgCrypt::new(FIXED_TOKEN, FIXED_ENCODING_AES_KEY, FIXED_RECEIVER_ID).expect("valid");
     let mut work = [0u8; 64];
-    let ct = crypt.seal(b"<xml/>", b"0123456789abcdef", &mut work).expect("fits");
+    let ct = crypt
+        .seal(b"<xml/>", b"0123456789abcdef", &mut work)
+        .expect("fits");
     let mut seed = vec![0u8];
     seed.extend_from_slice(ct);
     c.add("ct-core-sealed", seed);
@@ -279,7 +295,9 @@ fn frame_and_pkcs7(root: &Path, vectors: &[Vector]) {
         .iter()
         .filter(|v| v.id.contains("-padding-") || v.id.contains("-frame-"));
     for v in valid.chain(malformed) {
-        let Some(plain) = padded_plain(v) else { continue };
+        let Some(plain) = padded_plain(v) else {
+            continue;
+        };
         if !v.id.contains("-frame-") {
             pads.add(&v.id, plain.clone());
         }
@@ -302,8 +320,12 @@ fn frame_and_pkcs7(root: &Path, vectors: &[Vector]) {
 fn roundtrip(root: &Path, vectors: &[Vector]) {
     let mut c = Corpus::new(root, "roundtrip", 8);
     for v in vectors.iter().filter(|v| v.kind == "encrypt_deterministic") {
-        let (Some(plain), Some(random)) = (&v.plaintext, &v.random16) else { continue };
-        let Ok(random16) = <[u8; 16]>::try_from(random.as_bytes()) else { continue };
+        let (Some(plain), Some(random)) = (&v.plaintext, &v.random16) else {
+            continue;
+        };
+        let Ok(random16) = <[u8; 16]>::try_from(random.as_bytes()) else {
+            continue;
+        };
         let input = RoundtripInput {
             key: v.key,
             random16,
@@ -339,8 +361,14 @@ fn push_event(root: &Path, vectors: &[Vector]) {
     let mut seen = std::collections::BTreeSet::new();
     for v in vectors {
         let Some(plain) = &v.plaintext else { continue };
-        let Some(start) = plain.find("<InfoType>") else { continue };
-        let info = plain[start..].split("</InfoType>").next().unwrap_or_default().to_owned();
+        let Some(start) = plain.find("<InfoType>") else {
+            continue;
+        };
+        let info = plain[start..]
+            .split("</InfoType>")
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         if seen.insert(info) {
             c.add(&v.id, plain.as_bytes().to_vec());
         }
@@ -374,9 +402,17 @@ fn api_response(root: &Path) {
     files.sort();
     let mut errors = 0;
     for path in files {
-        let Ok(text) = fs::read_to_string(&path) else { continue };
-        let Ok(doc) = serde_json::from_str::<Value>(&text) else { continue };
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("x").to_owned();
+        let Ok(text) = fs::read_to_string(&path) else {
+            continue;
+        };
+        let Ok(doc) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("x")
+            .to_owned();
         if let Some(resp) = doc.get("response") {
             c.add(&stem, serde_json::to_vec(resp).expect("serializes"));
         }
@@ -384,10 +420,17 @@ fn api_response(root: &Path) {
         for (i, e) in doc["errors"].as_array().into_iter().flatten().enumerate() {
             if errors < 4 && i == 0 {
                 errors += 1;
-                c.add(&format!("{stem}-error"), serde_json::to_vec(e).expect("serializes"));
+                c.add(
+                    &format!("{stem}-error"),
+                    serde_json::to_vec(e).expect("serializes"),
+                );
             }
         }
     }
-    c.add("errcode-zero-with-shape", br#"{"errcode":0,"errmsg":"ok","component_access_token":"t@@@12345678","expires_in":7200}"#.to_vec());
+    c.add(
+        "errcode-zero-with-shape",
+        br#"{"errcode":0,"errmsg":"ok","component_access_token":"t@@@12345678","expires_in":7200}"#
+            .to_vec(),
+    );
     c.write();
 }
