@@ -250,6 +250,67 @@ pub(crate) fn parse_raw(body: &[u8], max_len: usize) -> Result<RawEnvelope<'_>, 
     if body.len() > max_len {
         return Err(xml(XmlError::TooLarge { limit: max_len }));
     }
+    if let Some(env) = parse_canonical(body) {
+        return Ok(env);
+    }
+    parse_general(body)
+}
+
+fn trim_ws_start(mut s: &[u8]) -> &[u8] {
+    while let [b, rest @ ..] = s {
+        if !is_ws(*b) {
+            break;
+        }
+        s = rest;
+    }
+    s
+}
+
+/// The layout WeChat actually sends, read without the general machinery:
+/// `<xml>`, then `<AppId>`, `<ToUserName>` and `<Encrypt>` elements holding one CDATA section
+/// each with nothing else inside the tags, whitespace between them, `</xml>`, whitespace.
+///
+/// Every body this accepts is one the general reader accepts with the same fields; anything
+/// else (other elements, attributes, comments, a declaration, a duplicate, any error) returns
+/// `None` and goes to the general reader, which also names the errors.
+fn parse_canonical(body: &[u8]) -> Option<RawEnvelope<'_>> {
+    let mut rest = body.strip_prefix(b"<xml>")?;
+    let (mut encrypt, mut app_id, mut to_user_name) = (None, None, None);
+    loop {
+        rest = trim_ws_start(rest);
+        if let Some(after) = rest.strip_prefix(b"</xml>") {
+            if !trim_ws_start(after).is_empty() {
+                return None;
+            }
+            break;
+        }
+        let (name, slot, r): (&[u8], _, _) =
+            if let Some(r) = rest.strip_prefix(b"<Encrypt><![CDATA[") {
+                (b"Encrypt", &mut encrypt, r)
+            } else if let Some(r) = rest.strip_prefix(b"<AppId><![CDATA[") {
+                (b"AppId", &mut app_id, r)
+            } else if let Some(r) = rest.strip_prefix(b"<ToUserName><![CDATA[") {
+                (b"ToUserName", &mut to_user_name, r)
+            } else {
+                return None;
+            };
+        let end = find(r, b"]]>")?;
+        let value = r.get(..end)?;
+        let r = r.get(end + 3..)?.strip_prefix(b"</")?;
+        rest = r.strip_prefix(name)?.strip_prefix(b">")?;
+        if slot.replace(value).is_some() {
+            return None;
+        }
+    }
+    Some(RawEnvelope {
+        encrypt: encrypt?,
+        app_id,
+        to_user_name,
+    })
+}
+
+/// The general reader: everything the module docs allow, and every error.
+fn parse_general(body: &[u8]) -> Result<RawEnvelope<'_>, Error> {
     let mut r = Reader { buf: body, pos: 0 };
     if r.starts_with(b"\xEF\xBB\xBF") {
         r.pos = 3;
@@ -405,6 +466,77 @@ mod tests {
 
     fn enc(body: &str) -> Result<&str, Error> {
         parse(body.as_bytes()).map(|e| e.encrypt)
+    }
+
+    #[test]
+    fn canonical_fast_path_agrees_with_the_general_reader() {
+        type Fields<'a> = Result<(&'a [u8], Option<&'a [u8]>, Option<&'a [u8]>), Error>;
+        fn fields(r: Result<RawEnvelope<'_>, Error>) -> Fields<'_> {
+            r.map(|e| (e.encrypt, e.app_id, e.to_user_name))
+        }
+        let seeds: [&[u8]; 4] = [
+            b"<xml>\n    <AppId><![CDATA[wx1]]></AppId>\n    <Encrypt><![CDATA[QUJD]]></Encrypt>\n</xml>",
+            b"<xml><ToUserName><![CDATA[gh_1]]></ToUserName><Encrypt><![CDATA[a+/=]]></Encrypt></xml>\n",
+            b"<xml><Encrypt><![CDATA[]]></Encrypt><AppId><![CDATA[x]]></AppId><ToUserName><![CDATA[]]]></ToUserName></xml>",
+            b"<xml><Encrypt><![CDATA[e]]></Encrypt><Encrypt><![CDATA[f]]></Encrypt></xml>",
+        ];
+        let pieces: [&[u8]; 14] = [
+            b"<",
+            b">",
+            b"/",
+            b"]]>",
+            b"]",
+            b" ",
+            b"\n",
+            b"<!-- c -->",
+            b"<![CDATA[",
+            b"</xml>",
+            b"<Encrypt>",
+            b"</Encrypt>",
+            b"&amp;",
+            b"<x/>",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut checked_fast = 0;
+        for round in 0..30_000 {
+            let mut body = seeds[round % seeds.len()].to_vec();
+            for _ in 0..(next() % 3) {
+                let at = (next() % (body.len() as u64 + 1)) as usize;
+                match next() % 3 {
+                    0 if at < body.len() => {
+                        body.remove(at);
+                    }
+                    1 if at < body.len() => body[at] = b"<>/]! x\n"[(next() % 8) as usize],
+                    _ => {
+                        let p = pieces[(next() % pieces.len() as u64) as usize];
+                        body.splice(at..at, p.iter().copied());
+                    }
+                }
+            }
+            if let Some(fast) = parse_canonical(&body) {
+                checked_fast += 1;
+                assert_eq!(
+                    fields(Ok(fast)),
+                    fields(parse_general(&body)),
+                    "{:?}",
+                    core::str::from_utf8(&body)
+                );
+            }
+            assert_eq!(
+                fields(parse_raw(&body, 1 << 20)),
+                fields(parse_general(&body))
+            );
+        }
+        assert!(
+            checked_fast > 1000,
+            "the fast path took only {checked_fast} bodies"
+        );
     }
 
     #[test]
