@@ -80,7 +80,10 @@ struct World {
 }
 
 async fn post(fake: &FakeWeChat, path_and_query: &str, body: &Value) -> Value {
-    reqwest::Client::new()
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
         .post(format!("{}{path_and_query}", fake.primary_url()))
         .json(body)
         .send()

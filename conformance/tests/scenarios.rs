@@ -1112,6 +1112,9 @@ async fn two_instances_share_one_store() {
 
 // ------------------------------------------------------------------------------- registration
 
+/// Upper bound for one scenario (they take well under a second each).
+const SCENARIO_LIMIT: Duration = Duration::from_secs(60);
+
 type Scenario = fn() -> Pin<Box<dyn Future<Output = ()> + Send>>;
 
 macro_rules! scenarios {
@@ -1120,7 +1123,9 @@ macro_rules! scenarios {
             mod $name {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn run() {
-                    super::$name().await;
+                    // Bounded: a hang fails with the scenario's name instead of stalling CI.
+                    let bounded = tokio::time::timeout(super::SCENARIO_LIMIT, super::$name()).await;
+                    assert!(bounded.is_ok(), "scenario {} timed out", stringify!($name));
                     println!("scenario {}: passed", stringify!($name));
                 }
             }
@@ -1157,8 +1162,15 @@ scenarios![
 async fn scenarios_summary() {
     let mut failed = Vec::new();
     for (name, scenario) in SCENARIOS {
-        if tokio::spawn(scenario()).await.is_err() {
-            failed.push(*name);
+        eprintln!("scenario {name}: running");
+        // Each scenario is bounded: a hang is a failure, not a stuck suite.
+        match tokio::time::timeout(SCENARIO_LIMIT, tokio::spawn(scenario())).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => failed.push(*name),
+            Err(_) => {
+                eprintln!("scenario {name}: timed out");
+                failed.push(*name);
+            }
         }
     }
     let passed = SCENARIOS.len() - failed.len();
