@@ -133,6 +133,23 @@ impl MsgCrypt {
         )
     }
 
+    /// Check `msg_signature` over token, timestamp, nonce and the `Encrypt` text, in constant time.
+    pub fn verify_msg_signature(
+        &self,
+        msg_signature: &str,
+        timestamp: &str,
+        nonce: &str,
+        encrypt: &[u8],
+    ) -> Result<(), Error> {
+        signature::verify(
+            msg_signature,
+            self.token.as_str(),
+            timestamp,
+            nonce,
+            encrypt,
+        )
+    }
+
     /// Check the plain `signature` query parameter (token, timestamp, nonce) in constant time.
     pub fn verify_plain_signature(
         &self,
@@ -176,13 +193,7 @@ impl MsgCrypt {
         nonce: &str,
         buf: &'b mut [u8],
     ) -> Result<&'b [u8], Error> {
-        signature::verify(
-            msg_signature,
-            self.token.as_str(),
-            timestamp,
-            nonce,
-            encrypt,
-        )?;
+        self.verify_msg_signature(msg_signature, timestamp, nonce, encrypt)?;
         let n = decode_base64(encrypt, buf)?;
         let ciphertext = buf.get_mut(..n).ok_or(Error::Base64Decode)?;
         self.open_ours(ciphertext)
@@ -418,13 +429,7 @@ mod owned {
             // steps and their errors are those of `decrypt_encrypted_in_place`.
             #[cfg(feature = "std")]
             let (mut buf, len) = {
-                signature::verify(
-                    msg_signature,
-                    self.token.as_str(),
-                    timestamp,
-                    nonce,
-                    encrypt,
-                )?;
+                self.verify_msg_signature(msg_signature, timestamp, nonce, encrypt)?;
                 let mut buf = crate::b64::decode_to_vec(encrypt)?;
                 let len = self.open_ours(&mut buf)?.len();
                 (buf, len)
