@@ -33,7 +33,10 @@
 //! | [`timestamp`] | replay-window check |
 //! | [`error`] | [`Error`] with the official codes |
 #![no_std]
-#![forbid(unsafe_code)]
+// The one exception, `b64::avx512`, allows `unsafe` for itself; without the `avx512` feature
+// the whole crate forbids it.
+#![cfg_attr(not(feature = "avx512"), forbid(unsafe_code))]
+#![cfg_attr(feature = "avx512", deny(unsafe_code))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "alloc")]

@@ -4,6 +4,13 @@
 //! without it, to `base64`'s general-purpose engine. Both accept exactly the same texts
 //! (canonical padding, no stray trailing bits, no whitespace), and every error is produced by
 //! the general-purpose engine, so the error values never depend on the build.
+//!
+//! With the `avx512` feature, decoding first hands the longest run of whole, clean 64-character
+//! blocks to an AVX-512 VBMI kernel when the CPU has one ([`avx512`]); the SIMD engine takes
+//! the rest, so padding and errors are handled exactly as without it.
+
+#[cfg(feature = "avx512")]
+mod avx512;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -28,8 +35,11 @@ pub(crate) fn decode(text: &[u8], out: &mut [u8]) -> Result<usize, Error> {
     use base64_simd::{Out, STANDARD as SIMD};
     if let Ok(n) = SIMD.decoded_length(text) {
         if let Some(dst) = out.get_mut(..n) {
-            if let Ok(done) = SIMD.decode(text, Out::from_slice(dst)) {
-                return Ok(done.len());
+            let (chars, bytes) = bulk_prefix(text, dst);
+            if let (Some(rest), Some(rest_out)) = (text.get(chars..), dst.get_mut(bytes..)) {
+                if let Ok(done) = SIMD.decode(rest, Out::from_slice(rest_out)) {
+                    return Ok(bytes + done.len());
+                }
             }
         }
     }
@@ -41,9 +51,33 @@ pub(crate) fn decode(text: &[u8], out: &mut [u8]) -> Result<usize, Error> {
 /// The only error is -40010: with room to spare the reference engine names no other.
 #[cfg(feature = "std")]
 pub(crate) fn decode_to_vec(text: &[u8]) -> Result<std::vec::Vec<u8>, Error> {
-    base64_simd::STANDARD
-        .decode_to_vec(text)
-        .map_err(|_| Error::Base64Decode)
+    use base64_simd::STANDARD as SIMD;
+    #[cfg(feature = "avx512")]
+    if avx512::available() {
+        let n = SIMD.decoded_length(text).map_err(|_| Error::Base64Decode)?;
+        let mut v = std::vec::Vec::with_capacity(n);
+        let chars = avx512::decode_prefix_append(text, &mut v);
+        let rest = text.get(chars..).ok_or(Error::Base64Decode)?;
+        SIMD.decode_append(rest, &mut v)
+            .map_err(|_| Error::Base64Decode)?;
+        return Ok(v);
+    }
+    SIMD.decode_to_vec(text).map_err(|_| Error::Base64Decode)
+}
+
+/// The bulk of a clean text, decoded by the AVX-512 kernel when there is one:
+/// `(characters consumed, bytes written)`, `(0, 0)` otherwise.
+#[cfg(feature = "std")]
+fn bulk_prefix(text: &[u8], out: &mut [u8]) -> (usize, usize) {
+    #[cfg(feature = "avx512")]
+    {
+        avx512::decode_prefix_init(text, out)
+    }
+    #[cfg(not(feature = "avx512"))]
+    {
+        let _ = (text, out);
+        (0, 0)
+    }
 }
 
 /// Decode `text` into the front of `out`, returning the decoded length.
