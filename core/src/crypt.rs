@@ -430,6 +430,9 @@ mod owned {
             #[cfg(feature = "std")]
             let (mut buf, len) = {
                 self.verify_msg_signature(msg_signature, timestamp, nonce, encrypt)?;
+                if let Some(message) = self.open_in_place_of_message(encrypt) {
+                    return Ok(message);
+                }
                 let mut buf = crate::b64::decode_to_vec(encrypt)?;
                 let len = self.open_ours(&mut buf)?.len();
                 (buf, len)
@@ -446,6 +449,56 @@ mod owned {
             buf.copy_within(frame::HEADER_LEN..frame::HEADER_LEN + len, 0);
             buf.truncate(len);
             Ok(buf)
+        }
+
+        /// The allocating decrypt without moving the message: the ciphertext is decoded so
+        /// that the message's first byte lands at index 0 of the returned vector (see
+        /// [`crate::b64::decode_split`]), then decrypted in place there.
+        ///
+        /// Only succeeds when [`MsgCrypt::open_ours`] would return the same message; for
+        /// anything else (bad base64, odd lengths, padding, frame, receiver id) it returns
+        /// `None` and the caller takes the general path, which names the error.
+        #[cfg(feature = "std")]
+        pub(super) fn open_in_place_of_message(&self, encrypt: &[u8]) -> Option<Vec<u8>> {
+            // head = ciphertext[..21], body = ciphertext[20..].
+            let (head, mut body) = crate::b64::decode_split(encrypt)?;
+            // The ciphertext (20 + body.len() bytes, at least 32) must be whole blocks.
+            if !(frame::HEADER_LEN + body.len()).is_multiple_of(16) {
+                return None;
+            }
+            // Blocks 0 and 1 (random16, length, first 12 message bytes) on the stack.
+            let mut first = [0u8; 32];
+            first[..frame::HEADER_LEN].copy_from_slice(&head[..frame::HEADER_LEN]);
+            first[frame::HEADER_LEN..].copy_from_slice(body.get(..12)?);
+            let second_ciphertext = Array::from(<[u8; 16]>::try_from(&first[16..]).ok()?);
+            let iv = Array::from(self.key.iv());
+            let (blocks, _) = Array::slice_as_chunks_mut(&mut first[..]);
+            cbc::Decryptor::<&Aes256Dec>::inner_iv_init(&self.dec, &iv).decrypt_blocks(blocks);
+            // Blocks 2.. in place, chained from the second ciphertext block.
+            let (blocks, _) = Array::slice_as_chunks_mut(body.get_mut(12..)?);
+            cbc::Decryptor::<&Aes256Dec>::inner_iv_init(&self.dec, &second_ciphertext)
+                .decrypt_blocks(blocks);
+            body.get_mut(..12)?
+                .copy_from_slice(&first[frame::HEADER_LEN..]);
+            // `body` is now plaintext[20..]: the same checks as `pkcs7::unpad` and
+            // `frame::decode`, restricted to pads that do not reach into the header.
+            let pad = *body.last()?;
+            let pad_len = usize::from(pad);
+            if pad_len == 0 || pad_len > pkcs7::BLOCK || pad_len > body.len() {
+                return None;
+            }
+            let payload_len = body.len() - pad_len;
+            let tail = body.get(payload_len..)?;
+            if tail.iter().fold(0u8, |acc, &b| acc | (b ^ pad)) != 0 {
+                return None;
+            }
+            let len = u32::from_be_bytes(<[u8; 4]>::try_from(&first[16..20]).ok()?);
+            let len = usize::try_from(len).ok().filter(|&l| l <= payload_len)?;
+            if body.get(len..payload_len)? != self.receiver_id.as_bytes() {
+                return None;
+            }
+            body.truncate(len);
+            Some(body)
         }
 
         /// Encrypt `message` to its base64 `Encrypt` text.
@@ -629,6 +682,86 @@ mod tests {
                 .map_err(|e| e.code()),
             Err(-40011)
         );
+    }
+
+    /// The allocating decrypt (which decrypts each message where it is returned) and the
+    /// in-place one (which decrypts the whole ciphertext in the caller's buffer) must agree
+    /// on every ciphertext: same message or same error, valid frames or not.
+    #[test]
+    fn allocating_and_in_place_decrypt_agree_on_any_plaintext() {
+        let m = mc();
+        let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let receiver = b"wxb11529c136998cb6";
+        let mut ok = 0;
+        for round in 0..6_000u32 {
+            // A well-formed frame most of the time, then damage of one kind or another.
+            let msg_len = (next() % 150) as usize;
+            let mut plain = std::vec::Vec::new();
+            plain.extend((0..16).map(|_| next() as u8));
+            plain.extend_from_slice(&(msg_len as u32).to_be_bytes());
+            plain.extend((0..msg_len).map(|_| next() as u8));
+            plain.extend_from_slice(if round % 7 == 3 {
+                b"wxb11529c136998cb7"
+            } else {
+                receiver
+            });
+            let pad = pkcs7::pad_len(plain.len());
+            plain.extend(core::iter::repeat_n(pad as u8, pad));
+            match round % 11 {
+                1 => {
+                    let i = (next() as usize) % plain.len();
+                    plain[i] ^= 1 << (next() % 8);
+                }
+                2 => {
+                    let last = plain.len() - 1;
+                    plain[last] = next() as u8;
+                }
+                3 => {
+                    let len = (next() % 0x1_0000) as u32;
+                    plain[16..20].copy_from_slice(&len.to_be_bytes());
+                }
+                4 => plain.truncate(
+                    plain.len() - 16 * (1 + (next() % 2) as usize).min(plain.len() / 16 - 1),
+                ),
+                5 => {
+                    plain = (0..16 * (1 + next() % 5) as usize)
+                        .map(|_| next() as u8)
+                        .collect()
+                }
+                _ => {}
+            }
+            let iv = Array::from(m.key.iv());
+            let (blocks, _) = Array::slice_as_chunks_mut(&mut plain[..]);
+            cbc::Encryptor::<&Aes256Enc>::inner_iv_init(&m.enc, &iv).encrypt_blocks(blocks);
+            let text = m.encrypt_b64_for_test(&plain);
+            let sig = m.sign("1409304348", "nonce", &text);
+            let owned = m.decrypt_encrypted(&text, sig.as_str(), "1409304348", "nonce");
+            let mut buf = std::vec![0u8; MsgCrypt::decrypt_buffer_len(text.len())];
+            let borrowed = m
+                .decrypt_encrypted_in_place(
+                    text.as_bytes(),
+                    sig.as_str(),
+                    "1409304348",
+                    "nonce",
+                    &mut buf,
+                )
+                .map(<[u8]>::to_vec);
+            assert_eq!(owned, borrowed, "round {round}, plaintext {plain:02x?}");
+            // Every intact frame takes the path that does not move the message.
+            let fast = m.open_in_place_of_message(text.as_bytes());
+            if fast.is_some() || (round % 11 > 5 && round % 7 != 3) {
+                assert_eq!(fast.ok_or(()), borrowed.map_err(|_| ()), "round {round}");
+            }
+            ok += usize::from(owned.is_ok());
+        }
+        // Both branches were exercised.
+        assert!(ok > 2_000 && ok < 5_500, "{ok} successes");
     }
 
     impl MsgCrypt {

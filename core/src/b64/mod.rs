@@ -65,6 +65,37 @@ pub(crate) fn decode_to_vec(text: &[u8]) -> Result<std::vec::Vec<u8>, Error> {
     SIMD.decode_to_vec(text).map_err(|_| Error::Base64Decode)
 }
 
+/// Bytes of a decoded text that [`decode_split`] keeps on the stack.
+#[cfg(feature = "std")]
+pub(crate) const SPLIT_HEAD: usize = 21;
+
+/// Decode `text` into its first 21 bytes (`head`) and a vector of exactly the bytes from 20 on
+/// (byte 20 is in both), without zeroing the vector first.
+///
+/// This lets a frame be decrypted in place right where its message is returned: the message
+/// starts 20 bytes into the plaintext. `None` when the text is not valid base64 or decodes to
+/// fewer than 32 bytes; callers then take the general path, which names the error.
+#[cfg(feature = "std")]
+pub(crate) fn decode_split(text: &[u8]) -> Option<([u8; SPLIT_HEAD], std::vec::Vec<u8>)> {
+    use base64_simd::STANDARD as SIMD;
+    let n = SIMD.decoded_length(text).ok()?;
+    if n < 32 {
+        return None;
+    }
+    // 28 characters are 21 bytes; an exact count also rules out padding inside the head.
+    let (head_text, rest) = text.split_at_checked(SPLIT_HEAD / 3 * 4)?;
+    let mut head = [0u8; SPLIT_HEAD];
+    if decode(head_text, &mut head).ok()? != SPLIT_HEAD {
+        return None;
+    }
+    let mut v = std::vec::Vec::with_capacity(n - 20);
+    v.push(head[20]);
+    #[cfg(feature = "avx512")]
+    let rest = rest.get(avx512::decode_prefix_append(rest, &mut v)..)?;
+    SIMD.decode_append(rest, &mut v).ok()?;
+    (v.len() == n - 20).then_some((head, v))
+}
+
 /// The bulk of a clean text, decoded by the AVX-512 kernel when there is one:
 /// `(characters consumed, bytes written)`, `(0, 0)` otherwise.
 #[cfg(feature = "std")]
