@@ -57,6 +57,9 @@ fn blocks(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("base64_decode_simd", &label), |b| {
             b.iter(|| stages::b64_decode_simd(black_box(&text), &mut out))
         });
+        g.bench_function(BenchmarkId::new("base64_decode_wx", &label), |b| {
+            b.iter(|| stages::b64_decode_wx(black_box(&text), &mut out))
+        });
     }
     g.finish();
 }

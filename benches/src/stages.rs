@@ -112,6 +112,12 @@ pub fn b64_decode_simd(text: &[u8], out: &mut [u8]) -> usize {
         .unwrap_or(0)
 }
 
+/// Standard base64 decode with wxopen's own decoder (the AVX-512 VBMI kernel for the bulk on
+/// CPUs that have it, `base64-simd` for the rest and elsewhere).
+pub fn b64_decode_wx(text: &[u8], out: &mut [u8]) -> usize {
+    wxopen_core::__private::decode_base64(text, out).unwrap_or(0)
+}
+
 /// Standard base64 encode with the SIMD engine (`base64-simd`).
 pub fn b64_encode_simd(bytes: &[u8], out: &mut [u8]) -> usize {
     base64_simd::STANDARD

@@ -55,6 +55,17 @@ pub mod pkcs7;
 pub mod signature;
 pub mod timestamp;
 
+/// Internals reachable for the benchmarks and fuzz targets only; not part of the API and not
+/// covered by semver.
+#[doc(hidden)]
+pub mod __private {
+    /// The base64 decoder behind every decrypt path (`std`: AVX-512 VBMI kernel for the bulk
+    /// where the CPU has it, then the SIMD engine; errors named by the reference engine).
+    pub fn decode_base64(text: &[u8], out: &mut [u8]) -> Result<usize, crate::Error> {
+        crate::b64::decode(text, out)
+    }
+}
+
 pub use crypt::MsgCrypt;
 #[cfg(feature = "alloc")]
 pub use crypt::Reply;

@@ -2,6 +2,7 @@
 
 use std::sync::OnceLock;
 
+use base64::Engine as _;
 use libfuzzer_sys::fuzz_target;
 use wxopen_core::error::DecryptError;
 use wxopen_core::{frame, pkcs7, AesKey, Error, MsgCrypt};
@@ -36,6 +37,23 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut buf = ct.clone();
     let opened = crypt.open(&mut buf);
+
+    // The allocating decrypt (which decrypts the message where it returns it) and the
+    // in-place one must agree on every ciphertext, valid frame or not.
+    let text = base64::engine::general_purpose::STANDARD.encode(&ct);
+    let sig = crypt.sign("1409304348", "nonce", &text);
+    let owned = crypt.decrypt_encrypted(&text, sig.as_str(), "1409304348", "nonce");
+    let mut out = vec![0u8; MsgCrypt::decrypt_buffer_len(text.len())];
+    let in_place = crypt
+        .decrypt_encrypted_in_place(
+            text.as_bytes(),
+            sig.as_str(),
+            "1409304348",
+            "nonce",
+            &mut out,
+        )
+        .map(<[u8]>::to_vec);
+    assert_eq!(owned, in_place);
     if ct.is_empty() || ct.len() % 16 != 0 {
         assert_eq!(opened, Err(Error::Decrypt(DecryptError::CiphertextLength)));
         return;
