@@ -21,6 +21,11 @@
 //! random bytes of each frame and `now` come from the caller. With `default-features = false`
 //! the crate needs no allocator; the `*_in_place` / `*_into` methods work on caller buffers.
 //!
+//! Features: `alloc` (owned results such as `Reply`), `std` (default; SIMD base64 with runtime CPU
+//! detection), `avx512` (default; an AVX-512 VBMI base64 decoder for x86-64 CPUs that have
+//! one, detected at run time; it is the crate's only `unsafe` code, and without it the crate
+//! is `forbid(unsafe_code)`).
+//!
 //! | module | holds |
 //! |---|---|
 //! | [`key`] | EncodingAESKey → AES-256 key |

@@ -162,6 +162,7 @@ fn main() {
     envelope(&root, &vectors);
     decrypt_message(&root, &vectors);
     decrypt_unsigned(&root, &vectors);
+    base64_decode(&root, &vectors);
     frame_and_pkcs7(&root, &vectors);
     roundtrip(&root, &vectors);
     push_event(&root, &vectors);
@@ -283,6 +284,31 @@ fn decrypt_unsigned(root: &Path, vectors: &[Vector]) {
     let mut seed = vec![0u8];
     seed.extend_from_slice(ct);
     c.add("ct-core-sealed", seed);
+    c.write();
+}
+
+fn base64_decode(root: &Path, vectors: &[Vector]) {
+    let mut c = Corpus::new(root, "base64_decode", 10);
+    // Mode 0: the text as is (the vectors' Encrypt values, valid and rejected alike).
+    for v in vectors.iter().take(5) {
+        let mut seed = vec![0u8];
+        seed.extend_from_slice(v.encrypt.as_bytes());
+        c.add(&v.id, seed);
+    }
+    // Mode 1: data the harness encodes (long enough for many 32-character blocks); mode 3:
+    // the same with one byte of the text overwritten.
+    let data: Vec<u8> = (0..600u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 9) as u8)
+        .collect();
+    for (name, mode, len) in [
+        ("encoded-600", 1u8, 600),
+        ("encoded-97", 1, 97),
+        ("defect-600", 0x53, 600),
+    ] {
+        let mut seed = vec![mode];
+        seed.extend_from_slice(&data[..len]);
+        c.add(name, seed);
+    }
     c.write();
 }
 
