@@ -225,6 +225,25 @@ pub const ENDPOINTS: [Endpoint; 13] = [
     Endpoint::ClearQuotaV2,
 ];
 
+/// A credential, code or appid that must not be empty: an empty one is a decode error, never a
+/// value the client would store (over a good refresh token, say) or send.
+fn non_empty<'de, D: Deserializer<'de>, T: From<String>>(d: D) -> Result<T, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.is_empty() {
+        return Err(serde::de::Error::custom("empty credential or appid"));
+    }
+    Ok(T::from(s))
+}
+
+/// [`non_empty`] for optional fields: absent or `null` is `None`, `""` is a decode error.
+fn non_empty_opt<'de, D: Deserializer<'de>, T: From<String>>(d: D) -> Result<Option<T>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        None => Ok(None),
+        Some(s) if s.is_empty() => Err(serde::de::Error::custom("empty credential")),
+        Some(s) => Ok(Some(T::from(s))),
+    }
+}
+
 fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -357,7 +376,8 @@ pub struct ClearQuotaV2Request<'a> {
 /// `api_component_token` success.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ComponentTokenResponse {
-    /// The token.
+    /// The token (never empty).
+    #[serde(deserialize_with = "non_empty")]
     pub component_access_token: ComponentAccessToken,
     /// Lifetime in seconds (7200).
     pub expires_in: u64,
@@ -366,7 +386,8 @@ pub struct ComponentTokenResponse {
 /// `api_create_preauthcode` success.
 #[derive(Debug, Clone, Deserialize)]
 pub struct PreAuthCodeResponse {
-    /// The code.
+    /// The code (never empty).
+    #[serde(deserialize_with = "non_empty")]
     pub pre_auth_code: PreAuthCode,
     /// Lifetime in seconds (docs say 600 or 1800; single use either way).
     #[serde(default)]
@@ -393,16 +414,17 @@ pub struct FuncInfo {
 /// `authorization_info` of `api_query_auth` (and, without tokens, of `api_get_authorizer_info`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct AuthorizationInfo {
-    /// Authorizer appid.
+    /// Authorizer appid (never empty).
+    #[serde(deserialize_with = "non_empty")]
     pub authorizer_appid: String,
-    /// Access token (present only if the account granted API rights).
-    #[serde(default)]
+    /// Access token (present only if the account granted API rights; never empty).
+    #[serde(default, deserialize_with = "non_empty_opt")]
     pub authorizer_access_token: Option<AuthorizerAccessToken>,
     /// Access token lifetime in seconds.
     #[serde(default)]
     pub expires_in: Option<u64>,
-    /// Refresh token (present only if the account granted API rights).
-    #[serde(default)]
+    /// Refresh token (present only if the account granted API rights; never empty).
+    #[serde(default, deserialize_with = "non_empty_opt")]
     pub authorizer_refresh_token: Option<AuthorizerRefreshToken>,
     /// Granted permission sets.
     #[serde(default)]
@@ -419,12 +441,13 @@ pub struct QueryAuthResponse {
 /// `api_authorizer_token` success.
 #[derive(Debug, Clone, Deserialize)]
 pub struct AuthorizerTokenResponse {
-    /// New access token.
+    /// New access token (never empty).
+    #[serde(deserialize_with = "non_empty")]
     pub authorizer_access_token: AuthorizerAccessToken,
     /// Lifetime in seconds (7200).
     pub expires_in: u64,
-    /// Refresh token to keep (usually unchanged; stored whatever it is).
-    #[serde(default)]
+    /// Refresh token to keep (usually unchanged; stored whatever it is, but never empty).
+    #[serde(default, deserialize_with = "non_empty_opt")]
     pub authorizer_refresh_token: Option<AuthorizerRefreshToken>,
 }
 
@@ -495,9 +518,11 @@ pub struct AuthorizerInfoResponse {
 /// One entry of `api_get_authorizer_list`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct AuthorizerListItem {
-    /// Authorizer appid.
+    /// Authorizer appid (never empty).
+    #[serde(deserialize_with = "non_empty")]
     pub authorizer_appid: String,
-    /// Current refresh token (this endpoint names it `refresh_token`).
+    /// Current refresh token (this endpoint names it `refresh_token`; never empty).
+    #[serde(deserialize_with = "non_empty")]
     pub refresh_token: AuthorizerRefreshToken,
     /// Authorization time (unix seconds).
     #[serde(default)]
@@ -650,6 +675,40 @@ mod tests {
         let r: ComponentTokenResponse =
             parse_response(br#"{"component_access_token":"abc","expires_in":7200}"#).unwrap();
         assert_eq!(r.component_access_token.expose_secret(), "abc");
+    }
+
+    #[test]
+    fn empty_credentials_and_appids_are_decode_errors() {
+        fn decode_err<T: DeserializeOwned + core::fmt::Debug>(body: &str) {
+            let r: Result<T, _> = parse_response(body.as_bytes());
+            assert!(matches!(r, Err(ResponseError::Decode(_))), "{body}: {r:?}");
+        }
+        decode_err::<ComponentTokenResponse>(r#"{"component_access_token":"","expires_in":7200}"#);
+        decode_err::<PreAuthCodeResponse>(r#"{"pre_auth_code":"","expires_in":600}"#);
+        decode_err::<AuthorizerTokenResponse>(
+            r#"{"authorizer_access_token":"","expires_in":7200}"#,
+        );
+        // An empty refresh token must never replace the stored one.
+        decode_err::<AuthorizerTokenResponse>(
+            r#"{"authorizer_access_token":"at","expires_in":7200,"authorizer_refresh_token":""}"#,
+        );
+        for info in [
+            r#"{"authorizer_appid":"","func_info":[]}"#,
+            r#"{"authorizer_appid":"wx1","authorizer_access_token":"","expires_in":7200}"#,
+            r#"{"authorizer_appid":"wx1","authorizer_access_token":"at","authorizer_refresh_token":""}"#,
+        ] {
+            decode_err::<QueryAuthResponse>(&format!(r#"{{"authorization_info":{info}}}"#));
+        }
+        // Absent or null optional tokens are still fine (no API rights granted).
+        let r: QueryAuthResponse = parse_response(
+            br#"{"authorization_info":{"authorizer_appid":"wx1","authorizer_refresh_token":null}}"#,
+        )
+        .unwrap();
+        assert!(r.authorization_info.authorizer_access_token.is_none());
+        assert!(r.authorization_info.authorizer_refresh_token.is_none());
+        let r: AuthorizerTokenResponse =
+            parse_response(br#"{"authorizer_access_token":"at","expires_in":7200}"#).unwrap();
+        assert!(r.authorizer_refresh_token.is_none());
     }
 
     #[test]

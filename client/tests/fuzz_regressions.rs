@@ -3,16 +3,17 @@
 
 use wxopen_client::api::{
     parse_response, AuthorizerTokenResponse, ComponentTokenResponse, PreAuthCodeResponse,
+    ResponseError,
 };
 
 const EMPTY_SECRET: &[u8] = include_bytes!("../../fuzz/regressions/api_response/empty-secret");
 
 #[test]
-fn empty_secret_body_parses_without_panic_and_without_leaking() {
-    // The body carries an empty pre_auth_code next to a refresh token.
-    // (An empty code is currently accepted by the parser; the harness crashed on it, the
-    // client did not.)
-    let pre = parse_response::<PreAuthCodeResponse>(EMPTY_SECRET).unwrap();
+fn empty_secret_body_is_a_decode_error_without_leaking() {
+    // The body carries an empty pre_auth_code next to a refresh token (the harness crashed on
+    // the empty string, the client did not). An empty code is a decode error now.
+    let pre = parse_response::<PreAuthCodeResponse>(EMPTY_SECRET);
+    assert!(matches!(pre, Err(ResponseError::Decode(_))), "{pre:?}");
     assert!(!format!("{pre:?}").contains("refreshthke"));
     // Not a component token response (no such field), not an authorizer token response.
     assert!(parse_response::<ComponentTokenResponse>(EMPTY_SECRET).is_err());
