@@ -68,6 +68,15 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
+    /// `true` for calls that consume a one-time input (`api_query_auth` and its
+    /// authorization code). The client retries these only when the request cannot have
+    /// reached WeChat (a connection that was never made, HTTP 429, errcode -1): after a
+    /// timeout, a lost body or a 5xx the code may already be spent, and a second call could
+    /// only fail and hide what happened.
+    pub fn is_single_use(self) -> bool {
+        matches!(self, Endpoint::QueryAuth)
+    }
+
     /// The URL path.
     pub fn path(self) -> &'static str {
         match self {

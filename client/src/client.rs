@@ -766,6 +766,12 @@ impl ComponentClient {
 
     /// Exchanges an authorization code (from the redirect or the `authorized` push). The
     /// authorizer's access token, expiry and refresh token are stored before this returns.
+    ///
+    /// The code is single-use, so this call is not retried once the request may have reached
+    /// WeChat (timeout, lost body, HTTP 5xx; see [`Endpoint::is_single_use`]): the error is
+    /// returned as is, and a caller should not simply call again with the same code. If the
+    /// exchange did happen, the refresh token can be recovered with
+    /// [`authorizer_list`](Self::authorizer_list), as `authorizer_access_token` does on 61023.
     pub async fn query_auth(&self, code: &AuthorizationCode) -> Result<AuthorizationInfo> {
         if code.is_empty() {
             return Err(Error::invalid("authorization_code", "empty"));

@@ -113,12 +113,18 @@ impl Transport {
             .body(payload.to_vec())
             .send()
             .await;
+        // A single-use call is retried only when the request cannot have reached WeChat.
+        let single_use = endpoint.is_single_use();
         let response = match sent {
             Ok(r) => r,
             Err(e) => {
                 let err = transport_error(name, &e, attempt);
                 tracing::warn!(host, attempt, latency_ms = elapsed_ms(started), error = %err, "wechat api transport error");
-                return Err(Attempt::Retryable(err));
+                return Err(if single_use && !e.is_connect() {
+                    Attempt::Fatal(err)
+                } else {
+                    Attempt::Retryable(err)
+                });
             }
         };
         let status = response.status();
@@ -127,7 +133,11 @@ impl Transport {
             Err(e) => {
                 let err = transport_error(name, &e, attempt);
                 tracing::warn!(host, attempt, latency_ms = elapsed_ms(started), error = %err, "wechat api body error");
-                return Err(Attempt::Retryable(err));
+                return Err(if single_use {
+                    Attempt::Fatal(err)
+                } else {
+                    Attempt::Retryable(err)
+                });
             }
         };
         if !status.is_success() {
@@ -143,11 +153,14 @@ impl Transport {
                 latency_ms = elapsed_ms(started),
                 "wechat api http error"
             );
-            return Err(if err.is_retryable() {
-                Attempt::Retryable(err)
-            } else {
-                Attempt::Fatal(err)
-            });
+            let surely_unprocessed = status.as_u16() == 429;
+            return Err(
+                if err.is_retryable() && (!single_use || surely_unprocessed) {
+                    Attempt::Retryable(err)
+                } else {
+                    Attempt::Fatal(err)
+                },
+            );
         }
         match api::parse_response::<Resp>(&bytes) {
             Ok(v) => {
