@@ -216,12 +216,16 @@ impl MsgCrypt {
         if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(16) {
             return Err(Error::Decrypt(DecryptError::CiphertextLength));
         }
-        let iv = Array::from(self.key.iv());
-        let mut mode = cbc::Decryptor::<&Aes256Dec>::inner_iv_init(&self.dec, &iv);
-        let (blocks, _) = Array::slice_as_chunks_mut(&mut *ciphertext);
-        mode.decrypt_blocks(blocks);
+        self.cbc_decrypt(self.key.iv(), ciphertext);
         let plain: &'b [u8] = ciphertext;
         frame::decode(pkcs7::unpad(plain)?)
+    }
+
+    /// AES-256-CBC decrypt whole 16-byte blocks of `buf` in place (a partial tail is left).
+    fn cbc_decrypt(&self, iv: [u8; 16], buf: &mut [u8]) {
+        let iv = Array::from(iv);
+        let (blocks, _) = Array::slice_as_chunks_mut(buf);
+        cbc::Decryptor::<&Aes256Dec>::inner_iv_init(&self.dec, &iv).decrypt_blocks(blocks);
     }
 
     /// Length of the ciphertext for a message of `message_len` bytes.
@@ -470,28 +474,16 @@ mod owned {
             let mut first = [0u8; 32];
             first[..frame::HEADER_LEN].copy_from_slice(&head[..frame::HEADER_LEN]);
             first[frame::HEADER_LEN..].copy_from_slice(body.get(..12)?);
-            let second_ciphertext = Array::from(<[u8; 16]>::try_from(&first[16..]).ok()?);
-            let iv = Array::from(self.key.iv());
-            let (blocks, _) = Array::slice_as_chunks_mut(&mut first[..]);
-            cbc::Decryptor::<&Aes256Dec>::inner_iv_init(&self.dec, &iv).decrypt_blocks(blocks);
+            let second_ciphertext = <[u8; 16]>::try_from(&first[16..]).ok()?;
+            self.cbc_decrypt(self.key.iv(), &mut first);
             // Blocks 2.. in place, chained from the second ciphertext block.
-            let (blocks, _) = Array::slice_as_chunks_mut(body.get_mut(12..)?);
-            cbc::Decryptor::<&Aes256Dec>::inner_iv_init(&self.dec, &second_ciphertext)
-                .decrypt_blocks(blocks);
+            self.cbc_decrypt(second_ciphertext, body.get_mut(12..)?);
             body.get_mut(..12)?
                 .copy_from_slice(&first[frame::HEADER_LEN..]);
-            // `body` is now plaintext[20..]: the same checks as `pkcs7::unpad` and
-            // `frame::decode`, restricted to pads that do not reach into the header.
-            let pad = *body.last()?;
-            let pad_len = usize::from(pad);
-            if pad_len == 0 || pad_len > pkcs7::BLOCK || pad_len > body.len() {
-                return None;
-            }
-            let payload_len = body.len() - pad_len;
-            let tail = body.get(payload_len..)?;
-            if tail.iter().fold(0u8, |acc, &b| acc | (b ^ pad)) != 0 {
-                return None;
-            }
+            // `body` is now plaintext[20..]. Unpadding it alone is `pkcs7::unpad` on the
+            // whole plaintext restricted to pads that do not reach into the header; then the
+            // checks of `frame::decode`, with the length field from block 1.
+            let payload_len = pkcs7::unpad(&body).ok()?.len();
             let len = u32::from_be_bytes(<[u8; 4]>::try_from(&first[16..20]).ok()?);
             let len = usize::try_from(len).ok().filter(|&l| l <= payload_len)?;
             if body.get(len..payload_len)? != self.receiver_id.as_bytes() {

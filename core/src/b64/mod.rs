@@ -5,7 +5,7 @@
 //! (canonical padding, no stray trailing bits, no whitespace), and every error is produced by
 //! the general-purpose engine, so the error values never depend on the build.
 //!
-//! With the `avx512` feature, decoding first hands the longest run of whole, clean 64-character
+//! With the `avx512` feature, decoding first hands the longest run of whole, clean 32-character
 //! blocks to an AVX-512 VBMI kernel when the CPU has one ([`avx512`]); the SIMD engine takes
 //! the rest, so padding and errors are handled exactly as without it.
 
@@ -50,19 +50,12 @@ pub(crate) fn decode(text: &[u8], out: &mut [u8]) -> Result<usize, Error> {
 /// Decode `text` into a vector of exactly the decoded length, without zeroing it first.
 /// The only error is -40010: with room to spare the reference engine names no other.
 #[cfg(feature = "std")]
+/// Only the allocating decrypt's general path uses it (short texts, and naming errors), so it
+/// stays on the SIMD engine alone; the hot path is [`decode_split`].
 pub(crate) fn decode_to_vec(text: &[u8]) -> Result<std::vec::Vec<u8>, Error> {
-    use base64_simd::STANDARD as SIMD;
-    #[cfg(feature = "avx512")]
-    if avx512::available() {
-        let n = SIMD.decoded_length(text).map_err(|_| Error::Base64Decode)?;
-        let mut v = std::vec::Vec::with_capacity(n);
-        let chars = avx512::decode_prefix_append(text, &mut v);
-        let rest = text.get(chars..).ok_or(Error::Base64Decode)?;
-        SIMD.decode_append(rest, &mut v)
-            .map_err(|_| Error::Base64Decode)?;
-        return Ok(v);
-    }
-    SIMD.decode_to_vec(text).map_err(|_| Error::Base64Decode)
+    base64_simd::STANDARD
+        .decode_to_vec(text)
+        .map_err(|_| Error::Base64Decode)
 }
 
 /// Bytes of a decoded text that [`decode_split`] keeps on the stack.
