@@ -136,9 +136,7 @@ async fn timeouts_fail_over_and_everything_down_is_bounded() {
 #[tokio::test]
 async fn dead_primary_connection_refused_goes_to_api2() {
     // A port with nothing listening: connect errors are retryable.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead_url = format!("http://{}", dead.local_addr().unwrap());
-    drop(dead);
+    let dead_url = dead_base_url();
     let fallback = MockServer::start().await;
     let cfg = config(&[&fallback])
         .with_base_urls([dead_url, fallback.uri()])
@@ -159,9 +157,7 @@ async fn dead_primary_connection_refused_goes_to_api2() {
 
 #[tokio::test]
 async fn transport_error_messages_never_contain_the_token() {
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead_url = format!("http://{}", dead.local_addr().unwrap());
-    drop(dead);
+    let dead_url = dead_base_url();
     let server = MockServer::start().await;
     let h = harness(&[&server]);
     ticket_only(&h).await;

@@ -131,9 +131,7 @@ async fn system_busy_and_429_are_retried() {
 
 #[tokio::test]
 async fn a_connection_never_made_fails_over() {
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead_url = format!("http://{}", dead.local_addr().unwrap());
-    drop(dead);
+    let dead_url = dead_base_url();
     let fallback = MockServer::start().await;
     let cfg = config(&[&fallback])
         .with_base_urls([dead_url, fallback.uri()])

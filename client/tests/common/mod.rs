@@ -62,6 +62,12 @@ pub fn harness_with(config: ComponentConfig) -> Harness {
     }
 }
 
+/// A base URL on a loopback port with nothing listening: every connection is refused.
+pub fn dead_base_url() -> String {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", dead.local_addr().unwrap())
+}
+
 pub fn harness(servers: &[&MockServer]) -> Harness {
     harness_with(config(servers))
 }
