@@ -439,11 +439,11 @@ impl ComponentClient {
             match self
                 .inner
                 .store
-                .compare_and_set(key, expected, next)
+                .compare_and_set(key, expected, next, None)
                 .await?
             {
                 CasOutcome::Applied { version } => return Ok(Some(version)),
-                CasOutcome::Conflict { .. } => continue,
+                CasOutcome::Conflict { .. } | CasOutcome::LeaseLost => continue,
             }
         }
         Err(StoreError::new(format!("could not update {key}: kept conflicting")).into())
@@ -467,7 +467,7 @@ impl ComponentClient {
         Ok(matches!(
             self.inner
                 .store
-                .compare_and_set(key, Some(version), next)
+                .compare_and_set(key, Some(version), next, None)
                 .await?,
             CasOutcome::Applied { .. }
         ))
@@ -816,7 +816,7 @@ impl ComponentClient {
             };
             let value = StoredValue::Authorizer(AuthorizerRecord {
                 access_token: access,
-                refresh_token,
+                refresh_token: Some(refresh_token),
                 obtained_at: now,
                 refresh_at,
                 expires_at,
@@ -965,8 +965,14 @@ impl ComponentClient {
     ) -> Result<(AuthorizerAccessToken, u64)> {
         let refresh_token =
             match self.load_authorizer(key).await? {
-                Some((rec, _)) => rec.refresh_token,
-                None => match self.recover_refresh_token(authorizer_appid).await? {
+                Some((
+                    AuthorizerRecord {
+                        refresh_token: Some(rt),
+                        ..
+                    },
+                    _,
+                )) => rt,
+                _ => match self.recover_refresh_token(authorizer_appid).await? {
                     Some(rt) => {
                         self.store_recovered_refresh_token(key, authorizer_appid, &rt)
                             .await?;
@@ -1063,12 +1069,14 @@ impl ComponentClient {
                 // changed meanwhile (re-authorization through query_auth) or the record was
                 // dropped (unauthorized push), the store holds newer truth; keep it.
                 let current = current.and_then(authorizer_record)?;
-                if current.refresh_token != *refresh_token && current.refresh_token != new_refresh {
+                if current.refresh_token.as_ref() != Some(refresh_token)
+                    && current.refresh_token.as_ref() != Some(&new_refresh)
+                {
                     return None;
                 }
                 Some(StoredValue::Authorizer(AuthorizerRecord {
                     access_token: Some(access.clone()),
-                    refresh_token: new_refresh.clone(),
+                    refresh_token: Some(new_refresh.clone()),
                     obtained_at: now,
                     refresh_at,
                     expires_at,
@@ -1110,7 +1118,7 @@ impl ComponentClient {
                 .map_or(now, |r| r.authorized_at);
             Some(StoredValue::Authorizer(AuthorizerRecord {
                 access_token: None,
-                refresh_token: refresh_token.clone(),
+                refresh_token: Some(refresh_token.clone()),
                 obtained_at: now,
                 refresh_at: 0,
                 expires_at: 0,

@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use crate::store::{
     BoxFuture, CasOutcome, StoreError, StoreKey, StoredValue, TokenStore, Versioned,
@@ -16,9 +18,14 @@ struct State {
     next_version: u64,
 }
 
-/// A [`TokenStore`] in process memory: fine for one instance; everything is lost on restart
-/// (use a shared backend for several instances or to survive restarts).
+/// A [`TokenStore`] in process memory, for tests and a single short-lived process.
 ///
+/// **Everything is lost when the process exits**: the ticket (no API pulls it back; the next
+/// push comes within 10 minutes), the tokens and — the one that hurts — every authorizer's
+/// refresh token, which then has to be recovered from the authorizer list or re-authorized.
+/// Deploy with `wxopen-store`'s SQLite store (one host) or Redis store (many instances).
+///
+/// Lease expiry follows tokio's clock, so `tokio::time::pause` makes it deterministic.
 /// `Debug` shows only counts, never values.
 #[derive(Default)]
 pub struct MemoryStore {
@@ -51,8 +58,24 @@ impl MemoryStore {
         self.lock().entries.get(key).cloned()
     }
 
-    fn cas_now(&self, key: &StoreKey, expected: Option<u64>, value: StoredValue) -> CasOutcome {
+    fn cas_now(
+        &self,
+        key: &StoreKey,
+        expected: Option<u64>,
+        value: StoredValue,
+        fence: Option<&str>,
+    ) -> CasOutcome {
         let mut st = self.lock();
+        if let Some(holder) = fence {
+            let now = Instant::now();
+            let held = st
+                .leases
+                .get(key)
+                .is_some_and(|(h, until)| h == holder && *until > now);
+            if !held {
+                return CasOutcome::LeaseLost;
+            }
+        }
         let current = st.entries.get(key).map(|v| v.version);
         if current != expected {
             return CasOutcome::Conflict {
@@ -89,6 +112,18 @@ impl MemoryStore {
         free
     }
 
+    fn extend_now(&self, key: &StoreKey, holder: &str, ttl: Duration) -> bool {
+        let mut st = self.lock();
+        let now = Instant::now();
+        match st.leases.get_mut(key) {
+            Some((h, until)) if h == holder && *until > now => {
+                *until = now + ttl;
+                true
+            }
+            _ => false,
+        }
+    }
+
     fn release_now(&self, key: &StoreKey, holder: &str) {
         let mut st = self.lock();
         if st.leases.get(key).is_some_and(|(h, _)| h == holder) {
@@ -120,8 +155,9 @@ impl TokenStore for MemoryStore {
         key: &'a StoreKey,
         expected: Option<u64>,
         value: StoredValue,
+        fence: Option<&'a str>,
     ) -> BoxFuture<'a, Result<CasOutcome, StoreError>> {
-        Box::pin(async move { Ok(self.cas_now(key, expected, value)) })
+        Box::pin(async move { Ok(self.cas_now(key, expected, value, fence)) })
     }
 
     fn compare_and_delete<'a>(
@@ -139,6 +175,15 @@ impl TokenStore for MemoryStore {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move { Ok(self.lease_now(key, holder, ttl)) })
+    }
+
+    fn extend_lease<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        holder: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move { Ok(self.extend_now(key, holder, ttl)) })
     }
 
     fn release_lease<'a>(
@@ -174,17 +219,25 @@ mod tests {
         let s: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
         let k = StoreKey::ticket("wxc");
         assert_eq!(s.get(&k).await.unwrap(), None);
-        let v1 = match s.compare_and_set(&k, None, ticket("t1", 1)).await.unwrap() {
+        let v1 = match s
+            .compare_and_set(&k, None, ticket("t1", 1), None)
+            .await
+            .unwrap()
+        {
             CasOutcome::Applied { version } => version,
             other => panic!("{other:?}"),
         };
         // Absent-only write now conflicts and reports the current record.
-        match s.compare_and_set(&k, None, ticket("t2", 2)).await.unwrap() {
+        match s
+            .compare_and_set(&k, None, ticket("t2", 2), None)
+            .await
+            .unwrap()
+        {
             CasOutcome::Conflict { current: Some(c) } => assert_eq!(c.version, v1),
             other => panic!("{other:?}"),
         }
         let v2 = match s
-            .compare_and_set(&k, Some(v1), ticket("t2", 2))
+            .compare_and_set(&k, Some(v1), ticket("t2", 2), None)
             .await
             .unwrap()
         {
@@ -194,7 +247,7 @@ mod tests {
         assert!(v2 > v1);
         // Stale version: no write.
         assert!(matches!(
-            s.compare_and_set(&k, Some(v1), ticket("t3", 3))
+            s.compare_and_set(&k, Some(v1), ticket("t3", 3), None)
                 .await
                 .unwrap(),
             CasOutcome::Conflict { .. }
@@ -219,10 +272,30 @@ mod tests {
         assert!(s.try_lease(&k, "c", Duration::from_secs(1)).await.unwrap());
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn memory_store_meets_the_contract() {
+        let store = MemoryStore::new();
+        assert_eq!(
+            crate::store::check_store_contract(&store, "wxc").await,
+            Ok(())
+        );
+        // A second run in the same namespace works (the check cleans up).
+        assert_eq!(
+            crate::store::check_store_contract(&store, "wxc").await,
+            Ok(())
+        );
+        assert!(store.is_empty());
+    }
+
     #[test]
     fn debug_shows_counts_only() {
         let s = MemoryStore::new();
-        let _ = s.cas_now(&StoreKey::ticket("wxc"), None, ticket("ticket@@@secret", 1));
+        let _ = s.cas_now(
+            &StoreKey::ticket("wxc"),
+            None,
+            ticket("ticket@@@secret", 1),
+            None,
+        );
         let dbg = format!("{s:?}");
         assert!(
             !dbg.contains("secret") && dbg.contains("records: 1"),

@@ -20,7 +20,8 @@ use wxopen_client::{
 #[derive(Debug, Default)]
 struct JsonStore {
     rows: Mutex<HashMap<String, (u64, String)>>,
-    leases: Mutex<HashMap<String, String>>,
+    /// Lease name → (holder, until); kept apart from the records, as the contract requires.
+    leases: Mutex<HashMap<String, (String, tokio::time::Instant)>>,
     next: Mutex<u64>,
 }
 
@@ -32,6 +33,15 @@ impl JsonStore {
             value,
             version: row.0,
         })
+    }
+
+    fn holds(&self, key: &StoreKey, holder: &str) -> bool {
+        let now = tokio::time::Instant::now();
+        self.leases
+            .lock()
+            .unwrap()
+            .get(&key.lease_name())
+            .is_some_and(|(h, until)| h == holder && *until > now)
     }
 
     fn raw(&self) -> String {
@@ -55,8 +65,14 @@ impl TokenStore for JsonStore {
         key: &'a StoreKey,
         expected: Option<u64>,
         value: StoredValue,
+        fence: Option<&'a str>,
     ) -> BoxFuture<'a, Result<CasOutcome, StoreError>> {
         Box::pin(async move {
+            if let Some(holder) = fence {
+                if !self.holds(key, holder) {
+                    return Ok(CasOutcome::LeaseLost);
+                }
+            }
             let mut rows = self.rows.lock().unwrap();
             let k = key.to_string();
             if rows.get(&k).map(|r| r.0) != expected {
@@ -92,18 +108,37 @@ impl TokenStore for JsonStore {
         &'a self,
         key: &'a StoreKey,
         holder: &'a str,
-        _ttl: Duration,
+        ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             let mut leases = self.leases.lock().unwrap();
-            let k = key.to_string();
-            match leases.get(&k) {
-                Some(h) if h != holder => Ok(false),
+            let now = tokio::time::Instant::now();
+            match leases.get(&key.lease_name()) {
+                Some((h, until)) if h != holder && *until > now => Ok(false),
                 _ => {
-                    leases.insert(k, holder.to_owned());
+                    leases.insert(key.lease_name(), (holder.to_owned(), now + ttl));
                     Ok(true)
                 }
             }
+        })
+    }
+
+    fn extend_lease<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        holder: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let held = self.holds(key, holder);
+            if held {
+                let until = tokio::time::Instant::now() + ttl;
+                self.leases
+                    .lock()
+                    .unwrap()
+                    .insert(key.lease_name(), (holder.to_owned(), until));
+            }
+            Ok(held)
         })
     }
 
@@ -114,8 +149,11 @@ impl TokenStore for JsonStore {
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let mut leases = self.leases.lock().unwrap();
-            if leases.get(&key.to_string()).is_some_and(|h| h == holder) {
-                leases.remove(&key.to_string());
+            if leases
+                .get(&key.lease_name())
+                .is_some_and(|(h, _)| h == holder)
+            {
+                leases.remove(&key.lease_name());
             }
             Ok(())
         })
@@ -135,6 +173,7 @@ impl TokenStore for DownStore {
         _: &'a StoreKey,
         _: Option<u64>,
         _: StoredValue,
+        _: Option<&'a str>,
     ) -> BoxFuture<'a, Result<CasOutcome, StoreError>> {
         Box::pin(async { Err(StoreError::new("connection refused")) })
     }
@@ -152,6 +191,14 @@ impl TokenStore for DownStore {
         _: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async { Err(StoreError::new("connection refused")) })
+    }
+    fn extend_lease<'a>(
+        &'a self,
+        _: &'a StoreKey,
+        _: &'a str,
+        _: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async { Err(StoreError::unavailable("connection refused")) })
     }
     fn release_lease<'a>(
         &'a self,

@@ -702,12 +702,13 @@ async fn refresh_token_recovered_from_list() {
             None,
             StoredValue::Authorizer(AuthorizerRecord {
                 access_token: None,
-                refresh_token: AuthorizerRefreshToken::new("refreshtoken@@@lost"),
+                refresh_token: Some(AuthorizerRefreshToken::new("refreshtoken@@@lost")),
                 obtained_at: 0,
                 refresh_at: 0,
                 expires_at: 0,
                 authorized_at: 0,
             }),
+            None,
         )
         .await
         .unwrap();
