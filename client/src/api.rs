@@ -253,6 +253,47 @@ fn non_empty_opt<'de, D: Deserializer<'de>, T: From<String>>(d: D) -> Result<Opt
     }
 }
 
+fn empty_refresh_token() -> AuthorizerRefreshToken {
+    AuthorizerRefreshToken::new("")
+}
+
+/// A string, with `null` read as the empty string.
+fn string_or_null<'de, D: Deserializer<'de>, T: From<String>>(d: D) -> Result<T, D::Error> {
+    Ok(T::from(
+        Option::<String>::deserialize(d)?.unwrap_or_default(),
+    ))
+}
+
+/// An optional string where `""` counts as absent.
+fn empty_as_none<'de, D: Deserializer<'de>, T: From<String>>(d: D) -> Result<Option<T>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?
+        .filter(|s| !s.is_empty())
+        .map(T::from))
+}
+
+/// Shortest token lifetime accepted (`expires_in`, seconds): anything shorter is a decode
+/// error, not a token that would be refreshed on every call.
+pub const MIN_EXPIRES_IN: u64 = 60;
+
+fn lifetime<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let v = u64::deserialize(d)?;
+    if v < MIN_EXPIRES_IN {
+        return Err(serde::de::Error::custom(format!(
+            "expires_in {v} is shorter than {MIN_EXPIRES_IN} s"
+        )));
+    }
+    Ok(v)
+}
+
+fn lifetime_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    match Option::<u64>::deserialize(d)? {
+        Some(v) if v < MIN_EXPIRES_IN => Err(serde::de::Error::custom(format!(
+            "expires_in {v} is shorter than {MIN_EXPIRES_IN} s"
+        ))),
+        other => Ok(other),
+    }
+}
+
 fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -388,7 +429,8 @@ pub struct ComponentTokenResponse {
     /// The token (never empty).
     #[serde(deserialize_with = "non_empty")]
     pub component_access_token: ComponentAccessToken,
-    /// Lifetime in seconds (7200).
+    /// Lifetime in seconds (7200; under [`MIN_EXPIRES_IN`] is a decode error).
+    #[serde(deserialize_with = "lifetime")]
     pub expires_in: u64,
 }
 
@@ -426,14 +468,16 @@ pub struct AuthorizationInfo {
     /// Authorizer appid (never empty).
     #[serde(deserialize_with = "non_empty")]
     pub authorizer_appid: String,
-    /// Access token (present only if the account granted API rights; never empty).
-    #[serde(default, deserialize_with = "non_empty_opt")]
+    /// Access token (present only if the account granted API rights; `""` counts as absent,
+    /// since the code is spent by then).
+    #[serde(default, deserialize_with = "empty_as_none")]
     pub authorizer_access_token: Option<AuthorizerAccessToken>,
-    /// Access token lifetime in seconds.
-    #[serde(default)]
+    /// Access token lifetime in seconds (under [`MIN_EXPIRES_IN`] is a decode error).
+    #[serde(default, deserialize_with = "lifetime_opt")]
     pub expires_in: Option<u64>,
-    /// Refresh token (present only if the account granted API rights; never empty).
-    #[serde(default, deserialize_with = "non_empty_opt")]
+    /// Refresh token (present only if the account granted API rights). An empty value is
+    /// treated as absent: the code is already spent, so the rest of the answer still counts.
+    #[serde(default, deserialize_with = "empty_as_none")]
     pub authorizer_refresh_token: Option<AuthorizerRefreshToken>,
     /// Granted permission sets.
     #[serde(default)]
@@ -453,7 +497,8 @@ pub struct AuthorizerTokenResponse {
     /// New access token (never empty).
     #[serde(deserialize_with = "non_empty")]
     pub authorizer_access_token: AuthorizerAccessToken,
-    /// Lifetime in seconds (7200).
+    /// Lifetime in seconds (7200; under [`MIN_EXPIRES_IN`] is a decode error).
+    #[serde(deserialize_with = "lifetime")]
     pub expires_in: u64,
     /// Refresh token to keep (usually unchanged; stored whatever it is, but never empty).
     #[serde(default, deserialize_with = "non_empty_opt")]
@@ -530,8 +575,9 @@ pub struct AuthorizerListItem {
     /// Authorizer appid (never empty).
     #[serde(deserialize_with = "non_empty")]
     pub authorizer_appid: String,
-    /// Current refresh token (this endpoint names it `refresh_token`; never empty).
-    #[serde(deserialize_with = "non_empty")]
+    /// Current refresh token (this endpoint names it `refresh_token`). An entry without one
+    /// is kept with an empty value, so one bad entry does not fail the page; recovery skips it.
+    #[serde(default = "empty_refresh_token", deserialize_with = "string_or_null")]
     pub refresh_token: AuthorizerRefreshToken,
     /// Authorization time (unix seconds).
     #[serde(default)]
@@ -633,9 +679,20 @@ mod tests {
     fn check_response_dispatches_per_endpoint() {
         assert!(check_response(
             Endpoint::ComponentToken,
-            br#"{"component_access_token":"a","expires_in":1}"#
+            br#"{"component_access_token":"a","expires_in":7200}"#
         )
         .is_ok());
+        // A lifetime under a minute is not a token to cache.
+        assert!(check_response(
+            Endpoint::ComponentToken,
+            br#"{"component_access_token":"a","expires_in":59}"#
+        )
+        .is_err());
+        assert!(check_response(
+            Endpoint::AuthorizerToken,
+            br#"{"authorizer_access_token":"a","expires_in":0}"#
+        )
+        .is_err());
         assert!(matches!(
             check_response(Endpoint::ComponentToken, br#"{"errcode":0}"#),
             Err(ResponseError::Decode(_))
@@ -701,13 +758,29 @@ mod tests {
         decode_err::<AuthorizerTokenResponse>(
             r#"{"authorizer_access_token":"at","expires_in":7200,"authorizer_refresh_token":""}"#,
         );
+        decode_err::<QueryAuthResponse>(
+            r#"{"authorization_info":{"authorizer_appid":"","func_info":[]}}"#,
+        );
+        // The code behind a query_auth answer is spent: empty tokens count as absent rather
+        // than failing the whole answer (the refresh token is then recovered from the list).
         for info in [
-            r#"{"authorizer_appid":"","func_info":[]}"#,
             r#"{"authorizer_appid":"wx1","authorizer_access_token":"","expires_in":7200}"#,
             r#"{"authorizer_appid":"wx1","authorizer_access_token":"at","authorizer_refresh_token":""}"#,
         ] {
-            decode_err::<QueryAuthResponse>(&format!(r#"{{"authorization_info":{info}}}"#));
+            let r: QueryAuthResponse =
+                parse_response(format!(r#"{{"authorization_info":{info}}}"#).as_bytes()).unwrap();
+            assert!(
+                r.authorization_info.authorizer_access_token.is_none()
+                    || r.authorization_info.authorizer_refresh_token.is_none()
+            );
         }
+        // An authorizer-list entry with an empty or null refresh token does not fail its page.
+        let page: AuthorizerListResponse = parse_response(
+            br#"{"total_count":2,"list":[{"authorizer_appid":"wx1","refresh_token":""},{"authorizer_appid":"wx2","refresh_token":null},{"authorizer_appid":"wx3","refresh_token":"refreshtoken@@@x"}]}"#,
+        )
+        .unwrap();
+        assert!(page.list[0].refresh_token.is_empty() && page.list[1].refresh_token.is_empty());
+        assert!(!page.list[2].refresh_token.is_empty());
         // Absent or null optional tokens are still fine (no API rights granted).
         let r: QueryAuthResponse = parse_response(
             br#"{"authorization_info":{"authorizer_appid":"wx1","authorizer_refresh_token":null}}"#,

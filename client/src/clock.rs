@@ -1,14 +1,22 @@
 //! Injectable time.
 //!
-//! Every expiry decision in the client takes "now" from a [`Clock`], so tests, the conformance
-//! suite and `wxopen demo` can move time with [`ManualClock`] instead of sleeping.
+//! Every expiry decision in the client takes "now" from a [`Clock`], and every wait (lease
+//! polling, cool-downs, background write retries, waiter deadlines) goes through
+//! [`Clock::sleep`], so tests, the conformance suite and `wxopen demo` move time instead of
+//! sleeping: [`ManualClock`] is moved by hand, [`TokioClock`] follows tokio's clock (so
+//! `tokio::time::pause` and `advance` drive wall time and waits together).
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// A source of wall-clock time.
+/// A boxed sleep, as returned by [`Clock::sleep`].
+pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// A source of wall-clock time and of waits.
 pub trait Clock: Send + Sync + fmt::Debug {
     /// The current time.
     fn now(&self) -> SystemTime;
@@ -16,6 +24,50 @@ pub trait Clock: Send + Sync + fmt::Debug {
     /// The current time as whole seconds since the Unix epoch (0 for times before it).
     fn unix_seconds(&self) -> u64 {
         unix_seconds(self.now())
+    }
+
+    /// The current time as milliseconds since the Unix epoch (0 for times before it).
+    fn unix_millis(&self) -> u64 {
+        self.now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// Waits for `duration`. The default is `tokio::time::sleep`, which `tokio::time::pause`
+    /// makes deterministic.
+    fn sleep(&self, duration: Duration) -> Sleep {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}
+
+/// Wall-clock time that follows tokio's clock: `start` plus the tokio time elapsed since the
+/// clock was made. Under `tokio::time::pause` both the time and every sleep move only when
+/// tokio's clock does (auto-advance or `tokio::time::advance`), so concurrency tests are
+/// deterministic. Clones share the same origin.
+#[derive(Debug, Clone)]
+pub struct TokioClock {
+    start: SystemTime,
+    origin: tokio::time::Instant,
+}
+
+impl TokioClock {
+    /// A clock that reads `start` now and moves with tokio's clock.
+    pub fn new(start: SystemTime) -> Self {
+        Self {
+            start,
+            origin: tokio::time::Instant::now(),
+        }
+    }
+
+    /// A clock that reads `secs` seconds after the Unix epoch now.
+    pub fn at_unix(secs: u64) -> Self {
+        Self::new(UNIX_EPOCH + Duration::from_secs(secs))
+    }
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> SystemTime {
+        self.start + self.origin.elapsed()
     }
 }
 

@@ -24,6 +24,10 @@ pub struct ComponentConfig {
     pub message_token: MessageToken,
     /// EncodingAESKey (43 characters).
     pub encoding_aes_key: EncodingAesKey,
+    /// The EncodingAESKey before the last change in the console: pushes and messages are
+    /// decrypted with the current key, then with this one, and a reply uses the key that
+    /// decrypted the message it answers (WeChat keeps using the old key for a while).
+    pub previous_encoding_aes_key: Option<EncodingAesKey>,
     /// API base URLs in order of preference; the client fails over along this list.
     /// Default: `https://api.weixin.qq.com`, then `https://api2.weixin.qq.com`.
     pub base_urls: Vec<Url>,
@@ -37,13 +41,89 @@ pub struct ComponentConfig {
     pub refresh_jitter: Jitter,
     /// Retry schedule for transient failures.
     pub retry: RetryPolicy,
-    /// Time-to-live of a cross-instance refresh lease (default 30 s).
+    /// Time-to-live of a cross-instance refresh lease (default 90 s). The lease is renewed
+    /// every third of it while the refresh runs; [`validate`](Self::validate) refuses a TTL
+    /// shorter than the worst-case duration of one API call with every retry
+    /// ([`worst_case_call`](Self::worst_case_call), 61.2 s with the defaults).
     pub lease_ttl: Duration,
-    /// How long to wait for another instance's refresh before refreshing anyway (default 5 s).
+    /// How long a refresh waits while another instance holds the lease (polling the store for
+    /// its result) before giving up with [`Error::LeaseBusy`] (default 90 s). It never
+    /// refreshes while the lease is held elsewhere.
     pub lease_wait: Duration,
-    /// If set, pushes whose `timestamp` is further than this from the clock are refused
-    /// (replay protection). Default: off.
+    /// Base interval of that polling (default 200 ms, jittered ±50 %).
+    pub lease_poll: Duration,
+    /// How long a caller waits for a refresh it needs (its token is missing or expired) before
+    /// it gets [`Error::WaitTimeout`]; the refresh goes on in the background (default 30 s).
+    pub token_wait: Duration,
+    /// How long failures are remembered, by class (see [`CooldownPolicy`]).
+    pub cooldowns: CooldownPolicy,
+    /// At most one full scan of `api_get_authorizer_list` per this interval, shared by every
+    /// instance through the store (default 10 min).
+    pub authorizer_scan_interval: Duration,
+    /// Pushes whose `timestamp` is further than this from the clock are refused (replay
+    /// protection). Default: 10 minutes — wide enough for ordinary clock skew and WeChat's
+    /// retries, narrow enough that a captured push cannot be replayed later; `None` turns the
+    /// check off. A replay inside the window is harmless: tickets keep the newest `CreateTime`
+    /// and authorization events are ordered by theirs.
     pub push_timestamp_window: Option<Duration>,
+}
+
+/// How long the token engine remembers a failed refresh, by class. During a cool-down a
+/// caller gets the remembered error at once (or the still-valid token, for a failed refresh
+/// ahead of expiry), so a broken upstream costs one call per cool-down, not one per request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct CooldownPolicy {
+    /// Transient failures (-1, HTTP 5xx/429, timeouts, connection errors, undecodable
+    /// answers): this long after the first failure, doubling with each further consecutive
+    /// failure up to [`transient_max`](Self::transient_max) (default 5 s).
+    pub transient: Duration,
+    /// Upper bound of the transient cool-down (default 60 s).
+    pub transient_max: Duration,
+    /// Daily quota exhausted (45009) (default 10 min).
+    pub daily_quota: Duration,
+    /// Minute quota exhausted (45011) (default 60 s).
+    pub minute_quota: Duration,
+    /// Configuration errors (61004, 40164, 40125, 41004, 40013) (default 5 min).
+    pub config: Duration,
+    /// Ticket missing or rejected (61005, 61006): until a newer ticket is stored by this
+    /// process, or at most this long (a ticket stored by another instance) (default 60 s).
+    pub ticket: Duration,
+    /// The account must re-authorize but no tombstone could be stored (default 5 min).
+    pub reauthorize: Duration,
+    /// Spread of every cool-down, as a fraction of it (default 0.2: ±20 %).
+    pub jitter: f64,
+}
+
+impl Default for CooldownPolicy {
+    fn default() -> Self {
+        Self {
+            transient: Duration::from_secs(5),
+            transient_max: Duration::from_secs(60),
+            daily_quota: Duration::from_secs(600),
+            minute_quota: Duration::from_secs(60),
+            config: Duration::from_secs(300),
+            ticket: Duration::from_secs(60),
+            reauthorize: Duration::from_secs(300),
+            jitter: 0.2,
+        }
+    }
+}
+
+impl CooldownPolicy {
+    /// No cool-down at all (every call may reach WeChat again; tests of retry paths).
+    pub fn none() -> Self {
+        Self {
+            transient: Duration::ZERO,
+            transient_max: Duration::ZERO,
+            daily_quota: Duration::ZERO,
+            minute_quota: Duration::ZERO,
+            config: Duration::ZERO,
+            ticket: Duration::ZERO,
+            reauthorize: Duration::ZERO,
+            jitter: 0.0,
+        }
+    }
 }
 
 impl ComponentConfig {
@@ -59,15 +139,20 @@ impl ComponentConfig {
             component_appsecret: component_appsecret.into(),
             message_token: message_token.into(),
             encoding_aes_key: encoding_aes_key.into(),
+            previous_encoding_aes_key: None,
             base_urls: default_base_urls(),
             request_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(5),
             refresh_margin: Duration::from_secs(600),
             refresh_jitter: Jitter::default(),
             retry: RetryPolicy::default(),
-            lease_ttl: Duration::from_secs(30),
-            lease_wait: Duration::from_secs(5),
-            push_timestamp_window: None,
+            lease_ttl: Duration::from_secs(90),
+            lease_wait: Duration::from_secs(90),
+            lease_poll: Duration::from_millis(200),
+            token_wait: Duration::from_secs(30),
+            cooldowns: CooldownPolicy::default(),
+            authorizer_scan_interval: Duration::from_secs(600),
+            push_timestamp_window: Some(Duration::from_secs(600)),
         }
     }
 
@@ -123,13 +208,51 @@ impl ComponentConfig {
         self
     }
 
-    /// Enables push timestamp checking.
+    /// Keeps the EncodingAESKey used before the last rotation (see
+    /// [`previous_encoding_aes_key`](Self::previous_encoding_aes_key)).
+    pub fn with_previous_encoding_aes_key(mut self, key: impl Into<EncodingAesKey>) -> Self {
+        self.previous_encoding_aes_key = Some(key.into());
+        self
+    }
+
+    /// Sets how failures are remembered.
+    pub fn with_cooldowns(mut self, cooldowns: CooldownPolicy) -> Self {
+        self.cooldowns = cooldowns;
+        self
+    }
+
+    /// Sets how long a caller waits for a refresh it needs.
+    pub fn with_token_wait(mut self, wait: Duration) -> Self {
+        self.token_wait = wait;
+        self
+    }
+
+    /// Sets the minimum interval between two full scans of the authorizer list.
+    pub fn with_authorizer_scan_interval(mut self, interval: Duration) -> Self {
+        self.authorizer_scan_interval = interval;
+        self
+    }
+
+    /// The longest one API call can take with every retry and fallback domain:
+    /// `hosts × (attempts × request_timeout + the backoffs between them)`.
+    pub fn worst_case_call(&self) -> Duration {
+        let attempts = self.retry.max_attempts_per_host.max(1);
+        let mut per_host = self.request_timeout.saturating_mul(attempts);
+        for retry in 0..attempts.saturating_sub(1) {
+            per_host = per_host.saturating_add(self.retry.backoff(retry));
+        }
+        let hosts = u32::try_from(self.base_urls.len().max(1)).unwrap_or(u32::MAX);
+        per_host.saturating_mul(hosts)
+    }
+
+    /// Sets push timestamp checking (`None` turns it off).
     pub fn with_push_timestamp_window(mut self, window: Option<Duration>) -> Self {
         self.push_timestamp_window = window;
         self
     }
 
-    pub(crate) fn validate(&self) -> Result<(), Error> {
+    /// Checks the configuration (the builder calls this).
+    pub fn validate(&self) -> Result<(), Error> {
         if self.component_appid.is_empty() {
             return Err(Error::invalid("component_appid", "empty"));
         }
@@ -138,6 +261,26 @@ impl ComponentConfig {
         }
         if self.base_urls.is_empty() {
             return Err(Error::invalid("base URL", "at least one is required"));
+        }
+        let worst = self.worst_case_call();
+        if self.lease_ttl < worst {
+            return Err(Error::invalid(
+                "lease_ttl",
+                format!(
+                    "{} ms is shorter than the worst-case API call ({} ms = hosts x attempts x request timeout + backoff); raise lease_ttl or lower the timeouts",
+                    self.lease_ttl.as_millis(),
+                    worst.as_millis()
+                ),
+            ));
+        }
+        if self.lease_poll.is_zero() || self.lease_ttl.is_zero() {
+            return Err(Error::invalid("lease_poll", "must be above zero"));
+        }
+        if !(0.0..=1.0).contains(&self.cooldowns.jitter) {
+            return Err(Error::invalid(
+                "cooldowns.jitter",
+                "must be within 0.0..=1.0",
+            ));
         }
         Ok(())
     }
@@ -197,5 +340,20 @@ mod tests {
         assert!(cfg().with_base_urls(["not a url"]).is_err());
         assert!(ComponentConfig::new("", "s", "t", "k").validate().is_err());
         assert!(ComponentConfig::new("wx", "", "t", "k").validate().is_err());
+    }
+
+    #[test]
+    fn lease_ttl_must_outlast_the_worst_case_call() {
+        let c = cfg();
+        // 2 hosts x (3 x 10 s + 200 ms + 400 ms).
+        assert_eq!(c.worst_case_call(), Duration::from_millis(61_200));
+        assert!(c.lease_ttl > c.worst_case_call());
+        let short = cfg().with_lease(Duration::from_secs(30), Duration::from_secs(5));
+        let err = short.validate().unwrap_err().to_string();
+        assert!(err.contains("lease_ttl") && err.contains("61200"), "{err}");
+        let fast = cfg()
+            .with_timeouts(Duration::from_secs(2), Duration::from_secs(1))
+            .with_lease(Duration::from_secs(30), Duration::from_secs(5));
+        assert!(fast.validate().is_ok());
     }
 }

@@ -1,7 +1,10 @@
 //! The client's error type.
 
 use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
 
+use crate::api::AuthorizationInfo;
 use crate::errcode::{self, ErrorClass};
 use crate::store::StoreError;
 
@@ -91,8 +94,9 @@ impl std::error::Error for PushError {}
 /// Everything that can go wrong in the client.
 ///
 /// [`code`](Error::code) gives the WeChat `errcode` where there is one; the `is_*` methods
-/// classify the error; `Display` is one line and never contains a secret.
-#[derive(Debug)]
+/// classify the error; `Display` is one line and never contains a secret. Errors are `Clone`:
+/// every caller waiting for one refresh receives the same outcome.
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Error {
     /// WeChat answered a non-zero `errcode` not covered by a more specific variant (this includes
@@ -122,10 +126,43 @@ pub enum Error {
     MustReauthorize {
         /// The authorizer appid.
         authorizer_appid: String,
-        /// The WeChat code that led here, if any.
+        /// The WeChat code that led here, if any (61023 keeps its meaning even when recovering
+        /// the refresh token failed for another reason).
         errcode: Option<i64>,
         /// What happened.
         reason: String,
+        /// What went wrong while trying to avoid it (e.g. the authorizer-list call that
+        /// failed during 61023 recovery); [`std::error::Error::source`] returns it.
+        source: Option<Arc<Error>>,
+    },
+    /// A caller waited [`ComponentConfig::token_wait`](crate::ComponentConfig::token_wait) for
+    /// a refresh; the refresh goes on in the background.
+    WaitTimeout {
+        /// Which token (`component_access_token`, `authorizer_access_token`).
+        token: &'static str,
+        /// How long the caller waited.
+        waited: Duration,
+    },
+    /// Another instance held the refresh lease for longer than
+    /// [`ComponentConfig::lease_wait`](crate::ComponentConfig::lease_wait) without storing a
+    /// token.
+    LeaseBusy {
+        /// Which token.
+        token: &'static str,
+    },
+    /// The refresh task ended without an outcome (the runtime is shutting down).
+    RefreshAborted {
+        /// Which token.
+        token: &'static str,
+    },
+    /// `query_auth` exchanged the (single-use) code but could not store the result. The
+    /// result is here: store it yourself or retry
+    /// [`ComponentClient::store_authorization`](crate::ComponentClient::store_authorization).
+    NotStored {
+        /// What WeChat answered, tokens included.
+        info: Box<AuthorizationInfo>,
+        /// The store failure.
+        source: StoreError,
     },
     /// A quota is exhausted (45009, 48006); not retried.
     Quota {
@@ -240,7 +277,12 @@ impl Error {
     pub fn class(&self) -> Option<ErrorClass> {
         match self {
             Error::Crypto(_) => None,
-            Error::MustReauthorize { .. } => Some(ErrorClass::RefreshTokenInvalid),
+            Error::MustReauthorize { errcode, .. } => Some(match errcode {
+                Some(c) if errcode::classify(*c) == ErrorClass::NotAuthorized => {
+                    ErrorClass::NotAuthorized
+                }
+                _ => ErrorClass::RefreshTokenInvalid,
+            }),
             _ => self.code().map(errcode::classify),
         }
     }
@@ -249,7 +291,10 @@ impl Error {
     /// retried these within its budget; a caller may try again later.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Transport { .. } => true,
+            Error::Transport { .. }
+            | Error::WaitTimeout { .. }
+            | Error::LeaseBusy { .. }
+            | Error::RefreshAborted { .. } => true,
             Error::HttpStatus { status, .. } => *status >= 500 || *status == 429,
             _ => self.class() == Some(ErrorClass::Retryable),
         }
@@ -336,13 +381,35 @@ impl fmt::Display for Error {
                 authorizer_appid,
                 errcode,
                 reason,
+                source,
             } => {
                 write!(f, "authorizer {} must re-authorize the component", one_line(authorizer_appid))?;
                 if let Some(c) = errcode {
                     write!(f, " (WeChat error {c})")?;
                 }
-                write!(f, ": {}", one_line(reason))
+                write!(f, ": {}", one_line(reason))?;
+                if let Some(s) = source {
+                    write!(f, " (recovery failed: {s})")?;
+                }
+                Ok(())
             }
+            Error::WaitTimeout { token, waited } => write!(
+                f,
+                "{token}: gave up waiting for the refresh after {} ms; it goes on in the background",
+                waited.as_millis()
+            ),
+            Error::LeaseBusy { token } => write!(
+                f,
+                "{token}: another instance held the refresh lease without storing a token"
+            ),
+            Error::RefreshAborted { token } => {
+                write!(f, "{token}: the refresh ended without an outcome (shutting down?)")
+            }
+            Error::NotStored { info, source } => write!(
+                f,
+                "api_query_auth for {} succeeded but its result could not be stored ({source}); the error carries it",
+                one_line(&info.authorizer_appid)
+            ),
             Error::Transport {
                 endpoint,
                 kind,
@@ -380,6 +447,10 @@ impl std::error::Error for Error {
             Error::Crypto(e) => Some(e),
             Error::Push(e) => Some(e),
             Error::Store(e) => Some(e),
+            Error::NotStored { source, .. } => Some(source),
+            Error::MustReauthorize {
+                source: Some(s), ..
+            } => Some(s.as_ref()),
             _ => None,
         }
     }
@@ -461,8 +532,23 @@ mod tests {
             authorizer_appid: "wx1".into(),
             errcode: Some(61023),
             reason: "r".into(),
+            source: Some(Arc::new(Error::HttpStatus {
+                endpoint: "api_get_authorizer_list",
+                status: 404,
+                attempts: 1,
+            })),
         };
         assert!(e.must_reauthorize() && e.code() == Some(61023));
+        assert_eq!(e.class(), Some(ErrorClass::RefreshTokenInvalid));
+        assert!(std::error::Error::source(&e).is_some_and(|s| s.to_string().contains("404")));
+        assert!(e.to_string().contains("61023") && e.to_string().contains("recovery failed"));
+        let e = Error::MustReauthorize {
+            authorizer_appid: "wx1".into(),
+            errcode: Some(61003),
+            reason: "r".into(),
+            source: None,
+        };
+        assert_eq!(e.class(), Some(ErrorClass::NotAuthorized));
         assert!(Error::from_api("x", 61003, "m").must_reauthorize());
         let e = Error::Transport {
             endpoint: "x",

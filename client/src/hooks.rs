@@ -39,15 +39,39 @@ pub enum ClientEvent {
         /// `true` for `updateauthorized`.
         update: bool,
     },
-    /// An `unauthorized` push arrived; the authorizer's tokens were dropped.
+    /// An `unauthorized` push revoked an authorizer (its tokens were replaced by a tombstone).
     AuthorizerUnauthorized {
         /// The authorizer.
         authorizer_appid: String,
     },
-    /// A lost or superseded refresh token was recovered from `api_get_authorizer_list`.
+    /// The refresh token of the account asked for was recovered from `api_get_authorizer_list`
+    /// (others restored by the same scan are counted in `AuthorizerListScanned`).
     RefreshTokenRecovered {
         /// The authorizer.
         authorizer_appid: String,
+    },
+    /// One full scan of `api_get_authorizer_list` finished.
+    AuthorizerListScanned {
+        /// Accounts listed with a usable refresh token.
+        listed: u64,
+        /// Accounts whose refresh token the scan restored in the store.
+        restored: u64,
+        /// Entries skipped (empty refresh token or malformed appid).
+        skipped: u64,
+    },
+    /// An authorizer got a tombstone: it must authorize the component again.
+    AuthorizerRevoked {
+        /// The authorizer.
+        authorizer_appid: String,
+        /// The WeChat code that led here (61023, 61003), if any.
+        errcode: Option<i64>,
+    },
+    /// A refresh failed; its error is remembered for a cool-down (see `CooldownPolicy`).
+    RefreshFailed {
+        /// `None` for the component token, else the authorizer.
+        authorizer_appid: Option<String>,
+        /// The WeChat code, if any.
+        errcode: Option<i64>,
     },
     /// WeChat rejected a token (40001/40014/42001); it was expired in the store.
     TokenRejected {

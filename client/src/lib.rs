@@ -61,13 +61,15 @@
 //! | [`hooks`] | [`ClientEvent`] notifications |
 //! | [`health`] | [`ComponentHealth`]: is a fresh ticket stored? |
 //! | [`error`] | [`Error`] |
-//! | `client` | the async driver, [`ComponentClient`] |
+//! | `engine` | the token engine: a pure machine (`(now, record, cell) → decision`), leases, fenced writes, recovery |
+//! | `component` | the async face, [`ComponentClient`], one file per idea |
 
 pub mod api;
 pub mod auth_url;
-mod client;
 pub mod clock;
+mod component;
 pub mod config;
+mod engine;
 pub mod errcode;
 pub mod error;
 pub mod event;
@@ -77,18 +79,18 @@ pub mod memory_store;
 pub mod push;
 pub mod retry;
 pub mod secret;
-mod single_flight;
 pub mod store;
 pub mod tokens;
 mod transport;
 pub mod xml;
 
 pub use auth_url::{AuthPage, AuthType, AuthUrlOptions};
-pub use client::{
-    ComponentClient, ComponentClientBuilder, AUTHORIZER_LIST_MAX_PAGES, AUTHORIZER_LIST_PAGE,
+pub use clock::{Clock, ManualClock, SystemClock, TokioClock};
+pub use component::{
+    valid_appid, AuthorizerState, ComponentClient, ComponentClientBuilder, IssuedToken, KeyUsed,
+    AUTHORIZER_LIST_MAX_PAGES, AUTHORIZER_LIST_PAGE, MAX_APPID_LEN, TICKET_MAX_AHEAD_SECS,
 };
-pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::ComponentConfig;
+pub use config::{ComponentConfig, CooldownPolicy};
 pub use errcode::ErrorClass;
 pub use error::{Error, PushError, Result, TransportKind};
 pub use event::{parse_component_event, AuthorizationGrant, ComponentEvent};
@@ -102,8 +104,9 @@ pub use secret::{
     ComponentAppSecret, ComponentVerifyTicket, EncodingAesKey, MessageToken, PreAuthCode,
 };
 pub use store::{
-    AuthorizerRecord, BoxFuture, CasOutcome, ComponentTokenRecord, StoreError, StoreKey,
-    StoredValue, TicketRecord, TokenStore, Versioned,
+    AuthorizerRecord, BoxFuture, CasOutcome, ComponentTokenRecord, RevokeReason, RevokedRecord,
+    ScanRecord, StoreError, StoreErrorKind, StoreKey, StoredValue, TicketRecord, TokenStore,
+    Versioned,
 };
 pub use tokens::{Jitter, TokenState};
 /// The crypto core, re-exported (e.g. for [`wxopen_core::Reply`]).

@@ -223,7 +223,7 @@ async fn json_store_passes_the_contract_and_runs_the_flow() {
         .clock(Arc::new(wxopen_client::ManualClock::at_unix(T0)))
         .build()
         .unwrap();
-    let (q, body) = push(&ticket_xml("ticket@@@json", T0), "1", "n");
+    let (q, body) = push(&ticket_xml("ticket@@@json", T0), TS, "n");
     client.handle_component_push(&q, &body).await.unwrap();
     mount_component_token(&server, "ctok-json", 1).await;
     assert_eq!(
@@ -244,9 +244,9 @@ async fn json_store_passes_the_contract_and_runs_the_flow() {
     );
     // Keys are namespaced by the component appid.
     let raw = store.raw();
-    assert!(raw.contains(&format!("wxopen:{APPID}:ticket")), "{raw}");
+    assert!(raw.contains(&format!("wxopen:{{{APPID}}}:ticket")), "{raw}");
     assert!(
-        raw.contains(&format!("wxopen:{APPID}:component_token")),
+        raw.contains(&format!("wxopen:{{{APPID}}}:component_token")),
         "{raw}"
     );
     server.verify().await;
@@ -257,9 +257,10 @@ async fn store_failure_fails_the_push_so_wechat_retries() {
     let server = MockServer::start().await;
     let client = ComponentClient::builder(config(&[&server]))
         .store(Arc::new(DownStore))
+        .clock(Arc::new(wxopen_client::ManualClock::at_unix(T0)))
         .build()
         .unwrap();
-    let (q, body) = push(&ticket_xml("ticket@@@x", T0), "1", "n");
+    let (q, body) = push(&ticket_xml("ticket@@@x", T0), TS, "n");
     let err = client.handle_component_push(&q, &body).await.unwrap_err();
     assert!(matches!(err, Error::Store(_)), "{err:?}");
     assert!(err.to_string().contains("connection refused"));

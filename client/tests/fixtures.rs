@@ -125,7 +125,7 @@ async fn client_sends_exactly_the_documented_requests() {
     let xml = format!(
         "<xml><AppId>{appid}</AppId><CreateTime>{T0}</CreateTime><InfoType>component_verify_ticket</InfoType><ComponentVerifyTicket>{ticket}</ComponentVerifyTicket></xml>"
     );
-    let (q, body) = push_for(&appid, &xml, "1", "n");
+    let (q, body) = push_for(&appid, &xml, TS, "n");
     h.client.handle_component_push(&q, &body).await.unwrap();
 
     let c = &h.client;

@@ -20,8 +20,18 @@ async fn ticket_push_to_refreshed_authorizer_token() {
     // 1. Before any ticket: typed error, no upstream call.
     let err = h.client.component_access_token().await.unwrap_err();
     assert!(matches!(err, Error::TicketMissing), "{err}");
+    assert_eq!(
+        events.recv().await.unwrap(),
+        ClientEvent::RefreshFailed {
+            authorizer_appid: None,
+            errcode: None
+        }
+    );
+    // Remembered: asking again costs nothing until a ticket arrives.
+    let err = h.client.component_access_token().await.unwrap_err();
+    assert!(matches!(err, Error::TicketMissing), "{err}");
 
-    // 2. Ticket push.
+    // 2. Ticket push (it ends the ticket cool-down).
     push_ticket(&h, "ticket@@@first", T0).await;
     assert_eq!(
         events.recv().await.unwrap(),
@@ -112,7 +122,10 @@ async fn ticket_push_to_refreshed_authorizer_token() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(rec.refresh_token.expose_secret(), "refreshtoken@@@r1");
+    assert_eq!(
+        rec.refresh_token.as_ref().unwrap().expose_secret(),
+        "refreshtoken@@@r1"
+    );
     assert_eq!(rec.expires_at, T0 + 7200);
     assert_eq!(rec.refresh_at, T0 + 6600);
 
@@ -173,7 +186,10 @@ async fn ticket_push_to_refreshed_authorizer_token() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(rec.refresh_token.expose_secret(), "refreshtoken@@@r2");
+    assert_eq!(
+        rec.refresh_token.as_ref().unwrap().expose_secret(),
+        "refreshtoken@@@r2"
+    );
     assert_eq!(rec.access_token.as_ref().unwrap().expose_secret(), "atok-2");
     assert_eq!(rec.expires_at, T0 + 7300 + 7200);
 
@@ -199,8 +215,15 @@ async fn ticket_push_to_refreshed_authorizer_token() {
     server.verify().await;
 }
 
+/// Refresh ahead runs in the background: the caller holding a valid token never waits on the
+/// network, and a failed refresh ahead keeps the valid token and is remembered for its
+/// cool-down instead of being retried on the very next call.
+///
+/// (This replaces an assertion of the old engine, where the caller itself ran the refresh
+/// ahead, waited for it, and every later call inside the margin tried again — one upstream
+/// call per request while WeChat answered 45009.)
 #[tokio::test]
-async fn refresh_ahead_uses_margin_and_falls_back_to_current_token_on_failure() {
+async fn refresh_ahead_runs_in_the_background_and_a_failure_is_remembered() {
     let server = MockServer::start().await;
     let h = harness(&[&server]);
     push_ticket(&h, "ticket@@@t", T0).await;
@@ -208,8 +231,7 @@ async fn refresh_ahead_uses_margin_and_falls_back_to_current_token_on_failure() 
     h.client.component_access_token().await.unwrap();
     server.reset().await;
 
-    // Inside the margin (10 min before expiry): a refresh is attempted; it fails with a
-    // non-retryable error, and the still-valid token is returned.
+    // Inside the margin (10 min before expiry).
     h.clock.advance(Duration::from_secs(6700));
     let rec = h.client.component_token_record().await.unwrap().unwrap();
     assert_eq!(
@@ -218,22 +240,47 @@ async fn refresh_ahead_uses_margin_and_falls_back_to_current_token_on_failure() 
     );
     Mock::given(method("POST"))
         .and(path(P_COMPONENT_TOKEN))
-        .respond_with(err_json(45009, "reach max api daily quota limit"))
+        .respond_with(
+            err_json(45009, "reach max api daily quota limit").set_delay(Duration::from_secs(1)),
+        )
         .expect(1)
         .mount(&server)
         .await;
-    assert_eq!(
-        h.client
-            .component_access_token()
-            .await
-            .unwrap()
-            .expose_secret(),
-        "ctok-1"
+    let mut events = h.client.subscribe();
+    // The caller gets the valid token without waiting for the (slow) refresh: its outcome
+    // has not arrived when the call returns.
+    let token = h.client.component_access_token().await.unwrap();
+    assert_eq!(token.expose_secret(), "ctok-1");
+    assert!(
+        events.try_recv().is_err(),
+        "the caller waited for the refresh outcome"
     );
+    loop {
+        match events.recv().await.unwrap() {
+            ClientEvent::RefreshFailed { errcode, .. } => {
+                assert_eq!(errcode, Some(45009));
+                break;
+            }
+            _ => continue,
+        }
+    }
+    // During the cool-down: the valid token, and nothing reaches WeChat.
+    for _ in 0..20 {
+        assert_eq!(
+            h.client
+                .component_access_token()
+                .await
+                .unwrap()
+                .expose_secret(),
+            "ctok-1"
+        );
+    }
     server.verify().await;
     server.reset().await;
 
-    // Refresh ahead succeeding replaces the token before it expires.
+    // After the cool-down (10 min ± 20 %) the token has expired: the caller waits for a
+    // refresh, which succeeds.
+    h.clock.advance(Duration::from_secs(721));
     mount_component_token(&server, "ctok-2", 1).await;
     assert_eq!(
         h.client

@@ -52,7 +52,7 @@ async fn handler_answers_without_upstream_even_when_fake_hangs() {
 async fn duplicate_or_older_ticket_never_replaces_newer() {
     let server = hanging_fake().await;
     let h = harness(&[&server]);
-    let (q, body) = push(&ticket_xml("ticket@@@new", T0 + 600), "1", "n");
+    let (q, body) = push(&ticket_xml("ticket@@@new", T0 + 600), TS, "n");
     assert!(
         h.client
             .handle_component_push(&q, &body)
@@ -66,7 +66,7 @@ async fn duplicate_or_older_ticket_never_replaces_newer() {
         ("ticket@@@dup", T0 + 600),
         ("ticket@@@old", T0),
     ] {
-        let (q, body) = push(&ticket_xml(ticket, t), "2", "n");
+        let (q, body) = push(&ticket_xml(ticket, t), TS, "n");
         let ack = h.client.handle_component_push(&q, &body).await.unwrap();
         assert!(!ack.ticket_stored, "{ticket}");
         assert!(matches!(
@@ -78,7 +78,7 @@ async fn duplicate_or_older_ticket_never_replaces_newer() {
     assert_eq!(stored.ticket.expose_secret(), "ticket@@@new");
     assert_eq!(stored.create_time, T0 + 600);
     // A newer one replaces it.
-    let (q, body) = push(&ticket_xml("ticket@@@newer", T0 + 1200), "3", "n");
+    let (q, body) = push(&ticket_xml("ticket@@@newer", T0 + 1200), TS, "n");
     assert!(
         h.client
             .handle_component_push(&q, &body)
@@ -107,7 +107,7 @@ async fn unauthorized_drops_that_authorizers_tokens_only() {
     authorize(&h, &server, "wxauthorizer01", "atok-1", "refreshtoken@@@r1").await;
     authorize(&h, &server, "wxauthorizer02", "atok-2", "refreshtoken@@@r2").await;
     let mut events = h.client.subscribe();
-    let (q, body) = push(&unauthorized_xml("wxauthorizer01", T0 + 10), "4", "n");
+    let (q, body) = push(&unauthorized_xml("wxauthorizer01", T0 + 10), TS, "n");
     let ack = h.client.handle_component_push(&q, &body).await.unwrap();
     assert!(
         matches!(ack.event, ComponentEvent::Unauthorized { ref authorizer_appid, .. } if authorizer_appid == "wxauthorizer01")
@@ -182,7 +182,7 @@ async fn hostile_xml_inside_a_valid_envelope_is_refused() {
             PushError::AppIdMismatch { expected: APPID.into(), found: "wxsomeoneelse".into() },
         ),
     ] {
-        let (q, body) = push(xml, "1", "n");
+        let (q, body) = push(xml, TS, "n");
         match h.client.handle_component_push(&q, &body).await {
             Err(Error::Push(e)) => assert_eq!(e, expected),
             other => panic!("{other:?}"),
@@ -251,8 +251,8 @@ async fn authorized_account_messages_decrypt_and_reply() {
     assert_eq!(r1, r2);
     // A message for another receiver id is refused (-40005).
     let other = wxopen_core::MsgCrypt::new(TOKEN, AES_KEY, "wxauthorizer01").unwrap();
-    let enc = other.encrypt_reply(b"<xml/>", "1", "n", &[1; 16]).unwrap();
-    let q = PushQuery::new("1", "n", enc.msg_signature.clone());
+    let enc = other.encrypt_reply(b"<xml/>", TS, "n", &[1; 16]).unwrap();
+    let q = PushQuery::new(TS, "n", enc.msg_signature.clone());
     let err = h
         .client
         .decrypt_authorizer_message(&q, enc.to_xml().as_bytes())

@@ -103,15 +103,37 @@ async fn recovered_from_authorizer_list_then_retried_once() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(rec.refresh_token.expose_secret(), "refreshtoken@@@current");
+    assert_eq!(
+        rec.refresh_token.as_ref().unwrap().expose_secret(),
+        "refreshtoken@@@current"
+    );
     let mut recovered = false;
+    let mut scanned = None;
     while let Ok(e) = events.try_recv() {
         recovered |= e
             == ClientEvent::RefreshTokenRecovered {
                 authorizer_appid: "wxauthorizer01".into(),
             };
+        if let ClientEvent::AuthorizerListScanned {
+            listed, restored, ..
+        } = e
+        {
+            scanned = Some((listed, restored));
+        }
     }
     assert!(recovered);
+    // One scan restored every listed account, not only the one asked for.
+    assert_eq!(scanned, Some((501, 501)));
+    let other = h
+        .client
+        .authorizer_record("wxother7")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        other.refresh_token.unwrap().expose_secret(),
+        "refreshtoken@@@o7"
+    );
     server.verify().await;
 }
 
@@ -280,7 +302,10 @@ async fn reauthorization_during_a_refresh_keeps_the_new_refresh_token() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(rec.refresh_token.expose_secret(), "refreshtoken@@@reauth");
+    assert_eq!(
+        rec.refresh_token.as_ref().unwrap().expose_secret(),
+        "refreshtoken@@@reauth"
+    );
     assert_eq!(rec.access_token.unwrap().expose_secret(), "atok-reauth");
     server.verify().await;
 }

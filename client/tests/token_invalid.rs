@@ -211,7 +211,10 @@ async fn authorizer_token_40014_one_refresh_one_retry_keeps_refresh_token() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(rec.refresh_token.expose_secret(), "refreshtoken@@@r1");
+    assert_eq!(
+        rec.refresh_token.as_ref().unwrap().expose_secret(),
+        "refreshtoken@@@r1"
+    );
     assert_eq!(rec.access_token.unwrap().expose_secret(), "atok-new");
     server.verify().await;
 }

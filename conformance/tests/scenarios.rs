@@ -149,7 +149,13 @@ async fn happy_path() {
     let first_access = e.authorize(OA, AuthorizerKind::OfficialAccount).await;
     let rec = e.record(OA).await.unwrap();
     assert_eq!(
-        Some(rec.refresh_token.expose_secret().to_owned()),
+        Some(
+            rec.refresh_token
+                .as_ref()
+                .unwrap()
+                .expose_secret()
+                .to_owned()
+        ),
         e.fake.authorizer_refresh_token(OA),
         "refresh token stored by query_auth"
     );

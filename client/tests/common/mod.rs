@@ -19,6 +19,8 @@ pub const SECRET: &str = "component-secret-0001";
 pub const TOKEN: &str = "msg-token-0001";
 pub const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
 pub const T0: u64 = 1_700_000_000;
+/// `T0` as a push `timestamp` (inside the default 10-minute window of a clock at `T0`).
+pub const TS: &str = "1700000000";
 
 pub const P_COMPONENT_TOKEN: &str = "/cgi-bin/component/api_component_token";
 pub const P_PREAUTH: &str = "/cgi-bin/component/api_create_preauthcode";
@@ -114,11 +116,13 @@ pub fn unauthorized_xml(authorizer: &str, create_time: u64) -> String {
     )
 }
 
-/// Pushes a ticket through the real handler.
+/// Pushes a ticket through the real handler, signed at the clock's current time (the push
+/// timestamp window is on by default); `create_time` is the ticket's own `CreateTime`.
 pub async fn push_ticket(h: &Harness, ticket: &str, create_time: u64) {
+    use wxopen_client::Clock;
     let (q, body) = push(
         &ticket_xml(ticket, create_time),
-        &create_time.to_string(),
+        &h.clock.unix_seconds().to_string(),
         "nonce1",
     );
     let ack = h.client.handle_component_push(&q, &body).await.unwrap();

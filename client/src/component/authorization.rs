@@ -1,0 +1,227 @@
+//! The authorization flow: pre-auth codes, authorization links, `query_auth`, and importing
+//! refresh tokens from another system.
+
+use super::{check_appid, ComponentClient};
+use crate::api::{
+    AuthorizationInfo, Endpoint, PreAuthCodeRequest, PreAuthCodeResponse, QueryAuthRequest,
+    QueryAuthResponse,
+};
+use crate::auth_url::{self, AuthPage, AuthUrlOptions};
+use crate::engine::authorizer_token::exchange;
+use crate::engine::call::with_token;
+use crate::engine::component_token::ComponentKind;
+use crate::engine::write::CAS_ATTEMPTS;
+use crate::error::{Error, Result};
+use crate::hooks::ClientEvent;
+use crate::secret::{AuthorizationCode, AuthorizerRefreshToken, PreAuthCode};
+use crate::store::{AuthorizerRecord, CasOutcome, StoreError, StoredValue};
+use crate::tokens::{expiry, refresh_deadline};
+
+/// Lifetime assumed for an access token when WeChat omits `expires_in`.
+const DEFAULT_EXPIRES_IN: u64 = 7200;
+
+impl ComponentClient {
+    /// A new `pre_auth_code` (single use).
+    pub async fn pre_auth_code(&self) -> Result<PreAuthCode> {
+        let response: PreAuthCodeResponse = with_token::<ComponentKind, _, _>(
+            &self.inner,
+            &(),
+            Endpoint::CreatePreAuthCode,
+            &PreAuthCodeRequest {
+                component_appid: self.component_appid(),
+            },
+        )
+        .await?;
+        Ok(response.pre_auth_code)
+    }
+
+    /// Fetches a fresh `pre_auth_code` and builds the authorization page URL.
+    pub async fn authorization_url(
+        &self,
+        page: AuthPage,
+        options: &AuthUrlOptions,
+    ) -> Result<String> {
+        // Validate before spending a pre-auth code.
+        auth_url::authorization_url(
+            page,
+            self.component_appid(),
+            &PreAuthCode::new("x"),
+            options,
+        )?;
+        let code = self.pre_auth_code().await?;
+        auth_url::authorization_url(page, self.component_appid(), &code, options)
+    }
+
+    /// Builds the authorization page URL with a `pre_auth_code` the caller already has.
+    pub fn authorization_url_with_code(
+        &self,
+        page: AuthPage,
+        pre_auth_code: &PreAuthCode,
+        options: &AuthUrlOptions,
+    ) -> Result<String> {
+        auth_url::authorization_url(page, self.component_appid(), pre_auth_code, options)
+    }
+
+    /// Exchanges an authorization code (from the redirect or the `authorized` push). The
+    /// authorizer's access token, expiry and refresh token are stored before this returns,
+    /// replacing any tombstone.
+    ///
+    /// The code is single-use, so this call is not retried once the request may have reached
+    /// WeChat (see [`Endpoint::is_single_use`]). If the exchange succeeded but the store
+    /// failed, the error is [`Error::NotStored`] and carries the result: nothing is lost.
+    /// An empty `authorizer_refresh_token` in the answer is treated as absent (the access
+    /// token is still stored and the refresh token is recovered from the authorizer list
+    /// when it is needed).
+    pub async fn query_auth(&self, code: &AuthorizationCode) -> Result<AuthorizationInfo> {
+        if code.is_empty() {
+            return Err(Error::invalid("authorization_code", "empty"));
+        }
+        let response: QueryAuthResponse = with_token::<ComponentKind, _, _>(
+            &self.inner,
+            &(),
+            Endpoint::QueryAuth,
+            &QueryAuthRequest {
+                component_appid: self.component_appid(),
+                authorization_code: code.expose_secret(),
+            },
+        )
+        .await?;
+        let info = response.authorization_info;
+        if check_appid(&info.authorizer_appid).is_err() {
+            return Err(Error::Decode {
+                endpoint: Endpoint::QueryAuth.name(),
+                message: "authorizer_appid is not a valid appid".into(),
+            });
+        }
+        match self.store_authorization(&info).await {
+            Ok(()) => Ok(info),
+            Err(Error::Store(source)) => Err(Error::NotStored {
+                info: Box::new(info),
+                source,
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stores what `query_auth` answered (its tokens, authorized now), replacing whatever the
+    /// store holds for the account, tombstones included. `query_auth` calls this; call it
+    /// yourself with the `info` of an [`Error::NotStored`].
+    pub async fn store_authorization(&self, info: &AuthorizationInfo) -> Result<()> {
+        let key = self.authorizer_key(&info.authorizer_appid)?;
+        let now = self.now();
+        let cfg = &self.inner.config;
+        let refresh_token = info
+            .authorizer_refresh_token
+            .clone()
+            .filter(|t| !t.is_empty());
+        if refresh_token.is_none() {
+            tracing::warn!(authorizer_appid = %info.authorizer_appid, "query_auth returned no refresh token; it will be recovered from the authorizer list when needed");
+        }
+        let access = info
+            .authorizer_access_token
+            .clone()
+            .filter(|t| !t.is_empty());
+        let expires_in = info.expires_in.unwrap_or(DEFAULT_EXPIRES_IN);
+        let (refresh_at, expires_at) = match access {
+            Some(_) => (
+                refresh_deadline(
+                    now,
+                    expires_in,
+                    cfg.refresh_margin,
+                    cfg.refresh_jitter.sample(),
+                ),
+                expiry(now, expires_in),
+            ),
+            None => (0, 0),
+        };
+        let value = StoredValue::Authorizer(AuthorizerRecord {
+            access_token: access,
+            refresh_token,
+            obtained_at: now,
+            refresh_at,
+            expires_at,
+            authorized_at: now,
+        });
+        self.replace(&key, value).await?;
+        self.inner.authorizer_tokens.reset(&info.authorizer_appid);
+        self.inner.emit(ClientEvent::AuthorizerAuthorized {
+            authorizer_appid: info.authorizer_appid.clone(),
+        });
+        Ok(())
+    }
+
+    async fn replace(&self, key: &crate::store::StoreKey, value: StoredValue) -> Result<u64> {
+        for _ in 0..CAS_ATTEMPTS {
+            let current = self.inner.store.get(key).await?;
+            match self
+                .inner
+                .store
+                .compare_and_set(key, current.map(|v| v.version), value.clone(), None)
+                .await?
+            {
+                CasOutcome::Applied { version } => return Ok(version),
+                CasOutcome::Conflict { .. } | CasOutcome::LeaseLost => continue,
+            }
+        }
+        Err(StoreError::new(format!("could not write {key}: kept conflicting")).into())
+    }
+
+    /// Imports an authorizer from another system (e.g. WxJava or EasyWeChat) with the refresh
+    /// token it holds: one `api_authorizer_token` call verifies the token, and the access
+    /// token and the (possibly rotated) refresh token are stored, replacing whatever was
+    /// stored for the account. Returns the access token's expiry (unix seconds).
+    pub async fn import_authorizer(
+        &self,
+        authorizer_appid: &str,
+        refresh_token: AuthorizerRefreshToken,
+    ) -> Result<u64> {
+        let key = self.authorizer_key(authorizer_appid)?;
+        if refresh_token.is_empty() {
+            return Err(Error::invalid("authorizer_refresh_token", "empty"));
+        }
+        let response = exchange(&self.inner, authorizer_appid, &refresh_token).await?;
+        let now = self.now();
+        let cfg = &self.inner.config;
+        let expires_at = expiry(now, response.expires_in);
+        let value = StoredValue::Authorizer(AuthorizerRecord {
+            access_token: Some(response.authorizer_access_token),
+            refresh_token: Some(
+                response
+                    .authorizer_refresh_token
+                    .filter(|t| !t.is_empty())
+                    .unwrap_or(refresh_token),
+            ),
+            obtained_at: now,
+            refresh_at: refresh_deadline(
+                now,
+                response.expires_in,
+                cfg.refresh_margin,
+                cfg.refresh_jitter.sample(),
+            ),
+            expires_at,
+            authorized_at: now,
+        });
+        self.replace(&key, value).await?;
+        self.inner
+            .authorizer_tokens
+            .reset(&authorizer_appid.to_owned());
+        self.inner.emit(ClientEvent::AuthorizerAuthorized {
+            authorizer_appid: authorizer_appid.to_owned(),
+        });
+        Ok(expires_at)
+    }
+
+    /// [`import_authorizer`](Self::import_authorizer) for many accounts, one after another;
+    /// one result per account, in order.
+    pub async fn import_authorizers<I>(&self, accounts: I) -> Vec<(String, Result<u64>)>
+    where
+        I: IntoIterator<Item = (String, AuthorizerRefreshToken)>,
+    {
+        let mut out = Vec::new();
+        for (appid, token) in accounts {
+            let result = self.import_authorizer(&appid, token).await;
+            out.push((appid, result));
+        }
+        out
+    }
+}

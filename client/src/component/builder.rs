@@ -1,0 +1,120 @@
+//! [`ComponentClientBuilder`].
+
+use std::fmt;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use tokio::sync::broadcast;
+use wxopen_core::MsgCrypt;
+
+use super::{ComponentClient, Inner};
+use crate::clock::{Clock, SystemClock};
+use crate::config::ComponentConfig;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::memory_store::MemoryStore;
+use crate::store::{StoreKey, TokenStore};
+use crate::transport::Transport;
+
+/// Builds a [`ComponentClient`] with a custom store, clock or HTTP client.
+pub struct ComponentClientBuilder {
+    config: ComponentConfig,
+    store: Option<Arc<dyn TokenStore>>,
+    clock: Option<Arc<dyn Clock>>,
+    http: Option<reqwest::Client>,
+}
+
+impl fmt::Debug for ComponentClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ComponentClientBuilder")
+            .field("config", &self.config)
+            .field("store", &self.store)
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ComponentClientBuilder {
+    pub(super) fn new(config: ComponentConfig) -> Self {
+        Self {
+            config,
+            store: None,
+            clock: None,
+            http: None,
+        }
+    }
+
+    /// Uses `store` instead of a fresh [`MemoryStore`] (which loses everything on exit).
+    pub fn store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Uses `clock` (time and waits) instead of [`SystemClock`].
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Uses a preconfigured `reqwest::Client` (its own timeouts then apply).
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Validates the configuration (see [`ComponentConfig::validate`]) and builds the client.
+    pub fn build(self) -> Result<ComponentClient> {
+        let config = self.config;
+        config.validate()?;
+        let crypt = MsgCrypt::new(
+            config.message_token.expose_secret(),
+            config.encoding_aes_key.expose_secret(),
+            &config.component_appid,
+        )?;
+        let previous_crypt = match &config.previous_encoding_aes_key {
+            Some(key) => Some(MsgCrypt::new(
+                config.message_token.expose_secret(),
+                key.expose_secret(),
+                &config.component_appid,
+            )?),
+            None => None,
+        };
+        let http = match self.http {
+            Some(h) => h,
+            None => reqwest::Client::builder()
+                .timeout(config.request_timeout)
+                .connect_timeout(config.connect_timeout)
+                .build()
+                .map_err(|e| Error::invalid("HTTP client", e.to_string()))?,
+        };
+        let transport = Transport::new(http, config.base_urls.clone(), config.retry);
+        let (events, _) = broadcast::channel(256);
+        let store = match self.store {
+            Some(s) => s,
+            None => {
+                tracing::warn!(
+                    component_appid = %config.component_appid,
+                    "no token store configured: using MemoryStore, which loses the ticket and every refresh token on exit"
+                );
+                Arc::new(MemoryStore::new())
+            }
+        };
+        Ok(ComponentClient {
+            inner: Arc::new(Inner {
+                ticket_key: StoreKey::ticket(&config.component_appid),
+                component_key: StoreKey::component_token(&config.component_appid),
+                config,
+                crypt,
+                previous_crypt,
+                store,
+                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                transport,
+                events,
+                holder: format!("wxopen-{:016x}", rand::random::<u64>()),
+                component_tokens: Engine::default(),
+                authorizer_tokens: Engine::default(),
+                ticket_generation: AtomicU64::new(0),
+            }),
+        })
+    }
+}

@@ -1,0 +1,261 @@
+//! The other component APIs, and generic calls to any API path with either token.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::{check_appid, ComponentClient};
+use crate::api::{
+    Ack, AuthorizerInfoRequest, AuthorizerInfoResponse, AuthorizerListRequest,
+    AuthorizerListResponse, AuthorizerOption, ClearQuotaRequest, ClearQuotaV2Request, Endpoint,
+    LegacyOptionRequest, OptionRequest, StartPushTicketRequest, TokenParam,
+};
+use crate::engine::authorizer_token::AuthorizerKind;
+use crate::engine::call::with_token;
+use crate::engine::component_token::ComponentKind;
+use crate::error::{Error, Result};
+
+impl ComponentClient {
+    async fn component_call<Req, Resp>(&self, endpoint: Endpoint, body: &Req) -> Result<Resp>
+    where
+        Req: Serialize + Sync,
+        Resp: DeserializeOwned,
+    {
+        with_token::<ComponentKind, _, _>(&self.inner, &(), endpoint, body).await
+    }
+
+    async fn authorizer_call<Req, Resp>(
+        &self,
+        authorizer_appid: &str,
+        endpoint: Endpoint,
+        body: &Req,
+    ) -> Result<Resp>
+    where
+        Req: Serialize + Sync,
+        Resp: DeserializeOwned,
+    {
+        check_appid(authorizer_appid)?;
+        with_token::<AuthorizerKind, _, _>(
+            &self.inner,
+            &authorizer_appid.to_owned(),
+            endpoint,
+            body,
+        )
+        .await
+    }
+
+    /// `api_get_authorizer_info`: an authorized account's details and granted permissions.
+    pub async fn authorizer_info(&self, authorizer_appid: &str) -> Result<AuthorizerInfoResponse> {
+        check_appid(authorizer_appid)?;
+        self.component_call(
+            Endpoint::GetAuthorizerInfo,
+            &AuthorizerInfoRequest {
+                component_appid: self.component_appid(),
+                authorizer_appid,
+            },
+        )
+        .await
+    }
+
+    /// `api_get_authorizer_list`: one page of authorized accounts with their current refresh
+    /// tokens (field `refresh_token`).
+    pub async fn authorizer_list(&self, offset: u32, count: u32) -> Result<AuthorizerListResponse> {
+        if count == 0 {
+            return Err(Error::invalid("count", "must be at least 1"));
+        }
+        self.component_call(
+            Endpoint::GetAuthorizerList,
+            &AuthorizerListRequest {
+                component_appid: self.component_appid(),
+                offset,
+                count,
+            },
+        )
+        .await
+    }
+
+    /// `api_get_authorizer_option` (first generation, component token). Option names:
+    /// `location_report`, `voice_recognize`, `customer_service`.
+    pub async fn authorizer_option_legacy(
+        &self,
+        authorizer_appid: &str,
+        option_name: &str,
+    ) -> Result<AuthorizerOption> {
+        check_appid(authorizer_appid)?;
+        self.component_call(
+            Endpoint::GetAuthorizerOptionLegacy,
+            &LegacyOptionRequest {
+                component_appid: self.component_appid(),
+                authorizer_appid,
+                option_name,
+                option_value: None,
+            },
+        )
+        .await
+    }
+
+    /// `api_set_authorizer_option` (first generation, component token).
+    pub async fn set_authorizer_option_legacy(
+        &self,
+        authorizer_appid: &str,
+        option_name: &str,
+        option_value: &str,
+    ) -> Result<()> {
+        check_appid(authorizer_appid)?;
+        let _: Ack = self
+            .component_call(
+                Endpoint::SetAuthorizerOptionLegacy,
+                &LegacyOptionRequest {
+                    component_appid: self.component_appid(),
+                    authorizer_appid,
+                    option_name,
+                    option_value: Some(option_value),
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// `get_authorizer_option` (second generation, the authorizer's own token).
+    pub async fn authorizer_option(
+        &self,
+        authorizer_appid: &str,
+        option_name: &str,
+    ) -> Result<AuthorizerOption> {
+        self.authorizer_call(
+            authorizer_appid,
+            Endpoint::GetAuthorizerOption,
+            &OptionRequest {
+                option_name,
+                option_value: None,
+            },
+        )
+        .await
+    }
+
+    /// `set_authorizer_option` (second generation, the authorizer's own token).
+    pub async fn set_authorizer_option(
+        &self,
+        authorizer_appid: &str,
+        option_name: &str,
+        option_value: &str,
+    ) -> Result<()> {
+        let _: Ack = self
+            .authorizer_call(
+                authorizer_appid,
+                Endpoint::SetAuthorizerOption,
+                &OptionRequest {
+                    option_name,
+                    option_value: Some(option_value),
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// `api_start_push_ticket`: asks WeChat to (re)start pushing tickets. Needs no token, so
+    /// it works when no ticket is stored. Returns WeChat's message.
+    pub async fn start_push_ticket(&self) -> Result<String> {
+        let ack: Ack = self
+            .inner
+            .transport
+            .call(
+                Endpoint::StartPushTicket,
+                None,
+                &StartPushTicketRequest {
+                    component_appid: self.component_appid(),
+                    component_secret: self.inner.config.component_appsecret.expose_secret(),
+                },
+            )
+            .await?;
+        Ok(ack.errmsg)
+    }
+
+    /// `clear_quota` for the component itself (component access token).
+    pub async fn clear_component_quota(&self) -> Result<()> {
+        let _: Ack = self
+            .component_call(
+                Endpoint::ClearQuota,
+                &ClearQuotaRequest {
+                    appid: self.component_appid(),
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// `clear_quota` on behalf of an authorized account (its access token).
+    pub async fn clear_authorizer_quota(&self, authorizer_appid: &str) -> Result<()> {
+        let _: Ack = self
+            .authorizer_call(
+                authorizer_appid,
+                Endpoint::ClearQuota,
+                &ClearQuotaRequest {
+                    appid: authorizer_appid,
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// POSTs `body` to any API `path` with the component access token
+    /// (`component_access_token=`), with the same retry, failover, errcode checking and
+    /// one-refresh-one-retry rules as the built-in calls. Decode into `serde_json::Value` when
+    /// there is no typed response.
+    pub async fn call_component_api<Req, Resp>(
+        &self,
+        path: &'static str,
+        body: &Req,
+    ) -> Result<Resp>
+    where
+        Req: Serialize + Sync,
+        Resp: DeserializeOwned,
+    {
+        let endpoint = Endpoint::Other {
+            path,
+            token: TokenParam::ComponentAccessToken,
+        };
+        self.component_call(endpoint, body).await
+    }
+
+    /// POSTs `body` to any API `path` on behalf of an authorized account (`access_token=` its
+    /// authorizer access token), with the same rules as
+    /// [`call_component_api`](Self::call_component_api).
+    pub async fn call_authorizer_api<Req, Resp>(
+        &self,
+        authorizer_appid: &str,
+        path: &'static str,
+        body: &Req,
+    ) -> Result<Resp>
+    where
+        Req: Serialize + Sync,
+        Resp: DeserializeOwned,
+    {
+        let endpoint = Endpoint::Other {
+            path,
+            token: TokenParam::AccessToken,
+        };
+        self.authorizer_call(authorizer_appid, endpoint, body).await
+    }
+
+    /// `clear_quota/v2`: resets a quota with the appsecret instead of a token (works when the
+    /// token quota itself is exhausted). `None` resets the component's own quota.
+    pub async fn clear_quota_v2(&self, authorizer_appid: Option<&str>) -> Result<()> {
+        if let Some(a) = authorizer_appid {
+            check_appid(a)?;
+        }
+        let _: Ack = self
+            .inner
+            .transport
+            .call(
+                Endpoint::ClearQuotaV2,
+                None,
+                &ClearQuotaV2Request {
+                    component_appid: self.component_appid(),
+                    appsecret: self.inner.config.component_appsecret.expose_secret(),
+                    appid: authorizer_appid,
+                },
+            )
+            .await?;
+        Ok(())
+    }
+}

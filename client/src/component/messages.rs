@@ -1,0 +1,84 @@
+//! Messages and events of authorized accounts (the "message and event receive URL",
+//! `…/$APPID$/…`): verified and decrypted with the component's key (current, then previous),
+//! and passive replies encrypted with the key that decrypted the message.
+
+use super::ComponentClient;
+use crate::error::Result;
+use crate::push::PushQuery;
+use wxopen_core::{MsgCrypt, Reply};
+
+/// A decrypted message of an authorized account, with the key that decrypted it (so the
+/// reply can use the same one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyUsed {
+    /// The current EncodingAESKey.
+    Current,
+    /// The previous one (`ComponentConfig::previous_encoding_aes_key`).
+    Previous,
+}
+
+impl ComponentClient {
+    /// Verifies and decrypts a message pushed for an authorized account. The trailing id
+    /// inside is the component appid. Returns the plaintext XML; [`crate::xml::parse_flat`]
+    /// reads its fields.
+    pub fn decrypt_authorizer_message(&self, query: &PushQuery, body: &[u8]) -> Result<Vec<u8>> {
+        Ok(self.decrypt_authorizer_message_with_key(query, body)?.0)
+    }
+
+    /// Like [`decrypt_authorizer_message`](Self::decrypt_authorizer_message), also telling
+    /// which key decrypted it; pass that to
+    /// [`encrypt_authorizer_reply_as`](Self::encrypt_authorizer_reply_as).
+    pub fn decrypt_authorizer_message_with_key(
+        &self,
+        query: &PushQuery,
+        body: &[u8],
+    ) -> Result<(Vec<u8>, KeyUsed)> {
+        self.check_timestamp(query)?;
+        let (plain, crypt) = self.decrypt_with_rotation(query, body)?;
+        let used = if std::ptr::eq(crypt, &self.inner.crypt) {
+            KeyUsed::Current
+        } else {
+            KeyUsed::Previous
+        };
+        Ok((plain, used))
+    }
+
+    fn crypt_for(&self, key: KeyUsed) -> &MsgCrypt {
+        match (key, &self.inner.previous_crypt) {
+            (KeyUsed::Previous, Some(p)) => p,
+            _ => &self.inner.crypt,
+        }
+    }
+
+    /// Encrypts a passive reply for an authorized account with the current key, the timestamp
+    /// from the clock and a random nonce and IV prefix. Send [`Reply::to_xml`] as the body.
+    pub fn encrypt_authorizer_reply(&self, message: &[u8]) -> Result<Reply> {
+        self.encrypt_authorizer_reply_as(KeyUsed::Current, message)
+    }
+
+    /// Encrypts a passive reply with the key that decrypted the message it answers.
+    pub fn encrypt_authorizer_reply_as(&self, key: KeyUsed, message: &[u8]) -> Result<Reply> {
+        let timestamp = self.now().to_string();
+        let nonce = rand::random_range(1_000_000_000u64..10_000_000_000).to_string();
+        let random16: [u8; 16] = rand::random();
+        Ok(self
+            .crypt_for(key)
+            .encrypt_reply(message, &timestamp, &nonce, &random16)?)
+    }
+
+    /// Encrypts a passive reply with caller-chosen timestamp, nonce and 16 random bytes
+    /// (deterministic; for tests and reproducible vectors).
+    pub fn encrypt_authorizer_reply_with(
+        &self,
+        message: &[u8],
+        timestamp: &str,
+        nonce: &str,
+        random16: &[u8; 16],
+    ) -> Result<Reply> {
+        Ok(self
+            .inner
+            .crypt
+            .encrypt_reply(message, timestamp, nonce, random16)?)
+    }
+}

@@ -1,0 +1,276 @@
+//! The authorization-event URL: verify, decrypt, parse and apply a push using the store only
+//! (no network, so WeChat gets its answer well inside 5 s). Tickets keep the newest
+//! `CreateTime`; authorization events are ordered by theirs, so a late or replayed
+//! `unauthorized` never revokes a newer authorization.
+
+use std::sync::atomic::Ordering;
+
+use wxopen_core::MsgCrypt;
+
+use super::ComponentClient;
+use crate::engine::write::CAS_ATTEMPTS;
+use crate::error::{Error, PushError, Result};
+use crate::event::{parse_component_event, ComponentEvent};
+use crate::hooks::ClientEvent;
+use crate::push::{PushAck, PushQuery, SUCCESS_REPLY};
+use crate::secret::ComponentVerifyTicket;
+use crate::store::{
+    AuthorizerRecord, CasOutcome, RevokeReason, RevokedRecord, StoreError, StoreKey, StoredValue,
+    TicketRecord,
+};
+
+/// A ticket whose `CreateTime` is further ahead of the clock than this is refused.
+pub const TICKET_MAX_AHEAD_SECS: u64 = 24 * 60 * 60;
+
+/// What an update function decides about the current record.
+enum Update {
+    Write(StoredValue),
+    Keep,
+}
+
+impl ComponentClient {
+    pub(crate) fn check_timestamp(&self, query: &PushQuery) -> Result<()> {
+        if let Some(window) = self.inner.config.push_timestamp_window {
+            wxopen_core::timestamp::check_window(&query.timestamp, self.now(), window.as_secs())?;
+        }
+        Ok(())
+    }
+
+    /// Decrypts with the current EncodingAESKey, then with the previous one (after a rotation
+    /// in the console); returns the plaintext and the crypt that worked (replies use it).
+    pub(crate) fn decrypt_with_rotation(
+        &self,
+        query: &PushQuery,
+        body: &[u8],
+    ) -> Result<(Vec<u8>, &MsgCrypt)> {
+        let current = &self.inner.crypt;
+        match current.decrypt_message(body, &query.msg_signature, &query.timestamp, &query.nonce) {
+            Ok(plain) => Ok((plain, current)),
+            Err(first) => match &self.inner.previous_crypt {
+                Some(previous) => previous
+                    .decrypt_message(body, &query.msg_signature, &query.timestamp, &query.nonce)
+                    .map(|plain| (plain, previous))
+                    .map_err(|_| first.into()),
+                None => Err(first.into()),
+            },
+        }
+    }
+
+    /// Handles a POST to the component's "authorization event receive URL".
+    ///
+    /// Checks the timestamp window, verifies `msg_signature` (constant time, in `wxopen-core`),
+    /// decrypts (current key, then the previous one), parses, and acts on the event using the
+    /// store only: a ticket is recorded if it is newer than the stored one; `authorized` /
+    /// `updateauthorized` record WeChat's `CreateTime` (exchange the code with
+    /// [`query_auth`](Self::query_auth)); `unauthorized` revokes the authorizer unless it was
+    /// authorized after the push was created. It never makes a network call. Answer WeChat with
+    /// [`PushAck::reply`] (`"success"`); on `Err`, answer an error status so WeChat pushes again.
+    pub async fn handle_component_push(&self, query: &PushQuery, body: &[u8]) -> Result<PushAck> {
+        self.check_timestamp(query)?;
+        let (plain, _) = self.decrypt_with_rotation(query, body)?;
+        let event = parse_component_event(&plain)?;
+        if let Some(app_id) = event.app_id() {
+            if app_id != self.component_appid() {
+                return Err(PushError::AppIdMismatch {
+                    expected: self.component_appid().to_owned(),
+                    found: app_id.to_owned(),
+                }
+                .into());
+            }
+        }
+        let mut ticket_stored = false;
+        match &event {
+            ComponentEvent::ComponentVerifyTicket {
+                create_time,
+                ticket,
+                ..
+            } => {
+                ticket_stored = self.record_ticket(ticket.clone(), *create_time).await?;
+                self.inner.emit(ClientEvent::TicketReceived {
+                    create_time: *create_time,
+                    stored: ticket_stored,
+                });
+            }
+            ComponentEvent::Unauthorized {
+                authorizer_appid,
+                create_time,
+                ..
+            } => {
+                let revoked = self
+                    .record_unauthorized(authorizer_appid, *create_time)
+                    .await?;
+                if revoked {
+                    self.inner.emit(ClientEvent::AuthorizerUnauthorized {
+                        authorizer_appid: authorizer_appid.clone(),
+                    });
+                }
+            }
+            ComponentEvent::Authorized(g) | ComponentEvent::UpdateAuthorized(g) => {
+                self.record_authorized(&g.authorizer_appid, g.create_time)
+                    .await?;
+                self.inner.emit(ClientEvent::AuthorizationCodeReceived {
+                    authorizer_appid: g.authorizer_appid.clone(),
+                    update: matches!(event, ComponentEvent::UpdateAuthorized(_)),
+                });
+            }
+            _ => {}
+        }
+        tracing::info!(
+            info_type = event.info_type(),
+            ticket_stored,
+            "component push handled"
+        );
+        Ok(PushAck {
+            event,
+            ticket_stored,
+            reply: SUCCESS_REPLY,
+        })
+    }
+
+    /// Bounded compare-and-set loop over one record.
+    async fn update(
+        &self,
+        key: &StoreKey,
+        mut f: impl FnMut(Option<&StoredValue>) -> Update + Send,
+    ) -> Result<Option<u64>> {
+        for _ in 0..CAS_ATTEMPTS {
+            let current = self.inner.store.get(key).await?;
+            let next = match f(current.as_ref().map(|v| &v.value)) {
+                Update::Write(v) => v,
+                Update::Keep => return Ok(None),
+            };
+            match self
+                .inner
+                .store
+                .compare_and_set(key, current.map(|v| v.version), next, None)
+                .await?
+            {
+                CasOutcome::Applied { version } => return Ok(Some(version)),
+                CasOutcome::Conflict { .. } | CasOutcome::LeaseLost => continue,
+            }
+        }
+        Err(StoreError::new(format!("could not update {key}: kept conflicting")).into())
+    }
+
+    /// Records a ticket unless the stored one has the same or a newer `CreateTime`; a
+    /// `CreateTime` more than a day ahead of the clock is refused. Returns `true` if it was
+    /// stored. (The push handler calls this; it is public for hosts that receive pushes
+    /// elsewhere.)
+    pub async fn record_ticket(
+        &self,
+        ticket: ComponentVerifyTicket,
+        create_time: u64,
+    ) -> Result<bool> {
+        if ticket.is_empty() {
+            return Err(Error::invalid("component_verify_ticket", "empty"));
+        }
+        let received_at = self.now();
+        if create_time > received_at.saturating_add(TICKET_MAX_AHEAD_SECS) {
+            return Err(Error::invalid(
+                "CreateTime",
+                "more than a day ahead of the clock; refused so it cannot shadow later tickets",
+            ));
+        }
+        let written = self
+            .update(&self.inner.ticket_key, |current| {
+                if let Some(StoredValue::Ticket(t)) = current {
+                    if t.create_time >= create_time {
+                        return Update::Keep;
+                    }
+                }
+                Update::Write(StoredValue::Ticket(TicketRecord {
+                    ticket: ticket.clone(),
+                    create_time,
+                    received_at,
+                }))
+            })
+            .await?;
+        if written.is_some() {
+            self.inner.ticket_generation.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(written.is_some())
+    }
+
+    /// Applies an `unauthorized` push created at `create_time`: the authorizer gets a
+    /// tombstone (its tokens are dropped) unless it was authorized after that instant. Returns
+    /// `true` if it was revoked.
+    pub async fn record_unauthorized(
+        &self,
+        authorizer_appid: &str,
+        create_time: u64,
+    ) -> Result<bool> {
+        let key = self.authorizer_key(authorizer_appid)?;
+        let written = self
+            .update(&key, |current| match current {
+                Some(StoredValue::Authorizer(r)) if r.authorized_at > create_time => {
+                    tracing::info!(
+                        authorizer_appid,
+                        "unauthorized push older than the authorization; ignored"
+                    );
+                    Update::Keep
+                }
+                Some(StoredValue::AuthorizerRevoked(t)) if t.since >= create_time => Update::Keep,
+                _ => Update::Write(StoredValue::AuthorizerRevoked(RevokedRecord {
+                    since: create_time,
+                    reason: RevokeReason::Unauthorized,
+                    errcode: None,
+                })),
+            })
+            .await?;
+        self.inner
+            .authorizer_tokens
+            .reset(&authorizer_appid.to_owned());
+        Ok(written.is_some())
+    }
+
+    /// Applies an `authorized` / `updateauthorized` push created at `create_time`: the
+    /// authorization time moves forward (so an older `unauthorized` push cannot revoke it),
+    /// and a tombstone older than the push is replaced by a record whose refresh token is
+    /// recovered when needed. The tokens themselves come from [`query_auth`](Self::query_auth).
+    pub async fn record_authorized(&self, authorizer_appid: &str, create_time: u64) -> Result<()> {
+        let key = self.authorizer_key(authorizer_appid)?;
+        self.update(&key, |current| match current {
+            Some(StoredValue::Authorizer(r)) if r.authorized_at >= create_time => Update::Keep,
+            Some(StoredValue::Authorizer(r)) => {
+                Update::Write(StoredValue::Authorizer(AuthorizerRecord {
+                    authorized_at: create_time,
+                    ..r.clone()
+                }))
+            }
+            Some(StoredValue::AuthorizerRevoked(t)) if t.since > create_time => Update::Keep,
+            _ => Update::Write(StoredValue::Authorizer(AuthorizerRecord {
+                access_token: None,
+                refresh_token: None,
+                obtained_at: 0,
+                refresh_at: 0,
+                expires_at: 0,
+                authorized_at: create_time,
+            })),
+        })
+        .await?;
+        self.inner
+            .authorizer_tokens
+            .reset(&authorizer_appid.to_owned());
+        Ok(())
+    }
+
+    /// Drops everything stored for an authorizer (an administrative action; the
+    /// `unauthorized` push stores a tombstone instead).
+    pub async fn forget_authorizer(&self, authorizer_appid: &str) -> Result<()> {
+        let key = self.authorizer_key(authorizer_appid)?;
+        for _ in 0..CAS_ATTEMPTS {
+            match self.inner.store.get(&key).await? {
+                None => break,
+                Some(v) => {
+                    if self.inner.store.compare_and_delete(&key, v.version).await? {
+                        break;
+                    }
+                }
+            }
+        }
+        self.inner
+            .authorizer_tokens
+            .reset(&authorizer_appid.to_owned());
+        Ok(())
+    }
+}

@@ -1,0 +1,345 @@
+//! An authorizer access token as a [`TokenKind`]: exchanged from the stored refresh token
+//! with `api_authorizer_token` (the returned refresh token is stored atomically with the new
+//! access token); a lost or rejected refresh token (61023) is recovered from the authorizer
+//! list, else the account gets a tombstone and the error is must-reauthorize, 61023 kept.
+
+use std::sync::Arc;
+
+use crate::api::{AuthorizerTokenRequest, AuthorizerTokenResponse, Endpoint};
+use crate::component::Inner;
+use crate::errcode::ErrorClass;
+use crate::error::Error;
+use crate::hooks::ClientEvent;
+use crate::secret::{AuthorizerAccessToken, AuthorizerRefreshToken};
+use crate::store::{
+    AuthorizerRecord, BoxFuture, RevokeReason, RevokedRecord, StoreKey, StoredValue, Versioned,
+};
+use crate::tokens::{expiry, refresh_deadline};
+
+use super::component_token::{corrupt, ComponentKind};
+use super::machine::{Token, View};
+use super::recovery::{self, Recovered};
+use super::{call, Engine, Fetched, TokenKind};
+
+/// One authorizer's access token, by authorizer appid.
+#[derive(Debug)]
+pub(crate) struct AuthorizerKind;
+
+impl TokenKind for AuthorizerKind {
+    type Id = String;
+    type Token = AuthorizerAccessToken;
+    const NAME: &'static str = "authorizer_access_token";
+
+    fn engine(inner: &Inner) -> &Engine<Self> {
+        &inner.authorizer_tokens
+    }
+
+    fn key(inner: &Inner, id: &String) -> StoreKey {
+        StoreKey::authorizer(inner.component_appid(), id)
+    }
+
+    fn expose(token: &AuthorizerAccessToken) -> &str {
+        token.expose_secret()
+    }
+
+    fn view(value: Option<&Versioned>) -> Result<View<AuthorizerAccessToken>, Error> {
+        Ok(match value {
+            None => View::Absent { version: None },
+            Some(Versioned {
+                value: StoredValue::Authorizer(r),
+                version,
+            }) => match &r.access_token {
+                Some(t) => View::Token(Token {
+                    value: t.clone(),
+                    version: *version,
+                    refresh_at: r.refresh_at,
+                    expires_at: r.expires_at,
+                }),
+                None => View::Absent {
+                    version: Some(*version),
+                },
+            },
+            Some(Versioned {
+                value: StoredValue::AuthorizerRevoked(record),
+                version,
+            }) => View::Revoked {
+                record: record.clone(),
+                version: *version,
+            },
+            Some(_) => return Err(corrupt("authorizer")),
+        })
+    }
+
+    fn fetch<'a>(
+        inner: &'a Arc<Inner>,
+        appid: &'a String,
+        current: Option<Versioned>,
+        fence: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Fetched<AuthorizerAccessToken>, Error>> {
+        Box::pin(fetch(inner, appid, current, fence))
+    }
+
+    fn keep_current(
+        current: &Versioned,
+        _: &Fetched<AuthorizerAccessToken>,
+        started_at: u64,
+    ) -> bool {
+        match &current.value {
+            // Revoked (an `unauthorized` push) while we refreshed: never resurrect it.
+            StoredValue::AuthorizerRevoked(_) => true,
+            // Re-authorized (query_auth) or refreshed elsewhere while we refreshed: its token is
+            // as new as ours. An expired-on-purpose record (no access token) is overwritten.
+            StoredValue::Authorizer(r) => {
+                r.access_token.is_some()
+                    && r.expires_at > 0
+                    && (r.authorized_at > started_at || r.obtained_at >= started_at)
+            }
+            _ => false,
+        }
+    }
+
+    fn expired(value: &StoredValue) -> Option<StoredValue> {
+        match value {
+            StoredValue::Authorizer(r) => Some(StoredValue::Authorizer(AuthorizerRecord {
+                access_token: None,
+                refresh_at: 0,
+                expires_at: 0,
+                ..r.clone()
+            })),
+            _ => None,
+        }
+    }
+
+    fn revoked_error(appid: &String, record: &RevokedRecord) -> Error {
+        let reason = match record.reason {
+            RevokeReason::Unauthorized => {
+                "the account revoked the authorization (unauthorized push)"
+            }
+            RevokeReason::RefreshTokenInvalid => {
+                "its refresh token was rejected and the authorizer list had no other"
+            }
+            RevokeReason::NotListed => "the account is not in the authorizer list",
+            RevokeReason::NotAuthorized => "the account does not authorize this component",
+        };
+        Error::MustReauthorize {
+            authorizer_appid: appid.clone(),
+            errcode: record.errcode,
+            reason: format!("{reason} (since {})", record.since),
+            source: None,
+        }
+    }
+
+    fn refreshed(inner: &Inner, appid: &String, token: &Token<AuthorizerAccessToken>) {
+        tracing::info!(authorizer_appid = %appid, expires_at = token.expires_at, "authorizer access token refreshed");
+        inner.emit(ClientEvent::AuthorizerTokenRefreshed {
+            authorizer_appid: appid.clone(),
+            expires_at: token.expires_at,
+        });
+    }
+
+    fn rejected(inner: &Inner, appid: &String, errcode: i64) {
+        inner.emit(ClientEvent::TokenRejected {
+            authorizer_appid: Some(appid.clone()),
+            errcode,
+        });
+    }
+
+    fn failed(inner: &Inner, appid: &String, error: &Error) {
+        inner.emit(ClientEvent::RefreshFailed {
+            authorizer_appid: Some(appid.clone()),
+            errcode: error.code(),
+        });
+    }
+}
+
+fn tombstone(reason: RevokeReason, errcode: Option<i64>, since: u64) -> RevokedRecord {
+    RevokedRecord {
+        since,
+        reason,
+        errcode,
+    }
+}
+
+async fn fetch(
+    inner: &Arc<Inner>,
+    appid: &String,
+    current: Option<Versioned>,
+    fence: Option<&str>,
+) -> Result<Fetched<AuthorizerAccessToken>, Error> {
+    let now = inner.clock.unix_seconds();
+    let mut expected = current.as_ref().map(|c| c.version);
+    let record = match current.map(|c| c.value) {
+        None => None,
+        Some(StoredValue::Authorizer(r)) => Some(r),
+        Some(_) => return Err(corrupt("authorizer")),
+    };
+    let authorized_at = record.as_ref().map_or(now, |r| r.authorized_at);
+    let refresh_token = match record.and_then(|r| r.refresh_token) {
+        Some(rt) => rt,
+        None => match recovery::recover(inner, appid, None, fence).await {
+            Recovered::Token { token, version } => {
+                expected = Some(version);
+                token
+            }
+            Recovered::NotListed | Recovered::RateLimited { .. } => {
+                return Err(recovery::revoke(
+                    inner,
+                    appid,
+                    expected,
+                    tombstone(RevokeReason::NotListed, None, now),
+                    "no refresh token stored and the account is not in the authorizer list",
+                    None,
+                    fence,
+                )
+                .await)
+            }
+            Recovered::Failed(e) => {
+                return Err(Error::MustReauthorize {
+                    authorizer_appid: appid.clone(),
+                    errcode: None,
+                    reason: "no refresh token stored and the authorizer list could not be read"
+                        .into(),
+                    source: Some(Arc::new(e)),
+                })
+            }
+        },
+    };
+    let first = exchange(inner, appid, &refresh_token).await;
+    let (response, used) = match first {
+        Ok(r) => (r, refresh_token),
+        Err(e) if e.class() == Some(ErrorClass::RefreshTokenInvalid) => {
+            tracing::warn!(authorizer_appid = %appid, "refresh token rejected (61023); recovering it from the authorizer list");
+            let invalid = |expected: Option<u64>,
+                           reason: RevokeReason,
+                           text: &'static str,
+                           source: Option<Error>| {
+                recovery::revoke(
+                    inner,
+                    appid,
+                    expected,
+                    tombstone(reason, Some(61023), now),
+                    text,
+                    source,
+                    fence,
+                )
+            };
+            match recovery::recover(inner, appid, Some(&refresh_token), fence).await {
+                Recovered::Token { token, version } if token != refresh_token => {
+                    expected = Some(version);
+                    match exchange(inner, appid, &token).await {
+                        Ok(r) => (r, token),
+                        Err(e2) if e2.class() == Some(ErrorClass::RefreshTokenInvalid) => {
+                            return Err(invalid(
+                                expected,
+                                RevokeReason::RefreshTokenInvalid,
+                                "the refresh token from the authorizer list was rejected too",
+                                Some(e2),
+                            )
+                            .await)
+                        }
+                        Err(e2) => return Err(e2),
+                    }
+                }
+                Recovered::Token { version, .. } => {
+                    return Err(invalid(
+                        Some(version),
+                        RevokeReason::RefreshTokenInvalid,
+                        "the authorizer list holds the same rejected refresh token",
+                        None,
+                    )
+                    .await)
+                }
+                Recovered::NotListed => {
+                    return Err(invalid(
+                        expected,
+                        RevokeReason::NotListed,
+                        "the refresh token was rejected and the account is not in the authorizer list",
+                        None,
+                    )
+                    .await)
+                }
+                Recovered::RateLimited { last } => {
+                    tracing::info!(authorizer_appid = %appid, last_scan = last, "authorizer list scanned recently; not scanning again");
+                    return Err(invalid(
+                        expected,
+                        RevokeReason::RefreshTokenInvalid,
+                        "the refresh token was rejected and the recent authorizer-list scan had no other",
+                        None,
+                    )
+                    .await)
+                }
+                Recovered::Failed(source) => {
+                    return Err(Error::MustReauthorize {
+                        authorizer_appid: appid.clone(),
+                        errcode: e.code(),
+                        reason: "the refresh token was rejected and recovering it from the authorizer list failed".into(),
+                        source: Some(Arc::new(source)),
+                    })
+                }
+            }
+        }
+        Err(e) if e.class() == Some(ErrorClass::NotAuthorized) => {
+            return Err(recovery::revoke(
+                inner,
+                appid,
+                expected,
+                tombstone(RevokeReason::NotAuthorized, e.code(), now),
+                "the account no longer authorizes this component",
+                Some(e),
+                fence,
+            )
+            .await)
+        }
+        Err(e) => return Err(e),
+    };
+    let now = inner.clock.unix_seconds();
+    let cfg = &inner.config;
+    let refresh_token = response
+        .authorizer_refresh_token
+        .clone()
+        .filter(|t| !t.is_empty())
+        .unwrap_or(used);
+    let expires_at = expiry(now, response.expires_in);
+    let refresh_at = refresh_deadline(
+        now,
+        response.expires_in,
+        cfg.refresh_margin,
+        cfg.refresh_jitter.sample(),
+    );
+    Ok(Fetched {
+        token: Token {
+            value: response.authorizer_access_token.clone(),
+            version: 0,
+            refresh_at,
+            expires_at,
+        },
+        value: StoredValue::Authorizer(AuthorizerRecord {
+            access_token: Some(response.authorizer_access_token),
+            refresh_token: Some(refresh_token),
+            obtained_at: now,
+            refresh_at,
+            expires_at,
+            authorized_at,
+        }),
+        expected,
+    })
+}
+
+/// `api_authorizer_token` with the component token.
+pub(crate) async fn exchange(
+    inner: &Arc<Inner>,
+    appid: &str,
+    refresh_token: &AuthorizerRefreshToken,
+) -> Result<AuthorizerTokenResponse, Error> {
+    call::with_token::<ComponentKind, _, _>(
+        inner,
+        &(),
+        Endpoint::AuthorizerToken,
+        &AuthorizerTokenRequest {
+            component_appid: inner.component_appid(),
+            authorizer_appid: appid,
+            authorizer_refresh_token: refresh_token.expose_secret(),
+        },
+    )
+    .await
+}

@@ -1,0 +1,171 @@
+//! The component access token as a [`TokenKind`]: fetched with the newest stored ticket.
+
+use std::sync::Arc;
+
+use crate::api::{ComponentTokenRequest, ComponentTokenResponse, Endpoint};
+use crate::component::Inner;
+use crate::error::Error;
+use crate::hooks::ClientEvent;
+use crate::secret::ComponentAccessToken;
+use crate::store::{
+    BoxFuture, ComponentTokenRecord, RevokedRecord, StoreError, StoreKey, StoredValue, Versioned,
+};
+use crate::tokens::{expiry, refresh_deadline, ticket_is_stale};
+
+use super::machine::{Token, View};
+use super::{Engine, Fetched, TokenKind};
+
+/// The component access token (one per component).
+#[derive(Debug)]
+pub(crate) struct ComponentKind;
+
+pub(crate) fn corrupt(key_kind: &str) -> Error {
+    Error::Store(StoreError::corrupt(format!(
+        "the record at the {key_kind} key has an unexpected kind"
+    )))
+}
+
+impl TokenKind for ComponentKind {
+    type Id = ();
+    type Token = ComponentAccessToken;
+    const NAME: &'static str = "component_access_token";
+
+    fn engine(inner: &Inner) -> &Engine<Self> {
+        &inner.component_tokens
+    }
+
+    fn key(inner: &Inner, _: &()) -> StoreKey {
+        inner.component_key.clone()
+    }
+
+    fn expose(token: &ComponentAccessToken) -> &str {
+        token.expose_secret()
+    }
+
+    fn view(value: Option<&Versioned>) -> Result<View<ComponentAccessToken>, Error> {
+        Ok(match value {
+            None => View::Absent { version: None },
+            Some(Versioned {
+                value: StoredValue::ComponentToken(r),
+                version,
+            }) => View::Token(Token {
+                value: r.token.clone(),
+                version: *version,
+                refresh_at: r.refresh_at,
+                expires_at: r.expires_at,
+            }),
+            Some(_) => return Err(corrupt("component token")),
+        })
+    }
+
+    fn fetch<'a>(
+        inner: &'a Arc<Inner>,
+        _: &'a (),
+        current: Option<Versioned>,
+        _fence: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Fetched<ComponentAccessToken>, Error>> {
+        Box::pin(async move {
+            let ticket = inner.stored_ticket().await?.ok_or(Error::TicketMissing)?;
+            let stale = ticket_is_stale(inner.clock.unix_seconds(), ticket.create_time);
+            if stale {
+                tracing::warn!(
+                    ticket_create_time = ticket.create_time,
+                    "stored ticket is older than 12 h; trying it anyway"
+                );
+            }
+            let request = ComponentTokenRequest {
+                component_appid: inner.component_appid(),
+                component_appsecret: inner.config.component_appsecret.expose_secret(),
+                component_verify_ticket: ticket.ticket.expose_secret(),
+            };
+            let response: ComponentTokenResponse = inner
+                .transport
+                .call(Endpoint::ComponentToken, None, &request)
+                .await
+                .map_err(|e| match e {
+                    Error::TicketRejected {
+                        errcode, errmsg, ..
+                    } => Error::TicketRejected {
+                        errcode,
+                        errmsg,
+                        stale,
+                    },
+                    other => other,
+                })?;
+            let now = inner.clock.unix_seconds();
+            let cfg = &inner.config;
+            let record = ComponentTokenRecord {
+                token: response.component_access_token.clone(),
+                obtained_at: now,
+                refresh_at: refresh_deadline(
+                    now,
+                    response.expires_in,
+                    cfg.refresh_margin,
+                    cfg.refresh_jitter.sample(),
+                ),
+                expires_at: expiry(now, response.expires_in),
+            };
+            Ok(Fetched {
+                token: Token {
+                    value: response.component_access_token,
+                    version: 0,
+                    refresh_at: record.refresh_at,
+                    expires_at: record.expires_at,
+                },
+                value: StoredValue::ComponentToken(record),
+                expected: current.map(|c| c.version),
+            })
+        })
+    }
+
+    fn keep_current(
+        current: &Versioned,
+        _: &Fetched<ComponentAccessToken>,
+        started_at: u64,
+    ) -> bool {
+        // Another instance fetched at the same time or later (its fetch superseded ours); a
+        // compare-and-expired record (expires_at 0) or an older token is overwritten.
+        matches!(&current.value, StoredValue::ComponentToken(r) if r.obtained_at >= started_at && r.expires_at > 0)
+    }
+
+    fn expired(value: &StoredValue) -> Option<StoredValue> {
+        match value {
+            StoredValue::ComponentToken(r) => {
+                Some(StoredValue::ComponentToken(ComponentTokenRecord {
+                    refresh_at: 0,
+                    expires_at: 0,
+                    ..r.clone()
+                }))
+            }
+            _ => None,
+        }
+    }
+
+    fn revoked_error(_: &(), _: &RevokedRecord) -> Error {
+        corrupt("component token")
+    }
+
+    fn refreshed(inner: &Inner, _: &(), token: &Token<ComponentAccessToken>) {
+        tracing::info!(
+            expires_at = token.expires_at,
+            "component access token refreshed"
+        );
+        inner.emit(ClientEvent::ComponentTokenRefreshed {
+            expires_at: token.expires_at,
+        });
+    }
+
+    fn rejected(inner: &Inner, _: &(), errcode: i64) {
+        inner.emit(ClientEvent::TokenRejected {
+            authorizer_appid: None,
+            errcode,
+        });
+    }
+
+    fn failed(inner: &Inner, _: &(), error: &Error) {
+        inner.emit(ClientEvent::RefreshFailed {
+            authorizer_appid: None,
+            errcode: error.code(),
+        });
+    }
+}

@@ -1,0 +1,378 @@
+//! The token engine: one generic cell per token key, driven by the pure [`machine`].
+//!
+//! A caller reads the record, asks the machine what to do, and either uses the token, starts
+//! one background refresh and uses the token (refresh ahead: it never waits on the network),
+//! waits — with a deadline of its own — for the one refresh of that key, or fails at once
+//! with a remembered error. A refresh runs in its own task (a dropped caller cancels nothing),
+//! under a renewed store lease (one refresh per key across instances), and writes with a
+//! fenced compare-and-set on the version it started from (an older refresh never overwrites
+//! a newer token). Its outcome — success or error — reaches every waiter.
+//!
+//! | file | holds |
+//! |---|---|
+//! | `machine` | the pure decisions and cool-downs |
+//! | `lease` | the lease guard and the wait for another instance |
+//! | `write` | storing a fetched token: fenced CAS, conflicts, background retries |
+//! | `component_token`, `authorizer_token` | how each kind reads its record and fetches |
+//! | `recovery` | authorizer-list scans (rate-limited) and tombstones |
+//! | `call` | calling an API with a token: on 40001/40014/42001 expire it, refresh once, retry once |
+
+pub(crate) mod authorizer_token;
+pub(crate) mod call;
+pub(crate) mod component_token;
+pub(crate) mod lease;
+pub(crate) mod machine;
+pub(crate) mod recovery;
+pub(crate) mod write;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::Hash;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::watch;
+
+use crate::component::Inner;
+use crate::error::Error;
+use crate::store::{BoxFuture, CasOutcome, RevokedRecord, StoreKey, StoredValue, Versioned};
+
+use lease::{Acquired, LeaseRequest};
+use machine::{decide, settle, Cell, Decision, Token, View};
+
+/// Above this many cells, idle ones are swept (and the threshold doubles with what is left).
+const SWEEP_MIN: usize = 1024;
+
+/// What a fetch produced: the record to store and the token in it.
+#[derive(Debug, Clone)]
+pub(crate) struct Fetched<T> {
+    pub value: StoredValue,
+    pub token: Token<T>,
+    /// The version to write over (the record the fetch started from, or what the fetch itself
+    /// wrote on the way, e.g. a recovered refresh token).
+    pub expected: Option<u64>,
+}
+
+/// One token kind: how its record is read, fetched and compared. Everything about *when* to
+/// refresh is shared (the machine); this is only the *how*.
+pub(crate) trait TokenKind: Sized + Send + Sync + 'static {
+    type Id: Clone + Eq + Hash + Send + Sync + fmt::Debug + 'static;
+    type Token: Clone + Send + Sync + fmt::Debug + 'static;
+    const NAME: &'static str;
+
+    fn engine(inner: &Inner) -> &Engine<Self>;
+    fn key(inner: &Inner, id: &Self::Id) -> StoreKey;
+    fn expose(token: &Self::Token) -> &str;
+    /// What the record holds (pure); a record of another kind is a corrupt store.
+    fn view(value: Option<&Versioned>) -> Result<View<Self::Token>, Error>;
+    /// Fetches a token upstream, starting from `current` (read under the lease).
+    fn fetch<'a>(
+        inner: &'a Arc<Inner>,
+        id: &'a Self::Id,
+        current: Option<Versioned>,
+        fence: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Fetched<Self::Token>, Error>>;
+    /// On a write conflict: is what is stored now newer truth than what we fetched (pure)?
+    fn keep_current(current: &Versioned, fetched: &Fetched<Self::Token>, started_at: u64) -> bool;
+    /// The record with its access token marked expired (compare-and-expire), if it has one.
+    fn expired(value: &StoredValue) -> Option<StoredValue>;
+    fn revoked_error(id: &Self::Id, record: &RevokedRecord) -> Error;
+    fn refreshed(inner: &Inner, id: &Self::Id, token: &Token<Self::Token>);
+    fn rejected(inner: &Inner, id: &Self::Id, errcode: i64);
+    fn failed(inner: &Inner, id: &Self::Id, error: &Error);
+}
+
+type Outcome<T> = Result<Token<T>, Error>;
+
+struct Slot<T> {
+    cell: Cell<T>,
+    flight: Option<watch::Receiver<Option<Outcome<T>>>>,
+}
+
+impl<T> Default for Slot<T> {
+    fn default() -> Self {
+        Self {
+            cell: Cell::default(),
+            flight: None,
+        }
+    }
+}
+
+/// The cells of one token kind.
+pub(crate) struct Engine<K: TokenKind> {
+    slots: Mutex<HashMap<K::Id, Slot<K::Token>>>,
+    sweep_above: AtomicUsize,
+}
+
+impl<K: TokenKind> Default for Engine<K> {
+    fn default() -> Self {
+        Self {
+            slots: Mutex::new(HashMap::new()),
+            sweep_above: AtomicUsize::new(SWEEP_MIN),
+        }
+    }
+}
+
+impl<K: TokenKind> fmt::Debug for Engine<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("kind", &K::NAME)
+            .field("cells", &self.lock().len())
+            .finish()
+    }
+}
+
+impl<K: TokenKind> Engine<K> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<K::Id, Slot<K::Token>>> {
+        // Every update under this lock is a plain field assignment: a poisoned lock holds
+        // consistent data.
+        self.slots.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Number of cells held (bounded: idle ones are dropped).
+    pub(crate) fn cells(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// The token of `id`, per the machine's decision.
+    pub(crate) async fn get(
+        &self,
+        inner: &Arc<Inner>,
+        id: &K::Id,
+    ) -> Result<Token<K::Token>, Error> {
+        let key = K::key(inner, id);
+        let read = inner.store.get(&key).await;
+        let view = match read {
+            Ok(v) => Ok(K::view(v.as_ref())?),
+            Err(e) => Err(e),
+        };
+        let now_ms = inner.clock.unix_millis();
+        let generation = inner.ticket_generation();
+        let decision = {
+            let mut slots = self.lock();
+            let slot = slots.entry(id.clone()).or_default();
+            if let Ok(View::Token(t)) = &view {
+                slot.cell.last_seen = Some(t.clone());
+            }
+            decide(now_ms, view.as_ref(), &slot.cell, generation)
+        };
+        match decision {
+            Decision::Use(t) => Ok(t),
+            Decision::UseAndRefresh(t) => {
+                drop(self.start(inner, id, Some(t.version)));
+                Ok(t)
+            }
+            Decision::Revoked(record) => Err(K::revoked_error(id, &record)),
+            Decision::Fail(e) => Err(e.into()),
+            Decision::Refresh { observed } => {
+                let rx = self.start(inner, id, observed);
+                self.wait(inner, rx).await
+            }
+        }
+    }
+
+    /// Starts the refresh of `id` unless one runs; returns its outcome channel.
+    fn start(
+        &self,
+        inner: &Arc<Inner>,
+        id: &K::Id,
+        observed: Option<u64>,
+    ) -> watch::Receiver<Option<Outcome<K::Token>>> {
+        let mut slots = self.lock();
+        let slot = slots.entry(id.clone()).or_default();
+        if let Some(rx) = &slot.flight {
+            return rx.clone();
+        }
+        let (tx, rx) = watch::channel(None);
+        slot.cell.flight = true;
+        slot.flight = Some(rx.clone());
+        drop(slots);
+        let (inner, id) = (inner.clone(), id.clone());
+        tokio::spawn(async move {
+            let outcome = refresh::<K>(&inner, &id, observed).await;
+            if let Err(e) = &outcome {
+                tracing::warn!(token = K::NAME, error = %e, "refresh failed");
+                K::failed(&inner, &id, e);
+            }
+            K::engine(&inner).settle(&inner, &id, &outcome);
+            let _ = tx.send(Some(outcome));
+        });
+        rx
+    }
+
+    fn settle(&self, inner: &Inner, id: &K::Id, outcome: &Outcome<K::Token>) {
+        let now_ms = inner.clock.unix_millis();
+        let generation = inner.ticket_generation();
+        let mut slots = self.lock();
+        if let Some(slot) = slots.get_mut(id) {
+            slot.flight = None;
+            settle(
+                &mut slot.cell,
+                now_ms,
+                outcome,
+                &inner.config.cooldowns,
+                rand::random::<f64>(),
+                generation,
+            );
+            if slot.cell.idle(now_ms, generation) {
+                slots.remove(id);
+            }
+        }
+        if slots.len() > self.sweep_above.load(Ordering::Relaxed) {
+            slots.retain(|_, s| !s.cell.idle(now_ms, generation));
+            self.sweep_above
+                .store((slots.len() * 2).max(SWEEP_MIN), Ordering::Relaxed);
+        }
+    }
+
+    async fn wait(
+        &self,
+        inner: &Inner,
+        mut rx: watch::Receiver<Option<Outcome<K::Token>>>,
+    ) -> Result<Token<K::Token>, Error> {
+        let deadline = inner.clock.sleep(inner.config.token_wait);
+        tokio::select! {
+            r = rx.wait_for(Option::is_some) => match r {
+                Ok(v) => v.clone().unwrap_or(Err(Error::RefreshAborted { token: K::NAME })),
+                Err(_) => Err(Error::RefreshAborted { token: K::NAME }),
+            },
+            () = deadline => Err(Error::WaitTimeout { token: K::NAME, waited: inner.config.token_wait }),
+        }
+    }
+
+    /// Remembers a token that could not be stored (see [`machine::Unwritten`]).
+    pub(crate) fn hold_unwritten(&self, id: &K::Id, token: Token<K::Token>, over: Option<u64>) {
+        self.lock().entry(id.clone()).or_default().cell.unwritten =
+            Some(machine::Unwritten { token, over });
+    }
+
+    /// Forgets an unwritten token (it was stored, or something newer was).
+    pub(crate) fn clear_unwritten(&self, id: &K::Id) {
+        if let Some(slot) = self.lock().get_mut(id) {
+            slot.cell.unwritten = None;
+        }
+    }
+
+    /// Forgets remembered failures and unwritten tokens of `id` (a new authorization).
+    pub(crate) fn reset(&self, id: &K::Id) {
+        let mut slots = self.lock();
+        if let Some(slot) = slots.get_mut(id) {
+            slot.cell.cooldown = None;
+            slot.cell.failures = 0;
+            slot.cell.unwritten = None;
+            slot.cell.last_seen = None;
+        }
+    }
+
+    /// Compare-and-expire: marks the token at `version` expired (a token WeChat rejected), so
+    /// the next [`get`](Self::get) refreshes. A record that changed since is left alone.
+    pub(crate) async fn expire(
+        &self,
+        inner: &Arc<Inner>,
+        id: &K::Id,
+        version: u64,
+        errcode: Option<i64>,
+    ) -> Result<bool, Error> {
+        let key = K::key(inner, id);
+        self.clear_unwritten(id);
+        let Some(current) = inner.store.get(&key).await? else {
+            return Ok(false);
+        };
+        if current.version != version {
+            return Ok(false);
+        }
+        let Some(next) = K::expired(&current.value) else {
+            return Ok(false);
+        };
+        let expired = matches!(
+            inner
+                .store
+                .compare_and_set(&key, Some(version), next, None)
+                .await?,
+            CasOutcome::Applied { .. }
+        );
+        if let (true, Some(errcode)) = (expired, errcode) {
+            K::rejected(inner, id, errcode);
+        }
+        Ok(expired)
+    }
+
+    /// Compare-and-refresh: if the current token is `stale` (or `stale` is `None`), expire it
+    /// and refresh; otherwise return the current token. N callers reporting the same rejected
+    /// token cause one refresh.
+    pub(crate) async fn refresh_if_current(
+        &self,
+        inner: &Arc<Inner>,
+        id: &K::Id,
+        stale: Option<&str>,
+    ) -> Result<Token<K::Token>, Error> {
+        let key = K::key(inner, id);
+        let current = inner.store.get(&key).await?;
+        if let View::Token(t) = K::view(current.as_ref())? {
+            if stale.is_none_or(|s| ct_eq(K::expose(&t.value), s)) {
+                self.expire(inner, id, t.version, None).await?;
+            } else if t.usable_at(inner.clock.unix_seconds()) {
+                return Ok(t);
+            }
+        }
+        self.get(inner, id).await
+    }
+}
+
+/// Compares two strings in time that depends only on their lengths.
+fn ct_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// One refresh of `id`: lease, re-read, fetch, fenced write.
+async fn refresh<K: TokenKind>(
+    inner: &Arc<Inner>,
+    id: &K::Id,
+    observed: Option<u64>,
+) -> Outcome<K::Token> {
+    let key = K::key(inner, id);
+    let now = inner.clock.unix_seconds();
+    let superseding = |v: Option<&Versioned>| match K::view(v) {
+        Ok(View::Token(t)) if Some(t.version) != observed && t.usable_at(now) => Some(t),
+        _ => None,
+    };
+    let cfg = &inner.config;
+    let acquired = lease::acquire(
+        LeaseRequest {
+            store: &inner.store,
+            clock: &inner.clock,
+            key: &key,
+            holder: &inner.holder,
+            ttl: cfg.lease_ttl,
+            wait: cfg.lease_wait,
+            poll: cfg.lease_poll,
+            token: K::NAME,
+        },
+        superseding,
+    )
+    .await?;
+    let guard = match acquired {
+        Acquired::Superseded(t) => return Ok(t),
+        Acquired::Held(g) => Some(g),
+        Acquired::Degraded => None,
+    };
+    // Another instance may have finished just before we got the lease.
+    let current = inner.store.get(&key).await?;
+    if let Some(t) = superseding(current.as_ref()) {
+        return Ok(t);
+    }
+    if let View::Revoked { record, .. } = K::view(current.as_ref())? {
+        return Err(K::revoked_error(id, &record));
+    }
+    let started_at = inner.clock.unix_seconds();
+    let fence = guard.as_ref().map(|g| g.holder());
+    let fetched = K::fetch(inner, id, current, fence).await?;
+    let token =
+        write::store_fetched::<K>(inner, id, &key, fetched, guard.as_ref(), started_at).await;
+    K::refreshed(inner, id, &token);
+    Ok(token)
+}

@@ -1,0 +1,282 @@
+//! Refresh-token recovery from `api_get_authorizer_list`, and tombstones.
+//!
+//! A scan is rate-limited per component across instances (a [`ScanRecord`] in the store: at
+//! most one full scan per `authorizer_scan_interval`), and one scan restores the refresh token
+//! of every listed account that lacks the current one, not only the one asked for. An account
+//! that cannot be recovered gets a tombstone, so further requests fail at once.
+
+use std::sync::Arc;
+
+use crate::api::AuthorizerListItem;
+use crate::component::Inner;
+use crate::error::Error;
+use crate::hooks::ClientEvent;
+use crate::secret::AuthorizerRefreshToken;
+use crate::store::{
+    AuthorizerRecord, CasOutcome, RevokeReason, RevokedRecord, ScanRecord, StoreKey, StoredValue,
+};
+
+/// Page size used when scanning `api_get_authorizer_list`.
+pub const AUTHORIZER_LIST_PAGE: u32 = 500;
+/// At most this many pages are read during one scan (bounded work: 100,000 accounts).
+pub const AUTHORIZER_LIST_MAX_PAGES: u32 = 200;
+
+/// What a recovery found for the wanted account.
+#[derive(Debug)]
+pub(crate) enum Recovered {
+    /// A refresh token, stored at `version` of the account's record.
+    Token {
+        token: AuthorizerRefreshToken,
+        version: u64,
+    },
+    /// A full scan did not list the account.
+    NotListed,
+    /// Another scan ran within the interval (its restorations are in the store) and the
+    /// record holds nothing better.
+    RateLimited { last: u64 },
+    /// The scan itself failed.
+    Failed(Error),
+}
+
+/// Recovers the refresh token of `wanted` (other than `rejected`, the one WeChat refused).
+pub(crate) async fn recover(
+    inner: &Arc<Inner>,
+    wanted: &str,
+    rejected: Option<&AuthorizerRefreshToken>,
+    fence: Option<&str>,
+) -> Recovered {
+    let scan_key = StoreKey::authorizer_scan(inner.component_appid());
+    let wanted_key = StoreKey::authorizer(inner.component_appid(), wanted);
+    let now = inner.clock.unix_seconds();
+    let interval = inner.config.authorizer_scan_interval.as_secs();
+    let last = match inner.store.get(&scan_key).await {
+        Ok(v) => v,
+        Err(e) => return Recovered::Failed(e.into()),
+    };
+    if let Some(StoredValue::AuthorizerScan(s)) = last.as_ref().map(|v| &v.value) {
+        if now < s.started_at.saturating_add(interval) {
+            return after_recent_scan(inner, &wanted_key, rejected, s.started_at).await;
+        }
+    }
+    let claim = StoredValue::AuthorizerScan(ScanRecord {
+        started_at: now,
+        listed: 0,
+    });
+    let scan_version = match inner
+        .store
+        .compare_and_set(&scan_key, last.as_ref().map(|v| v.version), claim, None)
+        .await
+    {
+        Ok(CasOutcome::Applied { version }) => version,
+        Ok(_) => return after_recent_scan(inner, &wanted_key, rejected, now).await,
+        Err(e) => return Recovered::Failed(e.into()),
+    };
+    tracing::info!(wanted, "scanning the authorizer list");
+    let mut found = None;
+    let (mut offset, mut listed, mut skipped, mut restored) = (0u32, 0u64, 0u64, 0u64);
+    for _ in 0..AUTHORIZER_LIST_MAX_PAGES {
+        let page = match inner.authorizer_list(offset, AUTHORIZER_LIST_PAGE).await {
+            Ok(p) => p,
+            Err(e) => return Recovered::Failed(e),
+        };
+        for item in &page.list {
+            if item.refresh_token.is_empty()
+                || !crate::component::valid_appid(&item.authorizer_appid)
+            {
+                skipped += 1;
+                tracing::warn!(authorizer_appid = %crate::error::one_line(&item.authorizer_appid), "authorizer list entry without a usable refresh token or appid; skipped");
+                continue;
+            }
+            listed += 1;
+            let is_wanted = item.authorizer_appid == wanted;
+            let fence = if is_wanted { fence } else { None };
+            match restore(
+                inner,
+                item,
+                now,
+                is_wanted.then_some(rejected).flatten(),
+                fence,
+            )
+            .await
+            {
+                Ok(Some((version, wrote))) if is_wanted => {
+                    restored += u64::from(wrote);
+                    if wrote {
+                        inner.emit(ClientEvent::RefreshTokenRecovered {
+                            authorizer_appid: wanted.to_owned(),
+                        });
+                    }
+                    found = Some(Recovered::Token {
+                        token: item.refresh_token.clone(),
+                        version,
+                    });
+                }
+                Ok(Some((_, wrote))) => restored += u64::from(wrote),
+                Ok(None) => {}
+                Err(e) if is_wanted => return Recovered::Failed(e),
+                Err(e) => tracing::warn!(error = %e, "could not restore a listed refresh token"),
+            }
+        }
+        let got = u32::try_from(page.list.len()).unwrap_or(u32::MAX);
+        offset = offset.saturating_add(got);
+        if got == 0 || u64::from(offset) >= page.total_count {
+            break;
+        }
+    }
+    let done = StoredValue::AuthorizerScan(ScanRecord {
+        started_at: now,
+        listed,
+    });
+    let _ = inner
+        .store
+        .compare_and_set(&scan_key, Some(scan_version), done, None)
+        .await;
+    tracing::info!(listed, restored, skipped, "authorizer list scanned");
+    inner.emit(ClientEvent::AuthorizerListScanned {
+        listed,
+        restored,
+        skipped,
+    });
+    found.unwrap_or(Recovered::NotListed)
+}
+
+async fn after_recent_scan(
+    inner: &Inner,
+    wanted_key: &StoreKey,
+    rejected: Option<&AuthorizerRefreshToken>,
+    last: u64,
+) -> Recovered {
+    match inner.store.get(wanted_key).await {
+        Ok(Some(v)) => match v.value {
+            StoredValue::Authorizer(AuthorizerRecord {
+                refresh_token: Some(rt),
+                ..
+            }) if Some(&rt) != rejected => Recovered::Token {
+                token: rt,
+                version: v.version,
+            },
+            _ => Recovered::RateLimited { last },
+        },
+        Ok(None) => Recovered::RateLimited { last },
+        Err(e) => Recovered::Failed(e.into()),
+    }
+}
+
+/// Stores a listed refresh token where the store lacks the current one; returns the version
+/// of the account's record when it holds the listed token afterwards, and whether this wrote it.
+async fn restore(
+    inner: &Inner,
+    item: &AuthorizerListItem,
+    scan_started: u64,
+    rejected: Option<&AuthorizerRefreshToken>,
+    fence: Option<&str>,
+) -> Result<Option<(u64, bool)>, Error> {
+    let key = StoreKey::authorizer(inner.component_appid(), &item.authorizer_appid);
+    for _ in 0..super::write::CAS_ATTEMPTS {
+        let current = inner.store.get(&key).await?;
+        let next = match current.as_ref().map(|v| &v.value) {
+            None => AuthorizerRecord {
+                access_token: None,
+                refresh_token: Some(item.refresh_token.clone()),
+                obtained_at: 0,
+                refresh_at: 0,
+                expires_at: 0,
+                authorized_at: item.auth_time.min(scan_started),
+            },
+            Some(StoredValue::Authorizer(r)) => {
+                if r.refresh_token.as_ref() == Some(&item.refresh_token) {
+                    return Ok(current.map(|v| (v.version, false)));
+                }
+                // Authorized or refreshed since the scan started: newer than the list page.
+                let newer = r.authorized_at > scan_started || r.obtained_at > scan_started;
+                if newer && r.refresh_token.as_ref() != rejected {
+                    return Ok(None);
+                }
+                AuthorizerRecord {
+                    refresh_token: Some(item.refresh_token.clone()),
+                    access_token: None,
+                    refresh_at: 0,
+                    expires_at: 0,
+                    ..r.clone()
+                }
+            }
+            Some(StoredValue::AuthorizerRevoked(t))
+                if matches!(
+                    t.reason,
+                    RevokeReason::RefreshTokenInvalid | RevokeReason::NotListed
+                ) && t.since <= scan_started =>
+            {
+                AuthorizerRecord {
+                    access_token: None,
+                    refresh_token: Some(item.refresh_token.clone()),
+                    obtained_at: 0,
+                    refresh_at: 0,
+                    expires_at: 0,
+                    authorized_at: item.auth_time.min(scan_started),
+                }
+            }
+            // An explicit revocation, or another kind: leave it.
+            Some(_) => return Ok(None),
+        };
+        match inner
+            .store
+            .compare_and_set(
+                &key,
+                current.as_ref().map(|v| v.version),
+                StoredValue::Authorizer(next),
+                fence,
+            )
+            .await?
+        {
+            CasOutcome::Applied { version } => return Ok(Some((version, true))),
+            CasOutcome::Conflict { .. } => continue,
+            CasOutcome::LeaseLost => return Ok(None),
+        }
+    }
+    Ok(None)
+}
+
+/// Writes a tombstone for `appid` over the record at `expected` (best effort: a record that
+/// changed meanwhile is newer truth and stays) and returns the must-reauthorize error.
+pub(crate) async fn revoke(
+    inner: &Inner,
+    appid: &str,
+    expected: Option<u64>,
+    revoked: RevokedRecord,
+    reason: &str,
+    source: Option<Error>,
+    fence: Option<&str>,
+) -> Error {
+    let key = StoreKey::authorizer(inner.component_appid(), appid);
+    let value = StoredValue::AuthorizerRevoked(revoked.clone());
+    match inner
+        .store
+        .compare_and_set(&key, expected, value, fence)
+        .await
+    {
+        Ok(CasOutcome::Applied { .. }) => {
+            tracing::warn!(
+                authorizer_appid = appid,
+                reason,
+                "authorizer needs re-authorization; tombstone stored"
+            );
+            inner.emit(ClientEvent::AuthorizerRevoked {
+                authorizer_appid: appid.to_owned(),
+                errcode: revoked.errcode,
+            });
+        }
+        Ok(_) => tracing::info!(
+            authorizer_appid = appid,
+            "record changed meanwhile; no tombstone"
+        ),
+        Err(e) => {
+            tracing::warn!(authorizer_appid = appid, error = %e, "could not store the tombstone")
+        }
+    }
+    Error::MustReauthorize {
+        authorizer_appid: appid.to_owned(),
+        errcode: revoked.errcode,
+        reason: reason.to_owned(),
+        source: source.map(Arc::new),
+    }
+}

@@ -1,0 +1,121 @@
+//! Storing a fetched token: a fenced compare-and-set on the version the refresh started from,
+//! conflicts resolved by the kind (newer truth is kept), a lost lease taken again or left to
+//! its new holder, and a failed write held in process and retried in the background, so a
+//! fetched token is never thrown away and never refetched per call.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::component::Inner;
+use crate::store::{CasOutcome, StoreKey};
+
+use super::lease::LeaseGuard;
+use super::machine::Token;
+use super::{Fetched, TokenKind};
+
+/// Bound on compare-and-set rounds of one write.
+pub(crate) const CAS_ATTEMPTS: usize = 8;
+/// First delay of the background write retry; doubles up to [`RETRY_MAX`].
+const RETRY_FIRST: Duration = Duration::from_secs(1);
+const RETRY_MAX: Duration = Duration::from_secs(30);
+
+enum Step {
+    Done(u64),
+    KeepCurrent,
+    Failed,
+}
+
+async fn write_once<K: TokenKind>(
+    inner: &Inner,
+    key: &StoreKey,
+    fetched: &mut Fetched<K::Token>,
+    guard: Option<&LeaseGuard>,
+    started_at: u64,
+) -> Step {
+    let fence = guard.map(LeaseGuard::holder);
+    for _ in 0..CAS_ATTEMPTS {
+        let outcome = inner
+            .store
+            .compare_and_set(key, fetched.expected, fetched.value.clone(), fence)
+            .await;
+        match outcome {
+            Ok(CasOutcome::Applied { version }) => return Step::Done(version),
+            Ok(CasOutcome::Conflict { current: Some(c) })
+                if K::keep_current(&c, fetched, started_at) =>
+            {
+                tracing::warn!(key = %key, "the record changed during the refresh (newer truth); not overwriting it");
+                return Step::KeepCurrent;
+            }
+            Ok(CasOutcome::Conflict { current }) => {
+                fetched.expected = current.map(|c| c.version);
+            }
+            Ok(CasOutcome::LeaseLost) => match guard {
+                Some(g) if g.retake().await => {}
+                _ => {
+                    tracing::warn!(key = %key, "refresh lease lost to another instance; leaving the write to it");
+                    return Step::KeepCurrent;
+                }
+            },
+            Err(e) => {
+                tracing::warn!(key = %key, error = %e, "could not store the refreshed token; serving it from memory and retrying the write");
+                return Step::Failed;
+            }
+        }
+    }
+    tracing::warn!(key = %key, "the record kept changing during the write");
+    Step::Failed
+}
+
+/// Stores `fetched` and returns its token (version 0 when it is not in the store).
+pub(crate) async fn store_fetched<K: TokenKind>(
+    inner: &Arc<Inner>,
+    id: &K::Id,
+    key: &StoreKey,
+    mut fetched: Fetched<K::Token>,
+    guard: Option<&LeaseGuard>,
+    started_at: u64,
+) -> Token<K::Token> {
+    match write_once::<K>(inner, key, &mut fetched, guard, started_at).await {
+        Step::Done(version) => Token {
+            version,
+            ..fetched.token
+        },
+        Step::KeepCurrent => fetched.token,
+        Step::Failed => {
+            let token = fetched.token.clone();
+            K::engine(inner).hold_unwritten(id, token.clone(), fetched.expected);
+            let (inner, id, key) = (inner.clone(), id.clone(), key.clone());
+            tokio::spawn(async move {
+                retry_in_background::<K>(inner, id, key, fetched, started_at).await
+            });
+            token
+        }
+    }
+}
+
+/// Keeps trying to store a fetched token until it is stored, superseded, or expired.
+async fn retry_in_background<K: TokenKind>(
+    inner: Arc<Inner>,
+    id: K::Id,
+    key: StoreKey,
+    mut fetched: Fetched<K::Token>,
+    started_at: u64,
+) {
+    let mut delay = RETRY_FIRST;
+    loop {
+        inner.clock.sleep(delay).await;
+        if !fetched.token.usable_at(inner.clock.unix_seconds()) {
+            tracing::warn!(key = %key, "the unwritten token expired before the store came back");
+            break;
+        }
+        match write_once::<K>(&inner, &key, &mut fetched, None, started_at).await {
+            Step::Done(_) => {
+                tracing::info!(key = %key, "refreshed token stored after a retry");
+                break;
+            }
+            Step::KeepCurrent => break,
+            Step::Failed => delay = (delay * 2).min(RETRY_MAX),
+        }
+    }
+    K::engine(&inner).clear_unwritten(&id);
+}
