@@ -282,8 +282,9 @@ async fn concurrent_callers_single_flight() {
     );
 }
 
-/// Clock jumps: inside the refresh margin the token is renewed ahead of expiry (old one still
-/// valid); a jump past expiry renews before use; the platform rejects the old token by then.
+/// Clock jumps: inside the refresh margin the caller gets the still-valid token at once while
+/// one background refresh renews it ahead of expiry (old one still valid); a jump past expiry
+/// renews before use; the platform rejects the old token by then.
 async fn clock_jumps_past_expiry() {
     let e = env().await;
     e.ticket().await;
@@ -299,6 +300,20 @@ async fn clock_jumps_past_expiry() {
     );
     assert_eq!(e.fake.calls(Endpoint::ComponentToken), 1, "fresh: no call");
     advance(&e.fake, 1);
+    let mut events = e.client.subscribe();
+    let ahead = e.client.component_access_token().await.unwrap();
+    assert_eq!(
+        ahead.expose_secret(),
+        t1.expose_secret(),
+        "no wait on the network"
+    );
+    loop {
+        if let wxopen_client::ClientEvent::ComponentTokenRefreshed { .. } =
+            events.recv().await.unwrap()
+        {
+            break;
+        }
+    }
     let t2 = e.client.component_access_token().await.unwrap();
     assert_ne!(
         t2.expose_secret(),
@@ -680,7 +695,12 @@ async fn refresh_token_recovered_from_list() {
     );
     assert_eq!(e.fake.calls(Endpoint::GetAuthorizerList), 1);
     assert_eq!(
-        e.record(OA).await.unwrap().refresh_token.expose_secret(),
+        e.record(OA)
+            .await
+            .unwrap()
+            .refresh_token
+            .unwrap()
+            .expose_secret(),
         current
     );
 
@@ -734,7 +754,9 @@ async fn refresh_token_recovered_from_list() {
         ),
         "{err:?}"
     );
-    assert_eq!(e.fake.calls(Endpoint::GetAuthorizerList), 1);
+    // The list was scanned above less than 10 minutes ago (and that scan restored every
+    // listed account): no second scan.
+    assert_eq!(e.fake.calls(Endpoint::GetAuthorizerList), 0);
 }
 
 /// Recovery pages through api_get_authorizer_list: with 500 other accounts authorized first,
@@ -757,7 +779,12 @@ async fn refresh_token_recovery_pages_the_list() {
     );
     assert_eq!(e.fake.calls(Endpoint::AuthorizerToken), 2);
     assert_eq!(
-        e.record(OA).await.unwrap().refresh_token.expose_secret(),
+        e.record(OA)
+            .await
+            .unwrap()
+            .refresh_token
+            .unwrap()
+            .expose_secret(),
         current
     );
 }
@@ -773,6 +800,7 @@ async fn reauthorization_replaces_refresh_token() {
         .await
         .unwrap()
         .refresh_token
+        .unwrap()
         .expose_secret()
         .to_owned();
     e.authorize(OA, AuthorizerKind::OfficialAccount).await;
@@ -781,6 +809,7 @@ async fn reauthorization_replaces_refresh_token() {
         .await
         .unwrap()
         .refresh_token
+        .unwrap()
         .expose_secret()
         .to_owned();
     assert_ne!(old, new);

@@ -140,6 +140,18 @@ impl<K: TokenKind> Engine<K> {
         inner: &Arc<Inner>,
         id: &K::Id,
     ) -> Result<Token<K::Token>, Error> {
+        // A refresh joined just as it finished may hand over a token older than this caller's
+        // view of time (a clock jump): then decide once more.
+        for _ in 0..2 {
+            let token = self.get_once(inner, id).await?;
+            if token.usable_at(inner.clock.unix_seconds()) {
+                return Ok(token);
+            }
+        }
+        Err(Error::RefreshAborted { token: K::NAME })
+    }
+
+    async fn get_once(&self, inner: &Arc<Inner>, id: &K::Id) -> Result<Token<K::Token>, Error> {
         let key = K::key(inner, id);
         let read = inner.store.get(&key).await;
         let view = match read {
@@ -190,11 +202,15 @@ impl<K: TokenKind> Engine<K> {
         let (inner, id) = (inner.clone(), id.clone());
         tokio::spawn(async move {
             let outcome = refresh::<K>(&inner, &id, observed).await;
-            if let Err(e) = &outcome {
-                tracing::warn!(token = K::NAME, error = %e, "refresh failed");
-                K::failed(&inner, &id, e);
-            }
+            // Settle the cell before anyone hears of the outcome.
             K::engine(&inner).settle(&inner, &id, &outcome);
+            match &outcome {
+                Ok(t) => K::refreshed(&inner, &id, t),
+                Err(e) => {
+                    tracing::warn!(token = K::NAME, error = %e, "refresh failed");
+                    K::failed(&inner, &id, e);
+                }
+            }
             let _ = tx.send(Some(outcome));
         });
         rx
@@ -371,8 +387,5 @@ async fn refresh<K: TokenKind>(
     let started_at = inner.clock.unix_seconds();
     let fence = guard.as_ref().map(|g| g.holder());
     let fetched = K::fetch(inner, id, current, fence).await?;
-    let token =
-        write::store_fetched::<K>(inner, id, &key, fetched, guard.as_ref(), started_at).await;
-    K::refreshed(inner, id, &token);
-    Ok(token)
+    Ok(write::store_fetched::<K>(inner, id, &key, fetched, guard.as_ref(), started_at).await)
 }
