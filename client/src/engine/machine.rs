@@ -252,7 +252,8 @@ pub(crate) fn jittered(d: Duration, jitter: f64, unit: f64) -> Duration {
 }
 
 /// The cell after a refresh finished at `now_ms` with `outcome`; `unit` is a random draw in
-/// `0.0..1.0` for the cool-down's jitter.
+/// `0.0..1.0` for the cool-down's jitter. `tombstoned`: the failure left a tombstone in the
+/// store, which already answers every later caller, so nothing is remembered in process.
 pub(crate) fn settle<T: Clone>(
     cell: &mut Cell<T>,
     now_ms: u64,
@@ -260,6 +261,7 @@ pub(crate) fn settle<T: Clone>(
     policy: &CooldownPolicy,
     unit: f64,
     ticket_generation: u64,
+    tombstoned: bool,
 ) {
     cell.flight = false;
     match outcome {
@@ -269,6 +271,10 @@ pub(crate) fn settle<T: Clone>(
             if t.version != 0 {
                 cell.last_seen = Some(t.clone());
             }
+        }
+        Err(_) if tombstoned => {
+            cell.cooldown = None;
+            cell.failures = 0;
         }
         Err(e) => {
             cell.failures = cell.failures.saturating_add(1);
@@ -348,6 +354,7 @@ mod tests {
             &CooldownPolicy::default(),
             0.5,
             0,
+            false,
         );
         let ahead = View::Token(tok("a", 3, NOW - 1, NOW + 100));
         assert!(matches!(
@@ -386,6 +393,7 @@ mod tests {
             &CooldownPolicy::default(),
             0.5,
             0,
+            false,
         );
         match decide(NOW * 1000 + 5, Ok(&expired), &failed, 0) {
             Decision::Fail(ErrorOrStore::Remembered(e)) => assert_eq!(e.code(), Some(45009)),
@@ -441,6 +449,7 @@ mod tests {
             &CooldownPolicy::default(),
             0.5,
             7,
+            false,
         );
         let absent = View::Absent { version: None };
         assert!(matches!(
@@ -463,6 +472,7 @@ mod tests {
             &CooldownPolicy::default(),
             0.5,
             0,
+            false,
         );
         assert_eq!(cell.failures, 1);
         settle(
@@ -472,9 +482,31 @@ mod tests {
             &CooldownPolicy::default(),
             0.5,
             0,
+            false,
         );
         assert!(cell.cooldown.is_none() && cell.failures == 0);
         assert_eq!(cell.last_seen, Some(tok("b", 4, NOW + 10, NOW + 20)));
+    }
+
+    #[test]
+    fn a_failure_that_left_a_tombstone_is_not_remembered_in_process() {
+        let mut cell = Cell::<String>::default();
+        let e = Error::MustReauthorize {
+            authorizer_appid: "wx1".into(),
+            errcode: Some(61023),
+            reason: "r".into(),
+            source: None,
+        };
+        settle(
+            &mut cell,
+            NOW * 1000,
+            &Err(e),
+            &CooldownPolicy::default(),
+            0.5,
+            0,
+            true,
+        );
+        assert!(cell.cooldown.is_none() && cell.idle(NOW * 1000, 0));
     }
 
     #[test]
@@ -549,6 +581,7 @@ mod tests {
             &CooldownPolicy::default(),
             0.5,
             0,
+            false,
         );
         assert!(!failed.idle(NOW * 1000, 0));
         assert!(failed.idle((NOW + 61) * 1000, 0));

@@ -42,6 +42,8 @@ use machine::{decide, settle, Cell, Decision, Token, View};
 
 /// Above this many cells, idle ones are swept (and the threshold doubles with what is left).
 const SWEEP_MIN: usize = 1024;
+/// Hard bound on cells after a sweep.
+const MAX_CELLS: usize = 100_000;
 
 /// What a fetch produced: the record to store and the token in it.
 #[derive(Debug, Clone)]
@@ -202,8 +204,18 @@ impl<K: TokenKind> Engine<K> {
         let (inner, id) = (inner.clone(), id.clone());
         tokio::spawn(async move {
             let outcome = refresh::<K>(&inner, &id, observed).await;
+            let tombstoned = match &outcome {
+                Err(Error::MustReauthorize { .. }) => {
+                    let stored = inner.store.get(&K::key(&inner, &id)).await;
+                    matches!(
+                        stored.map(|v| K::view(v.as_ref())),
+                        Ok(Ok(View::Revoked { .. }))
+                    )
+                }
+                _ => false,
+            };
             // Settle the cell before anyone hears of the outcome.
-            K::engine(&inner).settle(&inner, &id, &outcome);
+            K::engine(&inner).settle(&inner, &id, &outcome, tombstoned);
             match &outcome {
                 Ok(t) => K::refreshed(&inner, &id, t),
                 Err(e) => {
@@ -216,7 +228,7 @@ impl<K: TokenKind> Engine<K> {
         rx
     }
 
-    fn settle(&self, inner: &Inner, id: &K::Id, outcome: &Outcome<K::Token>) {
+    fn settle(&self, inner: &Inner, id: &K::Id, outcome: &Outcome<K::Token>, tombstoned: bool) {
         let now_ms = inner.clock.unix_millis();
         let generation = inner.ticket_generation();
         let mut slots = self.lock();
@@ -229,6 +241,7 @@ impl<K: TokenKind> Engine<K> {
                 &inner.config.cooldowns,
                 rand::random::<f64>(),
                 generation,
+                tombstoned,
             );
             if slot.cell.idle(now_ms, generation) {
                 slots.remove(id);
@@ -236,6 +249,11 @@ impl<K: TokenKind> Engine<K> {
         }
         if slots.len() > self.sweep_above.load(Ordering::Relaxed) {
             slots.retain(|_, s| !s.cell.idle(now_ms, generation));
+            if slots.len() > MAX_CELLS {
+                // Still too many: keep only what cannot be rebuilt from the store (running
+                // refreshes and unwritten tokens); remembered failures are dropped.
+                slots.retain(|_, s| s.flight.is_some() || s.cell.unwritten.is_some());
+            }
             self.sweep_above
                 .store((slots.len() * 2).max(SWEEP_MIN), Ordering::Relaxed);
         }

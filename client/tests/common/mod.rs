@@ -176,3 +176,147 @@ pub async fn authorize(
         .unwrap();
     drop(guard);
 }
+
+/// A [`MemoryStore`] with switches that make parts of it fail, for store-failure tests.
+#[derive(Debug, Default)]
+pub struct FaultyStore {
+    pub inner: MemoryStore,
+    /// Writes (compare-and-set) fail with an unavailable error.
+    pub fail_writes: std::sync::atomic::AtomicBool,
+    /// Lease calls fail with an unavailable error.
+    pub fail_leases: std::sync::atomic::AtomicBool,
+    /// Number of writes attempted.
+    pub writes: std::sync::atomic::AtomicU64,
+}
+
+impl FaultyStore {
+    fn down<T>() -> Result<T, wxopen_client::StoreError> {
+        Err(wxopen_client::StoreError::unavailable("store down (test)"))
+    }
+    fn on(flag: &std::sync::atomic::AtomicBool) -> bool {
+        flag.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl TokenStore for FaultyStore {
+    fn get<'a>(
+        &'a self,
+        key: &'a wxopen_client::StoreKey,
+    ) -> wxopen_client::BoxFuture<
+        'a,
+        Result<Option<wxopen_client::Versioned>, wxopen_client::StoreError>,
+    > {
+        self.inner.get(key)
+    }
+    fn compare_and_set<'a>(
+        &'a self,
+        key: &'a wxopen_client::StoreKey,
+        expected: Option<u64>,
+        value: wxopen_client::StoredValue,
+        fence: Option<&'a str>,
+    ) -> wxopen_client::BoxFuture<'a, Result<wxopen_client::CasOutcome, wxopen_client::StoreError>>
+    {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if Self::on(&self.fail_writes) {
+            return Box::pin(async { Self::down() });
+        }
+        self.inner.compare_and_set(key, expected, value, fence)
+    }
+    fn compare_and_delete<'a>(
+        &'a self,
+        key: &'a wxopen_client::StoreKey,
+        expected: u64,
+    ) -> wxopen_client::BoxFuture<'a, Result<bool, wxopen_client::StoreError>> {
+        self.inner.compare_and_delete(key, expected)
+    }
+    fn try_lease<'a>(
+        &'a self,
+        key: &'a wxopen_client::StoreKey,
+        holder: &'a str,
+        ttl: Duration,
+    ) -> wxopen_client::BoxFuture<'a, Result<bool, wxopen_client::StoreError>> {
+        if Self::on(&self.fail_leases) {
+            return Box::pin(async { Self::down() });
+        }
+        self.inner.try_lease(key, holder, ttl)
+    }
+    fn extend_lease<'a>(
+        &'a self,
+        key: &'a wxopen_client::StoreKey,
+        holder: &'a str,
+        ttl: Duration,
+    ) -> wxopen_client::BoxFuture<'a, Result<bool, wxopen_client::StoreError>> {
+        if Self::on(&self.fail_leases) {
+            return Box::pin(async { Self::down() });
+        }
+        self.inner.extend_lease(key, holder, ttl)
+    }
+    fn release_lease<'a>(
+        &'a self,
+        key: &'a wxopen_client::StoreKey,
+        holder: &'a str,
+    ) -> wxopen_client::BoxFuture<'a, Result<(), wxopen_client::StoreError>> {
+        if Self::on(&self.fail_leases) {
+            return Box::pin(async { Self::down() });
+        }
+        self.inner.release_lease(key, holder)
+    }
+}
+
+/// A client on `store` with a manual clock at `T0`.
+pub fn client_on(
+    config: ComponentConfig,
+    store: Arc<dyn TokenStore>,
+    clock: &ManualClock,
+) -> ComponentClient {
+    ComponentClient::builder(config)
+        .store(store)
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .unwrap()
+}
+
+/// Waits (bounded) for the first event matching `f`.
+pub async fn wait_event(
+    events: &mut tokio::sync::broadcast::Receiver<wxopen_client::ClientEvent>,
+    f: impl Fn(&wxopen_client::ClientEvent) -> bool,
+) -> wxopen_client::ClientEvent {
+    let found = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match events.recv().await {
+                Ok(e) if f(&e) => return e,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(e) => panic!("event channel closed: {e}"),
+            }
+        }
+    })
+    .await;
+    found.expect("event did not arrive (hang guard)")
+}
+
+/// Polls `f` (bounded) until it holds.
+pub async fn eventually<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..2000 {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("never happened: {what}");
+}
+
+/// Requests to `path` the server received.
+pub async fn hits(server: &MockServer, p: &str) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == p)
+        .count()
+}
