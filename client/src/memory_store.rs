@@ -54,6 +54,12 @@ impl MemoryStore {
         self.len() == 0
     }
 
+    /// Ends every lease now, as if their time-to-live ran out (for tests of what another
+    /// instance does once a holder's lease expired).
+    pub fn expire_leases(&self) {
+        self.lock().leases.clear();
+    }
+
     fn get_now(&self, key: &StoreKey) -> Option<Versioned> {
         self.lock().entries.get(key).cloned()
     }

@@ -1,0 +1,515 @@
+//! The token engine under failure: dropped callers, leases across instances, fenced writes,
+//! store outages, and authorization events arriving late or replayed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer};
+use wxopen_client::{
+    AuthorizerState, CasOutcome, ClientEvent, ComponentTokenRecord, Error, ManualClock,
+    MemoryStore, StoreKey, StoredValue, TokenStore,
+};
+
+fn slow_component_token(token: &str, delay: Duration) -> Mock {
+    Mock::given(method("POST"))
+        .and(path(P_COMPONENT_TOKEN))
+        .respond_with(
+            ok_json(json!({"component_access_token": token, "expires_in": 7200})).set_delay(delay),
+        )
+}
+
+/// Finding 3 (before: the lease leaked and another instance waited 2.6 s for nobody): a
+/// caller dropped mid-refresh cancels nothing — the refresh finishes, its token is stored,
+/// and the lease is released for the next instance.
+#[tokio::test]
+async fn a_dropped_caller_cancels_nothing_and_the_lease_is_released() {
+    let server = MockServer::start().await;
+    let h = harness(&[&server]);
+    push_ticket(&h, "ticket@@@t", T0).await;
+    slow_component_token("ctok", Duration::from_millis(300))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut events = h.client.subscribe();
+    let client = h.client.clone();
+    let caller = tokio::spawn(async move { client.component_access_token().await });
+    eventually("the fetch reached WeChat", || async {
+        hits(&server, P_COMPONENT_TOKEN).await == 1
+    })
+    .await;
+    caller.abort();
+    assert!(caller.await.unwrap_err().is_cancelled());
+    wait_event(&mut events, |e| {
+        matches!(e, ClientEvent::ComponentTokenRefreshed { .. })
+    })
+    .await;
+    let rec = h.client.component_token_record().await.unwrap().unwrap();
+    assert_eq!(rec.token.expose_secret(), "ctok");
+    let key = StoreKey::component_token(APPID);
+    eventually("the lease was released", || async {
+        h.store
+            .try_lease(&key, "another-instance", Duration::from_secs(60))
+            .await
+            .unwrap()
+    })
+    .await;
+    server.verify().await;
+}
+
+/// A rotated refresh token is written even when the caller that started the refresh is gone.
+#[tokio::test]
+async fn a_rotated_refresh_token_is_written_after_the_caller_left() {
+    let server = MockServer::start().await;
+    let h = harness(&[&server]);
+    push_ticket(&h, "ticket@@@t", T0).await;
+    mount_component_token(&server, "ctok", 2).await;
+    authorize(
+        &h,
+        &server,
+        "wxauthorizer01",
+        "atok-1",
+        "refreshtoken@@@old",
+    )
+    .await;
+    h.clock.advance(Duration::from_secs(7200));
+    Mock::given(method("POST"))
+        .and(path(P_AUTHORIZER_TOKEN))
+        .respond_with(
+            ok_json(json!({
+                "authorizer_access_token": "atok-2",
+                "expires_in": 7200,
+                "authorizer_refresh_token": "refreshtoken@@@rotated"
+            }))
+            .set_delay(Duration::from_millis(300)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut events = h.client.subscribe();
+    let client = h.client.clone();
+    let caller =
+        tokio::spawn(async move { client.authorizer_access_token("wxauthorizer01").await });
+    eventually("the refresh reached WeChat", || async {
+        hits(&server, P_AUTHORIZER_TOKEN).await == 1
+    })
+    .await;
+    caller.abort();
+    wait_event(&mut events, |e| {
+        matches!(e, ClientEvent::AuthorizerTokenRefreshed { .. })
+    })
+    .await;
+    let rec = h
+        .client
+        .authorizer_record("wxauthorizer01")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        rec.refresh_token.unwrap().expose_secret(),
+        "refreshtoken@@@rotated"
+    );
+    assert_eq!(rec.access_token.unwrap().expose_secret(), "atok-2");
+}
+
+/// Finding 4 (before: the caller waited for the refresh, and after lease_wait a second
+/// instance refreshed anyway): two instances past the refresh deadline on one store → one
+/// background refresh, and neither caller waits.
+#[tokio::test]
+async fn two_instances_refresh_ahead_once() {
+    let server = MockServer::start().await;
+    let clock = ManualClock::at_unix(T0);
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
+    let a = client_on(config(&[&server]), store.clone(), &clock);
+    let b = client_on(config(&[&server]), store.clone(), &clock);
+    a.record_ticket(wxopen_client::ComponentVerifyTicket::new("ticket@@@t"), T0)
+        .await
+        .unwrap();
+    mount_component_token(&server, "ctok-1", 1).await;
+    a.component_access_token().await.unwrap();
+    server.reset().await;
+    clock.advance(Duration::from_secs(6700));
+    slow_component_token("ctok-2", Duration::from_millis(300))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (ta, tb) = tokio::join!(a.component_access_token(), b.component_access_token());
+    assert_eq!(ta.unwrap().expose_secret(), "ctok-1");
+    assert_eq!(tb.unwrap().expose_secret(), "ctok-1");
+    // Whichever instance fetched, both end up on the new token with one upstream call.
+    eventually("the new token is stored", || async {
+        a.component_token_record()
+            .await
+            .unwrap()
+            .is_some_and(|r| r.token.expose_secret() == "ctok-2")
+    })
+    .await;
+    assert_eq!(
+        b.component_access_token().await.unwrap().expose_secret(),
+        "ctok-2"
+    );
+    assert_eq!(
+        a.component_access_token().await.unwrap().expose_secret(),
+        "ctok-2"
+    );
+    server.verify().await;
+}
+
+/// A lease error degrades to in-process single flight: the refresh still happens, once.
+#[tokio::test]
+async fn a_lease_error_degrades_to_in_process_single_flight() {
+    let server = MockServer::start().await;
+    let clock = ManualClock::at_unix(T0);
+    let store = Arc::new(FaultyStore::default());
+    let client = client_on(config(&[&server]), store.clone(), &clock);
+    client
+        .record_ticket(wxopen_client::ComponentVerifyTicket::new("ticket@@@t"), T0)
+        .await
+        .unwrap();
+    store.fail_leases.store(true, Ordering::SeqCst);
+    slow_component_token("ctok", Duration::from_millis(100))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let results =
+        futures_util::future::join_all((0..10).map(|_| client.component_access_token())).await;
+    for r in results {
+        assert_eq!(r.unwrap().expose_secret(), "ctok");
+    }
+    assert!(client.component_token_record().await.unwrap().is_some());
+    server.verify().await;
+}
+
+/// Writes are fenced: a slower, older refresh whose lease was taken over never overwrites the
+/// newer token the new holder stored.
+#[tokio::test]
+async fn a_slower_older_refresh_never_overwrites_a_newer_token() {
+    let server = MockServer::start().await;
+    let h = harness(&[&server]);
+    push_ticket(&h, "ticket@@@t", T0).await;
+    slow_component_token("ctok-old", Duration::from_millis(400))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = h.client.clone();
+    let caller = tokio::spawn(async move { client.component_access_token().await });
+    eventually("the fetch reached WeChat", || async {
+        hits(&server, P_COMPONENT_TOKEN).await == 1
+    })
+    .await;
+    // Meanwhile another instance takes the lease over and stores a newer token.
+    let key = StoreKey::component_token(APPID);
+    let newer = StoredValue::ComponentToken(ComponentTokenRecord {
+        token: wxopen_client::ComponentAccessToken::new("ctok-newer"),
+        obtained_at: T0,
+        refresh_at: T0 + 6600,
+        expires_at: T0 + 7200,
+    });
+    // Our lease runs out (as a TTL does) and a second instance takes it.
+    h.store.expire_leases();
+    assert!(h
+        .store
+        .try_lease(&key, "instance-b", Duration::from_secs(60))
+        .await
+        .unwrap());
+    assert!(matches!(
+        h.store
+            .compare_and_set(&key, None, newer, Some("instance-b"))
+            .await
+            .unwrap(),
+        CasOutcome::Applied { .. }
+    ));
+    // The older refresh completes: its caller gets its token, the store keeps the newer one.
+    let got = caller.await.unwrap().unwrap();
+    assert_eq!(got.expose_secret(), "ctok-old");
+    let rec = h.client.component_token_record().await.unwrap().unwrap();
+    assert_eq!(rec.token.expose_secret(), "ctok-newer");
+}
+
+/// Finding 5 (before: every call refetched while the store could not be written): the fetched
+/// token is served from memory, written in the background once the store is back, and not
+/// fetched again.
+#[tokio::test]
+async fn a_failed_store_write_neither_loses_the_token_nor_refetches() {
+    let server = MockServer::start().await;
+    let clock = ManualClock::at_unix(T0);
+    let store = Arc::new(FaultyStore::default());
+    let client = client_on(config(&[&server]), store.clone(), &clock);
+    client
+        .record_ticket(wxopen_client::ComponentVerifyTicket::new("ticket@@@t"), T0)
+        .await
+        .unwrap();
+    mount_component_token(&server, "ctok", 1).await;
+    store.fail_writes.store(true, Ordering::SeqCst);
+    for _ in 0..20 {
+        assert_eq!(
+            client
+                .component_access_token()
+                .await
+                .unwrap()
+                .expose_secret(),
+            "ctok"
+        );
+    }
+    assert!(client.component_token_record().await.unwrap().is_none());
+    store.fail_writes.store(false, Ordering::SeqCst);
+    eventually("the background write stored the token", || async {
+        client.component_token_record().await.unwrap().is_some()
+    })
+    .await;
+    assert_eq!(
+        client
+            .component_access_token()
+            .await
+            .unwrap()
+            .expose_secret(),
+        "ctok"
+    );
+    server.verify().await;
+}
+
+/// Finding 6 (before: a late `unauthorized` deleted a newer authorization): authorization
+/// events are ordered by WeChat's CreateTime and the time of query_auth.
+#[tokio::test]
+async fn a_late_unauthorized_push_revokes_nothing_newer() {
+    let server = MockServer::start().await;
+    let h = harness(&[&server]);
+    push_ticket(&h, "ticket@@@t", T0).await;
+    mount_component_token(&server, "ctok", 1).await;
+    // Authorized at T0 + 100 (query_auth at the clock's time).
+    h.clock.advance(Duration::from_secs(100));
+    authorize(&h, &server, "wxauthorizer01", "atok-1", "refreshtoken@@@r1").await;
+    let (q, body) = push(
+        &unauthorized_xml("wxauthorizer01", T0 + 50),
+        &(T0 + 100).to_string(),
+        "n",
+    );
+    h.client.handle_component_push(&q, &body).await.unwrap();
+    assert!(
+        h.client
+            .authorizer_record("wxauthorizer01")
+            .await
+            .unwrap()
+            .is_some(),
+        "stale push ignored"
+    );
+    // A newer one revokes: tombstone, and tokens are refused without a call to WeChat.
+    let (q, body) = push(
+        &unauthorized_xml("wxauthorizer01", T0 + 200),
+        &(T0 + 100).to_string(),
+        "n",
+    );
+    h.client.handle_component_push(&q, &body).await.unwrap();
+    assert!(matches!(
+        h.client.authorizer_state("wxauthorizer01").await.unwrap(),
+        Some(AuthorizerState::Revoked(_))
+    ));
+    let e = h
+        .client
+        .authorizer_access_token("wxauthorizer01")
+        .await
+        .unwrap_err();
+    assert!(e.must_reauthorize(), "{e}");
+    // Replayed (same or older) unauthorized pushes change nothing; a newer authorized push
+    // replaces the tombstone (its refresh token is then recovered or query_auth stores it).
+    h.client.handle_component_push(&q, &body).await.unwrap();
+    let (q, body) = push(
+        &authorized_xml("wxauthorizer01", "queryauthcode@@@again", T0 + 300),
+        &(T0 + 100).to_string(),
+        "n",
+    );
+    h.client.handle_component_push(&q, &body).await.unwrap();
+    assert!(matches!(
+        h.client.authorizer_state("wxauthorizer01").await.unwrap(),
+        Some(AuthorizerState::Authorized(ref r)) if r.authorized_at == T0 + 300
+    ));
+}
+
+/// The push timestamp window is on by default (10 minutes); a ticket from more than a day in
+/// the future is refused, not stored.
+#[tokio::test]
+async fn replay_window_is_on_by_default_and_future_tickets_are_refused() {
+    let server = MockServer::start().await;
+    let h = harness(&[&server]);
+    assert_eq!(
+        h.client.config().push_timestamp_window,
+        Some(Duration::from_secs(600))
+    );
+    let (q, body) = push(
+        &ticket_xml("ticket@@@old", T0),
+        &(T0 - 3600).to_string(),
+        "n",
+    );
+    let e = h.client.handle_component_push(&q, &body).await.unwrap_err();
+    assert_eq!(e.code(), Some(-40001), "{e}");
+    let (q, body) = push(&ticket_xml("ticket@@@future", T0 + 2 * 86_400), TS, "n");
+    let e = h.client.handle_component_push(&q, &body).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::InvalidInput {
+                what: "CreateTime",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(h.client.stored_ticket().await.unwrap().is_none());
+}
+
+/// The fence itself: when the lease was taken over before our write, the write is refused and
+/// left to the new holder (whose fetch superseded ours), and our caller still gets its token.
+#[tokio::test]
+async fn a_write_after_the_lease_was_lost_is_left_to_the_new_holder() {
+    let server = MockServer::start().await;
+    let h = harness(&[&server]);
+    push_ticket(&h, "ticket@@@t", T0).await;
+    slow_component_token("ctok-old", Duration::from_millis(400))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = h.client.clone();
+    let caller = tokio::spawn(async move { client.component_access_token().await });
+    eventually("the fetch reached WeChat", || async {
+        hits(&server, P_COMPONENT_TOKEN).await == 1
+    })
+    .await;
+    let key = StoreKey::component_token(APPID);
+    h.store.expire_leases();
+    assert!(h
+        .store
+        .try_lease(&key, "instance-b", Duration::from_secs(60))
+        .await
+        .unwrap());
+    assert_eq!(caller.await.unwrap().unwrap().expose_secret(), "ctok-old");
+    assert!(h.client.component_token_record().await.unwrap().is_none());
+}
+
+/// A store that keeps leases in the record namespace (a naive `SET key holder NX`): the
+/// contract check catches it.
+#[derive(Debug, Default)]
+struct CollidingStore {
+    rows: std::sync::Mutex<
+        std::collections::HashMap<String, (u64, Option<StoredValue>, Option<String>)>,
+    >,
+}
+
+impl TokenStore for CollidingStore {
+    fn get<'a>(
+        &'a self,
+        key: &'a StoreKey,
+    ) -> wxopen_client::BoxFuture<
+        'a,
+        Result<Option<wxopen_client::Versioned>, wxopen_client::StoreError>,
+    > {
+        Box::pin(async move {
+            let rows = self.rows.lock().unwrap();
+            Ok(rows.get(&key.to_string()).and_then(|(version, v, _)| {
+                v.clone().map(|value| wxopen_client::Versioned {
+                    value,
+                    version: *version,
+                })
+            }))
+        })
+    }
+    fn compare_and_set<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        expected: Option<u64>,
+        value: StoredValue,
+        _: Option<&'a str>,
+    ) -> wxopen_client::BoxFuture<'a, Result<CasOutcome, wxopen_client::StoreError>> {
+        Box::pin(async move {
+            let mut rows = self.rows.lock().unwrap();
+            let row = rows.entry(key.to_string()).or_insert((0, None, None));
+            let current = row.1.as_ref().map(|_| row.0);
+            if current != expected {
+                let current = row.1.clone().map(|value| wxopen_client::Versioned {
+                    value,
+                    version: row.0,
+                });
+                return Ok(CasOutcome::Conflict { current });
+            }
+            row.0 += 1;
+            row.1 = Some(value);
+            row.2 = None; // the write clobbers the lease, and the lease the record
+            Ok(CasOutcome::Applied { version: row.0 })
+        })
+    }
+    fn compare_and_delete<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        expected: u64,
+    ) -> wxopen_client::BoxFuture<'a, Result<bool, wxopen_client::StoreError>> {
+        Box::pin(async move {
+            let mut rows = self.rows.lock().unwrap();
+            let hit = rows
+                .get(&key.to_string())
+                .is_some_and(|r| r.0 == expected && r.1.is_some());
+            if hit {
+                rows.remove(&key.to_string());
+            }
+            Ok(hit)
+        })
+    }
+    fn try_lease<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        holder: &'a str,
+        _: Duration,
+    ) -> wxopen_client::BoxFuture<'a, Result<bool, wxopen_client::StoreError>> {
+        Box::pin(async move {
+            let mut rows = self.rows.lock().unwrap();
+            let row = rows.entry(key.to_string()).or_insert((0, None, None));
+            if row.2.as_deref().is_some_and(|h| h != holder) {
+                return Ok(false);
+            }
+            // The lease replaces whatever was at the key.
+            row.1 = None;
+            row.2 = Some(holder.to_owned());
+            Ok(true)
+        })
+    }
+    fn extend_lease<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        holder: &'a str,
+        _: Duration,
+    ) -> wxopen_client::BoxFuture<'a, Result<bool, wxopen_client::StoreError>> {
+        Box::pin(async move {
+            let rows = self.rows.lock().unwrap();
+            Ok(rows
+                .get(&key.to_string())
+                .is_some_and(|r| r.2.as_deref() == Some(holder)))
+        })
+    }
+    fn release_lease<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        holder: &'a str,
+    ) -> wxopen_client::BoxFuture<'a, Result<(), wxopen_client::StoreError>> {
+        Box::pin(async move {
+            let mut rows = self.rows.lock().unwrap();
+            if let Some(r) = rows.get_mut(&key.to_string()) {
+                if r.2.as_deref() == Some(holder) {
+                    r.2 = None;
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test]
+async fn the_contract_check_catches_a_lease_that_collides_with_its_record() {
+    let err = wxopen_client::store::check_store_contract(&CollidingStore::default(), "wxc")
+        .await
+        .unwrap_err();
+    assert!(err.contains("lease"), "{err}");
+}
