@@ -393,11 +393,12 @@ async fn a_write_after_the_lease_was_lost_is_left_to_the_new_holder() {
 
 /// A store that keeps leases in the record namespace (a naive `SET key holder NX`): the
 /// contract check catches it.
+/// Key → (version, record, lease holder): one namespace for both.
+type Rows = std::collections::HashMap<String, (u64, Option<StoredValue>, Option<String>)>;
+
 #[derive(Debug, Default)]
 struct CollidingStore {
-    rows: std::sync::Mutex<
-        std::collections::HashMap<String, (u64, Option<StoredValue>, Option<String>)>,
-    >,
+    rows: std::sync::Mutex<Rows>,
 }
 
 impl TokenStore for CollidingStore {
