@@ -77,6 +77,7 @@ pub mod health;
 pub mod hooks;
 pub mod memory_store;
 pub mod push;
+pub mod replay;
 pub mod retry;
 pub mod secret;
 pub mod store;
@@ -98,6 +99,7 @@ pub use health::ComponentHealth;
 pub use hooks::ClientEvent;
 pub use memory_store::MemoryStore;
 pub use push::{PushAck, PushQuery, SUCCESS_REPLY};
+pub use replay::{MemoryReplayCache, ReplayCache};
 pub use retry::RetryPolicy;
 pub use secret::{
     AuthorizationCode, AuthorizerAccessToken, AuthorizerRefreshToken, ComponentAccessToken,

@@ -87,6 +87,8 @@ pub struct PushAck {
     /// For a ticket push: `true` if it replaced the stored ticket, `false` if it was a
     /// duplicate or older than the stored one. `false` for other events.
     pub ticket_stored: bool,
+    /// `true` when the replay cache had seen this push: it was answered, not applied again.
+    pub replayed: bool,
     /// The HTTP response body to send: always `"success"`.
     pub reply: &'static str,
 }

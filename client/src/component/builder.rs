@@ -13,6 +13,7 @@ use crate::config::ComponentConfig;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::memory_store::MemoryStore;
+use crate::replay::ReplayCache;
 use crate::store::{StoreKey, TokenStore};
 use crate::transport::Transport;
 
@@ -22,6 +23,7 @@ pub struct ComponentClientBuilder {
     store: Option<Arc<dyn TokenStore>>,
     clock: Option<Arc<dyn Clock>>,
     http: Option<reqwest::Client>,
+    replay: Option<Arc<dyn ReplayCache>>,
 }
 
 impl fmt::Debug for ComponentClientBuilder {
@@ -41,6 +43,7 @@ impl ComponentClientBuilder {
             store: None,
             clock: None,
             http: None,
+            replay: None,
         }
     }
 
@@ -59,6 +62,13 @@ impl ComponentClientBuilder {
     /// Uses a preconfigured `reqwest::Client` (its own timeouts then apply).
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
+        self
+    }
+
+    /// Answers pushes whose signature `cache` has seen (inside the timestamp window) without
+    /// applying them again.
+    pub fn replay_cache(mut self, cache: Arc<dyn ReplayCache>) -> Self {
+        self.replay = Some(cache);
         self
     }
 
@@ -106,6 +116,7 @@ impl ComponentClientBuilder {
                 config,
                 crypt,
                 previous_crypt,
+                replay: self.replay,
                 store,
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
                 transport,

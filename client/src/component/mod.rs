@@ -57,6 +57,7 @@ pub(crate) struct Inner {
     pub(crate) config: ComponentConfig,
     pub(crate) crypt: MsgCrypt,
     pub(crate) previous_crypt: Option<MsgCrypt>,
+    pub(crate) replay: Option<Arc<dyn crate::replay::ReplayCache>>,
     pub(crate) store: Arc<dyn TokenStore>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) transport: Transport,

@@ -69,6 +69,31 @@ impl ComponentClient {
         self.check_timestamp(query)?;
         let (plain, _) = self.decrypt_with_rotation(query, body)?;
         let event = parse_component_event(&plain)?;
+        if let Some(cache) = &self.inner.replay {
+            let now = self.now();
+            let window = self
+                .inner
+                .config
+                .push_timestamp_window
+                .map_or(24 * 3600, |w| w.as_secs());
+            let ts: u64 = query.timestamp.parse().unwrap_or(now);
+            if cache.check_and_insert(
+                &query.msg_signature,
+                now,
+                ts.max(now).saturating_add(window),
+            ) {
+                tracing::info!(
+                    info_type = event.info_type(),
+                    "replayed push answered, not applied"
+                );
+                return Ok(PushAck {
+                    event,
+                    ticket_stored: false,
+                    replayed: true,
+                    reply: SUCCESS_REPLY,
+                });
+            }
+        }
         if let Some(app_id) = event.app_id() {
             if app_id != self.component_appid() {
                 return Err(PushError::AppIdMismatch {
@@ -123,6 +148,7 @@ impl ComponentClient {
         Ok(PushAck {
             event,
             ticket_stored,
+            replayed: false,
             reply: SUCCESS_REPLY,
         })
     }
