@@ -56,6 +56,7 @@
 //! | [`errcode`] | pure `errcode` classification |
 //! | [`api`] | endpoints, URL building, typed bodies, [`api::parse_response`] |
 //! | [`auth_url`] | authorization page URLs |
+//! | [`authorization`] | [`AuthorizationRequest`], [`AuthCallback`] (the typed redirect) |
 //! | [`xml`], [`event`], [`push`] | push parsing: [`parse_component_event`], [`PushQuery`] |
 //! | [`store`], [`memory_store`] | [`TokenStore`] and [`MemoryStore`] |
 //! | [`hooks`] | [`ClientEvent`] notifications |
@@ -65,6 +66,7 @@
 
 pub mod api;
 pub mod auth_url;
+pub mod authorization;
 mod client;
 pub mod clock;
 pub mod config;
@@ -84,6 +86,7 @@ mod transport;
 pub mod xml;
 
 pub use auth_url::{AuthPage, AuthType, AuthUrlOptions};
+pub use authorization::{AuthCallback, AuthCallbackError, AuthorizationRequest};
 pub use client::{
     ComponentClient, ComponentClientBuilder, AUTHORIZER_LIST_MAX_PAGES, AUTHORIZER_LIST_PAGE,
 };

@@ -356,7 +356,8 @@ async fn authorization_flow_codes_and_refresh_tokens() {
     let pre = pre["pre_auth_code"].as_str().unwrap().to_owned();
     let consent = fake.simulate_admin_consent(&pre, auth).unwrap();
     assert!(consent.auth_code.starts_with("queryauthcode@@@"));
-    assert_eq!(consent.expires_in, 3600);
+    assert_eq!(consent.expires_in, 600);
+    assert!(consent.redirect_query.ends_with("&expires_in=600"));
     assert!(consent
         .redirect_query
         .starts_with("auth_code=queryauthcode%40%40%40"));
