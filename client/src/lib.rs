@@ -85,13 +85,14 @@ pub mod tokens;
 mod transport;
 pub mod xml;
 
+pub use api::ApiCall;
 pub use auth_url::{AuthPage, AuthType, AuthUrlOptions};
 pub use authorization::{AuthCallback, AuthCallbackError, AuthorizationRequest};
 pub use client::{
     ComponentClient, ComponentClientBuilder, AUTHORIZER_LIST_MAX_PAGES, AUTHORIZER_LIST_PAGE,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::ComponentConfig;
+pub use config::{ComponentConfig, DEFAULT_MAX_RESPONSE_BYTES};
 pub use errcode::ErrorClass;
 pub use error::{Error, PushError, Result, TransportKind};
 pub use event::{parse_component_event, AuthorizationGrant, ComponentEvent};
@@ -99,7 +100,7 @@ pub use health::ComponentHealth;
 pub use hooks::ClientEvent;
 pub use memory_store::MemoryStore;
 pub use push::{PushAck, PushQuery, SUCCESS_REPLY};
-pub use retry::RetryPolicy;
+pub use retry::{FailoverPolicy, RetryPolicy};
 pub use secret::{
     AuthorizationCode, AuthorizerAccessToken, AuthorizerRefreshToken, ComponentAccessToken,
     ComponentAppSecret, ComponentVerifyTicket, EncodingAesKey, MessageToken, PreAuthCode,
