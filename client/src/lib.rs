@@ -58,6 +58,7 @@
 //! | [`auth_url`] | authorization page URLs |
 //! | [`authorization`] | [`AuthorizationRequest`], [`AuthCallback`] (the typed redirect) |
 //! | [`xml`], [`event`], [`push`] | push parsing: [`parse_component_event`], [`PushQuery`] |
+//! | [`message`] | messages of authorized accounts: [`parse_authorizer_message`], passive replies |
 //! | [`store`], [`memory_store`] | [`TokenStore`] and [`MemoryStore`] |
 //! | [`hooks`] | [`ClientEvent`] notifications |
 //! | [`health`] | [`ComponentHealth`]: is a fresh ticket stored? |
@@ -76,6 +77,7 @@ pub mod event;
 pub mod health;
 pub mod hooks;
 pub mod memory_store;
+pub mod message;
 pub mod push;
 pub mod retry;
 pub mod secret;
@@ -99,6 +101,7 @@ pub use event::{parse_component_event, AuthorizationGrant, ComponentEvent};
 pub use health::ComponentHealth;
 pub use hooks::ClientEvent;
 pub use memory_store::MemoryStore;
+pub use message::{parse_authorizer_message, AuthorizerMessage, MsgType};
 pub use push::{PushAck, PushQuery, SUCCESS_REPLY};
 pub use retry::{FailoverPolicy, RetryPolicy};
 pub use secret::{
