@@ -71,8 +71,9 @@ impl Target<'_> {
 }
 
 impl Transport {
-    /// A transport with the system clock, the default body cap and the default sticky
-    /// failover. Prefer [`from_config`](Self::from_config).
+    /// A transport with the default body cap and **no** sticky failover (it has no injected
+    /// clock to time it with); every call starts on the primary, as before. Prefer
+    /// [`from_config`](Self::from_config).
     pub(crate) fn new(http: reqwest::Client, base_urls: Vec<Url>, retry: RetryPolicy) -> Self {
         Self::with_parts(
             http,
@@ -80,7 +81,10 @@ impl Transport {
             retry,
             Arc::new(SystemClock),
             DEFAULT_MAX_RESPONSE_BYTES,
-            FailoverPolicy::default(),
+            FailoverPolicy {
+                failures_to_switch: 0,
+                ..FailoverPolicy::default()
+            },
         )
     }
 
