@@ -118,6 +118,10 @@ pub struct DecryptArgs {
     #[command(flatten)]
     pub query: QueryArgs,
 
+    /// Largest POST body accepted, in bytes (for large captured bodies)
+    #[arg(long = "max-body", value_name = "BYTES", default_value_t = wxopen_core::envelope::DEFAULT_MAX_BODY_LEN)]
+    pub max_body: usize,
+
     /// The raw POST body; stdin when absent or `-`
     pub file: Option<PathBuf>,
 }
@@ -141,6 +145,10 @@ pub struct EncryptArgs {
     /// vectors; by default they come from the operating system's random number generator.
     #[arg(long = "random16-hex", value_parser = parse_random16_hex, hide = true)]
     pub random16: Option<[u8; 16]>,
+
+    /// Largest reply envelope made, in bytes: a reply `decrypt` with the same limit accepts
+    #[arg(long = "max-body", value_name = "BYTES", default_value_t = wxopen_core::envelope::DEFAULT_MAX_BODY_LEN)]
+    pub max_body: usize,
 
     /// The plaintext reply message; stdin when absent or `-`
     pub file: Option<PathBuf>,

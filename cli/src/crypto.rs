@@ -12,7 +12,7 @@ use base64::Engine as _;
 use rand::rand_core::TryRngCore;
 use rand::Rng;
 use serde_json::{json, Map, Value};
-use wxopen_core::error::{BufferError, KeyError};
+use wxopen_core::error::{BufferError, KeyError, XmlError};
 use wxopen_core::{envelope, signature, Error, MsgCrypt};
 
 use crate::args::{AccountArgs, DecryptArgs, EncryptArgs, SignArgs, VerifyUrlArgs};
@@ -20,9 +20,10 @@ use crate::failure::Failure;
 
 /// `wxopen decrypt`: the decrypted message, or its JSON description.
 pub fn decrypt(args: &DecryptArgs, json: bool) -> Result<Vec<u8>, Failure> {
-    let crypt = new_crypt(&args.account)?;
-    let body = read_input(args.file.as_deref())?;
-    let env = parse_envelope(&body)?;
+    let crypt = new_crypt(&args.account)?.with_max_body_len(args.max_body);
+    // Read at most one byte past the limit: enough to refuse, never the whole of a huge input.
+    let body = read_input(args.file.as_deref(), args.max_body)?;
+    let env = parse_envelope(&body, args.max_body)?;
     let q = &args.query;
     let message = crypt
         .decrypt_encrypted(&env.encrypt, &q.msg_signature, &q.timestamp, &q.nonce)
@@ -86,8 +87,9 @@ pub fn verify_url(args: &VerifyUrlArgs, json: bool) -> Result<Vec<u8>, Failure> 
 
 /// `wxopen encrypt`: the XML reply envelope, or the JSON reply shape.
 pub fn encrypt(args: &EncryptArgs, json: bool) -> Result<Vec<u8>, Failure> {
-    let crypt = new_crypt(&args.account)?;
-    let message = read_input(args.file.as_deref())?;
+    let crypt = new_crypt(&args.account)?.with_max_body_len(args.max_body);
+    // A message longer than the limit cannot fit in a reply of that size.
+    let message = read_input(args.file.as_deref(), args.max_body)?;
     let timestamp = match &args.timestamp {
         Some(t) => t.clone(),
         None => now_unix()?.to_string(),
@@ -111,6 +113,7 @@ pub fn encrypt(args: &EncryptArgs, json: bool) -> Result<Vec<u8>, Failure> {
                         .into(),
                 ),
             },
+            Error::Xml(XmlError::TooLarge { limit }) => too_large(e, limit, true),
             other => Failure::crypto(other),
         })?;
     if !json {
@@ -289,12 +292,35 @@ struct ParsedEnvelope {
 
 /// Read the envelope: XML, or JSON (mini programs and WeCom in JSON mode) when the body starts
 /// with `{`; the core reads both.
-fn parse_envelope(body: &[u8]) -> Result<ParsedEnvelope, Failure> {
+/// The failure for a body (or a reply) over `--max-body`, naming the limit and the flag.
+fn too_large(error: Error, limit: usize, encrypting: bool) -> Failure {
+    let hint = if encrypting {
+        format!(
+            "the reply envelope would be larger than {limit} bytes, which `wxopen decrypt` \
+             (and a receiver with the same limit) refuses; pass --max-body BYTES to both commands \
+             to allow larger ones"
+        )
+    } else {
+        format!(
+            "the body is larger than {limit} bytes; pass --max-body BYTES to accept a larger \
+             captured body"
+        )
+    };
+    Failure::Crypto {
+        error,
+        hint: Some(hint),
+    }
+}
+
+fn parse_envelope(body: &[u8], max_body: usize) -> Result<ParsedEnvelope, Failure> {
     let format = match body.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{') => "json",
         _ => "xml",
     };
-    let env = envelope::parse(body).map_err(|e| {
+    let env = envelope::parse_with_limit(body, max_body).map_err(|e| {
+        if let Error::Xml(XmlError::TooLarge { limit }) = e {
+            return too_large(e, limit, false);
+        }
         let hint = match format {
             _ if is_blank(body) => "the input is empty: give FILE or pipe the POST body on stdin",
             "json" => {
@@ -324,25 +350,34 @@ fn is_blank(body: &[u8]) -> bool {
 }
 
 /// Read FILE (`-` or none means stdin) completely.
-fn read_input(path: Option<&Path>) -> Result<Vec<u8>, Failure> {
+/// Reads FILE (or stdin), at most `limit + 1` bytes: one byte past the limit is enough for the
+/// caller to refuse the input with its usual error.
+fn read_input(path: Option<&Path>, limit: usize) -> Result<Vec<u8>, Failure> {
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    let mut buf = Vec::new();
     match path {
         Some(p) if p.as_os_str() != "-" => {
-            std::fs::read(p).map_err(|e| Failure::Io(format!("cannot read {}: {e}", p.display())))
+            let file = std::fs::File::open(p)
+                .map_err(|e| Failure::Io(format!("cannot read {}: {e}", p.display())))?;
+            file.take(cap)
+                .read_to_end(&mut buf)
+                .map_err(|e| Failure::Io(format!("cannot read {}: {e}", p.display())))?;
         }
         _ => {
-            let mut stdin = std::io::stdin();
+            let stdin = std::io::stdin();
             if stdin.is_terminal() {
                 return Err(Failure::Usage(
                     "no input: give FILE or pipe the body on stdin".into(),
                 ));
             }
-            let mut buf = Vec::new();
             stdin
+                .lock()
+                .take(cap)
                 .read_to_end(&mut buf)
                 .map_err(|e| Failure::Io(format!("cannot read stdin: {e}")))?;
-            Ok(buf)
         }
     }
+    Ok(buf)
 }
 
 fn now_unix() -> Result<u64, Failure> {
@@ -445,10 +480,18 @@ mod tests {
 
     #[test]
     fn json_envelopes_both_spellings() {
-        let a = parse_envelope(br#" {"ToUserName":"gh_1","Encrypt":"QUJD"}"#).unwrap();
+        let a = parse_envelope(
+            br#" {"ToUserName":"gh_1","Encrypt":"QUJD"}"#,
+            envelope::DEFAULT_MAX_BODY_LEN,
+        )
+        .unwrap();
         assert_eq!((a.format, a.encrypt.as_str()), ("json", "QUJD"));
         assert_eq!(a.to_user_name.as_deref(), Some("gh_1"));
-        let b = parse_envelope(br#"{"tousername":"x","encrypt":"QUJD","agentid":1}"#).unwrap();
+        let b = parse_envelope(
+            br#"{"tousername":"x","encrypt":"QUJD","agentid":1}"#,
+            envelope::DEFAULT_MAX_BODY_LEN,
+        )
+        .unwrap();
         assert_eq!(b.encrypt, "QUJD");
         for bad in [
             &br#"{"ToUserName":"x"}"#[..],
@@ -458,7 +501,8 @@ mod tests {
             b"{}",
         ] {
             assert!(
-                parse_envelope(bad).is_err_and(|f| f.wechat_code() == Some(-40002)),
+                parse_envelope(bad, envelope::DEFAULT_MAX_BODY_LEN)
+                    .is_err_and(|f| f.wechat_code() == Some(-40002)),
                 "{}",
                 String::from_utf8_lossy(bad)
             );

@@ -608,3 +608,110 @@ fn empty_input_is_40002_with_hint() {
         .stderr(predicate::str::contains("(WeChat code -40002)"))
         .stderr(predicate::str::contains("hint: the input is empty"));
 }
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let from = text.find(start).unwrap() + start.len();
+    let len = text[from..].find(end).unwrap();
+    &text[from..from + len]
+}
+
+#[test]
+fn encrypt_refuses_what_decrypt_refuses_and_max_body_lifts_both() {
+    let message = vec![b'a'; 1 << 20];
+    let encrypt = |extra: &[&str]| {
+        let mut c = wxopen();
+        c.args([
+            "encrypt",
+            "--token",
+            TOKEN,
+            "--aes-key",
+            KEY,
+            "--appid",
+            APPID,
+        ])
+        .args(["--timestamp", TS, "--nonce", NONCE])
+        .args(extra)
+        .write_stdin(message.clone());
+        c
+    };
+    // Default limit: the 1 MiB message would make a reply decrypt refuses, so encrypt refuses
+    // it too, with the same error, naming the limit and the flag.
+    let refused = encrypt(&[])
+        .assert()
+        .code(1)
+        .stdout("")
+        .get_output()
+        .clone();
+    let err = String::from_utf8(refused.stderr).unwrap();
+    assert!(err.contains("larger than 1048576 bytes"), "{err}");
+    assert!(
+        err.contains("-40002") && err.contains("--max-body"),
+        "{err}"
+    );
+
+    // With --max-body the reply is made ...
+    let out = encrypt(&["--max-body", "2000000"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let xml = String::from_utf8(out).unwrap();
+    assert!(xml.len() > 1 << 20 && xml.len() <= 2_000_000);
+    let sig = between(&xml, "<MsgSignature><![CDATA[", "]]>").to_owned();
+    let decrypt = |extra: &[&str]| {
+        let mut c = wxopen();
+        c.args([
+            "decrypt",
+            "--token",
+            TOKEN,
+            "--aes-key",
+            KEY,
+            "--appid",
+            APPID,
+        ])
+        .args(["--msg-signature", &sig, "--timestamp", TS, "--nonce", NONCE])
+        .args(extra)
+        .write_stdin(xml.clone());
+        c
+    };
+    // ... which decrypt refuses by default with the same error and the flag ...
+    let refused = decrypt(&[])
+        .assert()
+        .code(1)
+        .stdout("")
+        .get_output()
+        .clone();
+    let derr = String::from_utf8(refused.stderr).unwrap();
+    assert!(derr.contains("larger than 1048576 bytes"), "{derr}");
+    assert!(
+        derr.contains("-40002") && derr.contains("--max-body"),
+        "{derr}"
+    );
+    assert_eq!(err.lines().next(), derr.lines().next(), "same error line");
+    // ... and accepts with the same --max-body.
+    decrypt(&["--max-body", "2000000"])
+        .assert()
+        .success()
+        .stdout(predicate::eq(message.clone()));
+}
+
+#[test]
+fn max_body_below_a_small_reply_is_refused_on_encrypt() {
+    wxopen()
+        .args([
+            "encrypt",
+            "--token",
+            TOKEN,
+            "--aes-key",
+            KEY,
+            "--appid",
+            APPID,
+        ])
+        .args(["--timestamp", TS, "--nonce", NONCE, "--max-body", "100"])
+        .write_stdin("hello")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("larger than 100 bytes"))
+        .stderr(predicate::str::contains("--max-body"));
+}

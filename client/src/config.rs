@@ -6,9 +6,14 @@ use url::Url;
 
 use crate::api::{DEFAULT_BASE_URL, FALLBACK_BASE_URL};
 use crate::error::Error;
-use crate::retry::RetryPolicy;
+use crate::retry::{FailoverPolicy, RetryPolicy};
 use crate::secret::{ComponentAppSecret, EncodingAesKey, MessageToken};
 use crate::tokens::Jitter;
+
+/// Default cap of a response body: 4 MiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+/// Smallest cap [`ComponentConfig::with_max_response_bytes`] sets.
+pub const MIN_MAX_RESPONSE_BYTES: usize = 1024;
 
 /// Everything the client needs to know about one component (third-party platform).
 ///
@@ -41,6 +46,12 @@ pub struct ComponentConfig {
     pub refresh_jitter: Jitter,
     /// Retry schedule for transient failures.
     pub retry: RetryPolicy,
+    /// When calls start on the fallback base URL after the primary kept failing (sticky
+    /// failover; default: after 3 failed calls, for 5 min, probing the primary every 30 s).
+    pub failover: FailoverPolicy,
+    /// Largest response body read, in bytes (default [`DEFAULT_MAX_RESPONSE_BYTES`], 4 MiB);
+    /// a larger one is [`Error::ResponseTooLarge`].
+    pub max_response_bytes: usize,
     /// Time-to-live of a cross-instance refresh lease (default 90 s). The lease is renewed
     /// every third of it while the refresh runs; [`validate`](Self::validate) refuses a TTL
     /// shorter than the worst-case duration of one API call with every retry
@@ -146,6 +157,8 @@ impl ComponentConfig {
             refresh_margin: Duration::from_secs(600),
             refresh_jitter: Jitter::default(),
             retry: RetryPolicy::default(),
+            failover: FailoverPolicy::default(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             lease_ttl: Duration::from_secs(90),
             lease_wait: Duration::from_secs(90),
             lease_poll: Duration::from_millis(200),
@@ -198,6 +211,18 @@ impl ComponentConfig {
     /// Sets the retry policy.
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// Sets the sticky-failover policy.
+    pub fn with_failover(mut self, failover: FailoverPolicy) -> Self {
+        self.failover = failover;
+        self
+    }
+
+    /// Sets the response body cap in bytes (at least 1 KiB is kept, so error bodies fit).
+    pub fn with_max_response_bytes(mut self, max: usize) -> Self {
+        self.max_response_bytes = max.max(MIN_MAX_RESPONSE_BYTES);
         self
     }
 
@@ -315,7 +340,14 @@ mod tests {
         assert_eq!(c.base_urls[0].as_str(), "https://api.weixin.qq.com/");
         assert_eq!(c.base_urls[1].as_str(), "https://api2.weixin.qq.com/");
         assert_eq!(c.refresh_margin, Duration::from_secs(600));
+        assert_eq!(c.max_response_bytes, 4 * 1024 * 1024);
+        assert_eq!(c.failover, FailoverPolicy::default());
         assert!(c.validate().is_ok());
+        assert_eq!(cfg().with_max_response_bytes(10).max_response_bytes, 1024);
+        assert_eq!(
+            cfg().with_max_response_bytes(1 << 20).max_response_bytes,
+            1 << 20
+        );
     }
 
     #[test]

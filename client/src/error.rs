@@ -164,17 +164,18 @@ pub enum Error {
         /// The store failure.
         source: StoreError,
     },
-    /// A quota is exhausted (45009, 48006); not retried.
+    /// A quota is exhausted (45009 daily, 48006 monthly clear_quota) or a per-minute frequency
+    /// limit was hit (45011; see [`retry_after`](Error::retry_after)); not retried.
     Quota {
         /// Endpoint name.
         endpoint: &'static str,
-        /// 45009 or 48006.
+        /// 45009, 48006 or 45011.
         errcode: i64,
         /// WeChat error message.
         errmsg: String,
     },
-    /// A configuration problem on the platform side (61004 IP whitelist, 40125, 41004, 40013);
-    /// not retried.
+    /// A configuration problem or a malformed call (61004 and 40164 IP whitelist, 40125, 41004,
+    /// 40013, 61011, 41001, 61014); not retried.
     Config {
         /// Endpoint name.
         endpoint: &'static str,
@@ -202,6 +203,15 @@ pub enum Error {
         status: u16,
         /// Attempts made.
         attempts: u32,
+    },
+    /// A response body was larger than the configured cap
+    /// ([`ComponentConfig::max_response_bytes`](crate::ComponentConfig::max_response_bytes));
+    /// it was not read further. Not retried.
+    ResponseTooLarge {
+        /// Endpoint name.
+        endpoint: &'static str,
+        /// The cap in bytes.
+        limit: usize,
     },
     /// A response could not be decoded into its documented shape.
     Decode {
@@ -235,7 +245,7 @@ impl Error {
                 errmsg,
                 stale: false,
             },
-            ErrorClass::Quota => Error::Quota {
+            ErrorClass::Quota | ErrorClass::RateLimited => Error::Quota {
                 endpoint,
                 errcode,
                 errmsg,
@@ -274,17 +284,35 @@ impl Error {
     }
 
     /// The class of the WeChat code, if this error carries one.
+    ///
+    /// [`Error::MustReauthorize`] is [`ErrorClass::NotAuthorized`] when it carries 61003 (the
+    /// account revoked the authorization) and [`ErrorClass::RefreshTokenInvalid`] otherwise
+    /// (61023, or no code: nothing usable is known about the account).
     pub fn class(&self) -> Option<ErrorClass> {
         match self {
             Error::Crypto(_) => None,
-            Error::MustReauthorize { errcode, .. } => Some(match errcode {
-                Some(c) if errcode::classify(*c) == ErrorClass::NotAuthorized => {
-                    ErrorClass::NotAuthorized
-                }
+            Error::MustReauthorize { errcode, .. } => Some(match errcode.map(errcode::classify) {
+                Some(ErrorClass::NotAuthorized) => ErrorClass::NotAuthorized,
                 _ => ErrorClass::RefreshTokenInvalid,
             }),
             _ => self.code().map(errcode::classify),
         }
+    }
+
+    /// How long to wait before calling again, when WeChat's answer says so (45011, the
+    /// per-minute frequency limit: about 60 s). `None` for everything else.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Error::Quota { errcode, .. } | Error::WechatApi { errcode, .. } => {
+                errcode::retry_after(*errcode)
+            }
+            _ => None,
+        }
+    }
+
+    /// The account did not grant the permission set the API belongs to (48001, 61007).
+    pub fn is_permission_denied(&self) -> bool {
+        self.class() == Some(ErrorClass::PermissionDenied)
     }
 
     /// Transient: -1, HTTP 5xx/429, timeouts and connection errors. The client has already
@@ -335,8 +363,8 @@ pub(crate) fn one_line(s: &str) -> String {
         .collect()
 }
 
-fn write_hint(f: &mut fmt::Formatter<'_>, errcode: i64) -> fmt::Result {
-    match errcode::hint(errcode) {
+fn write_hint(f: &mut fmt::Formatter<'_>, endpoint: &str, errcode: i64) -> fmt::Result {
+    match errcode::hint_for(endpoint, errcode) {
         Some(h) => write!(f, ": {h}"),
         None => Ok(()),
     }
@@ -361,7 +389,7 @@ impl fmt::Display for Error {
                 errmsg,
             } => {
                 write!(f, "{endpoint}: WeChat error {errcode} ({})", one_line(errmsg))?;
-                write_hint(f, *errcode)
+                write_hint(f, endpoint, *errcode)
             }
             Error::TicketMissing => f.write_str(
                 "no component_verify_ticket received yet: wait for the next push (every 10 minutes) or call start_push_ticket",
@@ -375,7 +403,7 @@ impl fmt::Display for Error {
                 if *stale {
                     f.write_str(" with a ticket older than 12 h")?;
                 }
-                write_hint(f, *errcode)
+                write_hint(f, "api_component_token", *errcode)
             }
             Error::MustReauthorize {
                 authorizer_appid,
@@ -425,6 +453,10 @@ impl fmt::Display for Error {
                 status,
                 attempts,
             } => write!(f, "{endpoint}: HTTP status {status} after {attempts} attempt(s)"),
+            Error::ResponseTooLarge { endpoint, limit } => write!(
+                f,
+                "{endpoint}: response body larger than {limit} bytes; refused (see ComponentConfig::with_max_response_bytes)"
+            ),
             Error::Decode { endpoint, message } => {
                 write!(f, "{endpoint}: unexpected response: {}", one_line(message))
             }
@@ -496,9 +528,19 @@ mod tests {
             Error::from_api("x", 48006, "m"),
             Error::Quota { .. }
         ));
-        for c in [61004, 40125, 41004, 40013] {
+        for c in [61004, 40164, 40125, 41004, 40013, 61011, 41001, 61014] {
             assert!(
                 matches!(Error::from_api("x", c, "m"), Error::Config { .. }),
+                "{c}"
+            );
+        }
+        assert!(matches!(
+            Error::from_api("x", 45011, "m"),
+            Error::Quota { errcode: 45011, .. }
+        ));
+        for c in [48001, 61007] {
+            assert!(
+                matches!(Error::from_api("x", c, "m"), Error::WechatApi { .. }),
                 "{c}"
             );
         }
@@ -569,6 +611,66 @@ mod tests {
             attempts: 1,
         };
         assert!(!e.is_retryable());
+    }
+
+    #[test]
+    fn new_codes_classify() {
+        let e = Error::from_api("x", 45011, "api minute-quota reach limit");
+        assert!(e.is_quota() && !e.is_retryable());
+        assert_eq!(e.class(), Some(ErrorClass::RateLimited));
+        assert_eq!(e.retry_after(), Some(std::time::Duration::from_secs(60)));
+        assert_eq!(Error::from_api("x", 45009, "m").retry_after(), None);
+        for c in [48001, 61007] {
+            let e = Error::from_api("x", c, "api unauthorized");
+            assert!(
+                e.is_permission_denied() && !e.is_retryable() && !e.is_config(),
+                "{c}"
+            );
+            assert_eq!(e.class(), Some(ErrorClass::PermissionDenied));
+        }
+        assert!(!Error::from_api("x", 40001, "m").is_permission_denied());
+        let e = Error::from_api("get_authorizer_option", 40164, "invalid ip");
+        assert!(e.is_config() && e.to_string().contains("whitelist"));
+        assert!(Error::from_api("x", 41001, "access_token missing").is_config());
+        assert!(Error::from_api("x", 61014, "m").is_config());
+        assert!(Error::from_api("x", 61011, "invalid component").is_config());
+    }
+
+    #[test]
+    fn must_reauthorize_class_follows_its_code() {
+        let mk = |errcode| Error::MustReauthorize {
+            authorizer_appid: "wx1".into(),
+            errcode,
+            reason: "r".into(),
+            source: None,
+        };
+        assert_eq!(mk(Some(61003)).class(), Some(ErrorClass::NotAuthorized));
+        assert_eq!(
+            mk(Some(61023)).class(),
+            Some(ErrorClass::RefreshTokenInvalid)
+        );
+        assert_eq!(mk(None).class(), Some(ErrorClass::RefreshTokenInvalid));
+        assert!(mk(Some(61003)).must_reauthorize() && mk(None).must_reauthorize());
+    }
+
+    #[test]
+    fn component_token_40001_names_appsecret_and_ticket() {
+        let s = Error::from_api("api_component_token", 40001, "invalid credential").to_string();
+        assert!(s.contains("appsecret") && s.contains("ticket"), "{s}");
+        assert!(!s.contains("refreshed and the call retried"), "{s}");
+        let s = Error::from_api("api_query_auth", 40001, "invalid credential").to_string();
+        assert!(s.contains("refreshed"), "{s}");
+    }
+
+    #[test]
+    fn response_too_large_display() {
+        let e = Error::ResponseTooLarge {
+            endpoint: "api_query_auth",
+            limit: 4096,
+        };
+        let s = e.to_string();
+        assert!(s.contains("4096") && s.contains("api_query_auth"), "{s}");
+        assert!(!e.is_retryable() && e.code().is_none());
     }
 
     #[test]

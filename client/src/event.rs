@@ -1,6 +1,7 @@
 //! Typed events pushed to the component's "authorization event receive URL".
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use crate::error::PushError;
 use crate::secret::{AuthorizationCode, ComponentVerifyTicket, PreAuthCode};
@@ -25,7 +26,11 @@ pub struct AuthorizationGrant {
 }
 
 /// A decrypted component push.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` redacts what may identify people or carry credentials: the raw XML of
+/// [`Unknown`](ComponentEvent::Unknown) events and the personal fields of the fast-register
+/// `info` (legal person's name and WeChat id, phone; see [`FAST_REGISTER_PUBLIC_INFO`]).
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ComponentEvent {
     /// `component_verify_ticket`, pushed every 10 minutes.
@@ -64,16 +69,99 @@ pub enum ComponentEvent {
         auth_code: Option<AuthorizationCode>,
         /// Status message.
         msg: Option<String>,
-        /// The `<info>` fields echoed back (name, code, code_type, legal_persona_wechat, …).
+        /// The `<info>` fields echoed back (name, code, code_type, legal_persona_wechat, …);
+        /// redacted in `Debug` except [`FAST_REGISTER_PUBLIC_INFO`].
         info: BTreeMap<String, String>,
     },
     /// Any other `InfoType`; never fails the push.
     Unknown {
         /// The `InfoType` (empty if absent).
         info_type: String,
-        /// The decrypted XML.
+        /// The decrypted XML (redacted in `Debug`).
         raw: String,
     },
+}
+
+/// The fast-register `info` fields shown in `Debug` (the company name and its registration code
+/// and code type, which are public); every other field is redacted.
+pub const FAST_REGISTER_PUBLIC_INFO: [&str; 3] = ["name", "code", "code_type"];
+
+struct Redacted(usize);
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[redacted; {} bytes]", self.0)
+    }
+}
+
+struct RedactedInfo<'a>(&'a BTreeMap<String, String>);
+
+impl fmt::Debug for RedactedInfo<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut m = f.debug_map();
+        for (k, v) in self.0 {
+            if FAST_REGISTER_PUBLIC_INFO.contains(&k.as_str()) {
+                m.entry(k, v);
+            } else {
+                m.entry(k, &Redacted(v.len()));
+            }
+        }
+        m.finish()
+    }
+}
+
+impl fmt::Debug for ComponentEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ComponentEvent::ComponentVerifyTicket {
+                app_id,
+                create_time,
+                ticket,
+            } => f
+                .debug_struct("ComponentVerifyTicket")
+                .field("app_id", app_id)
+                .field("create_time", create_time)
+                .field("ticket", ticket)
+                .finish(),
+            ComponentEvent::Authorized(g) => f.debug_tuple("Authorized").field(g).finish(),
+            ComponentEvent::UpdateAuthorized(g) => {
+                f.debug_tuple("UpdateAuthorized").field(g).finish()
+            }
+            ComponentEvent::Unauthorized {
+                app_id,
+                create_time,
+                authorizer_appid,
+            } => f
+                .debug_struct("Unauthorized")
+                .field("app_id", app_id)
+                .field("create_time", create_time)
+                .field("authorizer_appid", authorizer_appid)
+                .finish(),
+            ComponentEvent::NotifyThirdFastRegister {
+                app_id,
+                create_time,
+                appid,
+                status,
+                auth_code,
+                msg,
+                info,
+            } => f
+                .debug_struct("NotifyThirdFastRegister")
+                .field("app_id", app_id)
+                .field("create_time", create_time)
+                .field("appid", appid)
+                .field("status", status)
+                .field("auth_code", auth_code)
+                .field("msg", msg)
+                .field("info", &RedactedInfo(info))
+                .finish(),
+            ComponentEvent::Unknown { info_type, raw } => f
+                .debug_struct("Unknown")
+                .field("info_type", info_type)
+                .field("raw", &Redacted(raw.len()))
+                .finish(),
+        }
+    }
 }
 
 impl ComponentEvent {
@@ -273,6 +361,46 @@ mod tests {
         );
         let e = parse_component_event(b"<xml/>").unwrap();
         assert!(matches!(e, ComponentEvent::Unknown { ref info_type, .. } if info_type.is_empty()));
+    }
+
+    #[test]
+    fn debug_redacts_personal_and_raw_fields() {
+        let e = parse_component_event(
+            "<xml><AppId>c</AppId><CreateTime>2</CreateTime><InfoType>notify_third_fasteregister</InfoType><appid>wxn</appid><status>0</status><auth_code>code-secret</auth_code><msg>OK</msg><info><name>Acme Co</name><code>91310000</code><code_type>1</code_type><legal_persona_wechat>wechat-id-zhang</legal_persona_wechat><legal_persona_name>张三</legal_persona_name><component_phone>13800000000</component_phone></info></xml>".as_bytes(),
+        )
+        .unwrap();
+        let d = format!("{e:?}");
+        for leaked in ["wechat-id-zhang", "张三", "13800000000", "code-secret"] {
+            assert!(!d.contains(leaked), "{leaked} in {d}");
+        }
+        assert!(
+            d.contains("Acme Co") && d.contains("91310000") && d.contains("wxn"),
+            "{d}"
+        );
+        assert!(
+            d.contains("legal_persona_name") && d.contains("[redacted; 6 bytes]"),
+            "{d}"
+        );
+
+        let e = parse_component_event(
+            b"<xml><AppId>c</AppId><InfoType>something_new</InfoType><Secret>hunter2</Secret></xml>",
+        )
+        .unwrap();
+        let d = format!("{e:?}");
+        assert!(!d.contains("hunter2") && d.contains("something_new"), "{d}");
+        let ComponentEvent::Unknown { raw, .. } = &e else {
+            panic!()
+        };
+        assert!(raw.contains("hunter2"), "the value itself is kept");
+        // The other variants still print their public fields.
+        let e = parse_component_event(
+            b"<xml><AppId>c</AppId><CreateTime>1</CreateTime><InfoType>unauthorized</InfoType><AuthorizerAppid>wxa</AuthorizerAppid></xml>",
+        )
+        .unwrap();
+        assert_eq!(
+            format!("{e:?}"),
+            r#"Unauthorized { app_id: "c", create_time: 1, authorizer_appid: "wxa" }"#
+        );
     }
 
     #[test]

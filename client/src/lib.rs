@@ -56,7 +56,9 @@
 //! | [`errcode`] | pure `errcode` classification |
 //! | [`api`] | endpoints, URL building, typed bodies, [`api::parse_response`] |
 //! | [`auth_url`] | authorization page URLs |
+//! | [`authorization`] | [`AuthorizationRequest`], [`AuthCallback`] (the typed redirect) |
 //! | [`xml`], [`event`], [`push`] | push parsing: [`parse_component_event`], [`PushQuery`] |
+//! | [`message`] | messages of authorized accounts: [`parse_authorizer_message`], passive replies |
 //! | [`store`], [`memory_store`] | [`TokenStore`] and [`MemoryStore`] |
 //! | [`hooks`] | [`ClientEvent`] notifications |
 //! | [`health`] | [`ComponentHealth`]: is a fresh ticket stored? |
@@ -66,6 +68,7 @@
 
 pub mod api;
 pub mod auth_url;
+pub mod authorization;
 pub mod clock;
 mod component;
 pub mod config;
@@ -76,6 +79,7 @@ pub mod event;
 pub mod health;
 pub mod hooks;
 pub mod memory_store;
+pub mod message;
 pub mod push;
 pub mod replay;
 pub mod retry;
@@ -85,22 +89,25 @@ pub mod tokens;
 mod transport;
 pub mod xml;
 
+pub use api::ApiCall;
 pub use auth_url::{AuthPage, AuthType, AuthUrlOptions};
+pub use authorization::{AuthCallback, AuthCallbackError, AuthorizationRequest};
 pub use clock::{Clock, ManualClock, SystemClock, TokioClock};
 pub use component::{
     valid_appid, AuthorizerState, ComponentClient, ComponentClientBuilder, IssuedToken, KeyUsed,
     AUTHORIZER_LIST_MAX_PAGES, AUTHORIZER_LIST_PAGE, MAX_APPID_LEN, TICKET_MAX_AHEAD_SECS,
 };
-pub use config::{ComponentConfig, CooldownPolicy};
+pub use config::{ComponentConfig, CooldownPolicy, DEFAULT_MAX_RESPONSE_BYTES};
 pub use errcode::ErrorClass;
 pub use error::{Error, PushError, Result, TransportKind};
 pub use event::{parse_component_event, AuthorizationGrant, ComponentEvent};
 pub use health::ComponentHealth;
 pub use hooks::ClientEvent;
 pub use memory_store::MemoryStore;
+pub use message::{parse_authorizer_message, AuthorizerMessage, MsgType};
 pub use push::{PushAck, PushQuery, SUCCESS_REPLY};
 pub use replay::{MemoryReplayCache, ReplayCache};
-pub use retry::RetryPolicy;
+pub use retry::{FailoverPolicy, RetryPolicy};
 pub use secret::{
     AuthorizationCode, AuthorizerAccessToken, AuthorizerRefreshToken, ComponentAccessToken,
     ComponentAppSecret, ComponentVerifyTicket, EncodingAesKey, MessageToken, PreAuthCode,

@@ -1,14 +1,33 @@
 //! Newtypes for secrets, credentials and one-time codes.
 //!
-//! Every type here redacts itself in `Debug` and `Display`, so a stray `{:?}` in a log line or a
-//! panic message never prints a credential. The value is reachable only through an explicit
-//! [`expose_secret`](ComponentAccessToken::expose_secret) call, which is easy to grep for.
+//! Every type here redacts itself in `Debug` and has no `Display` at all, so a stray `{:?}` in a
+//! log line or a panic message never prints a credential, and putting one in a URL or a message
+//! takes an explicit [`expose_secret`](ComponentAccessToken::expose_secret) call, which is easy
+//! to grep for. The buffer is zeroized when the value is dropped (copies the caller made with
+//! `expose_secret().to_owned()` or [`into_secret`](ComponentAccessToken::into_secret) are the
+//! caller's to wipe).
 //!
-//! They implement `serde::Serialize`/`Deserialize` transparently so a shared
-//! [`TokenStore`](crate::TokenStore) backend (Redis, SQL) can persist them; serializing is an
-//! explicit act of persistence, not logging.
+//! **Persistence is the one explicit path out.** The types implement `serde::Serialize` and
+//! `Deserialize` transparently (as the bare string) so that the
+//! [`TokenStore`](crate::TokenStore) records can be written by a shared backend (Redis, SQL):
+//! `serde_json::to_string(&record)` is how a store persists them, and nothing else in the
+//! client serializes a secret. Never serialize one into a log or an error.
+//!
+//! ```compile_fail
+//! // No `Display`: a token cannot slip into a formatted string.
+//! let token = wxopen_client::ComponentAccessToken::new("x");
+//! let _ = format!("{token}");
+//! ```
+//!
+//! ```
+//! let token = wxopen_client::AuthorizerRefreshToken::new("refreshtoken@@@x");
+//! assert_eq!(format!("{token:?}"), "AuthorizerRefreshToken([redacted; 16 bytes])");
+//! // The explicit persistence path (what a TokenStore backend writes):
+//! assert_eq!(serde_json::to_string(&token).unwrap(), "\"refreshtoken@@@x\"");
+//! ```
 
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroize;
 
 macro_rules! secret_newtype {
     ($(#[$meta:meta])* $name:ident) => {
@@ -28,9 +47,9 @@ macro_rules! secret_newtype {
                 &self.0
             }
 
-            /// Consumes the wrapper and returns the raw value.
-            pub fn into_secret(self) -> String {
-                self.0
+            /// Consumes the wrapper and returns the raw value (no longer wiped on drop).
+            pub fn into_secret(mut self) -> String {
+                std::mem::take(&mut self.0)
             }
 
             /// `true` when the wrapped value is the empty string.
@@ -45,9 +64,16 @@ macro_rules! secret_newtype {
             }
         }
 
-        impl core::fmt::Display for $name {
-            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str("[redacted]")
+        impl $name {
+            /// Overwrites the buffer with zeros and empties it (what `Drop` does).
+            fn wipe(&mut self) {
+                self.0.zeroize();
+            }
+        }
+
+        impl Drop for $name {
+            fn drop(&mut self) {
+                self.wipe();
             }
         }
 
@@ -110,9 +136,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn debug_and_display_redact() {
+    fn debug_redacts() {
         let t = ComponentAccessToken::new("super-secret-token");
-        assert_eq!(format!("{t}"), "[redacted]");
         let dbg = format!("{t:?}");
         assert!(!dbg.contains("super-secret"), "{dbg}");
         assert!(dbg.starts_with("ComponentAccessToken("));
@@ -134,6 +159,23 @@ mod tests {
         let dbg = format!("{all:?}");
         assert!(!dbg.contains("secret"), "{dbg}");
         assert!(dbg.contains("[redacted; 9 bytes]"));
+    }
+
+    #[test]
+    fn into_secret_moves_the_value_out() {
+        let t = AuthorizerAccessToken::new("value");
+        let c = t.clone();
+        assert_eq!(t.into_secret(), "value");
+        assert_eq!(c.expose_secret(), "value", "clones are independent");
+    }
+
+    #[test]
+    fn drop_wipes_the_buffer() {
+        // Drop runs `wipe`; what safe code can see of it is the emptied value.
+        let mut t = ComponentAccessToken::new("wipe-me-please");
+        t.wipe();
+        assert!(t.is_empty() && t.expose_secret().is_empty());
+        assert!(std::mem::needs_drop::<ComponentAccessToken>());
     }
 
     #[test]

@@ -155,17 +155,25 @@ async fn authorization_urls_pc_and_h5_exactly_encoded() {
         .authorization_url_with_code(
             AuthPage::H5,
             &PreAuthCode::new("preauthcode@@@p"),
-            &AuthUrlOptions::new("https://shop.example.com/cb"),
+            &AuthUrlOptions::new("https://shop.example.com/cb").category_ids([99]),
         )
         .unwrap();
     assert_eq!(
         h5,
-        "https://mp.weixin.qq.com/safe/bindcomponent?action=bindcomponent&no_scan=1&component_appid=wxcomponent0001&pre_auth_code=preauthcode%40%40%40p&redirect_uri=https%3A%2F%2Fshop.example.com%2Fcb&auth_type=3#wechat_redirect"
+        "https://open.weixin.qq.com/wxaopen/safe/bindcomponent?action=bindcomponent&no_scan=1&component_appid=wxcomponent0001&pre_auth_code=preauthcode%40%40%40p&redirect_uri=https%3A%2F%2Fshop.example.com%2Fcb&auth_type=3&category_id_list=99#wechat_redirect"
     );
     // Invalid input is refused before a pre-auth code is spent (expect(1) above).
     assert!(h
         .client
         .authorization_url(AuthPage::Pc, &AuthUrlOptions::new("not a url"))
+        .await
+        .is_err());
+    assert!(h
+        .client
+        .authorization_url(
+            AuthPage::Pc,
+            &AuthUrlOptions::new("http://shop.example.com/cb")
+        )
         .await
         .is_err());
     server.verify().await;

@@ -294,14 +294,15 @@ async fn refresh_ahead_runs_in_the_background_and_a_failure_is_remembered() {
 }
 
 #[tokio::test]
-async fn restart_with_same_store_resumes_without_new_component_token() {
+async fn second_client_on_the_same_store_reuses_ticket_and_component_token() {
     let server = MockServer::start().await;
     let h = harness(&[&server]);
     push_ticket(&h, "ticket@@@t", T0).await;
     mount_component_token(&server, "ctok-1", 1).await;
     h.client.component_access_token().await.unwrap();
 
-    // A second client (a restarted process, or another instance) on the same store.
+    // A second client on the same in-process store (what another instance sharing a store
+    // sees; not a process restart, which needs a persistent store).
     let store: std::sync::Arc<dyn wxopen_client::TokenStore> = h.store.clone();
     let again = wxopen_client::ComponentClient::builder(config(&[&server]))
         .store(store)

@@ -138,7 +138,14 @@ async fn verification_uses_msg_signature_not_signature() {
     let server = hanging_fake().await;
     let h = harness(&[&server]);
     let (q, body) = push(&ticket_xml("ticket@@@a", T0), "1700000000", "n");
-    // Passing the plain `signature` as msg_signature fails with the official -40001.
+    // The query carries the genuine three-field `signature` for this token, timestamp and nonce.
+    let signature = q.signature.clone().unwrap();
+    assert!(
+        wxopen_core::signature::verify_plain(&signature, TOKEN, &q.timestamp, &q.nonce).is_ok(),
+        "the test's `signature` must be the real one"
+    );
+    assert_ne!(signature, q.msg_signature);
+    // Passing that genuine `signature` as msg_signature fails with the official -40001.
     let wrong = PushQuery {
         msg_signature: q.signature.clone().unwrap(),
         ..q.clone()
@@ -158,10 +165,21 @@ async fn verification_uses_msg_signature_not_signature() {
         h.client.handle_component_push(&wrong, &body).await,
         Err(Error::Crypto(_))
     ));
-    // A query without msg_signature is refused with a hint.
-    let err = PushQuery::parse("signature=x&timestamp=1&nonce=n").unwrap_err();
+    // A query without msg_signature is refused with a hint, even with the genuine `signature`.
+    let err = PushQuery::parse(&format!(
+        "signature={signature}&timestamp={}&nonce={}",
+        q.timestamp, q.nonce
+    ))
+    .unwrap_err();
     assert_eq!(err, PushError::MissingQueryParam("msg_signature"));
     assert!(h.client.stored_ticket().await.unwrap().is_none());
+    // `signature` plays no part: a wrong one next to the right msg_signature is accepted.
+    let other = PushQuery {
+        signature: Some("0".repeat(40)),
+        ..q.clone()
+    };
+    let ack = h.client.handle_component_push(&other, &body).await.unwrap();
+    assert!(ack.ticket_stored);
 }
 
 #[tokio::test]

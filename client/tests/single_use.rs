@@ -1,5 +1,5 @@
 //! `api_query_auth` spends its authorization code: it is retried only when the request cannot
-//! have reached WeChat, never after a timeout, a lost body or a 5xx.
+//! have reached WeChat (no connection, 429), never after a timeout, a lost body, a 5xx or -1.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -97,12 +97,39 @@ async fn a_timeout_is_not_retried() {
 }
 
 #[tokio::test]
-async fn system_busy_and_429_are_retried() {
+async fn system_busy_is_an_answer_and_is_not_retried() {
+    // -1 means the request arrived: the code may be spent, so it is not sent again.
+    let primary = MockServer::start().await;
+    let fallback = MockServer::start().await;
+    let h = ready(&[&primary, &fallback]).await;
+    Mock::given(method("POST"))
+        .and(path(P_QUERY_AUTH))
+        .respond_with(err_json(-1, "system error"))
+        .expect(1)
+        .mount(&primary)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(query_auth_ok())
+        .expect(0)
+        .mount(&fallback)
+        .await;
+    let err = h.client.query_auth(&code()).await.unwrap_err();
+    assert!(
+        matches!(err, Error::WechatApi { errcode: -1, .. }),
+        "{err:?}"
+    );
+    assert!(!stored(&h).await);
+    primary.verify().await;
+    fallback.verify().await;
+}
+
+#[tokio::test]
+async fn http_429_is_retried() {
     let server = MockServer::start().await;
     let h = ready(&[&server]).await;
     Mock::given(method("POST"))
         .and(path(P_QUERY_AUTH))
-        .respond_with(err_json(-1, "system error"))
+        .respond_with(ResponseTemplate::new(429))
         .up_to_n_times(1)
         .expect(1)
         .with_priority(1)
@@ -110,17 +137,9 @@ async fn system_busy_and_429_are_retried() {
         .await;
     Mock::given(method("POST"))
         .and(path(P_QUERY_AUTH))
-        .respond_with(ResponseTemplate::new(429))
-        .up_to_n_times(1)
-        .expect(1)
-        .with_priority(2)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(P_QUERY_AUTH))
         .respond_with(query_auth_ok())
         .expect(1)
-        .with_priority(3)
+        .with_priority(2)
         .mount(&server)
         .await;
     let info = h.client.query_auth(&code()).await.unwrap();

@@ -43,8 +43,8 @@ pub struct FakeConfig {
     pub superseded_grace: u64,
     /// `pre_auth_code` validity (`expires_in`; the docs say 600 in one place, 1800 in another).
     pub pre_auth_code_ttl: u64,
-    /// Authorization code validity (`AuthorizationCodeExpiredTime` − `CreateTime`; the official
-    /// push example shows 3600).
+    /// Authorization code validity in seconds: `expires_in` on the consent redirect (documented
+    /// as `expires_in=600`) and `AuthorizationCodeExpiredTime` − `CreateTime` in the push.
     pub auth_code_ttl: u64,
     /// Whether `api_authorizer_token` hands out a new refresh token each time (the real platform
     /// returns the same one in practice; turning this on checks that the client stores whatever
@@ -67,7 +67,7 @@ impl Default for FakeConfig {
             authorizer_token_ttl: 7200,
             superseded_grace: 300,
             pre_auth_code_ttl: 1800,
-            auth_code_ttl: 3600,
+            auth_code_ttl: 600,
             rotate_refresh_tokens: false,
             clear_quota_monthly_limit: 10,
         }

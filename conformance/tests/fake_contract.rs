@@ -356,7 +356,8 @@ async fn authorization_flow_codes_and_refresh_tokens() {
     let pre = pre["pre_auth_code"].as_str().unwrap().to_owned();
     let consent = fake.simulate_admin_consent(&pre, auth).unwrap();
     assert!(consent.auth_code.starts_with("queryauthcode@@@"));
-    assert_eq!(consent.expires_in, 3600);
+    assert_eq!(consent.expires_in, 600);
+    assert!(consent.redirect_query.ends_with("&expires_in=600"));
     assert!(consent
         .redirect_query
         .starts_with("auth_code=queryauthcode%40%40%40"));
@@ -379,19 +380,6 @@ async fn authorization_flow_codes_and_refresh_tokens() {
         }
         other => panic!("{other:?}"),
     }
-    let stale = post(
-        &base,
-        &q(Endpoint::CreatePreAuthCode, &token),
-        json!({"component_appid": appid}),
-    )
-    .await;
-    fake.advance(Duration::from_secs(1800));
-    assert!(matches!(
-        fake.simulate_admin_consent(stale["pre_auth_code"].as_str().unwrap(), auth),
-        Err(conformance::FakeError::PreAuthCodeExpired)
-    ));
-    let token = fresh_token(&fake).await;
-
     // query_auth: once.
     let qa_body = json!({"component_appid": appid, "authorization_code": consent.auth_code});
     let qa = post(&base, &q(Endpoint::QueryAuth, &token), qa_body.clone()).await;
@@ -409,6 +397,20 @@ async fn authorization_flow_codes_and_refresh_tokens() {
         errcode(&post(&base, &q(Endpoint::QueryAuth, &token), qa_body).await),
         61009
     );
+
+    // Pre-auth codes expire too (after the consent above was used: its code lives 600 s).
+    let stale = post(
+        &base,
+        &q(Endpoint::CreatePreAuthCode, &token),
+        json!({"component_appid": appid}),
+    )
+    .await;
+    fake.advance(Duration::from_secs(1800));
+    assert!(matches!(
+        fake.simulate_admin_consent(stale["pre_auth_code"].as_str().unwrap(), auth),
+        Err(conformance::FakeError::PreAuthCodeExpired)
+    ));
+    let token = fresh_token(&fake).await;
 
     // Refresh: right token works and returns the same refresh token; wrong gives 61023.
     let at = |rt: &str| json!({"component_appid": appid, "authorizer_appid": auth, "authorizer_refresh_token": rt});

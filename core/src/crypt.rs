@@ -6,7 +6,7 @@ use aes::{Aes256Dec, Aes256Enc};
 use zeroize::Zeroize;
 
 use crate::envelope::{self, DEFAULT_MAX_BODY_LEN};
-use crate::error::{BufferError, DecryptError, Error};
+use crate::error::{BufferError, DecryptError, Error, XmlError};
 use crate::frame::{self, Frame};
 use crate::key::AesKey;
 use crate::pkcs7;
@@ -286,8 +286,31 @@ impl MsgCrypt {
         ))
     }
 
+    /// Refuses a reply whose envelope would be larger than [`MsgCrypt::max_body_len`], with
+    /// the error decrypting it would give (-40002, "body larger than N bytes"): a reply this
+    /// crypt makes is always one it (and a receiver with the same limit) accepts.
+    fn check_reply_size(
+        &self,
+        message_len: usize,
+        timestamp_len: usize,
+        nonce_len: usize,
+    ) -> Result<usize, Error> {
+        let needed = self
+            .reply_len(message_len, timestamp_len, nonce_len)
+            .ok_or(Error::Encrypt)?;
+        if needed > self.max_body_len {
+            return Err(Error::Xml(XmlError::TooLarge {
+                limit: self.max_body_len,
+            }));
+        }
+        Ok(needed)
+    }
+
     /// Build the encrypted reply envelope in `out` without allocating. `work` needs
     /// [`MsgCrypt::ciphertext_len`] bytes and `out` needs [`MsgCrypt::reply_len`] bytes.
+    ///
+    /// A reply whose envelope would exceed [`MsgCrypt::max_body_len`] is refused with the error
+    /// decrypting it would give.
     pub fn encrypt_reply_into<'o>(
         &self,
         message: &[u8],
@@ -298,9 +321,7 @@ impl MsgCrypt {
         out: &'o mut [u8],
     ) -> Result<&'o str, Error> {
         envelope::check_reply_fields(timestamp, nonce)?;
-        let needed = self
-            .reply_len(message.len(), timestamp.len(), nonce.len())
-            .ok_or(Error::Encrypt)?;
+        let needed = self.check_reply_size(message.len(), timestamp.len(), nonce.len())?;
         if out.len() < needed {
             return Err(Error::Buffer(BufferError::OutputTooSmall { needed }));
         }
@@ -508,7 +529,9 @@ mod owned {
         /// Encrypt a passive reply (or a push) and sign it.
         ///
         /// The timestamp must be decimal digits and the nonce must fit in CDATA (-40011);
-        /// both must be non-empty (-40003). `random16` must come from a CSPRNG.
+        /// both must be non-empty (-40003). `random16` must come from a CSPRNG. A reply whose
+        /// envelope would exceed [`MsgCrypt::max_body_len`] is refused with the error decrypting
+        /// it would give (`Error::Xml(XmlError::TooLarge { limit })`).
         pub fn encrypt_reply(
             &self,
             message: &[u8],
@@ -517,6 +540,7 @@ mod owned {
             random16: &[u8; 16],
         ) -> Result<Reply, Error> {
             envelope::check_reply_fields(timestamp, nonce)?;
+            self.check_reply_size(message.len(), timestamp.len(), nonce.len())?;
             let encrypt = self.encrypt(message, random16)?;
             let msg_signature = String::from(self.sign(timestamp, nonce, &encrypt).as_str());
             Ok(Reply {
@@ -552,6 +576,52 @@ mod tests {
         assert_eq!(
             text,
             "jn1L23DB+6ELqJ+6bruv21Y6MD7KeIfP82D6gU39rmkgczbWwt5+3bnyg5K55bgVtVzd832WzZGMhkP72vVOfg=="
+        );
+    }
+
+    #[test]
+    fn encrypt_refuses_what_decrypt_refuses() {
+        let message = alloc::vec![b'a'; 4000];
+        let (ts, nonce) = ("1409304348", "xxxxxx");
+        let exact = mc()
+            .reply_len(message.len(), ts.len(), nonce.len())
+            .expect("fits");
+        // At the limit: encrypts, and the same crypt decrypts it.
+        let m = mc().with_max_body_len(exact);
+        let reply = m
+            .encrypt_reply(&message, ts, nonce, &[7; 16])
+            .expect("fits");
+        let body = reply.to_xml();
+        assert_eq!(body.len(), exact);
+        assert_eq!(
+            m.decrypt_message(body.as_bytes(), &reply.msg_signature, ts, nonce)
+                .expect("decrypts"),
+            message
+        );
+        // One byte under: both directions refuse, with the same typed error.
+        let small = mc().with_max_body_len(exact - 1);
+        let too_large = Error::Xml(XmlError::TooLarge { limit: exact - 1 });
+        assert_eq!(
+            small.encrypt_reply(&message, ts, nonce, &[7; 16]),
+            Err(too_large)
+        );
+        assert_eq!(
+            small.decrypt_message(body.as_bytes(), &reply.msg_signature, ts, nonce),
+            Err(too_large)
+        );
+        let mut work = alloc::vec![0u8; exact];
+        let mut out = alloc::vec![0u8; exact];
+        assert_eq!(
+            small.encrypt_reply_into(&message, ts, nonce, &[7; 16], &mut work, &mut out),
+            Err(too_large)
+        );
+        // The default limit: a 1 MiB message cannot become a reply.
+        let big = alloc::vec![b'a'; 1 << 20];
+        assert_eq!(
+            mc().encrypt_reply(&big, ts, nonce, &[7; 16]),
+            Err(Error::Xml(XmlError::TooLarge {
+                limit: DEFAULT_MAX_BODY_LEN
+            }))
         );
     }
 

@@ -89,8 +89,12 @@ pub fn push_for(appid: &str, xml: &str, timestamp: &str, nonce: &str) -> (PushQu
         "<xml><AppId><![CDATA[{appid}]]></AppId><Encrypt><![CDATA[{}]]></Encrypt></xml>",
         reply.encrypt
     );
+    // The real plain `signature` (SHA-1 over the sorted token, timestamp and nonce), as WeChat
+    // sends it next to msg_signature.
+    let signature = wxopen_core::signature::sign_plain(TOKEN, timestamp, nonce);
     let query = PushQuery::parse(&format!(
-        "signature=plainsig&timestamp={timestamp}&nonce={nonce}&encrypt_type=aes&msg_signature={}",
+        "signature={}&timestamp={timestamp}&nonce={nonce}&encrypt_type=aes&msg_signature={}",
+        signature.as_str(),
         reply.msg_signature
     ))
     .unwrap();
