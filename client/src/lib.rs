@@ -29,10 +29,16 @@
 //! // ...answer the HTTP request with `ack.reply` ("success").
 //!
 //! // 2. Send an admin to the authorization page (a fresh pre_auth_code is fetched).
-//! let url = client
+//! let request = client
 //!     .authorization_url(AuthPage::Pc, &AuthUrlOptions::new("https://example.com/wx/callback"))
 //!     .await?;
-//! println!("{url}");
+//! // Put `request.url` in a link on a page of your registered domain; keep
+//! // `request.pre_auth_code` to recognise the `authorized` push it leads to.
+//! println!("{}", request.url);
+//! // The redirect comes back as `?auth_code=…&expires_in=600`.
+//! # let redirect_query = "auth_code=queryauthcode@@@x&expires_in=600";
+//! let callback = wxopen_client::AuthCallback::from_query(redirect_query)?;
+//! let _ = client.query_auth(&callback.auth_code).await?;
 //!
 //! // 3. The redirect (or the `authorized` push) carries an authorization code.
 //! if let ComponentEvent::Authorized(grant) = &ack.event {

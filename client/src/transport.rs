@@ -18,8 +18,8 @@ use tracing::Instrument;
 use url::Url;
 
 use crate::api::{self, ApiCall, Endpoint, Method, ResponseError, TokenParam};
-use crate::clock::{Clock, SystemClock};
-use crate::config::{ComponentConfig, DEFAULT_MAX_RESPONSE_BYTES};
+use crate::clock::Clock;
+use crate::config::ComponentConfig;
 use crate::errcode::{classify, ErrorClass};
 use crate::error::{Error, TransportKind};
 use crate::retry::{jittered, next_step, FailoverPolicy, HostPreference, RetryPolicy, Step};
@@ -71,26 +71,8 @@ impl Target<'_> {
 }
 
 impl Transport {
-    /// A transport with the default body cap and **no** sticky failover (it has no injected
-    /// clock to time it with); every call starts on the primary, as before. Prefer
-    /// [`from_config`](Self::from_config).
-    pub(crate) fn new(http: reqwest::Client, base_urls: Vec<Url>, retry: RetryPolicy) -> Self {
-        Self::with_parts(
-            http,
-            base_urls,
-            retry,
-            Arc::new(SystemClock),
-            DEFAULT_MAX_RESPONSE_BYTES,
-            FailoverPolicy {
-                failures_to_switch: 0,
-                ..FailoverPolicy::default()
-            },
-        )
-    }
-
     /// A transport from the configuration's base URLs, retry policy, failover policy and body
     /// cap; failover time comes from `clock`.
-    #[cfg_attr(not(test), allow(dead_code))] // wired by ComponentClient in the token-engine rewrite
     pub(crate) fn from_config(
         http: reqwest::Client,
         config: &ComponentConfig,
@@ -152,7 +134,6 @@ impl Transport {
 
     /// Sends a generic call: `body` is the JSON request body (POST only; a POST without one
     /// sends `{}`), `token` the credential its [`TokenParam`] names.
-    #[cfg_attr(not(test), allow(dead_code))] // wired by ComponentClient in the token-engine rewrite
     pub(crate) async fn call_api<Resp>(
         &self,
         call: &ApiCall,
@@ -520,6 +501,7 @@ fn with_attempts(err: Error, total: u32) -> Error {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use crate::config::DEFAULT_MAX_RESPONSE_BYTES;
     use std::io::{Read, Write};
     use std::time::Duration;
 

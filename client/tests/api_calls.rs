@@ -3,6 +3,8 @@
 
 mod common;
 
+use wxopen_client::ApiCall;
+
 use common::*;
 use serde_json::json;
 use wiremock::matchers::{body_json, method, path, query_param};
@@ -147,7 +149,7 @@ async fn authorization_urls_pc_and_h5_exactly_encoded() {
         .await
         .unwrap();
     assert_eq!(
-        pc,
+        pc.url,
         "https://mp.weixin.qq.com/cgi-bin/componentloginpage?component_appid=wxcomponent0001&pre_auth_code=preauthcode%40%40%40X%2BY%2FZ%3D&redirect_uri=https%3A%2F%2Fshop.example.com%2Fwx%2Fcb%3Ffrom%3Dpc%26lang%3Dzh%20CN&auth_type=1&biz_appid=wxbiz01"
     );
     let h5 = h
@@ -212,8 +214,8 @@ async fn any_api_on_behalf_of_an_authorizer_with_token_rules() {
         .client
         .call_authorizer_api(
             "wxa",
-            "/cgi-bin/message/custom/send",
-            &json!({"touser": "openid", "msgtype": "text", "text": {"content": "hi"}}),
+            &ApiCall::post("cgi-bin/message/custom/send").unwrap(),
+            Some(&json!({"touser": "openid", "msgtype": "text", "text": {"content": "hi"}})),
         )
         .await
         .unwrap();
@@ -229,8 +231,8 @@ async fn any_api_on_behalf_of_an_authorizer_with_token_rules() {
     let err = h
         .client
         .call_component_api::<_, serde_json::Value>(
-            "/cgi-bin/component/fastregisterweapp",
-            &json!({}),
+            &ApiCall::post(format!("/cgi-bin/component/{}", "fastregisterweapp")).unwrap(),
+            Some(&json!({})),
         )
         .await
         .unwrap_err();

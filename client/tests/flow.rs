@@ -71,13 +71,15 @@ async fn ticket_push_to_refreshed_authorizer_token() {
         .expect(1)
         .mount(&server)
         .await;
-    let url = h
+    let request = h
         .client
         .authorization_url(AuthPage::Pc, &AuthUrlOptions::new("https://example.com/cb"))
         .await
         .unwrap();
+    assert_eq!(request.pre_auth_code.expose_secret(), "preauthcode@@@abc");
+    assert_eq!(request.expires_at, T0 + 600);
     assert_eq!(
-        url,
+        request.url,
         format!("https://mp.weixin.qq.com/cgi-bin/componentloginpage?component_appid={APPID}&pre_auth_code=preauthcode%40%40%40abc&redirect_uri=https%3A%2F%2Fexample.com%2Fcb&auth_type=3")
     );
 

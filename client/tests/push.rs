@@ -234,13 +234,19 @@ async fn authorized_account_messages_decrypt_and_reply() {
         .unwrap();
     let body = format!("<xml><ToUserName><![CDATA[gh_account]]></ToUserName><Encrypt><![CDATA[{}]]></Encrypt></xml>", enc.encrypt);
     let q = PushQuery::new("1700000000", "nonce", enc.msg_signature.clone());
-    let plain = h
+    let (plain, _) = h
+        .client
+        .decrypt_authorizer_message_raw(&q, body.as_bytes())
+        .unwrap();
+    assert_eq!(plain, msg.as_bytes());
+    let message = h
         .client
         .decrypt_authorizer_message(&q, body.as_bytes())
         .unwrap();
-    assert_eq!(plain, msg.as_bytes());
-    let fields = wxopen_client::xml::parse_flat(&plain).unwrap();
-    assert_eq!(fields.get("Content"), Some("hi"));
+    assert_eq!(message.content.as_deref(), Some("hi"));
+    assert_eq!(message.to_user_name, "gh_account");
+    assert_eq!(message.from_user_name, "openid");
+    assert_eq!(message.msg_type.as_str(), "text");
 
     // Passive reply: encrypted, signed, decryptable by the platform side.
     let reply = h

@@ -51,7 +51,8 @@ fn public_futures_are_send() {
     send(&client.clear_component_quota());
     send(&client.clear_authorizer_quota("wxa"));
     send(&client.clear_quota_v2(None));
-    send(&client.call_component_api::<_, serde_json::Value>("/x", &json));
-    send(&client.call_authorizer_api::<_, serde_json::Value>("wxa", "/x", &json));
+    let call = wxopen_client::ApiCall::post("/x").unwrap();
+    send(&client.call_component_api::<_, serde_json::Value>(&call, Some(&json)));
+    send(&client.call_authorizer_api::<_, serde_json::Value>("wxa", &call, Some(&json)));
     send(&client.forget_authorizer("wxa"));
 }

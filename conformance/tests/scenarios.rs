@@ -81,26 +81,31 @@ impl Env {
     /// The full authorization of `appid` as a host application does it: URL with a fresh
     /// pre-auth code, admin consent, `authorized` push, `query_auth`.
     async fn authorize(&self, appid: &str, kind: AuthorizerKind) -> String {
-        let url = self
+        let request = self
             .client
             .authorization_url(AuthPage::Pc, &AuthUrlOptions::new("https://example.com/cb"))
             .await
             .unwrap();
-        let parsed = url::Url::parse(&url).unwrap();
-        assert_eq!(parsed.path(), "/cgi-bin/componentloginpage");
-        let pre = parsed
-            .query_pairs()
-            .find(|(k, _)| k == "pre_auth_code")
-            .map(|(_, v)| v.into_owned())
-            .unwrap();
+        assert!(request
+            .url
+            .starts_with("https://mp.weixin.qq.com/cgi-bin/componentloginpage?"));
+        assert!(request.expires_at > self.client.clock().unix_seconds());
         let consent = self
             .fake
-            .simulate_admin_consent_as(&pre, appid, kind)
+            .simulate_admin_consent_as(request.pre_auth_code.expose_secret(), appid, kind)
             .unwrap();
+        // The browser comes back to the redirect URI with the code…
+        let callback = wxopen_client::AuthCallback::from_query(&consent.redirect_query).unwrap();
+        assert_eq!(callback.expires_in, 600);
+        // …and the `authorized` push carries the same code and names the pre-auth code, which
+        // ties it to the visit that started it.
         let ack = consent.push.deliver_to(&self.client).await.unwrap();
         let code = match &ack.event {
             ComponentEvent::Authorized(g) | ComponentEvent::UpdateAuthorized(g) => {
                 assert_eq!(g.authorizer_appid, appid);
+                if let Some(pre) = &g.pre_auth_code {
+                    assert_eq!(pre, &request.pre_auth_code);
+                }
                 g.authorization_code.expose_secret().to_owned()
             }
             other => panic!("unexpected event {other:?}"),
@@ -109,6 +114,7 @@ impl Env {
             code, consent.auth_code,
             "push and redirect carry the same code"
         );
+        assert_eq!(callback.auth_code.expose_secret(), code);
         let info = self
             .client
             .query_auth(&AuthorizationCode::new(code))
@@ -230,7 +236,7 @@ async fn new_client_on_the_same_store_reuses_its_tokens() {
         .authorization_url(AuthPage::H5, &AuthUrlOptions::new("https://example.com/cb"))
         .await
         .unwrap();
-    assert!(url.contains("pre_auth_code=preauthcode%40%40%40"));
+    assert!(url.url.contains("pre_auth_code=preauthcode%40%40%40"));
     assert_eq!(e.fake.calls(Endpoint::ComponentToken), 1);
     assert_eq!(e.fake.calls(Endpoint::AuthorizerToken), 0);
     assert_eq!(
@@ -918,11 +924,17 @@ async fn authorized_account_message_round_trip() {
         .fake
         .push_text_message(OA, "oUser123", "你好, wxopen <&>")
         .unwrap();
-    let plain = e
+    let (plain, _) = e
+        .client
+        .decrypt_authorizer_message_raw(&push.client_query().unwrap(), push.body.as_bytes())
+        .unwrap();
+    assert_eq!(plain, push.plaintext.as_bytes());
+    let message = e
         .client
         .decrypt_authorizer_message(&push.client_query().unwrap(), push.body.as_bytes())
         .unwrap();
-    assert_eq!(plain, push.plaintext.as_bytes());
+    assert_eq!(message.content.as_deref(), Some("你好, wxopen <&>"));
+    assert_eq!(message.from_user_name, "oUser123");
     let reply = e
         .client
         .encrypt_authorizer_reply("<xml><Content><![CDATA[收到]]></Content></xml>".as_bytes())

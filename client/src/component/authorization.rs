@@ -7,6 +7,7 @@ use crate::api::{
     QueryAuthResponse,
 };
 use crate::auth_url::{self, AuthPage, AuthUrlOptions};
+use crate::authorization::AuthorizationRequest;
 use crate::engine::authorizer_token::exchange;
 use crate::engine::call::with_token;
 use crate::engine::component_token::ComponentKind;
@@ -19,11 +20,17 @@ use crate::tokens::{expiry, refresh_deadline};
 
 /// Lifetime assumed for an access token when WeChat omits `expires_in`.
 const DEFAULT_EXPIRES_IN: u64 = 7200;
+/// Lifetime assumed for a pre-auth code when WeChat omits `expires_in` (the documented 10 min).
+const DEFAULT_PRE_AUTH_CODE_SECS: u64 = 600;
 
 impl ComponentClient {
     /// A new `pre_auth_code` (single use).
     pub async fn pre_auth_code(&self) -> Result<PreAuthCode> {
-        let response: PreAuthCodeResponse = with_token::<ComponentKind, _, _>(
+        Ok(self.pre_auth_code_response().await?.pre_auth_code)
+    }
+
+    async fn pre_auth_code_response(&self) -> Result<PreAuthCodeResponse> {
+        with_token::<ComponentKind, _, PreAuthCodeResponse>(
             &self.inner,
             &(),
             Endpoint::CreatePreAuthCode,
@@ -31,16 +38,18 @@ impl ComponentClient {
                 component_appid: self.component_appid(),
             },
         )
-        .await?;
-        Ok(response.pre_auth_code)
+        .await
     }
 
-    /// Fetches a fresh `pre_auth_code` and builds the authorization page URL.
+    /// Fetches a fresh `pre_auth_code` and builds the authorization page URL. The
+    /// [`AuthorizationRequest`] keeps the code and its expiry, so the `authorized` push (its
+    /// `PreAuthCode`) can be tied to the browser visit that started it. Serve the URL as a
+    /// link on a page of the registered domain; WeChat refuses a bare redirect.
     pub async fn authorization_url(
         &self,
         page: AuthPage,
         options: &AuthUrlOptions,
-    ) -> Result<String> {
+    ) -> Result<AuthorizationRequest> {
         // Validate before spending a pre-auth code.
         auth_url::authorization_url(
             page,
@@ -48,8 +57,17 @@ impl ComponentClient {
             &PreAuthCode::new("x"),
             options,
         )?;
-        let code = self.pre_auth_code().await?;
-        auth_url::authorization_url(page, self.component_appid(), &code, options)
+        let response = self.pre_auth_code_response().await?;
+        let expires_at = self
+            .now()
+            .saturating_add(response.expires_in.unwrap_or(DEFAULT_PRE_AUTH_CODE_SECS));
+        AuthorizationRequest::build(
+            page,
+            self.component_appid(),
+            response.pre_auth_code,
+            expires_at,
+            options,
+        )
     }
 
     /// Builds the authorization page URL with a `pre_auth_code` the caller already has.
@@ -67,7 +85,8 @@ impl ComponentClient {
     /// replacing any tombstone.
     ///
     /// The code is single-use, so this call is not retried once the request may have reached
-    /// WeChat (see [`Endpoint::is_single_use`]). If the exchange succeeded but the store
+    /// WeChat — after a timeout, a lost body, a 5xx or errcode -1 (see
+    /// [`Endpoint::is_single_use`]). If the exchange succeeded but the store
     /// failed, the error is [`Error::NotStored`] and carries the result: nothing is lost.
     /// An empty `authorizer_refresh_token` in the answer is treated as absent (the access
     /// token is still stored and the refresh token is recovered from the authorizer list

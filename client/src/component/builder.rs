@@ -97,7 +97,8 @@ impl ComponentClientBuilder {
                 .build()
                 .map_err(|e| Error::invalid("HTTP client", e.to_string()))?,
         };
-        let transport = Transport::new(http, config.base_urls.clone(), config.retry);
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let transport = Transport::from_config(http, &config, clock.clone());
         let (events, _) = broadcast::channel(256);
         let store = match self.store {
             Some(s) => s,
@@ -118,7 +119,7 @@ impl ComponentClientBuilder {
                 previous_crypt,
                 replay: self.replay,
                 store,
-                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                clock,
                 transport,
                 events,
                 holder: format!("wxopen-{:016x}", rand::random::<u64>()),

@@ -5,12 +5,12 @@ use serde::Serialize;
 
 use super::{check_appid, ComponentClient};
 use crate::api::{
-    Ack, AuthorizerInfoRequest, AuthorizerInfoResponse, AuthorizerListRequest,
+    Ack, ApiCall, AuthorizerInfoRequest, AuthorizerInfoResponse, AuthorizerListRequest,
     AuthorizerListResponse, AuthorizerOption, ClearQuotaRequest, ClearQuotaV2Request, Endpoint,
     LegacyOptionRequest, OptionRequest, StartPushTicketRequest, TokenParam,
 };
 use crate::engine::authorizer_token::AuthorizerKind;
-use crate::engine::call::with_token;
+use crate::engine::call::{api_with_token, with_token};
 use crate::engine::component_token::ComponentKind;
 use crate::error::{Error, Result};
 
@@ -197,44 +197,51 @@ impl ComponentClient {
         Ok(())
     }
 
-    /// POSTs `body` to any API `path` with the component access token
-    /// (`component_access_token=`), with the same retry, failover, errcode checking and
-    /// one-refresh-one-retry rules as the built-in calls. Decode into `serde_json::Value` when
-    /// there is no typed response.
+    /// Calls any API with the component access token (`component_access_token=`; a call
+    /// built with [`TokenParam::AccessToken`], the default, is sent with that name too),
+    /// with the same errcode checking and one-refresh-one-retry rule as the built-in calls.
+    /// Retries follow the call's idempotency: see [`ApiCall`]. `body` is serialized as JSON
+    /// (a POST without one sends `{}`; a GET takes none). Decode into `serde_json::Value`
+    /// when there is no typed response.
     pub async fn call_component_api<Req, Resp>(
         &self,
-        path: &'static str,
-        body: &Req,
+        call: &ApiCall,
+        body: Option<&Req>,
     ) -> Result<Resp>
     where
-        Req: Serialize + Sync,
+        Req: Serialize + ?Sized,
         Resp: DeserializeOwned,
     {
-        let endpoint = Endpoint::Other {
-            path,
-            token: TokenParam::ComponentAccessToken,
+        let call = match call.token_param() {
+            TokenParam::AccessToken => call.clone().token(TokenParam::ComponentAccessToken),
+            _ => call.clone(),
         };
-        self.component_call(endpoint, body).await
+        let bytes = encode(&call, body)?;
+        api_with_token::<ComponentKind, _>(&self.inner, &(), &call, bytes.as_deref()).await
     }
 
-    /// POSTs `body` to any API `path` on behalf of an authorized account (`access_token=` its
-    /// authorizer access token), with the same rules as
-    /// [`call_component_api`](Self::call_component_api).
+    /// Calls any API on behalf of an authorized account (`access_token=` its authorizer
+    /// access token), with the same rules as [`call_component_api`](Self::call_component_api).
     pub async fn call_authorizer_api<Req, Resp>(
         &self,
         authorizer_appid: &str,
-        path: &'static str,
-        body: &Req,
+        call: &ApiCall,
+        body: Option<&Req>,
     ) -> Result<Resp>
     where
-        Req: Serialize + Sync,
+        Req: Serialize + ?Sized,
         Resp: DeserializeOwned,
     {
-        let endpoint = Endpoint::Other {
-            path,
-            token: TokenParam::AccessToken,
-        };
-        self.authorizer_call(authorizer_appid, endpoint, body).await
+        check_appid(authorizer_appid)?;
+        let call = call.clone().token(TokenParam::AccessToken);
+        let bytes = encode(&call, body)?;
+        api_with_token::<AuthorizerKind, _>(
+            &self.inner,
+            &authorizer_appid.to_owned(),
+            &call,
+            bytes.as_deref(),
+        )
+        .await
     }
 
     /// `clear_quota/v2`: resets a quota with the appsecret instead of a token (works when the
@@ -258,4 +265,14 @@ impl ComponentClient {
             .await?;
         Ok(())
     }
+}
+
+fn encode<Req: Serialize + ?Sized>(call: &ApiCall, body: Option<&Req>) -> Result<Option<Vec<u8>>> {
+    body.map(|b| {
+        serde_json::to_vec(b).map_err(|e| Error::Decode {
+            endpoint: call.name(),
+            message: format!("request encoding: {e}"),
+        })
+    })
+    .transpose()
 }

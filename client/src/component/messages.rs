@@ -4,6 +4,7 @@
 
 use super::ComponentClient;
 use crate::error::Result;
+use crate::message::{parse_authorizer_message, AuthorizerMessage};
 use crate::push::PushQuery;
 use wxopen_core::{MsgCrypt, Reply};
 
@@ -19,17 +20,32 @@ pub enum KeyUsed {
 }
 
 impl ComponentClient {
-    /// Verifies and decrypts a message pushed for an authorized account. The trailing id
-    /// inside is the component appid. Returns the plaintext XML; [`crate::xml::parse_flat`]
-    /// reads its fields.
-    pub fn decrypt_authorizer_message(&self, query: &PushQuery, body: &[u8]) -> Result<Vec<u8>> {
+    /// Verifies, decrypts and parses a message or event pushed for an authorized account (to
+    /// the "message and event receive URL"). The trailing id inside the ciphertext is the
+    /// component appid; the key is the current EncodingAESKey, then the previous one.
+    pub fn decrypt_authorizer_message(
+        &self,
+        query: &PushQuery,
+        body: &[u8],
+    ) -> Result<AuthorizerMessage> {
         Ok(self.decrypt_authorizer_message_with_key(query, body)?.0)
     }
 
     /// Like [`decrypt_authorizer_message`](Self::decrypt_authorizer_message), also telling
-    /// which key decrypted it; pass that to
-    /// [`encrypt_authorizer_reply_as`](Self::encrypt_authorizer_reply_as).
+    /// which key decrypted it; answer with
+    /// [`encrypt_authorizer_reply_as`](Self::encrypt_authorizer_reply_as) and that key.
     pub fn decrypt_authorizer_message_with_key(
+        &self,
+        query: &PushQuery,
+        body: &[u8],
+    ) -> Result<(AuthorizerMessage, KeyUsed)> {
+        let (plain, used) = self.decrypt_authorizer_message_raw(query, body)?;
+        Ok((parse_authorizer_message(&plain)?, used))
+    }
+
+    /// The decrypted plaintext XML of an authorized account's message, unparsed, with the
+    /// key that decrypted it.
+    pub fn decrypt_authorizer_message_raw(
         &self,
         query: &PushQuery,
         body: &[u8],

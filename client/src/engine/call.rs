@@ -1,18 +1,50 @@
 //! Calling an API with a token of either kind: on 40001/40014/42001 only the token that failed
 //! is expired (compare-and-expire on its version), then one refresh and one retry.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::api::Endpoint;
+use crate::api::{ApiCall, Endpoint};
 use crate::component::Inner;
 use crate::error::Result;
 
 use super::TokenKind;
 
-/// Calls `endpoint` with the token of `id`.
+/// Runs `send` with the token of `id`; on a token error, expires that token, refreshes once
+/// and runs `send` once more.
+pub(crate) async fn with_token_do<K, R, F, Fut>(
+    inner: &Arc<Inner>,
+    id: &K::Id,
+    what: &str,
+    send: F,
+) -> Result<R>
+where
+    K: TokenKind,
+    F: Fn(K::Token) -> Fut,
+    Fut: Future<Output = Result<R>>,
+{
+    let engine = K::engine(inner);
+    let token = engine.get(inner, id).await?;
+    match send(token.value.clone()).await {
+        Err(e) if e.is_token_invalid() => {
+            tracing::warn!(
+                endpoint = what,
+                token = K::NAME,
+                errcode = e.code(),
+                "token rejected; refreshing once"
+            );
+            engine.expire(inner, id, token.version, e.code()).await?;
+            let token = engine.get(inner, id).await?;
+            send(token.value).await
+        }
+        other => other,
+    }
+}
+
+/// Calls a built-in `endpoint` with the token of `id`.
 pub(crate) async fn with_token<K, Req, Resp>(
     inner: &Arc<Inner>,
     id: &K::Id,
@@ -24,27 +56,31 @@ where
     Req: Serialize + Sync + ?Sized,
     Resp: DeserializeOwned,
 {
-    let engine = K::engine(inner);
-    let token = engine.get(inner, id).await?;
-    match inner
-        .transport
-        .call(endpoint, Some(K::expose(&token.value)), body)
-        .await
-    {
-        Err(e) if e.is_token_invalid() => {
-            tracing::warn!(
-                endpoint = endpoint.name(),
-                token = K::NAME,
-                errcode = e.code(),
-                "token rejected; refreshing once"
-            );
-            engine.expire(inner, id, token.version, e.code()).await?;
-            let token = engine.get(inner, id).await?;
-            inner
-                .transport
-                .call(endpoint, Some(K::expose(&token.value)), body)
-                .await
-        }
-        other => other,
-    }
+    with_token_do::<K, _, _, _>(inner, id, endpoint.name(), |token| async move {
+        inner
+            .transport
+            .call(endpoint, Some(K::expose(&token)), body)
+            .await
+    })
+    .await
+}
+
+/// Sends a generic call with the token of `id`.
+pub(crate) async fn api_with_token<K, Resp>(
+    inner: &Arc<Inner>,
+    id: &K::Id,
+    call: &ApiCall,
+    body: Option<&[u8]>,
+) -> Result<Resp>
+where
+    K: TokenKind,
+    Resp: DeserializeOwned,
+{
+    with_token_do::<K, _, _, _>(inner, id, call.name(), |token| async move {
+        inner
+            .transport
+            .call_api(call, Some(K::expose(&token)), body)
+            .await
+    })
+    .await
 }
