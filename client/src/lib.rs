@@ -100,8 +100,9 @@ pub use auth_url::{AuthPage, AuthType, AuthUrlOptions};
 pub use authorization::{AuthCallback, AuthCallbackError, AuthorizationRequest};
 pub use clock::{Clock, ManualClock, SystemClock, TokioClock};
 pub use component::{
-    valid_appid, AuthorizerState, ComponentClient, ComponentClientBuilder, IssuedToken, KeyUsed,
-    AUTHORIZER_LIST_MAX_PAGES, AUTHORIZER_LIST_PAGE, MAX_APPID_LEN, TICKET_MAX_AHEAD_SECS,
+    valid_appid, AuthorizerState, AuthorizerSummary, ComponentClient, ComponentClientBuilder,
+    IssuedToken, KeyUsed, AUTHORIZER_LIST_MAX_PAGES, AUTHORIZER_LIST_PAGE, MAX_APPID_LEN,
+    MAX_LIST_PAGE, TICKET_MAX_AHEAD_SECS,
 };
 pub use config::{ComponentConfig, CooldownPolicy, DEFAULT_MAX_RESPONSE_BYTES};
 pub use errcode::ErrorClass;

@@ -130,6 +130,28 @@ impl MemoryStore {
         }
     }
 
+    fn list_now(&self, component_appid: &str, after: Option<&str>, limit: usize) -> Vec<String> {
+        let st = self.lock();
+        let mut out: Vec<String> = st
+            .entries
+            .keys()
+            .filter_map(|k| match k {
+                StoreKey::Authorizer {
+                    component_appid: c,
+                    authorizer_appid,
+                } if c == component_appid
+                    && after.is_none_or(|a| authorizer_appid.as_str() > a) =>
+                {
+                    Some(authorizer_appid.clone())
+                }
+                _ => None,
+            })
+            .collect();
+        out.sort_unstable();
+        out.truncate(limit);
+        out
+    }
+
     fn release_now(&self, key: &StoreKey, holder: &str) {
         let mut st = self.lock();
         if st.leases.get(key).is_some_and(|(h, _)| h == holder) {
@@ -201,6 +223,15 @@ impl TokenStore for MemoryStore {
             self.release_now(key, holder);
             Ok(())
         })
+    }
+
+    fn list_authorizers<'a>(
+        &'a self,
+        component_appid: &'a str,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+        Box::pin(async move { Ok(self.list_now(component_appid, after, limit)) })
     }
 }
 

@@ -38,7 +38,7 @@ pub use crate::engine::recovery::{AUTHORIZER_LIST_MAX_PAGES, AUTHORIZER_LIST_PAG
 pub use builder::ComponentClientBuilder;
 pub use messages::KeyUsed;
 pub use push::TICKET_MAX_AHEAD_SECS;
-pub use tokens::{AuthorizerState, IssuedToken};
+pub use tokens::{AuthorizerState, AuthorizerSummary, IssuedToken, MAX_LIST_PAGE};
 
 /// The longest appid accepted (WeChat appids are 18 characters).
 pub const MAX_APPID_LEN: usize = 32;

@@ -19,6 +19,50 @@ pub enum AuthorizerState {
     Revoked(RevokedRecord),
 }
 
+/// One authorizer as a listing shows it: no secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuthorizerSummary {
+    /// The authorizer appid.
+    pub authorizer_appid: String,
+    /// `true` while it holds a refresh token or an access token; `false` for a tombstone.
+    pub authorized: bool,
+    /// When its access token expires (unix seconds), if it holds one.
+    pub access_token_expires_at: Option<u64>,
+    /// Whether a refresh token is stored.
+    pub has_refresh_token: bool,
+    /// When it was last authorized (or, for a tombstone, since when it is revoked).
+    pub authorized_at: u64,
+    /// For a tombstone: why, and the WeChat code.
+    pub revoked: Option<RevokedRecord>,
+}
+
+impl AuthorizerSummary {
+    fn of(authorizer_appid: String, state: AuthorizerState) -> Self {
+        match state {
+            AuthorizerState::Authorized(r) => Self {
+                authorizer_appid,
+                authorized: true,
+                access_token_expires_at: r.access_token.as_ref().map(|_| r.expires_at),
+                has_refresh_token: r.refresh_token.is_some(),
+                authorized_at: r.authorized_at,
+                revoked: None,
+            },
+            AuthorizerState::Revoked(t) => Self {
+                authorizer_appid,
+                authorized: false,
+                access_token_expires_at: None,
+                has_refresh_token: false,
+                authorized_at: t.since,
+                revoked: Some(t),
+            },
+        }
+    }
+}
+
+/// The most authorizers one [`ComponentClient::list_authorizers`] page returns.
+pub const MAX_LIST_PAGE: usize = 1000;
+
 /// A token with its expiry, for a token service that hands tokens to other services.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuedToken<T> {
@@ -175,6 +219,42 @@ impl ComponentClient {
                 ))),
             },
         }
+    }
+
+    /// One page of the stored authorizers (tokens or tombstones), in appid order after
+    /// `after`, at most `limit` (capped at [`MAX_LIST_PAGE`]); no secrets. Needs a store that
+    /// can list (every store of `wxopen-store` and [`MemoryStore`](crate::MemoryStore) can).
+    pub async fn list_authorizers(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<AuthorizerSummary>> {
+        if let Some(a) = after {
+            check_appid(a)?;
+        }
+        let appids = self
+            .inner
+            .store
+            .list_authorizers(self.component_appid(), after, limit.clamp(1, MAX_LIST_PAGE))
+            .await?;
+        let mut out = Vec::with_capacity(appids.len());
+        for appid in appids {
+            if let Some(state) = self.authorizer_state(&appid).await? {
+                out.push(AuthorizerSummary::of(appid, state));
+            }
+        }
+        Ok(out)
+    }
+
+    /// One authorizer as [`list_authorizers`](Self::list_authorizers) shows it.
+    pub async fn authorizer_summary(
+        &self,
+        authorizer_appid: &str,
+    ) -> Result<Option<AuthorizerSummary>> {
+        Ok(self
+            .authorizer_state(authorizer_appid)
+            .await?
+            .map(|s| AuthorizerSummary::of(authorizer_appid.to_owned(), s)))
     }
 
     /// What the store holds for this component right now (ticket age, component token state),

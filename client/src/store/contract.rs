@@ -109,7 +109,64 @@ async fn run(
     leases(store, token_key).await?;
     leases_apart_from_records(store, key).await?;
     fencing(store, token_key).await?;
+    listing(store, auth_key).await?;
     Ok(())
+}
+
+/// Listing, when the store offers it: pages in ascending order, bounded by `limit`, only
+/// authorizers of the one component.
+async fn listing(store: &dyn TokenStore, auth_key: &StoreKey) -> Result<(), String> {
+    let component = auth_key.component_appid().to_owned();
+    match store.list_authorizers(&component, None, 10).await {
+        Err(e) if e.kind() == super::StoreErrorKind::Unsupported => return Ok(()),
+        Err(e) => return Err(err(e)),
+        Ok(v) if !v.is_empty() => return Err(format!("listing an empty component found {v:?}")),
+        Ok(_) => {}
+    }
+    let names = ["wxcontract0b", "wxcontract0a", "wxcontract0c"];
+    let keys: Vec<StoreKey> = names
+        .iter()
+        .map(|n| StoreKey::authorizer(&component, n))
+        .collect();
+    let other = StoreKey::authorizer(&format!("{component}x"), "wxcontract0z");
+    for k in keys.iter().chain([&other]) {
+        insert(store, k, ticket_like_authorizer()).await?;
+    }
+    let result = async {
+        let first = store
+            .list_authorizers(&component, None, 2)
+            .await
+            .map_err(err)?;
+        if first != ["wxcontract0a", "wxcontract0b"] {
+            return Err(format!(
+                "first page of two must be a, b in order: {first:?}"
+            ));
+        }
+        let rest = store
+            .list_authorizers(&component, Some("wxcontract0b"), 10)
+            .await
+            .map_err(err)?;
+        if rest != ["wxcontract0c"] {
+            return Err(format!("the page after b must be c alone: {rest:?}"));
+        }
+        Ok(())
+    }
+    .await;
+    for k in keys.iter().chain([&other]) {
+        delete(store, k).await?;
+    }
+    result
+}
+
+fn ticket_like_authorizer() -> StoredValue {
+    StoredValue::Authorizer(AuthorizerRecord {
+        access_token: None,
+        refresh_token: Some(AuthorizerRefreshToken::new("refreshtoken@@@listing")),
+        obtained_at: 0,
+        refresh_at: 0,
+        expires_at: 0,
+        authorized_at: 1,
+    })
 }
 
 async fn versions(store: &dyn TokenStore, key: &StoreKey) -> Result<(), String> {

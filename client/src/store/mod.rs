@@ -297,6 +297,8 @@ pub enum StoreErrorKind {
     /// The backend is misconfigured (bad URL, missing directory, read-only file, schema newer
     /// than this code).
     Config,
+    /// The backend does not offer this operation.
+    Unsupported,
     /// Anything else.
     Other,
 }
@@ -407,6 +409,25 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
         key: &'a StoreKey,
         holder: &'a str,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Up to `limit` authorizer appids of `component_appid` that have a record (tokens or a
+    /// tombstone), in ascending byte order, starting after `after`: one page of a bounded scan
+    /// (the token service lists accounts and the refresher walks them with it). The default
+    /// answers [`StoreErrorKind::Unsupported`].
+    fn list_authorizers<'a>(
+        &'a self,
+        component_appid: &'a str,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+        let _ = (component_appid, after, limit);
+        Box::pin(async {
+            Err(StoreError::with_kind(
+                StoreErrorKind::Unsupported,
+                "this store cannot list authorizers",
+            ))
+        })
+    }
 }
 
 #[cfg(test)]
