@@ -4,6 +4,19 @@
 //! events (it sees `RecvError::Lagged`), the client never blocks on it. No event carries a
 //! secret.
 
+/// Sees every attempt of every WeChat API call (for metrics: calls by endpoint and errcode,
+/// latency). Called inline, so keep it cheap; it never sees a token or a body.
+pub trait ApiObserver: Send + Sync + std::fmt::Debug {
+    /// One attempt at `endpoint` (e.g. `api_component_token`) finished after `latency`,
+    /// with `error` (`None`: success). A call with retries reports each attempt.
+    fn on_attempt(
+        &self,
+        endpoint: &'static str,
+        error: Option<&crate::Error>,
+        latency: std::time::Duration,
+    );
+}
+
 /// Something the client did or learned that a host application may want to react to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

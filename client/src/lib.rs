@@ -109,7 +109,7 @@ pub use errcode::ErrorClass;
 pub use error::{Error, PushError, Result, TransportKind};
 pub use event::{parse_component_event, AuthorizationGrant, ComponentEvent};
 pub use health::ComponentHealth;
-pub use hooks::ClientEvent;
+pub use hooks::{ApiObserver, ClientEvent};
 pub use memory_store::MemoryStore;
 pub use message::{parse_authorizer_message, AuthorizerMessage, MsgType};
 pub use push::{PushAck, PushQuery, SUCCESS_REPLY};

@@ -19,6 +19,7 @@ use url::Url;
 
 use crate::api::{self, ApiCall, Endpoint, Method, ResponseError, TokenParam};
 use crate::clock::Clock;
+use crate::hooks::ApiObserver;
 use crate::config::ComponentConfig;
 use crate::errcode::{classify, ErrorClass};
 use crate::error::{Error, TransportKind};
@@ -32,6 +33,7 @@ pub(crate) struct Transport {
     clock: Arc<dyn Clock>,
     max_response_bytes: usize,
     hosts: Arc<Mutex<HostPreference>>,
+    observer: Option<Arc<dyn ApiObserver>>,
 }
 
 /// One failed attempt and whether it may be retried.
@@ -104,7 +106,14 @@ impl Transport {
             clock,
             max_response_bytes,
             hosts: Arc::new(Mutex::new(HostPreference::new(failover))),
+            observer: None,
         }
+    }
+
+    /// Reports every attempt to `observer` (metrics).
+    pub(crate) fn with_observer(mut self, observer: Option<Arc<dyn ApiObserver>>) -> Self {
+        self.observer = observer;
+        self
     }
 
     /// POSTs `body` as JSON to `endpoint`, retrying transient failures within the policy and
@@ -221,9 +230,20 @@ impl Transport {
                 else {
                     return Err(Error::invalid("base URL", "none configured"));
                 };
+                let started = self.clock.unix_millis();
                 let outcome = self
                     .attempt::<Resp>(target, base, token, payload, total)
                     .await;
+                if let Some(o) = &self.observer {
+                    let latency = std::time::Duration::from_millis(
+                        self.clock.unix_millis().saturating_sub(started),
+                    );
+                    let error = match &outcome {
+                        Ok(_) => None,
+                        Err(Attempt::Fatal(e) | Attempt::Retryable(e)) => Some(e),
+                    };
+                    o.on_attempt(target.name, error, latency);
+                }
                 let err = match outcome {
                     Ok(v) => {
                         self.record(host, true);
@@ -245,7 +265,7 @@ impl Transport {
                     Step::RetryAfter(d) => {
                         let d = jittered(d, rand::random::<f64>());
                         tracing::debug!(delay_ms = d.as_millis() as u64, "retrying");
-                        tokio::time::sleep(d).await;
+                        self.clock.sleep(d).await;
                         attempt_on_host += 1;
                     }
                     Step::Failover => {

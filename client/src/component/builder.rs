@@ -13,6 +13,7 @@ use crate::config::ComponentConfig;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::memory_store::MemoryStore;
+use crate::hooks::ApiObserver;
 use crate::replay::ReplayCache;
 use crate::store::{StoreKey, TokenStore};
 use crate::transport::Transport;
@@ -24,6 +25,7 @@ pub struct ComponentClientBuilder {
     clock: Option<Arc<dyn Clock>>,
     http: Option<reqwest::Client>,
     replay: Option<Arc<dyn ReplayCache>>,
+    observer: Option<Arc<dyn ApiObserver>>,
 }
 
 impl fmt::Debug for ComponentClientBuilder {
@@ -44,6 +46,7 @@ impl ComponentClientBuilder {
             clock: None,
             http: None,
             replay: None,
+            observer: None,
         }
     }
 
@@ -69,6 +72,12 @@ impl ComponentClientBuilder {
     /// applying them again.
     pub fn replay_cache(mut self, cache: Arc<dyn ReplayCache>) -> Self {
         self.replay = Some(cache);
+        self
+    }
+
+    /// Reports every WeChat API attempt to `observer` (metrics).
+    pub fn api_observer(mut self, observer: Arc<dyn ApiObserver>) -> Self {
+        self.observer = Some(observer);
         self
     }
 
@@ -98,7 +107,8 @@ impl ComponentClientBuilder {
                 .map_err(|e| Error::invalid("HTTP client", e.to_string()))?,
         };
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        let transport = Transport::from_config(http, &config, clock.clone());
+        let transport =
+            Transport::from_config(http, &config, clock.clone()).with_observer(self.observer);
         let (events, _) = broadcast::channel(256);
         let store = match self.store {
             Some(s) => s,

@@ -270,6 +270,19 @@ impl ComponentClient {
         self.inner.stored_ticket().await
     }
 
+    /// Waits up to `timeout` for the refreshes running now to finish and release their
+    /// leases (graceful shutdown); `false` if some were still running.
+    pub async fn drain(&self, timeout: std::time::Duration) -> bool {
+        let both = async {
+            self.inner.component_tokens.drain().await;
+            self.inner.authorizer_tokens.drain().await;
+        };
+        tokio::select! {
+            () = both => true,
+            () = self.inner.clock.sleep(timeout) => false,
+        }
+    }
+
     /// How many token cells the engine holds in memory (bounded: idle ones are dropped).
     pub fn token_cells(&self) -> usize {
         self.inner.component_tokens.cells() + self.inner.authorizer_tokens.cells()

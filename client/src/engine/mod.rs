@@ -274,6 +274,14 @@ impl<K: TokenKind> Engine<K> {
         }
     }
 
+    /// Waits until the refreshes running now have finished (their leases released).
+    pub(crate) async fn drain(&self) {
+        let flights: Vec<_> = self.lock().values().filter_map(|s| s.flight.clone()).collect();
+        for mut rx in flights {
+            let _ = rx.wait_for(Option::is_some).await;
+        }
+    }
+
     /// Remembers a token that could not be stored (see [`machine::Unwritten`]).
     pub(crate) fn hold_unwritten(&self, id: &K::Id, token: Token<K::Token>, over: Option<u64>) {
         self.lock().entry(id.clone()).or_default().cell.unwritten =

@@ -1,0 +1,641 @@
+//! `wxopen.toml`: the service's configuration, its validation, and a redacted rendering.
+//!
+//! Every secret may be given inline (`appsecret = "…"`), from an environment variable
+//! (`appsecret_env = "WX_APPSECRET"`) or from a file (`appsecret_file = "/run/secrets/…"`,
+//! trailing newline trimmed) — exactly one of the three. A configuration error is one line
+//! naming the key and the fix.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+use wxopen_client::valid_appid;
+
+/// A configuration problem: which key, what is wrong, how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The key, e.g. `component[0].appsecret`.
+    pub key: String,
+    /// What is wrong.
+    pub problem: String,
+    /// What to do.
+    pub fix: String,
+}
+
+impl ConfigError {
+    fn new(key: impl Into<String>, problem: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            problem: problem.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "config error at `{}`: {}; {}", self.key, self.problem, self.fix)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Where a secret came from (shown by `wxopen config check`, never the value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// Written in the file.
+    Inline,
+    /// From this environment variable.
+    Env(String),
+    /// From this file.
+    File(PathBuf),
+}
+
+/// A resolved secret: its value (never printed) and where it came from.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret {
+    value: String,
+    /// Where it came from.
+    pub source: SecretSource,
+}
+
+impl Secret {
+    /// The value.
+    pub fn expose_secret(&self) -> &str {
+        &self.value
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret([redacted] from {:?})", self.source)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default)]
+    refresher: RawRefresher,
+    #[serde(default)]
+    component: Vec<RawComponent>,
+    #[serde(default)]
+    client: Vec<RawClient>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    public_listen: Option<String>,
+    internal_listen: Option<String>,
+    public_base_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    store: Option<String>,
+    request_timeout_ms: Option<u64>,
+    push_budget_ms: Option<u64>,
+    allow_http_redirect: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRefresher {
+    enabled: Option<bool>,
+    interval_secs: Option<u64>,
+    ahead_secs: Option<u64>,
+    max_refreshes_per_second: Option<u32>,
+    start_push_ticket_after_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawComponent {
+    appid: Option<String>,
+    appsecret: Option<String>,
+    appsecret_env: Option<String>,
+    appsecret_file: Option<PathBuf>,
+    token: Option<String>,
+    token_env: Option<String>,
+    token_file: Option<PathBuf>,
+    encoding_aes_key: Option<String>,
+    encoding_aes_key_env: Option<String>,
+    encoding_aes_key_file: Option<PathBuf>,
+    previous_encoding_aes_key: Option<String>,
+    previous_encoding_aes_key_env: Option<String>,
+    previous_encoding_aes_key_file: Option<PathBuf>,
+    api_base_urls: Option<Vec<String>>,
+    authorized_redirect: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClient {
+    name: Option<String>,
+    key: Option<String>,
+    key_env: Option<String>,
+    key_file: Option<PathBuf>,
+    components: Option<Vec<String>>,
+}
+
+/// The whole service configuration, validated.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// What WeChat and admins' browsers reach (default `0.0.0.0:8080`).
+    pub public_listen: SocketAddr,
+    /// The token API and metrics (default `127.0.0.1:8081`; keep it on a private network).
+    pub internal_listen: SocketAddr,
+    /// The public origin, e.g. `https://wx.example.com` (the authorization redirect goes to
+    /// `<public_base_url>/wechat/<component>/authorized`).
+    pub public_base_url: Option<Url>,
+    /// Where the embedded store lives (default `./wxopen-data`).
+    pub data_dir: PathBuf,
+    /// The store URL (`sqlite:///…`, `redis://…`, `memory:`); default: SQLite in `data_dir`.
+    pub store: String,
+    /// Whole-request timeout (default 10 s).
+    pub request_timeout: Duration,
+    /// Hard budget of a push answer (default 2 s; WeChat waits 5 s).
+    pub push_budget: Duration,
+    /// Allow an `http://` public base URL for the authorization redirect (local development).
+    pub allow_http_redirect: bool,
+    /// The background refresher.
+    pub refresher: RefresherConfig,
+    /// The components served.
+    pub components: Vec<ComponentSection>,
+    /// The internal API's clients.
+    pub clients: Vec<ApiClient>,
+}
+
+/// The proactive refresher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RefresherConfig {
+    /// On by default.
+    pub enabled: bool,
+    /// How often it walks the tokens (default 60 s).
+    pub interval: Duration,
+    /// Refresh tokens expiring within this (default 15 min; the client's own refresh-ahead
+    /// margin is 10 min).
+    pub ahead: Duration,
+    /// At most this many refreshes started per second, per component (default 20).
+    pub max_refreshes_per_second: u32,
+    /// Call `api_start_push_ticket` when no ticket arrived for this long (default 30 min;
+    /// WeChat pushes every 10 min); at most once per that interval.
+    pub start_push_ticket_after: Duration,
+}
+
+/// One component (third-party platform).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ComponentSection {
+    /// Its appid.
+    pub appid: String,
+    /// Its appsecret.
+    pub appsecret: Secret,
+    /// The message-verification token.
+    pub token: Secret,
+    /// The EncodingAESKey.
+    pub encoding_aes_key: Secret,
+    /// The EncodingAESKey before the last rotation.
+    pub previous_encoding_aes_key: Option<Secret>,
+    /// API base URLs (default the official domains).
+    pub api_base_urls: Option<Vec<String>>,
+    /// Where the authorization result redirects (with `authorizer_appid` and `state`)
+    /// instead of showing a result page.
+    pub authorized_redirect: Option<Url>,
+}
+
+/// A client of the internal API.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ApiClient {
+    /// Its name (in logs).
+    pub name: String,
+    /// Its bearer key.
+    pub key: Secret,
+    /// Components it may use (`*`: all).
+    pub components: Vec<String>,
+}
+
+impl ApiClient {
+    /// Whether this client may use `component`.
+    pub fn may_use(&self, component: &str) -> bool {
+        self.components.iter().any(|c| c == "*" || c == component)
+    }
+}
+
+/// Reads and validates a configuration file.
+pub fn load(path: &Path) -> Result<ServerConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::new(
+            "--config",
+            format!("cannot read {}: {e}", path.display()),
+            "pass the path of a readable wxopen.toml",
+        )
+    })?;
+    parse(&text, path.parent().unwrap_or(Path::new(".")))
+}
+
+/// Parses and validates configuration text; relative paths are taken from `base`.
+pub fn parse(text: &str, base: &Path) -> Result<ServerConfig, ConfigError> {
+    let raw: RawFile = toml::from_str(text).map_err(|e| {
+        let msg = e.message().replace('\n', " ");
+        let key = e
+            .span()
+            .map(|s| {
+                let line = text[..s.start.min(text.len())].lines().count().max(1);
+                format!("line {line}")
+            })
+            .unwrap_or_else(|| "file".into());
+        ConfigError::new(key, msg, "fix the TOML (see README, \"Run it for real\")")
+    })?;
+    validate(raw, base)
+}
+
+fn secret(
+    key: &str,
+    inline: Option<String>,
+    env: Option<String>,
+    file: Option<PathBuf>,
+    base: &Path,
+) -> Result<Option<Secret>, ConfigError> {
+    let fix = format!("set exactly one of {key}, {key}_env or {key}_file");
+    let secret = match (inline, env, file) {
+        (None, None, None) => return Ok(None),
+        (Some(v), None, None) => Secret {
+            value: v,
+            source: SecretSource::Inline,
+        },
+        (None, Some(var), None) => Secret {
+            value: std::env::var(&var).map_err(|_| {
+                ConfigError::new(
+                    format!("{key}_env"),
+                    format!("environment variable {var} is not set"),
+                    format!("export {var} or use {key} / {key}_file"),
+                )
+            })?,
+            source: SecretSource::Env(var),
+        },
+        (None, None, Some(path)) => {
+            let path = if path.is_absolute() { path } else { base.join(path) };
+            let value = std::fs::read_to_string(&path).map_err(|e| {
+                ConfigError::new(
+                    format!("{key}_file"),
+                    format!("cannot read {}: {e}", path.display()),
+                    "point it at a readable file",
+                )
+            })?;
+            Secret {
+                value: value.trim_end_matches(['\n', '\r']).to_owned(),
+                source: SecretSource::File(path),
+            }
+        }
+        _ => return Err(ConfigError::new(key, "given more than once", fix)),
+    };
+    if secret.value.is_empty() {
+        return Err(ConfigError::new(key, "empty", fix));
+    }
+    Ok(Some(secret))
+}
+
+fn required(key: String, s: Option<Secret>) -> Result<Secret, ConfigError> {
+    s.ok_or_else(|| {
+        let name = key.rsplit('.').next().unwrap_or(&key).to_owned();
+        ConfigError::new(
+            key,
+            "missing",
+            format!("set {name}, {name}_env or {name}_file"),
+        )
+    })
+}
+
+fn addr(key: &str, v: Option<String>, default: &str) -> Result<SocketAddr, ConfigError> {
+    v.as_deref()
+        .unwrap_or(default)
+        .parse()
+        .map_err(|_| ConfigError::new(key, "not a socket address", "write it as \"ip:port\", e.g. \"127.0.0.1:8081\""))
+}
+
+fn validate(raw: RawFile, base: &Path) -> Result<ServerConfig, ConfigError> {
+    let s = raw.server;
+    let public_listen = addr("server.public_listen", s.public_listen, "0.0.0.0:8080")?;
+    let internal_listen = addr("server.internal_listen", s.internal_listen, "127.0.0.1:8081")?;
+    let allow_http_redirect = s.allow_http_redirect.unwrap_or(false);
+    let public_base_url = match s.public_base_url {
+        None => None,
+        Some(u) => {
+            let url = Url::parse(&u).map_err(|e| {
+                ConfigError::new("server.public_base_url", e.to_string(), "write an absolute URL such as \"https://wx.example.com\"")
+            })?;
+            match url.scheme() {
+                "https" => {}
+                "http" if allow_http_redirect => {}
+                _ => {
+                    return Err(ConfigError::new(
+                        "server.public_base_url",
+                        "must be https (WeChat redirects admins there)",
+                        "use https, or set server.allow_http_redirect = true for local development",
+                    ))
+                }
+            }
+            Some(url)
+        }
+    };
+    let data_dir = s.data_dir.unwrap_or_else(|| PathBuf::from("wxopen-data"));
+    let data_dir = if data_dir.is_absolute() { data_dir } else { base.join(data_dir) };
+    let store = s
+        .store
+        .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("wxopen.db").display()));
+    let ms = |key: &str, v: Option<u64>, default: u64, min: u64| -> Result<Duration, ConfigError> {
+        let v = v.unwrap_or(default);
+        if v < min {
+            return Err(ConfigError::new(key, format!("{v} is below {min}"), format!("use at least {min}")));
+        }
+        Ok(Duration::from_millis(v))
+    };
+    let request_timeout = ms("server.request_timeout_ms", s.request_timeout_ms, 10_000, 100)?;
+    let push_budget = ms("server.push_budget_ms", s.push_budget_ms, 2_000, 100)?;
+    if push_budget > Duration::from_millis(4_500) {
+        return Err(ConfigError::new(
+            "server.push_budget_ms",
+            "above 4500 (WeChat gives a push 5 s)",
+            "use 2000",
+        ));
+    }
+
+    let r = raw.refresher;
+    let refresher = RefresherConfig {
+        enabled: r.enabled.unwrap_or(true),
+        interval: Duration::from_secs(r.interval_secs.unwrap_or(60).max(1)),
+        ahead: Duration::from_secs(r.ahead_secs.unwrap_or(900)),
+        max_refreshes_per_second: match r.max_refreshes_per_second.unwrap_or(20) {
+            0 => {
+                return Err(ConfigError::new(
+                    "refresher.max_refreshes_per_second",
+                    "0",
+                    "use at least 1, or set refresher.enabled = false",
+                ))
+            }
+            n => n,
+        },
+        start_push_ticket_after: Duration::from_secs(r.start_push_ticket_after_secs.unwrap_or(1800).max(600)),
+    };
+
+    if raw.component.is_empty() {
+        return Err(ConfigError::new(
+            "component",
+            "no [[component]] section",
+            "add one with appid, appsecret, token and encoding_aes_key",
+        ));
+    }
+    let mut seen = HashSet::new();
+    let mut components = Vec::new();
+    for (i, c) in raw.component.into_iter().enumerate() {
+        let k = |name: &str| format!("component[{i}].{name}");
+        let appid = c.appid.ok_or_else(|| ConfigError::new(k("appid"), "missing", "set the component appid"))?;
+        if !valid_appid(&appid) {
+            return Err(ConfigError::new(k("appid"), "not an appid", "use the 18-character component appid (letters, digits, _)"));
+        }
+        if !seen.insert(appid.clone()) {
+            return Err(ConfigError::new(k("appid"), format!("{appid} appears twice"), "keep one [[component]] per appid"));
+        }
+        let appsecret = required(k("appsecret"), secret(&k("appsecret"), c.appsecret, c.appsecret_env, c.appsecret_file, base)?)?;
+        let token = required(k("token"), secret(&k("token"), c.token, c.token_env, c.token_file, base)?)?;
+        let encoding_aes_key = required(
+            k("encoding_aes_key"),
+            secret(&k("encoding_aes_key"), c.encoding_aes_key, c.encoding_aes_key_env, c.encoding_aes_key_file, base)?,
+        )?;
+        for (name, key) in [("encoding_aes_key", Some(&encoding_aes_key))] {
+            if let Some(key) = key {
+                if key.expose_secret().len() != 43 {
+                    return Err(ConfigError::new(k(name), "not 43 characters", "copy the EncodingAESKey from the open platform console"));
+                }
+            }
+        }
+        let previous_encoding_aes_key = secret(
+            &k("previous_encoding_aes_key"),
+            c.previous_encoding_aes_key,
+            c.previous_encoding_aes_key_env,
+            c.previous_encoding_aes_key_file,
+            base,
+        )?;
+        if previous_encoding_aes_key.as_ref().is_some_and(|p| p.expose_secret().len() != 43) {
+            return Err(ConfigError::new(k("previous_encoding_aes_key"), "not 43 characters", "copy the previous EncodingAESKey, or remove it"));
+        }
+        let authorized_redirect = match c.authorized_redirect {
+            None => None,
+            Some(u) => Some(Url::parse(&u).map_err(|e| ConfigError::new(k("authorized_redirect"), e.to_string(), "write an absolute URL"))?),
+        };
+        if let Some(urls) = &c.api_base_urls {
+            for u in urls {
+                let ok = Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https"));
+                if !ok {
+                    return Err(ConfigError::new(k("api_base_urls"), format!("{u} is not an http(s) URL"), "list absolute URLs, or remove the key for the official domains"));
+                }
+            }
+        }
+        components.push(ComponentSection {
+            appid,
+            appsecret,
+            token,
+            encoding_aes_key,
+            previous_encoding_aes_key,
+            api_base_urls: c.api_base_urls,
+            authorized_redirect,
+        });
+    }
+
+    let mut clients = Vec::new();
+    let mut names = HashSet::new();
+    for (i, c) in raw.client.into_iter().enumerate() {
+        let k = |name: &str| format!("client[{i}].{name}");
+        let name = c.name.ok_or_else(|| ConfigError::new(k("name"), "missing", "name the service that uses this key"))?;
+        if !names.insert(name.clone()) {
+            return Err(ConfigError::new(k("name"), format!("{name} appears twice"), "give each client its own name"));
+        }
+        let key = required(k("key"), secret(&k("key"), c.key, c.key_env, c.key_file, base)?)?;
+        if key.expose_secret().len() < 16 {
+            return Err(ConfigError::new(k("key"), "shorter than 16 characters", "use a long random key, e.g. `openssl rand -hex 32`"));
+        }
+        let comps = c.components.unwrap_or_else(|| vec!["*".to_owned()]);
+        for comp in &comps {
+            if comp != "*" && !seen.contains(comp) {
+                return Err(ConfigError::new(k("components"), format!("{comp} is not a configured component"), "list configured component appids, or \"*\""));
+            }
+        }
+        clients.push(ApiClient { name, key, components: comps });
+    }
+
+    Ok(ServerConfig {
+        public_listen,
+        internal_listen,
+        public_base_url,
+        data_dir,
+        store,
+        request_timeout,
+        push_budget,
+        allow_http_redirect,
+        refresher,
+        components,
+        clients,
+    })
+}
+
+fn source(s: &Secret) -> String {
+    match &s.source {
+        SecretSource::Inline => "[redacted] (inline)".into(),
+        SecretSource::Env(v) => format!("[redacted] (from env {v})"),
+        SecretSource::File(p) => format!("[redacted] (from file {})", p.display()),
+    }
+}
+
+/// Strips a password from a store URL for display.
+pub fn redact_url(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("[redacted]"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl ServerConfig {
+    /// The configuration as `wxopen config check` prints it: every value, secrets as
+    /// `[redacted]` with their source.
+    pub fn redacted(&self) -> String {
+        let mut out = String::new();
+        let mut line = |s: String| {
+            out.push_str(&s);
+            out.push('\n');
+        };
+        line("[server]".into());
+        line(format!("public_listen = \"{}\"", self.public_listen));
+        line(format!("internal_listen = \"{}\"", self.internal_listen));
+        if let Some(u) = &self.public_base_url {
+            line(format!("public_base_url = \"{u}\""));
+        }
+        line(format!("data_dir = \"{}\"", self.data_dir.display()));
+        line(format!("store = \"{}\"", redact_url(&self.store)));
+        line(format!("request_timeout_ms = {}", self.request_timeout.as_millis()));
+        line(format!("push_budget_ms = {}", self.push_budget.as_millis()));
+        line(format!("allow_http_redirect = {}", self.allow_http_redirect));
+        let r = &self.refresher;
+        line("\n[refresher]".into());
+        line(format!("enabled = {}", r.enabled));
+        line(format!("interval_secs = {}", r.interval.as_secs()));
+        line(format!("ahead_secs = {}", r.ahead.as_secs()));
+        line(format!("max_refreshes_per_second = {}", r.max_refreshes_per_second));
+        line(format!("start_push_ticket_after_secs = {}", r.start_push_ticket_after.as_secs()));
+        for c in &self.components {
+            line("\n[[component]]".into());
+            line(format!("appid = \"{}\"", c.appid));
+            line(format!("appsecret = \"{}\"", source(&c.appsecret)));
+            line(format!("token = \"{}\"", source(&c.token)));
+            line(format!("encoding_aes_key = \"{}\"", source(&c.encoding_aes_key)));
+            if let Some(p) = &c.previous_encoding_aes_key {
+                line(format!("previous_encoding_aes_key = \"{}\"", source(p)));
+            }
+            if let Some(urls) = &c.api_base_urls {
+                line(format!("api_base_urls = {urls:?}"));
+            }
+            if let Some(u) = &c.authorized_redirect {
+                line(format!("authorized_redirect = \"{u}\""));
+            }
+        }
+        for c in &self.clients {
+            line("\n[[client]]".into());
+            line(format!("name = \"{}\"", c.name));
+            line(format!("key = \"{}\"", source(&c.key)));
+            line(format!("components = {:?}", c.components));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    const AES: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+
+    fn minimal() -> String {
+        format!(
+            "[[component]]\nappid = \"wxcomponent0001\"\nappsecret = \"s3cr3t-appsecret\"\ntoken = \"msgtoken\"\nencoding_aes_key = \"{AES}\"\n\n[[client]]\nname = \"orders\"\nkey = \"0123456789abcdef0123\"\n"
+        )
+    }
+
+    #[test]
+    fn minimal_config_has_defaults() {
+        let c = parse(&minimal(), Path::new("/etc/wxopen")).unwrap();
+        assert_eq!(c.public_listen.to_string(), "0.0.0.0:8080");
+        assert_eq!(c.internal_listen.to_string(), "127.0.0.1:8081");
+        assert_eq!(c.store, "sqlite:///etc/wxopen/wxopen-data/wxopen.db");
+        assert_eq!(c.push_budget, Duration::from_secs(2));
+        assert!(c.refresher.enabled);
+        assert_eq!(c.clients[0].components, ["*"]);
+        assert!(c.clients[0].may_use("wxanything"));
+    }
+
+    #[test]
+    fn redacted_output_has_no_secret() {
+        let c = parse(&minimal(), Path::new("/")).unwrap();
+        let out = c.redacted();
+        for secret in ["s3cr3t-appsecret", "msgtoken", AES, "0123456789abcdef0123"] {
+            assert!(!out.contains(secret), "{out}");
+        }
+        assert!(out.contains("[redacted] (inline)"));
+        assert!(!format!("{c:?}").contains("s3cr3t"));
+        assert_eq!(
+            redact_url("redis://user:pw123@localhost:6379/0"),
+            "redis://user:%5Bredacted%5D@localhost:6379/0"
+        );
+    }
+
+    #[test]
+    fn secrets_from_env_and_file() {
+        let dir = std::env::temp_dir().join(format!("wxopen-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("secret"), "from-file-secret\n").unwrap();
+        std::env::set_var("WXOPEN_TEST_TOKEN_9", "from-env-token");
+        let text = minimal()
+            .replace("appsecret = \"s3cr3t-appsecret\"", "appsecret_file = \"secret\"")
+            .replace("token = \"msgtoken\"", "token_env = \"WXOPEN_TEST_TOKEN_9\"");
+        let c = parse(&text, &dir).unwrap();
+        assert_eq!(c.components[0].appsecret.expose_secret(), "from-file-secret");
+        assert_eq!(c.components[0].token.expose_secret(), "from-env-token");
+        assert!(c.redacted().contains("from env WXOPEN_TEST_TOKEN_9"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_fix() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("appsecret = \"s3cr3t-appsecret\"\n", "", "component[0].appsecret"),
+            ("appid = \"wxcomponent0001\"", "appid = \"not valid!\"", "component[0].appid"),
+            ("name = \"orders\"", "name = \"orders\"\ncomponents = [\"wxother\"]", "client[0].components"),
+            ("key = \"0123456789abcdef0123\"", "key = \"short\"", "client[0].key"),
+            ("[[component]]", "[server]\npublic_base_url = \"http://x\"\n\n[[component]]", "server.public_base_url"),
+            ("[[component]]", "[server]\npush_budget_ms = 9000\n\n[[component]]", "server.push_budget_ms"),
+            ("token = \"msgtoken\"", "token = \"msgtoken\"\ntoken_env = \"X\"", "component[0].token"),
+            ("[[component]]", "[server]\nbogus = 1\n\n[[component]]", "line"),
+            ("[[component]]", "[server]\ninternal_listen = \"nope\"\n\n[[component]]", "server.internal_listen"),
+        ];
+        for (from, to, key) in cases {
+            let text = minimal().replacen(from, to, 1);
+            let e = parse(&text, Path::new("/")).unwrap_err();
+            assert!(e.key.starts_with(key), "{key}: {e}");
+            let line = e.to_string();
+            assert!(!line.contains('\n') && line.contains(&e.fix), "{line}");
+            assert!(!line.contains("s3cr3t"), "{line}");
+        }
+        let e = parse("", Path::new("/")).unwrap_err();
+        assert_eq!(e.key, "component");
+    }
+}
