@@ -19,10 +19,10 @@ use url::Url;
 
 use crate::api::{self, ApiCall, Endpoint, Method, ResponseError, TokenParam};
 use crate::clock::Clock;
-use crate::hooks::ApiObserver;
 use crate::config::ComponentConfig;
 use crate::errcode::{classify, ErrorClass};
 use crate::error::{Error, TransportKind};
+use crate::hooks::ApiObserver;
 use crate::retry::{jittered, next_step, FailoverPolicy, HostPreference, RetryPolicy, Step};
 
 #[derive(Debug, Clone)]

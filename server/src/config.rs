@@ -38,7 +38,11 @@ impl ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "config error at `{}`: {}; {}", self.key, self.problem, self.fix)
+        write!(
+            f,
+            "config error at `{}`: {}; {}",
+            self.key, self.problem, self.fix
+        )
     }
 }
 
@@ -282,7 +286,11 @@ fn secret(
             source: SecretSource::Env(var),
         },
         (None, None, Some(path)) => {
-            let path = if path.is_absolute() { path } else { base.join(path) };
+            let path = if path.is_absolute() {
+                path
+            } else {
+                base.join(path)
+            };
             let value = std::fs::read_to_string(&path).map_err(|e| {
                 ConfigError::new(
                     format!("{key}_file"),
@@ -315,50 +323,73 @@ fn required(key: String, s: Option<Secret>) -> Result<Secret, ConfigError> {
 }
 
 fn addr(key: &str, v: Option<String>, default: &str) -> Result<SocketAddr, ConfigError> {
-    v.as_deref()
-        .unwrap_or(default)
-        .parse()
-        .map_err(|_| ConfigError::new(key, "not a socket address", "write it as \"ip:port\", e.g. \"127.0.0.1:8081\""))
+    v.as_deref().unwrap_or(default).parse().map_err(|_| {
+        ConfigError::new(
+            key,
+            "not a socket address",
+            "write it as \"ip:port\", e.g. \"127.0.0.1:8081\"",
+        )
+    })
 }
 
 fn validate(raw: RawFile, base: &Path) -> Result<ServerConfig, ConfigError> {
     let s = raw.server;
     let public_listen = addr("server.public_listen", s.public_listen, "0.0.0.0:8080")?;
-    let internal_listen = addr("server.internal_listen", s.internal_listen, "127.0.0.1:8081")?;
+    let internal_listen = addr(
+        "server.internal_listen",
+        s.internal_listen,
+        "127.0.0.1:8081",
+    )?;
     let allow_http_redirect = s.allow_http_redirect.unwrap_or(false);
-    let public_base_url = match s.public_base_url {
-        None => None,
-        Some(u) => {
-            let url = Url::parse(&u).map_err(|e| {
-                ConfigError::new("server.public_base_url", e.to_string(), "write an absolute URL such as \"https://wx.example.com\"")
-            })?;
-            match url.scheme() {
-                "https" => {}
-                "http" if allow_http_redirect => {}
-                _ => {
-                    return Err(ConfigError::new(
+    let public_base_url =
+        match s.public_base_url {
+            None => None,
+            Some(u) => {
+                let url = Url::parse(&u).map_err(|e| {
+                    ConfigError::new(
+                        "server.public_base_url",
+                        e.to_string(),
+                        "write an absolute URL such as \"https://wx.example.com\"",
+                    )
+                })?;
+                match url.scheme() {
+                    "https" => {}
+                    "http" if allow_http_redirect => {}
+                    _ => return Err(ConfigError::new(
                         "server.public_base_url",
                         "must be https (WeChat redirects admins there)",
                         "use https, or set server.allow_http_redirect = true for local development",
-                    ))
+                    )),
                 }
+                Some(url)
             }
-            Some(url)
-        }
-    };
+        };
     let data_dir = s.data_dir.unwrap_or_else(|| PathBuf::from("wxopen-data"));
-    let data_dir = if data_dir.is_absolute() { data_dir } else { base.join(data_dir) };
+    let data_dir = if data_dir.is_absolute() {
+        data_dir
+    } else {
+        base.join(data_dir)
+    };
     let store = s
         .store
         .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("wxopen.db").display()));
     let ms = |key: &str, v: Option<u64>, default: u64, min: u64| -> Result<Duration, ConfigError> {
         let v = v.unwrap_or(default);
         if v < min {
-            return Err(ConfigError::new(key, format!("{v} is below {min}"), format!("use at least {min}")));
+            return Err(ConfigError::new(
+                key,
+                format!("{v} is below {min}"),
+                format!("use at least {min}"),
+            ));
         }
         Ok(Duration::from_millis(v))
     };
-    let request_timeout = ms("server.request_timeout_ms", s.request_timeout_ms, 10_000, 100)?;
+    let request_timeout = ms(
+        "server.request_timeout_ms",
+        s.request_timeout_ms,
+        10_000,
+        100,
+    )?;
     let push_budget = ms("server.push_budget_ms", s.push_budget_ms, 2_000, 100)?;
     if push_budget > Duration::from_millis(4_500) {
         return Err(ConfigError::new(
@@ -383,7 +414,9 @@ fn validate(raw: RawFile, base: &Path) -> Result<ServerConfig, ConfigError> {
             }
             n => n,
         },
-        start_push_ticket_after: Duration::from_secs(r.start_push_ticket_after_secs.unwrap_or(1800).max(600)),
+        start_push_ticket_after: Duration::from_secs(
+            r.start_push_ticket_after_secs.unwrap_or(1800).max(600),
+        ),
     };
 
     if raw.component.is_empty() {
@@ -397,23 +430,55 @@ fn validate(raw: RawFile, base: &Path) -> Result<ServerConfig, ConfigError> {
     let mut components = Vec::new();
     for (i, c) in raw.component.into_iter().enumerate() {
         let k = |name: &str| format!("component[{i}].{name}");
-        let appid = c.appid.ok_or_else(|| ConfigError::new(k("appid"), "missing", "set the component appid"))?;
+        let appid = c
+            .appid
+            .ok_or_else(|| ConfigError::new(k("appid"), "missing", "set the component appid"))?;
         if !valid_appid(&appid) {
-            return Err(ConfigError::new(k("appid"), "not an appid", "use the 18-character component appid (letters, digits, _)"));
+            return Err(ConfigError::new(
+                k("appid"),
+                "not an appid",
+                "use the 18-character component appid (letters, digits, _)",
+            ));
         }
         if !seen.insert(appid.clone()) {
-            return Err(ConfigError::new(k("appid"), format!("{appid} appears twice"), "keep one [[component]] per appid"));
+            return Err(ConfigError::new(
+                k("appid"),
+                format!("{appid} appears twice"),
+                "keep one [[component]] per appid",
+            ));
         }
-        let appsecret = required(k("appsecret"), secret(&k("appsecret"), c.appsecret, c.appsecret_env, c.appsecret_file, base)?)?;
-        let token = required(k("token"), secret(&k("token"), c.token, c.token_env, c.token_file, base)?)?;
+        let appsecret = required(
+            k("appsecret"),
+            secret(
+                &k("appsecret"),
+                c.appsecret,
+                c.appsecret_env,
+                c.appsecret_file,
+                base,
+            )?,
+        )?;
+        let token = required(
+            k("token"),
+            secret(&k("token"), c.token, c.token_env, c.token_file, base)?,
+        )?;
         let encoding_aes_key = required(
             k("encoding_aes_key"),
-            secret(&k("encoding_aes_key"), c.encoding_aes_key, c.encoding_aes_key_env, c.encoding_aes_key_file, base)?,
+            secret(
+                &k("encoding_aes_key"),
+                c.encoding_aes_key,
+                c.encoding_aes_key_env,
+                c.encoding_aes_key_file,
+                base,
+            )?,
         )?;
         for (name, key) in [("encoding_aes_key", Some(&encoding_aes_key))] {
             if let Some(key) = key {
                 if key.expose_secret().len() != 43 {
-                    return Err(ConfigError::new(k(name), "not 43 characters", "copy the EncodingAESKey from the open platform console"));
+                    return Err(ConfigError::new(
+                        k(name),
+                        "not 43 characters",
+                        "copy the EncodingAESKey from the open platform console",
+                    ));
                 }
             }
         }
@@ -424,18 +489,35 @@ fn validate(raw: RawFile, base: &Path) -> Result<ServerConfig, ConfigError> {
             c.previous_encoding_aes_key_file,
             base,
         )?;
-        if previous_encoding_aes_key.as_ref().is_some_and(|p| p.expose_secret().len() != 43) {
-            return Err(ConfigError::new(k("previous_encoding_aes_key"), "not 43 characters", "copy the previous EncodingAESKey, or remove it"));
+        if previous_encoding_aes_key
+            .as_ref()
+            .is_some_and(|p| p.expose_secret().len() != 43)
+        {
+            return Err(ConfigError::new(
+                k("previous_encoding_aes_key"),
+                "not 43 characters",
+                "copy the previous EncodingAESKey, or remove it",
+            ));
         }
         let authorized_redirect = match c.authorized_redirect {
             None => None,
-            Some(u) => Some(Url::parse(&u).map_err(|e| ConfigError::new(k("authorized_redirect"), e.to_string(), "write an absolute URL"))?),
+            Some(u) => Some(Url::parse(&u).map_err(|e| {
+                ConfigError::new(
+                    k("authorized_redirect"),
+                    e.to_string(),
+                    "write an absolute URL",
+                )
+            })?),
         };
         if let Some(urls) = &c.api_base_urls {
             for u in urls {
                 let ok = Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https"));
                 if !ok {
-                    return Err(ConfigError::new(k("api_base_urls"), format!("{u} is not an http(s) URL"), "list absolute URLs, or remove the key for the official domains"));
+                    return Err(ConfigError::new(
+                        k("api_base_urls"),
+                        format!("{u} is not an http(s) URL"),
+                        "list absolute URLs, or remove the key for the official domains",
+                    ));
                 }
             }
         }
@@ -454,21 +536,42 @@ fn validate(raw: RawFile, base: &Path) -> Result<ServerConfig, ConfigError> {
     let mut names = HashSet::new();
     for (i, c) in raw.client.into_iter().enumerate() {
         let k = |name: &str| format!("client[{i}].{name}");
-        let name = c.name.ok_or_else(|| ConfigError::new(k("name"), "missing", "name the service that uses this key"))?;
+        let name = c.name.ok_or_else(|| {
+            ConfigError::new(k("name"), "missing", "name the service that uses this key")
+        })?;
         if !names.insert(name.clone()) {
-            return Err(ConfigError::new(k("name"), format!("{name} appears twice"), "give each client its own name"));
+            return Err(ConfigError::new(
+                k("name"),
+                format!("{name} appears twice"),
+                "give each client its own name",
+            ));
         }
-        let key = required(k("key"), secret(&k("key"), c.key, c.key_env, c.key_file, base)?)?;
+        let key = required(
+            k("key"),
+            secret(&k("key"), c.key, c.key_env, c.key_file, base)?,
+        )?;
         if key.expose_secret().len() < 16 {
-            return Err(ConfigError::new(k("key"), "shorter than 16 characters", "use a long random key, e.g. `openssl rand -hex 32`"));
+            return Err(ConfigError::new(
+                k("key"),
+                "shorter than 16 characters",
+                "use a long random key, e.g. `openssl rand -hex 32`",
+            ));
         }
         let comps = c.components.unwrap_or_else(|| vec!["*".to_owned()]);
         for comp in &comps {
             if comp != "*" && !seen.contains(comp) {
-                return Err(ConfigError::new(k("components"), format!("{comp} is not a configured component"), "list configured component appids, or \"*\""));
+                return Err(ConfigError::new(
+                    k("components"),
+                    format!("{comp} is not a configured component"),
+                    "list configured component appids, or \"*\"",
+                ));
             }
         }
-        clients.push(ApiClient { name, key, components: comps });
+        clients.push(ApiClient {
+            name,
+            key,
+            components: comps,
+        });
     }
 
     Ok(ServerConfig {
@@ -522,22 +625,37 @@ impl ServerConfig {
         }
         line(format!("data_dir = \"{}\"", self.data_dir.display()));
         line(format!("store = \"{}\"", redact_url(&self.store)));
-        line(format!("request_timeout_ms = {}", self.request_timeout.as_millis()));
+        line(format!(
+            "request_timeout_ms = {}",
+            self.request_timeout.as_millis()
+        ));
         line(format!("push_budget_ms = {}", self.push_budget.as_millis()));
-        line(format!("allow_http_redirect = {}", self.allow_http_redirect));
+        line(format!(
+            "allow_http_redirect = {}",
+            self.allow_http_redirect
+        ));
         let r = &self.refresher;
         line("\n[refresher]".into());
         line(format!("enabled = {}", r.enabled));
         line(format!("interval_secs = {}", r.interval.as_secs()));
         line(format!("ahead_secs = {}", r.ahead.as_secs()));
-        line(format!("max_refreshes_per_second = {}", r.max_refreshes_per_second));
-        line(format!("start_push_ticket_after_secs = {}", r.start_push_ticket_after.as_secs()));
+        line(format!(
+            "max_refreshes_per_second = {}",
+            r.max_refreshes_per_second
+        ));
+        line(format!(
+            "start_push_ticket_after_secs = {}",
+            r.start_push_ticket_after.as_secs()
+        ));
         for c in &self.components {
             line("\n[[component]]".into());
             line(format!("appid = \"{}\"", c.appid));
             line(format!("appsecret = \"{}\"", source(&c.appsecret)));
             line(format!("token = \"{}\"", source(&c.token)));
-            line(format!("encoding_aes_key = \"{}\"", source(&c.encoding_aes_key)));
+            line(format!(
+                "encoding_aes_key = \"{}\"",
+                source(&c.encoding_aes_key)
+            ));
             if let Some(p) = &c.previous_encoding_aes_key {
                 line(format!("previous_encoding_aes_key = \"{}\"", source(p)));
             }
@@ -605,10 +723,19 @@ mod tests {
         std::fs::write(dir.join("secret"), "from-file-secret\n").unwrap();
         std::env::set_var("WXOPEN_TEST_TOKEN_9", "from-env-token");
         let text = minimal()
-            .replace("appsecret = \"s3cr3t-appsecret\"", "appsecret_file = \"secret\"")
-            .replace("token = \"msgtoken\"", "token_env = \"WXOPEN_TEST_TOKEN_9\"");
+            .replace(
+                "appsecret = \"s3cr3t-appsecret\"",
+                "appsecret_file = \"secret\"",
+            )
+            .replace(
+                "token = \"msgtoken\"",
+                "token_env = \"WXOPEN_TEST_TOKEN_9\"",
+            );
         let c = parse(&text, &dir).unwrap();
-        assert_eq!(c.components[0].appsecret.expose_secret(), "from-file-secret");
+        assert_eq!(
+            c.components[0].appsecret.expose_secret(),
+            "from-file-secret"
+        );
         assert_eq!(c.components[0].token.expose_secret(), "from-env-token");
         assert!(c.redacted().contains("from env WXOPEN_TEST_TOKEN_9"));
         std::fs::remove_dir_all(&dir).unwrap();
@@ -617,15 +744,51 @@ mod tests {
     #[test]
     fn errors_name_the_key_and_the_fix() {
         let cases: &[(&str, &str, &str)] = &[
-            ("appsecret = \"s3cr3t-appsecret\"\n", "", "component[0].appsecret"),
-            ("appid = \"wxcomponent0001\"", "appid = \"not valid!\"", "component[0].appid"),
-            ("name = \"orders\"", "name = \"orders\"\ncomponents = [\"wxother\"]", "client[0].components"),
-            ("key = \"0123456789abcdef0123\"", "key = \"short\"", "client[0].key"),
-            ("[[component]]", "[server]\npublic_base_url = \"http://x\"\n\n[[component]]", "server.public_base_url"),
-            ("[[component]]", "[server]\npush_budget_ms = 9000\n\n[[component]]", "server.push_budget_ms"),
-            ("token = \"msgtoken\"", "token = \"msgtoken\"\ntoken_env = \"X\"", "component[0].token"),
-            ("[[component]]", "[server]\nbogus = 1\n\n[[component]]", "line"),
-            ("[[component]]", "[server]\ninternal_listen = \"nope\"\n\n[[component]]", "server.internal_listen"),
+            (
+                "appsecret = \"s3cr3t-appsecret\"\n",
+                "",
+                "component[0].appsecret",
+            ),
+            (
+                "appid = \"wxcomponent0001\"",
+                "appid = \"not valid!\"",
+                "component[0].appid",
+            ),
+            (
+                "name = \"orders\"",
+                "name = \"orders\"\ncomponents = [\"wxother\"]",
+                "client[0].components",
+            ),
+            (
+                "key = \"0123456789abcdef0123\"",
+                "key = \"short\"",
+                "client[0].key",
+            ),
+            (
+                "[[component]]",
+                "[server]\npublic_base_url = \"http://x\"\n\n[[component]]",
+                "server.public_base_url",
+            ),
+            (
+                "[[component]]",
+                "[server]\npush_budget_ms = 9000\n\n[[component]]",
+                "server.push_budget_ms",
+            ),
+            (
+                "token = \"msgtoken\"",
+                "token = \"msgtoken\"\ntoken_env = \"X\"",
+                "component[0].token",
+            ),
+            (
+                "[[component]]",
+                "[server]\nbogus = 1\n\n[[component]]",
+                "line",
+            ),
+            (
+                "[[component]]",
+                "[server]\ninternal_listen = \"nope\"\n\n[[component]]",
+                "server.internal_listen",
+            ),
         ];
         for (from, to, key) in cases {
             let text = minimal().replacen(from, to, 1);

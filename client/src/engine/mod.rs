@@ -276,7 +276,11 @@ impl<K: TokenKind> Engine<K> {
 
     /// Waits until the refreshes running now have finished (their leases released).
     pub(crate) async fn drain(&self) {
-        let flights: Vec<_> = self.lock().values().filter_map(|s| s.flight.clone()).collect();
+        let flights: Vec<_> = self
+            .lock()
+            .values()
+            .filter_map(|s| s.flight.clone())
+            .collect();
         for mut rx in flights {
             let _ = rx.wait_for(Option::is_some).await;
         }

@@ -1,0 +1,100 @@
+//! HTTP error answers: JSON `{error, errcode?, hint}`, never a secret, a stack trace or a
+//! push's query string.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use wxopen_client::{Error, StoreErrorKind};
+
+/// An error answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiError {
+    #[serde(skip)]
+    pub(crate) status: StatusCode,
+    /// What went wrong (one line).
+    pub error: String,
+    /// WeChat's code, or the official crypto code, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errcode: Option<i64>,
+    /// What to do about it.
+    pub hint: String,
+}
+
+impl ApiError {
+    pub(crate) fn new(
+        status: StatusCode,
+        error: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            error: error.into(),
+            errcode: None,
+            hint: hint.into(),
+        }
+    }
+
+    pub(crate) fn unknown_component() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "unknown component",
+            "the path names a component appid this service is not configured for",
+        )
+    }
+
+    pub(crate) fn bad_request(error: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, error, "fix the request")
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status;
+        let mut r = (status, axum::Json(self)).into_response();
+        r.headers_mut().insert(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        );
+        r
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        let (status, hint) = match &e {
+            Error::InvalidInput { .. } => (StatusCode::BAD_REQUEST, "fix the request"),
+            Error::Crypto(_) | Error::Push(_) => (
+                StatusCode::BAD_REQUEST,
+                "the body or its signature is not what WeChat sends (check the token, the EncodingAESKey and the URL's msg_signature)",
+            ),
+            Error::MustReauthorize { .. } => (
+                StatusCode::CONFLICT,
+                "the account must authorize the component again (send its admin to the authorize page)",
+            ),
+            Error::TicketMissing | Error::TicketRejected { .. } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no usable component_verify_ticket yet: WeChat pushes one every 10 minutes to the authorization event URL",
+            ),
+            Error::Quota { .. } => (StatusCode::TOO_MANY_REQUESTS, "a WeChat quota is exhausted; see clear_quota"),
+            Error::Config { .. } => (StatusCode::BAD_GATEWAY, "WeChat refused the platform's configuration (IP whitelist, appsecret, appid)"),
+            Error::Store(s) if s.kind() == StoreErrorKind::Unsupported => (StatusCode::NOT_IMPLEMENTED, "the configured store cannot do this"),
+            Error::Store(_) | Error::NotStored { .. } => (StatusCode::SERVICE_UNAVAILABLE, "the token store is unavailable; retry shortly"),
+            Error::WaitTimeout { .. } | Error::LeaseBusy { .. } | Error::RefreshAborted { .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, "a refresh is still running; retry shortly")
+            }
+            Error::Transport { .. } | Error::HttpStatus { .. } => (StatusCode::BAD_GATEWAY, "WeChat could not be reached; retried already"),
+            _ => (StatusCode::BAD_GATEWAY, "WeChat answered an error"),
+        };
+        Self {
+            status,
+            errcode: e.code(),
+            error: e.to_string(),
+            hint: hint.into(),
+        }
+    }
+}

@@ -1,0 +1,506 @@
+//! The internal listener: the token API (the "中控" server other services read tokens from),
+//! health and metrics. Every `/v1/{component}/…` route takes `Authorization: Bearer <key>` of
+//! a configured client (compared in constant time): 401 without or with a wrong key, 403
+//! for a component that client may not use.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
+use wxopen_client::{AuthorizerRefreshToken, AuthorizerSummary, IssuedToken};
+
+use crate::app::{AppState, Component};
+use crate::config::ApiClient;
+use crate::error::ApiError;
+
+/// Most accounts one import request may carry.
+pub const MAX_IMPORT: usize = 100;
+/// Largest internal request body.
+pub const MAX_INTERNAL_BODY: usize = 256 * 1024;
+
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    let timeout = state.config.request_timeout;
+    let metrics = state.metrics.clone();
+    let routes = Router::new()
+        .route("/v1/{component}/component/token", get(component_token))
+        .route(
+            "/v1/{component}/component/token/refresh",
+            post(component_token_refresh),
+        )
+        .route("/v1/{component}/authorizers", get(list_authorizers))
+        .route(
+            "/v1/{component}/authorizers/import",
+            post(import_authorizers),
+        )
+        .route("/v1/{component}/authorizers/{appid}", get(get_authorizer))
+        .route(
+            "/v1/{component}/authorizers/{appid}",
+            delete(delete_authorizer),
+        )
+        .route(
+            "/v1/{component}/authorizers/{appid}/token",
+            get(authorizer_token),
+        )
+        .route(
+            "/v1/{component}/authorizers/{appid}/token/refresh",
+            post(authorizer_token_refresh),
+        )
+        .route("/v1/openapi.json", get(openapi))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_INTERNAL_BODY))
+        .with_state(state);
+    crate::http::wrap(routes, timeout, "internal", metrics)
+}
+
+fn unauthorized() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "missing or unknown bearer key",
+        "send Authorization: Bearer <key> with a key from a [[client]] section",
+    )
+}
+
+/// The client whose key the request carries, if it may use `component`.
+fn authenticate<'a>(
+    app: &'a AppState,
+    headers: &HeaderMap,
+    component: &str,
+) -> Result<(&'a ApiClient, Arc<Component>), Response> {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let Some(presented) = presented else {
+        return Err(with_challenge(unauthorized()));
+    };
+    // Compare against every key (no early exit), so timing tells nothing about which matched.
+    let mut found = None;
+    for c in &app.clients {
+        let eq: bool = c
+            .key
+            .expose_secret()
+            .as_bytes()
+            .ct_eq(presented.as_bytes())
+            .into();
+        if eq && found.is_none() {
+            found = Some(c);
+        }
+    }
+    let Some(client) = found else {
+        return Err(with_challenge(unauthorized()));
+    };
+    if !client.may_use(component) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "this client may not use that component",
+            "add the component to the client's `components` list",
+        )
+        .into_response());
+    }
+    let Some(comp) = app.component(component).cloned() else {
+        return Err(ApiError::unknown_component().into_response());
+    };
+    Ok((client, comp))
+}
+
+fn with_challenge(e: ApiError) -> Response {
+    let mut r = e.into_response();
+    r.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    r
+}
+
+fn no_store(mut r: Response) -> Response {
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn token_json<T>(field: &str, issued: &IssuedToken<T>, token: &str, now: u64) -> Response {
+    no_store(
+        Json(json!({
+            field: token,
+            "expires_in": issued.expires_at.saturating_sub(now),
+            "expires_at": issued.expires_at,
+        }))
+        .into_response(),
+    )
+}
+
+/// `{"stale": "<the token that failed>"}` (optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshBody {
+    stale: Option<String>,
+}
+
+fn refresh_body(body: &[u8]) -> Result<RefreshBody, Response> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(RefreshBody::default());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!("body: expected {{\"stale\": \"<token>\"}}: {e}"))
+            .into_response()
+    })
+}
+
+async fn component_token(
+    State(app): State<Arc<AppState>>,
+    Path(component): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let (_, comp) = match authenticate(&app, &headers, &component) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match comp.client.component_access_token_issued().await {
+        Ok(t) => token_json(
+            "component_access_token",
+            &t,
+            t.token.expose_secret(),
+            comp.client.clock().unix_seconds(),
+        ),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+async fn component_token_refresh(
+    State(app): State<Arc<AppState>>,
+    Path(component): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let (client, comp) = match authenticate(&app, &headers, &component) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let body = match refresh_body(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    tracing::info!(client = %client.name, component = %component, "component token refresh requested");
+    match comp
+        .client
+        .refresh_component_access_token_if(body.stale.as_deref())
+        .await
+    {
+        Ok(t) => token_json(
+            "component_access_token",
+            &t,
+            t.token.expose_secret(),
+            comp.client.clock().unix_seconds(),
+        ),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+async fn authorizer_token(
+    State(app): State<Arc<AppState>>,
+    Path((component, appid)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let (_, comp) = match authenticate(&app, &headers, &component) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match comp.client.authorizer_access_token_issued(&appid).await {
+        Ok(t) => token_json(
+            "authorizer_access_token",
+            &t,
+            t.token.expose_secret(),
+            comp.client.clock().unix_seconds(),
+        ),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+async fn authorizer_token_refresh(
+    State(app): State<Arc<AppState>>,
+    Path((component, appid)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let (client, comp) = match authenticate(&app, &headers, &component) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let body = match refresh_body(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    tracing::info!(client = %client.name, component = %component, authorizer_appid = %appid, "authorizer token refresh requested");
+    match comp
+        .client
+        .refresh_authorizer_access_token_if(&appid, body.stale.as_deref())
+        .await
+    {
+        Ok(t) => token_json(
+            "authorizer_access_token",
+            &t,
+            t.token.expose_secret(),
+            comp.client.clock().unix_seconds(),
+        ),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+/// One authorizer as the API lists it (no secrets).
+#[derive(Debug, Serialize)]
+struct AuthorizerJson {
+    authorizer_appid: String,
+    status: &'static str,
+    has_refresh_token: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_token_expires_at: Option<u64>,
+    authorized_at: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revoked_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errcode: Option<i64>,
+}
+
+impl From<AuthorizerSummary> for AuthorizerJson {
+    fn from(s: AuthorizerSummary) -> Self {
+        Self {
+            status: if s.authorized {
+                "authorized"
+            } else {
+                "revoked"
+            },
+            has_refresh_token: s.has_refresh_token,
+            access_token_expires_at: s.access_token_expires_at,
+            authorized_at: s.authorized_at,
+            revoked_reason: s.revoked.as_ref().map(|r| {
+                serde_json::to_value(r.reason)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            }),
+            errcode: s.revoked.and_then(|r| r.errcode),
+            authorizer_appid: s.authorizer_appid,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn list_authorizers(
+    State(app): State<Arc<AppState>>,
+    Path(component): Path<String>,
+    headers: HeaderMap,
+    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let (_, comp) = match authenticate(&app, &headers, &component) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let Ok(Query(p)) = params else {
+        return ApiError::bad_request("query: after=<appid>&limit=<1..1000>").into_response();
+    };
+    let limit = p.limit.unwrap_or(100);
+    if !(1..=wxopen_client::MAX_LIST_PAGE).contains(&limit) {
+        return ApiError::bad_request("limit must be 1..=1000").into_response();
+    }
+    match comp
+        .client
+        .list_authorizers(p.after.as_deref(), limit)
+        .await
+    {
+        Ok(page) => {
+            let next = (page.len() == limit)
+                .then(|| page.last().map(|s| s.authorizer_appid.clone()))
+                .flatten();
+            let items: Vec<AuthorizerJson> = page.into_iter().map(Into::into).collect();
+            no_store(Json(json!({"authorizers": items, "next": next})).into_response())
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+async fn get_authorizer(
+    State(app): State<Arc<AppState>>,
+    Path((component, appid)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let (_, comp) = match authenticate(&app, &headers, &component) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match comp.client.authorizer_summary(&appid).await {
+        Ok(Some(s)) => no_store(Json(AuthorizerJson::from(s)).into_response()),
+        Ok(None) => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no such authorizer",
+            "the account has not authorized this component",
+        )
+        .into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+async fn delete_authorizer(
+    State(app): State<Arc<AppState>>,
+    Path((component, appid)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let (client, comp) = match authenticate(&app, &headers, &component) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    tracing::warn!(client = %client.name, component = %component, authorizer_appid = %appid, "authorizer deleted through the API");
+    match comp.client.forget_authorizer(&appid).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportItem {
+    authorizer_appid: String,
+    refresh_token: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportBody {
+    authorizers: Vec<ImportItem>,
+}
+
+async fn import_authorizers(
+    State(app): State<Arc<AppState>>,
+    Path(component): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<ImportBody>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let (client, comp) = match authenticate(&app, &headers, &component) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let body = match body {
+        Ok(Json(b)) => b,
+        Err(e) => return ApiError::bad_request(format!("body: {}", e.body_text())).into_response(),
+    };
+    if body.authorizers.is_empty() || body.authorizers.len() > MAX_IMPORT {
+        return ApiError::bad_request(format!("send 1 to {MAX_IMPORT} authorizers per request"))
+            .into_response();
+    }
+    tracing::info!(client = %client.name, component = %component, count = body.authorizers.len(), "importing authorizers");
+    let items = body.authorizers.into_iter().map(|i| {
+        (
+            i.authorizer_appid,
+            AuthorizerRefreshToken::new(i.refresh_token),
+        )
+    });
+    let results: Vec<Value> = comp
+        .client
+        .import_authorizers(items)
+        .await
+        .into_iter()
+        .map(|(appid, r)| match r {
+            Ok(expires_at) => json!({"authorizer_appid": appid, "ok": true, "expires_at": expires_at}),
+            Err(e) => {
+                let api = ApiError::from(e);
+                json!({"authorizer_appid": appid, "ok": false, "error": api.error, "errcode": api.errcode})
+            }
+        })
+        .collect();
+    no_store(Json(json!({ "results": results })).into_response())
+}
+
+async fn openapi() -> Response {
+    Json(crate::openapi::document()).into_response()
+}
+
+async fn healthz() -> Response {
+    Json(json!({"status": "up"})).into_response()
+}
+
+async fn readyz(State(app): State<Arc<AppState>>) -> Response {
+    let mut ready = true;
+    let mut comps = serde_json::Map::new();
+    for (appid, comp) in &app.components {
+        let now = comp.client.clock().unix_seconds();
+        let mut reasons = serde_json::Map::new();
+        let ticket = comp.client.stored_ticket().await;
+        let store_ok = ticket.is_ok();
+        reasons.insert(
+            "store".into(),
+            json!(if store_ok {
+                "ok".to_owned()
+            } else {
+                "unreachable".to_owned()
+            }),
+        );
+        let ticket_state = match &ticket {
+            Ok(Some(t)) if !wxopen_client::tokens::ticket_is_stale(now, t.create_time) => "ok",
+            Ok(Some(_)) => "stale (older than 12 h)",
+            Ok(None) => "missing (WeChat pushes one every 10 minutes)",
+            Err(_) => "unknown",
+        };
+        reasons.insert("ticket".into(), json!(ticket_state));
+        let token = tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            comp.client.component_access_token(),
+        )
+        .await;
+        let token_state = match token {
+            Ok(Ok(_)) => "ok".to_owned(),
+            Ok(Err(e)) => format!("unavailable: {e}"),
+            Err(_) => "unavailable: still refreshing".to_owned(),
+        };
+        let ok = store_ok && ticket_state == "ok" && token_state == "ok";
+        ready &= ok;
+        reasons.insert("component_token".into(), json!(token_state));
+        reasons.insert("ready".into(), json!(ok));
+        comps.insert(appid.clone(), Value::Object(reasons));
+    }
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    no_store((status, Json(json!({"ready": ready, "components": comps}))).into_response())
+}
+
+async fn metrics_text(State(app): State<Arc<AppState>>) -> Response {
+    let mut gauges = Vec::new();
+    for (appid, comp) in &app.components {
+        let now = comp.client.clock().unix_seconds();
+        if let Ok(Some(t)) = comp.client.stored_ticket().await {
+            gauges.push((
+                "wxopen_ticket_age_seconds",
+                vec![("component", appid.clone())],
+                now.saturating_sub(t.create_time) as f64,
+            ));
+        }
+        if let Ok(Some(r)) = comp.client.component_token_record().await {
+            let ttl = r.expires_at.saturating_sub(now) as f64;
+            gauges.push((
+                "wxopen_component_token_ttl_seconds",
+                vec![("component", appid.clone())],
+                ttl,
+            ));
+        }
+    }
+    let mut r = app.metrics.render(&gauges).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    r
+}

@@ -1,0 +1,48 @@
+//! `wxopen-server`: the deployable third-party-platform service behind `wxopen serve`.
+//!
+//! One process serves one or more components: the public listener takes WeChat's pushes and
+//! messages and hosts the authorization pages; the internal listener is the token API the
+//! host's other services read from (WeChat's recommended central token server), with health
+//! checks and Prometheus metrics; a background refresher keeps every token fresh.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use wxopen_server::{config, Server, ServerOptions};
+//!
+//! let cfg = config::load(std::path::Path::new("wxopen.toml"))?;
+//! let server = Server::bind(cfg, ServerOptions::default()).await?;
+//! println!("public {} internal {}", server.public_addr(), server.internal_addr());
+//! server.run(wxopen_server::shutdown_signal()).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`config`] | `wxopen.toml`: parsing, validation, secrets from env or files, redaction |
+//! | `public` | push, authorize page, redirect, message routes |
+//! | `internal` | token API, authorizers, health, metrics |
+//! | [`openapi`] | the internal API as OpenAPI 3 |
+//! | `refresher` | proactive, paced refresh; `api_start_push_ticket` |
+//! | [`metrics`] | Prometheus counters and summaries |
+//! | `app` | state, routers, running, graceful shutdown |
+#![warn(missing_docs)]
+
+mod app;
+pub mod config;
+mod error;
+mod http;
+mod internal;
+mod messages;
+pub mod metrics;
+pub mod openapi;
+mod pages;
+mod public;
+mod refresher;
+mod store;
+
+pub use app::{shutdown_signal, ServeError, Server, ServerOptions};
+pub use config::{ConfigError, ServerConfig};
+pub use error::ApiError;
+pub use internal::{MAX_IMPORT, MAX_INTERNAL_BODY};
+pub use public::{MAX_PUSH_BODY, MAX_STATE_LEN};

@@ -1,0 +1,325 @@
+//! Prometheus text metrics: counters and latency summaries, rendered on `/metrics`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use wxopen_client::{
+    ApiObserver, BoxFuture, CasOutcome, Error, StoreError, StoreKey, StoredValue, TokenStore,
+    Versioned,
+};
+
+type Labels = Vec<(&'static str, String)>;
+
+#[derive(Debug, Default)]
+struct Summary {
+    count: u64,
+    sum: f64,
+}
+
+/// The service's metrics.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    counters: Mutex<BTreeMap<(&'static str, Labels), u64>>,
+    summaries: Mutex<BTreeMap<(&'static str, Labels), Summary>>,
+}
+
+fn labels(l: &[(&'static str, &str)]) -> Labels {
+    l.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()
+}
+
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn render_labels(l: &Labels) -> String {
+    if l.is_empty() {
+        return String::new();
+    }
+    let inner: Vec<String> = l
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+        .collect();
+    format!("{{{}}}", inner.join(","))
+}
+
+/// Help text of each metric.
+const HELP: &[(&str, &str)] = &[
+    (
+        "wxopen_pushes_total",
+        "Component pushes by result and InfoType",
+    ),
+    (
+        "wxopen_messages_total",
+        "Authorized-account messages by result",
+    ),
+    (
+        "wxopen_upstream_calls_total",
+        "WeChat API attempts by endpoint and errcode",
+    ),
+    ("wxopen_upstream_seconds", "WeChat API attempt latency"),
+    (
+        "wxopen_refreshes_total",
+        "Token refreshes by token kind and result",
+    ),
+    (
+        "wxopen_lease_waits_total",
+        "Refreshes that gave up waiting for another instance's lease or a caller's deadline",
+    ),
+    ("wxopen_store_seconds", "Token store operation latency"),
+    (
+        "wxopen_store_errors_total",
+        "Token store operation failures",
+    ),
+    (
+        "wxopen_http_requests_total",
+        "HTTP requests by listener, route and status",
+    ),
+    (
+        "wxopen_ticket_age_seconds",
+        "Age of the stored component_verify_ticket",
+    ),
+    (
+        "wxopen_component_token_ttl_seconds",
+        "Seconds until the component access token expires",
+    ),
+];
+
+impl Metrics {
+    /// Adds one to a counter.
+    pub fn inc(&self, name: &'static str, l: &[(&'static str, &str)]) {
+        let mut c = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        *c.entry((name, labels(l))).or_default() += 1;
+    }
+
+    /// Records one observation of a duration.
+    pub fn observe(&self, name: &'static str, l: &[(&'static str, &str)], d: Duration) {
+        let mut s = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
+        let e = s.entry((name, labels(l))).or_default();
+        e.count += 1;
+        e.sum += d.as_secs_f64();
+    }
+
+    /// The value of a counter (tests).
+    pub fn counter(&self, name: &'static str, l: &[(&'static str, &str)]) -> u64 {
+        let c = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        c.get(&(name, labels(l))).copied().unwrap_or(0)
+    }
+
+    /// The Prometheus text exposition, with `gauges` computed at scrape time.
+    pub fn render(&self, gauges: &[(&'static str, Vec<(&'static str, String)>, f64)]) -> String {
+        let mut out = String::new();
+        let mut typed = std::collections::BTreeSet::new();
+        let mut header = |out: &mut String, name: &'static str, kind: &str| {
+            if typed.insert(name) {
+                let help = HELP.iter().find(|(n, _)| *n == name).map_or("", |(_, h)| h);
+                let _ = writeln!(out, "# HELP {name} {help}");
+                let _ = writeln!(out, "# TYPE {name} {kind}");
+            }
+        };
+        for ((name, l), v) in self
+            .counters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            header(&mut out, name, "counter");
+            let _ = writeln!(out, "{name}{} {v}", render_labels(l));
+        }
+        for ((name, l), s) in self
+            .summaries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            header(&mut out, name, "summary");
+            let _ = writeln!(out, "{name}_sum{} {}", render_labels(l), s.sum);
+            let _ = writeln!(out, "{name}_count{} {}", render_labels(l), s.count);
+        }
+        for (name, l, v) in gauges {
+            header(&mut out, name, "gauge");
+            let _ = writeln!(out, "{name}{} {v}", render_labels(l));
+        }
+        out
+    }
+}
+
+/// Counts every WeChat API attempt of one component.
+#[derive(Debug)]
+pub(crate) struct UpstreamObserver {
+    pub metrics: Arc<Metrics>,
+    pub component: String,
+}
+
+impl ApiObserver for UpstreamObserver {
+    fn on_attempt(&self, endpoint: &'static str, error: Option<&Error>, latency: Duration) {
+        let errcode = match error {
+            None => "0".to_owned(),
+            Some(e) => match e {
+                Error::HttpStatus { status, .. } => format!("http_{status}"),
+                Error::Transport { kind, .. } => {
+                    format!("transport_{}", kind.to_string().replace(' ', "_"))
+                }
+                other => other
+                    .code()
+                    .map_or_else(|| "other".to_owned(), |c| c.to_string()),
+            },
+        };
+        let l = [
+            ("component", self.component.as_str()),
+            ("endpoint", endpoint),
+            ("errcode", errcode.as_str()),
+        ];
+        self.metrics.inc("wxopen_upstream_calls_total", &l);
+        self.metrics.observe(
+            "wxopen_upstream_seconds",
+            &[("component", &self.component), ("endpoint", endpoint)],
+            latency,
+        );
+    }
+}
+
+/// A store that times every operation.
+#[derive(Debug)]
+pub(crate) struct MeteredStore {
+    pub inner: Arc<dyn TokenStore>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl MeteredStore {
+    fn time<'a, T: Send + 'a>(
+        &'a self,
+        op: &'static str,
+        f: BoxFuture<'a, Result<T, StoreError>>,
+    ) -> BoxFuture<'a, Result<T, StoreError>> {
+        Box::pin(async move {
+            let started = Instant::now();
+            let r = f.await;
+            self.metrics
+                .observe("wxopen_store_seconds", &[("op", op)], started.elapsed());
+            if r.is_err() {
+                self.metrics.inc("wxopen_store_errors_total", &[("op", op)]);
+            }
+            r
+        })
+    }
+}
+
+impl TokenStore for MeteredStore {
+    fn get<'a>(
+        &'a self,
+        key: &'a StoreKey,
+    ) -> BoxFuture<'a, Result<Option<Versioned>, StoreError>> {
+        self.time("get", self.inner.get(key))
+    }
+    fn compare_and_set<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        expected: Option<u64>,
+        value: StoredValue,
+        fence: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<CasOutcome, StoreError>> {
+        self.time(
+            "compare_and_set",
+            self.inner.compare_and_set(key, expected, value, fence),
+        )
+    }
+    fn compare_and_delete<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        expected: u64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.time(
+            "compare_and_delete",
+            self.inner.compare_and_delete(key, expected),
+        )
+    }
+    fn try_lease<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        holder: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.time("try_lease", self.inner.try_lease(key, holder, ttl))
+    }
+    fn extend_lease<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        holder: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.time("extend_lease", self.inner.extend_lease(key, holder, ttl))
+    }
+    fn release_lease<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        holder: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.time("release_lease", self.inner.release_lease(key, holder))
+    }
+    fn list_authorizers<'a>(
+        &'a self,
+        component_appid: &'a str,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+        self.time(
+            "list_authorizers",
+            self.inner.list_authorizers(component_appid, after, limit),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text() {
+        let m = Metrics::default();
+        m.inc(
+            "wxopen_pushes_total",
+            &[("component", "wxc"), ("result", "ok")],
+        );
+        m.inc(
+            "wxopen_pushes_total",
+            &[("component", "wxc"), ("result", "ok")],
+        );
+        m.observe(
+            "wxopen_store_seconds",
+            &[("op", "get")],
+            Duration::from_millis(5),
+        );
+        let text = m.render(&[(
+            "wxopen_ticket_age_seconds",
+            vec![("component", "wx\"c".into())],
+            12.0,
+        )]);
+        assert!(
+            text.contains("# TYPE wxopen_pushes_total counter"),
+            "{text}"
+        );
+        assert!(
+            text.contains("wxopen_pushes_total{component=\"wxc\",result=\"ok\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("wxopen_store_seconds_count{op=\"get\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("wxopen_ticket_age_seconds{component=\"wx\\\"c\"} 12"),
+            "{text}"
+        );
+        assert_eq!(
+            m.counter(
+                "wxopen_pushes_total",
+                &[("component", "wxc"), ("result", "ok")]
+            ),
+            2
+        );
+    }
+}
