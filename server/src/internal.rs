@@ -69,6 +69,8 @@ fn unauthorized() -> ApiError {
 }
 
 /// The client whose key the request carries, if it may use `component`.
+// The error is the finished HTTP answer; handlers return it as is.
+#[allow(clippy::result_large_err)]
 fn authenticate<'a>(
     app: &'a AppState,
     headers: &HeaderMap,
@@ -143,6 +145,7 @@ struct RefreshBody {
     stale: Option<String>,
 }
 
+#[allow(clippy::result_large_err)]
 fn refresh_body(body: &[u8]) -> Result<RefreshBody, Response> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(RefreshBody::default());

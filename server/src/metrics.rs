@@ -12,6 +12,9 @@ use wxopen_client::{
 
 type Labels = Vec<(&'static str, String)>;
 
+/// A gauge computed at scrape time: name, labels, value.
+pub type Gauge = (&'static str, Vec<(&'static str, String)>, f64);
+
 #[derive(Debug, Default)]
 struct Summary {
     count: u64,
@@ -110,7 +113,7 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition, with `gauges` computed at scrape time.
-    pub fn render(&self, gauges: &[(&'static str, Vec<(&'static str, String)>, f64)]) -> String {
+    pub fn render(&self, gauges: &[Gauge]) -> String {
         let mut out = String::new();
         let mut typed = std::collections::BTreeSet::new();
         let mut header = |out: &mut String, name: &'static str, kind: &str| {

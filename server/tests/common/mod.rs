@@ -1,0 +1,247 @@
+//! A running `wxopen serve` on loopback against a wiremock upstream, and pushes built the way
+//! WeChat builds them.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+use wxopen_client::{ManualClock, MemoryStore, RetryPolicy, TokenStore};
+use wxopen_core::MsgCrypt;
+use wxopen_server::{config, Server, ServerOptions};
+
+pub const APPID: &str = "wxcomponent0001";
+pub const OTHER: &str = "wxcomponent0002";
+pub const SECRET: &str = "component-secret-0001";
+pub const TOKEN: &str = "msg-token-0001";
+pub const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+pub const KEY: &str = "internal-key-orders-0123456789";
+pub const OTHER_KEY: &str = "internal-key-other-0123456789";
+pub const T0: u64 = 1_700_000_000;
+
+pub struct Running {
+    pub public: String,
+    pub internal: String,
+    pub clock: ManualClock,
+    pub store: Arc<MemoryStore>,
+    pub http: reqwest::Client,
+    pub metrics: Arc<wxopen_server::metrics::Metrics>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), wxopen_server::ServeError>>>,
+}
+
+impl Running {
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.unwrap().unwrap();
+        }
+    }
+
+    pub fn internal_get(&self, path: &str, key: Option<&str>) -> reqwest::RequestBuilder {
+        let r = self.http.get(format!("{}{path}", self.internal));
+        match key {
+            Some(k) => r.bearer_auth(k),
+            None => r,
+        }
+    }
+
+    pub fn internal_post(&self, path: &str, key: &str) -> reqwest::RequestBuilder {
+        self.http
+            .post(format!("{}{path}", self.internal))
+            .bearer_auth(key)
+    }
+
+    /// Pushes a ticket through the public route; returns the status and body.
+    pub async fn push_ticket(&self, ticket: &str, create_time: u64) -> (u16, String) {
+        let (q, body) = push(
+            &ticket_xml(ticket, create_time),
+            &self.now().to_string(),
+            "n1",
+        );
+        self.post_push(APPID, &q, body).await
+    }
+
+    pub async fn post_push(&self, component: &str, query: &str, body: Vec<u8>) -> (u16, String) {
+        let r = self
+            .http
+            .post(format!(
+                "{}/wechat/{component}/component?{query}",
+                self.public
+            ))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    pub fn now(&self) -> u64 {
+        use wxopen_client::Clock;
+        self.clock.unix_seconds()
+    }
+}
+
+pub fn config_text(upstream: &str, extra_server: &str) -> String {
+    format!(
+        r#"
+[server]
+public_listen = "127.0.0.1:0"
+internal_listen = "127.0.0.1:0"
+public_base_url = "http://127.0.0.1:9"
+allow_http_redirect = true
+store = "memory:"
+push_budget_ms = 1500
+{extra_server}
+
+[refresher]
+enabled = false
+
+[[component]]
+appid = "{APPID}"
+appsecret = "{SECRET}"
+token = "{TOKEN}"
+encoding_aes_key = "{AES_KEY}"
+api_base_urls = ["{upstream}"]
+
+[[component]]
+appid = "{OTHER}"
+appsecret = "{SECRET}"
+token = "{TOKEN}"
+encoding_aes_key = "{AES_KEY}"
+api_base_urls = ["{upstream}"]
+
+[[client]]
+name = "orders"
+key = "{KEY}"
+components = ["{APPID}"]
+
+[[client]]
+name = "other"
+key = "{OTHER_KEY}"
+components = ["{OTHER}"]
+"#
+    )
+}
+
+pub async fn start(upstream: &MockServer) -> Running {
+    start_with(upstream, "").await
+}
+
+pub async fn start_with(upstream: &MockServer, extra_server: &str) -> Running {
+    let cfg = config::parse(
+        &config_text(&upstream.uri(), extra_server),
+        std::path::Path::new("/"),
+    )
+    .unwrap();
+    start_config(cfg, Arc::new(MemoryStore::new())).await
+}
+
+pub async fn start_config(cfg: wxopen_server::ServerConfig, store: Arc<MemoryStore>) -> Running {
+    let clock = ManualClock::at_unix(T0);
+    let dyn_store: Arc<dyn TokenStore> = store.clone();
+    let server = Server::bind(
+        cfg,
+        ServerOptions::default()
+            .store(dyn_store)
+            .clock(Arc::new(clock.clone()))
+            .tune(|c| {
+                c.with_retry(RetryPolicy::immediate(1))
+                    .with_timeouts(Duration::from_secs(2), Duration::from_secs(1))
+            }),
+    )
+    .await
+    .unwrap();
+    let public = format!("http://{}", server.public_addr());
+    let internal = format!("http://{}", server.internal_addr());
+    let metrics = server.metrics();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(server.run(async move {
+        let _ = rx.await;
+    }));
+    Running {
+        public,
+        internal,
+        clock,
+        store,
+        http: reqwest::Client::new(),
+        metrics,
+        stop: Some(tx),
+        task: Some(task),
+    }
+}
+
+/// Encrypts `xml` for the component and wraps it the way WeChat POSTs it; returns the query
+/// string (with the real three-field `signature`) and the body.
+pub fn push(xml: &str, timestamp: &str, nonce: &str) -> (String, Vec<u8>) {
+    let crypt = MsgCrypt::new(TOKEN, AES_KEY, APPID).unwrap();
+    let reply = crypt
+        .encrypt_reply(xml.as_bytes(), timestamp, nonce, b"0123456789abcdef")
+        .unwrap();
+    let body = format!(
+        "<xml><AppId><![CDATA[{APPID}]]></AppId><Encrypt><![CDATA[{}]]></Encrypt></xml>",
+        reply.encrypt
+    );
+    let signature = wxopen_core::signature::sign_plain(TOKEN, timestamp, nonce);
+    let signature = signature.as_str();
+    let query = format!(
+        "signature={signature}&timestamp={timestamp}&nonce={nonce}&encrypt_type=aes&msg_signature={}",
+        reply.msg_signature
+    );
+    (query, body.into_bytes())
+}
+
+pub fn ticket_xml(ticket: &str, create_time: u64) -> String {
+    format!(
+        "<xml><AppId>{APPID}</AppId><CreateTime>{create_time}</CreateTime><InfoType>component_verify_ticket</InfoType><ComponentVerifyTicket>{ticket}</ComponentVerifyTicket></xml>"
+    )
+}
+
+pub fn authorized_xml(authorizer: &str, code: &str, create_time: u64) -> String {
+    format!(
+        "<xml><AppId><![CDATA[{APPID}]]></AppId><CreateTime>{create_time}</CreateTime><InfoType><![CDATA[authorized]]></InfoType><AuthorizerAppid><![CDATA[{authorizer}]]></AuthorizerAppid><AuthorizationCode><![CDATA[{code}]]></AuthorizationCode><AuthorizationCodeExpiredTime>{}</AuthorizationCodeExpiredTime><PreAuthCode><![CDATA[preauthcode@@@p]]></PreAuthCode></xml>",
+        create_time + 600
+    )
+}
+
+pub fn ok_json(body: serde_json::Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(body)
+}
+
+pub async fn mount_component_token(server: &MockServer, token: &str) {
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/component/api_component_token"))
+        .respond_with(ok_json(
+            json!({"component_access_token": token, "expires_in": 7200}),
+        ))
+        .mount(server)
+        .await;
+}
+
+pub async fn mount_query_auth(server: &MockServer, authorizer: &str, access: &str, refresh: &str) {
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/component/api_query_auth"))
+        .respond_with(ok_json(json!({"authorization_info": {
+            "authorizer_appid": authorizer,
+            "authorizer_access_token": access,
+            "expires_in": 7200,
+            "authorizer_refresh_token": refresh,
+            "func_info": [{"funcscope_category": {"id": 1}}, {"funcscope_category": {"id": 17}}]
+        }})))
+        .mount(server)
+        .await;
+}
+
+pub async fn hits(server: &MockServer, p: &str) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == p)
+        .count()
+}

@@ -1,0 +1,564 @@
+//! HTTP-level tests against the running service: every public and internal route, auth, bad
+//! input, compare-and-refresh, the OpenAPI document against the routes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::{json, Value};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer};
+
+#[tokio::test]
+async fn ticket_push_then_component_token_through_the_api() {
+    let upstream = MockServer::start().await;
+    let s = start(&upstream).await;
+    mount_component_token(&upstream, "ctok-1").await;
+    assert_eq!(
+        s.push_ticket("ticket@@@t1", T0).await,
+        (200, "success".into())
+    );
+    let r = s
+        .internal_get(&format!("/v1/{APPID}/component/token"), Some(KEY))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["component_access_token"], "ctok-1");
+    assert_eq!(v["expires_in"], 7200);
+    assert_eq!(v["expires_at"], T0 + 7200);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn bearer_keys_are_required_and_scoped() {
+    let upstream = MockServer::start().await;
+    let s = start(&upstream).await;
+    let p = format!("/v1/{APPID}/component/token");
+    let none = s.internal_get(&p, None).send().await.unwrap();
+    assert_eq!(none.status(), 401);
+    assert_eq!(none.headers()["www-authenticate"], "Bearer");
+    let body: Value = none.json().await.unwrap();
+    assert!(body["error"].is_string() && body["hint"].is_string());
+    assert_eq!(
+        s.internal_get(&p, Some("wrong-key-0123456789"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        s.internal_get(&p, Some(OTHER_KEY))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let bad = s
+        .http
+        .get(format!("{}{p}", s.internal))
+        .header("authorization", "Basic abc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 401);
+    assert!(upstream.received_requests().await.unwrap().is_empty());
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_on_public_routes_is_answered_and_nothing_is_stored() {
+    let upstream = MockServer::start().await;
+    let s = start(&upstream).await;
+    let ts = s.now().to_string();
+    let (q, body) = push(&ticket_xml("ticket@@@x", T0), &ts, "n");
+    // Oversized body.
+    let (status, _) = s.post_push(APPID, &q, vec![b'a'; 70 * 1024]).await;
+    assert_eq!(status, 413);
+    // Not XML.
+    assert_eq!(
+        s.post_push(APPID, &q, b"not xml at all".to_vec()).await.0,
+        400
+    );
+    // Wrong signature.
+    let wrong = q.replace("msg_signature=", "msg_signature=0");
+    let (status, text) = s.post_push(APPID, &wrong, body.clone()).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(
+        !text.contains("msg_signature="),
+        "no query string in answers: {text}"
+    );
+    // Missing query.
+    assert_eq!(s.post_push(APPID, "", body.clone()).await.0, 400);
+    // Unknown component.
+    assert_eq!(s.post_push("wxunknown", &q, body.clone()).await.0, 404);
+    // Replayed: a push signed an hour ago.
+    let (old_q, old_body) = push(
+        &ticket_xml("ticket@@@old", T0),
+        &(T0 - 3600).to_string(),
+        "n",
+    );
+    let (status, text) = s.post_push(APPID, &old_q, old_body).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(
+        text.contains("-40001") || text.contains("errcode"),
+        "{text}"
+    );
+    // Messages: unknown component, malformed authorizer, bad signature.
+    let cb = |c: &str, a: &str, q: &str| format!("{}/wechat/{c}/callback/{a}?{q}", s.public);
+    assert_eq!(
+        s.http
+            .post(cb("wxunknown", "wxa", &q))
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        s.http
+            .post(cb(APPID, "bad%20id", &q))
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(
+        s.http
+            .post(cb(APPID, "wxa", &wrong))
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    // Authorize page and redirect: unknown component, bad parameters.
+    let get = |p: String| s.http.get(format!("{}{p}", s.public)).send();
+    assert_eq!(
+        get(format!("/wechat/wxunknown/authorize"))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        get(format!("/wechat/{APPID}/authorize?auth_type=x"))
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(
+        get(format!("/wechat/{APPID}/authorize?state=%3Cscript%3E"))
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(
+        get(format!("/wechat/{APPID}/authorized"))
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(
+        get(format!("/wechat/{APPID}/authorized?auth_code="))
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    // Nothing stored, nothing called upstream.
+    assert!(s.store.is_empty());
+    assert!(upstream.received_requests().await.unwrap().is_empty());
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn authorize_page_links_to_wechat_and_the_redirect_stores_the_account() {
+    let upstream = MockServer::start().await;
+    let s = start(&upstream).await;
+    mount_component_token(&upstream, "ctok").await;
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/component/api_create_preauthcode"))
+        .respond_with(ok_json(
+            json!({"pre_auth_code": "preauthcode@@@abc", "expires_in": 600}),
+        ))
+        .mount(&upstream)
+        .await;
+    s.push_ticket("ticket@@@t", T0).await;
+    let page = s
+        .http
+        .get(format!(
+            "{}/wechat/{APPID}/authorize?auth_type=1&category_id_list=1|17&state=order-42",
+            s.public
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("https://mp.weixin.qq.com/cgi-bin/componentloginpage?component_appid=wxcomponent0001&amp;pre_auth_code=preauthcode%40%40%40abc"), "{html}");
+    assert!(
+        html.contains("auth_type=1") && html.contains("category_id_list=1%7C17"),
+        "{html}"
+    );
+    assert!(
+        html.contains("state%3Dorder-42"),
+        "the state rides on the redirect URI: {html}"
+    );
+    let mobile = s
+        .http
+        .get(format!("{}/wechat/{APPID}/authorize", s.public))
+        .header(
+            "user-agent",
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) MicroMessenger/8.0",
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(mobile.contains("https://open.weixin.qq.com/wxaopen/safe/bindcomponent?action=bindcomponent&amp;no_scan=1"), "{mobile}");
+
+    mount_query_auth(&upstream, "wxauthorizer01", "atok-1", "refreshtoken@@@r1").await;
+    let done = s
+        .http
+        .get(format!("{}/wechat/{APPID}/authorized?auth_code=queryauthcode@@@c&expires_in=600&state=order-42", s.public))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    let html = done.text().await.unwrap();
+    assert!(
+        html.contains("wxauthorizer01") && html.contains("1, 17"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("atok-1") && !html.contains("refreshtoken"),
+        "{html}"
+    );
+    let v: Value = s
+        .internal_get(
+            &format!("/v1/{APPID}/authorizers/wxauthorizer01/token"),
+            Some(KEY),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["authorizer_access_token"], "atok-1");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_authorized_push_and_the_redirect_share_one_exchange() {
+    let upstream = MockServer::start().await;
+    let s = start(&upstream).await;
+    mount_component_token(&upstream, "ctok").await;
+    s.push_ticket("ticket@@@t", T0).await;
+    mount_query_auth(&upstream, "wxauthorizer01", "atok-1", "refreshtoken@@@r1").await;
+    let (q, body) = push(
+        &authorized_xml("wxauthorizer01", "queryauthcode@@@same", T0),
+        &s.now().to_string(),
+        "n2",
+    );
+    assert_eq!(s.post_push(APPID, &q, body).await, (200, "success".into()));
+    let done = s
+        .http
+        .get(format!(
+            "{}/wechat/{APPID}/authorized?auth_code=queryauthcode@@@same&expires_in=600",
+            s.public
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    assert_eq!(
+        hits(&upstream, "/cgi-bin/component/api_query_auth").await,
+        1
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn authorizers_list_get_import_delete() {
+    let upstream = MockServer::start().await;
+    let s = start(&upstream).await;
+    mount_component_token(&upstream, "ctok").await;
+    s.push_ticket("ticket@@@t", T0).await;
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/component/api_authorizer_token"))
+        .respond_with(ok_json(
+            json!({"authorizer_access_token": "atok-imported", "expires_in": 7200}),
+        ))
+        .mount(&upstream)
+        .await;
+    let accounts: Vec<Value> = (0..3)
+        .map(|i| json!({"authorizer_appid": format!("wximported0{i}"), "refresh_token": format!("refreshtoken@@@{i}")}))
+        .collect();
+    let r = s
+        .internal_post(&format!("/v1/{APPID}/authorizers/import"), KEY)
+        .json(&json!({"authorizers": accounts}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert!(
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["ok"] == true),
+        "{v}"
+    );
+    let page: Value = s
+        .internal_get(&format!("/v1/{APPID}/authorizers?limit=2"), Some(KEY))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let list = page["authorizers"].as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["authorizer_appid"], "wximported00");
+    assert_eq!(list[0]["status"], "authorized");
+    assert_eq!(page["next"], "wximported01");
+    let text = page.to_string();
+    assert!(
+        !text.contains("refreshtoken") && !text.contains("atok"),
+        "{text}"
+    );
+    let rest: Value = s
+        .internal_get(
+            &format!("/v1/{APPID}/authorizers?after=wximported01"),
+            Some(KEY),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rest["authorizers"].as_array().unwrap().len(), 1);
+    assert_eq!(rest["next"], Value::Null);
+    let one = s
+        .internal_get(&format!("/v1/{APPID}/authorizers/wximported02"), Some(KEY))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one.status(), 200);
+    let del = s
+        .http
+        .delete(format!(
+            "{}/v1/{APPID}/authorizers/wximported02",
+            s.internal
+        ))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(del.status(), 204);
+    assert_eq!(
+        s.internal_get(&format!("/v1/{APPID}/authorizers/wximported02"), Some(KEY))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    // Bounded input.
+    let too_many: Vec<Value> = (0..101)
+        .map(|i| json!({"authorizer_appid": format!("wx{i}"), "refresh_token": "r"}))
+        .collect();
+    let r = s
+        .internal_post(&format!("/v1/{APPID}/authorizers/import"), KEY)
+        .json(&json!({"authorizers": too_many}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        s.internal_get(&format!("/v1/{APPID}/authorizers?limit=0"), Some(KEY))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(
+        s.internal_get(&format!("/v1/{APPID}/authorizers/bad%20id"), Some(KEY))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    s.stop().await;
+}
+
+/// N services reporting the same rejected token cause one refresh (compare-and-refresh).
+#[tokio::test]
+async fn compare_and_refresh_refreshes_once_for_many_reports() {
+    let upstream = MockServer::start().await;
+    let s = start(&upstream).await;
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/component/api_component_token"))
+        .respond_with(ok_json(
+            json!({"component_access_token": "ctok-1", "expires_in": 7200}),
+        ))
+        .up_to_n_times(1)
+        .mount(&upstream)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/component/api_component_token"))
+        .respond_with(
+            ok_json(json!({"component_access_token": "ctok-2", "expires_in": 7200}))
+                .set_delay(Duration::from_millis(100)),
+        )
+        .mount(&upstream)
+        .await;
+    s.push_ticket("ticket@@@t", T0).await;
+    let first: Value = s
+        .internal_get(&format!("/v1/{APPID}/component/token"), Some(KEY))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["component_access_token"], "ctok-1");
+    let reports = (0..20).map(|_| {
+        s.internal_post(&format!("/v1/{APPID}/component/token/refresh"), KEY)
+            .json(&json!({"stale": "ctok-1"}))
+            .send()
+    });
+    for r in futures_util::future::join_all(reports).await {
+        let v: Value = r.unwrap().json().await.unwrap();
+        assert_eq!(v["component_access_token"], "ctok-2", "{v}");
+    }
+    assert_eq!(
+        hits(&upstream, "/cgi-bin/component/api_component_token").await,
+        2
+    );
+    // A report of a token that is no longer current returns the current one, no refresh.
+    let v: Value = s
+        .internal_post(&format!("/v1/{APPID}/component/token/refresh"), KEY)
+        .json(&json!({"stale": "ctok-0"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["component_access_token"], "ctok-2");
+    assert_eq!(
+        hits(&upstream, "/cgi-bin/component/api_component_token").await,
+        2
+    );
+    let bad = s
+        .internal_post(&format!("/v1/{APPID}/component/token/refresh"), KEY)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let upstream = MockServer::start().await;
+    let s = start(&upstream).await;
+    let get = |p: &str| s.internal_get(p, None).send();
+    assert_eq!(get("/healthz").await.unwrap().status(), 200);
+    let not_ready = get("/readyz").await.unwrap();
+    assert_eq!(not_ready.status(), 503);
+    let v: Value = not_ready.json().await.unwrap();
+    assert_eq!(v["ready"], false);
+    assert!(
+        v["components"][APPID]["ticket"]
+            .as_str()
+            .unwrap()
+            .starts_with("missing"),
+        "{v}"
+    );
+    assert_eq!(v["components"][APPID]["store"], "ok");
+    mount_component_token(&upstream, "ctok").await;
+    s.push_ticket("ticket@@@t", T0).await;
+    let v: Value = get("/readyz").await.unwrap().json().await.unwrap();
+    assert_eq!(v["components"][APPID]["ready"], true, "{v}");
+    let text = get("/metrics").await.unwrap().text().await.unwrap();
+    assert!(text.contains("wxopen_pushes_total{component=\"wxcomponent0001\",result=\"ok\",info_type=\"component_verify_ticket\"} 1"), "{text}");
+    assert!(text.contains("wxopen_upstream_calls_total{component=\"wxcomponent0001\",endpoint=\"api_component_token\",errcode=\"0\"}"), "{text}");
+    assert!(
+        text.contains("wxopen_ticket_age_seconds{component=\"wxcomponent0001\"}"),
+        "{text}"
+    );
+    assert!(text.contains("wxopen_store_seconds_count"), "{text}");
+    s.stop().await;
+}
+
+/// Every operation the OpenAPI document lists is routed (no 404/405), and the document parses.
+#[tokio::test]
+async fn the_openapi_document_matches_the_routes() {
+    let upstream = MockServer::start().await;
+    let s = start(&upstream).await;
+    let doc: Value = s
+        .internal_get("/v1/openapi.json", None)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.0.3");
+    for (method, p) in wxopen_server::openapi::OPERATIONS {
+        assert!(
+            doc["paths"][p][method].is_object(),
+            "{method} {p} not documented"
+        );
+        let url = format!(
+            "{}{}",
+            s.internal,
+            p.replace("{component}", APPID)
+                .replace("{appid}", "wxauthorizer01")
+        );
+        let req = match *method {
+            "get" => s.http.get(&url),
+            "post" => s
+                .http
+                .post(&url)
+                .json(&json!({"authorizers": [{"authorizer_appid": "wxa", "refresh_token": "r"}]})),
+            "delete" => s.http.delete(&url),
+            other => panic!("{other}"),
+        };
+        let status = req.bearer_auth(KEY).send().await.unwrap().status().as_u16();
+        assert!(
+            status != 404 || p.contains("{appid}"),
+            "{method} {p}: {status}"
+        );
+        assert_ne!(status, 405, "{method} {p}");
+    }
+    s.stop().await;
+}
