@@ -145,7 +145,7 @@ async fn bad_input_on_public_routes_is_answered_and_nothing_is_stored() {
     // Authorize page and redirect: unknown component, bad parameters.
     let get = |p: String| s.http.get(format!("{}{p}", s.public)).send();
     assert_eq!(
-        get(format!("/wechat/wxunknown/authorize"))
+        get("/wechat/wxunknown/authorize".to_string())
             .await
             .unwrap()
             .status(),
