@@ -294,3 +294,43 @@ async fn a_stopped_server_is_unavailable_and_passwords_never_show() {
     }
     assert_eq!(got.unwrap().value, ticket("t", 1));
 }
+
+#[cfg(feature = "cluster")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_store_meets_the_contract() {
+    let Some(cluster) = support::RedisCluster::start() else {
+        return;
+    };
+    let urls = cluster.urls();
+    let refs: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let s = RedisStore::connect_cluster(&refs, RedisOptions::default())
+        .await
+        .unwrap();
+    // Several components, so the keys land on different slots and nodes.
+    for component in ["wxcluster-a", "wxcluster-b", "wxcluster-c", "wxcluster-d"] {
+        assert_eq!(
+            check_store_contract(&s, component).await,
+            Ok(()),
+            "{component}"
+        );
+    }
+    // Through open_store too, with a prefix.
+    let hosts: Vec<String> = cluster
+        .nodes
+        .iter()
+        .map(|n| format!("127.0.0.1:{}", n.port()))
+        .collect();
+    let url = format!("redis+cluster://{}?prefix=acme", hosts.join(","));
+    let t = open_store(&url).await.unwrap();
+    let key = StoreKey::ticket("wxcluster-a");
+    let value = ticket("t", now());
+    t.compare_and_set(&key, None, value.clone(), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get(&key).await.unwrap(),
+        None,
+        "prefix isolates on the cluster too"
+    );
+    assert_eq!(t.get(&key).await.unwrap().unwrap().value, value);
+}

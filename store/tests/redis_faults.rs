@@ -81,7 +81,7 @@ async fn refresh_loop(store: Arc<RedisStore>, log: Arc<Mutex<Log>>, stop: Arc<At
             Some(v) => (Some(v.version), refresh_token_of(&v.value).unwrap()),
             None => (None, format!("refreshtoken@@@{i}-0")),
         };
-        let rt = if n % 5 == 0 {
+        let rt = if n.is_multiple_of(5) {
             format!("refreshtoken@@@{i}-{n}")
         } else {
             rt

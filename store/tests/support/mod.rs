@@ -19,6 +19,7 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: PathBuf,
+    extra: Vec<String>,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -51,16 +52,29 @@ impl RedisServer {
     /// Starts a fresh server (AOF on, `appendfsync always`) in a new temporary directory, or
     /// `None` when the test is to be skipped (see [`redis_available`]).
     pub fn start() -> Option<Self> {
+        Self::start_with(&[])
+    }
+
+    /// [`RedisServer::start`] with extra `redis-server` arguments.
+    pub fn start_with(extra: &[&str]) -> Option<Self> {
         if !redis_available() {
             return None;
         }
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path().to_path_buf();
         for _ in 0..10 {
+            let mut port = free_port();
+            if !extra.is_empty() {
+                // A cluster node also listens on port + 10000 (the cluster bus).
+                while port > 55_000 {
+                    port = free_port();
+                }
+            }
             let mut s = RedisServer {
                 child: None,
-                port: free_port(),
+                port,
                 dir: dir.clone(),
+                extra: extra.iter().map(|a| (*a).to_owned()).collect(),
                 _tmp: None,
             };
             if s.spawn().is_ok() {
@@ -83,6 +97,7 @@ impl RedisServer {
             .args(["--maxmemory-policy", "noeviction"])
             .arg("--logfile")
             .arg(self.dir.join("redis.log"))
+            .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -194,4 +209,65 @@ pub fn worker_command(name: &str, role: &str, envs: &[(&str, String)]) -> Comman
         cmd.env(k, v);
     }
     cmd
+}
+
+/// A three-master Redis Cluster on loopback (no replicas), made with `redis-cli --cluster
+/// create`; `None` when skipped (see [`redis_available`]).
+pub struct RedisCluster {
+    pub nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    pub fn start() -> Option<Self> {
+        let mut nodes = Vec::new();
+        for _ in 0..3 {
+            nodes.push(RedisServer::start_with(&[
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+                "--cluster-node-timeout",
+                "5000",
+            ])?);
+        }
+        let addrs: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port()))
+            .collect();
+        let out = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addrs)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("redis-cli (it comes with redis-server)");
+        assert!(
+            out.status.success(),
+            "redis-cli --cluster create failed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for n in &nodes {
+            loop {
+                let info = Command::new("redis-cli")
+                    .args(["-p", &n.port().to_string(), "cluster", "info"])
+                    .output()
+                    .expect("redis-cli");
+                if String::from_utf8_lossy(&info.stdout).contains("cluster_state:ok") {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "the cluster did not become ok");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        Some(Self { nodes })
+    }
+
+    /// `redis://127.0.0.1:<port>` of every node.
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .map(|n| format!("redis://127.0.0.1:{}", n.port()))
+            .collect()
+    }
 }
