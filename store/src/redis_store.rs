@@ -547,14 +547,16 @@ if ARGV[1] == '' then ok = (ver == false) else ok = (ver == ARGV[1]) end
 if not ok then
   return {0, ver, cur[2]}
 end
-local nextv = redis.call('INCR', KEYS[3])
+local n = redis.call('INCR', KEYS[3])
 if ver ~= false then
   local c = tonumber(ver)
-  if c ~= nil and nextv <= c then
-    nextv = c + 1
-    redis.call('SET', KEYS[3], nextv)
+  if c ~= nil and n <= c then
+    redis.call('SET', KEYS[3], ver)
+    redis.call('INCR', KEYS[3])
   end
 end
+-- The counter's text, not a Lua number (which prints lossily above 1e14).
+local nextv = redis.call('GET', KEYS[3])
 redis.call('HSET', KEYS[1], 'v', nextv, 'd', ARGV[2])
 if ARGV[5] == '' then
   redis.call('PERSIST', KEYS[1])

@@ -334,3 +334,44 @@ async fn redis_cluster_store_meets_the_contract() {
     );
     assert_eq!(t.get(&key).await.unwrap().unwrap().value, value);
 }
+
+#[tokio::test]
+async fn versions_stay_exact_and_never_go_back_if_the_counter_key_is_lost() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let s = store(&server, "wxopen").await;
+    let key = StoreKey::ticket("wxc");
+    let mut c = raw(&server).await;
+    // A counter far above 2^53 stays exact (it is passed as text, never as a Lua number).
+    let _: () = redis::cmd("SET")
+        .arg("wxopen:{wxc}:version")
+        .arg("123456789012345678")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let v = match s
+        .compare_and_set(&key, None, ticket("a", 1), None)
+        .await
+        .unwrap()
+    {
+        CasOutcome::Applied { version } => version,
+        o => panic!("{o:?}"),
+    };
+    assert_eq!(v, 123_456_789_012_345_679);
+    assert_eq!(s.get(&key).await.unwrap().unwrap().version, v);
+    // The counter is lost (deleted): the next version is still above the record's.
+    let _: () = redis::cmd("DEL")
+        .arg("wxopen:{wxc}:version")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    match s
+        .compare_and_set(&key, Some(v), ticket("b", 2), None)
+        .await
+        .unwrap()
+    {
+        CasOutcome::Applied { version } => assert!(version > v, "{version} <= {v}"),
+        o => panic!("{o:?}"),
+    }
+}
