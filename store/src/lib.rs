@@ -1,0 +1,48 @@
+//! `wxopen-store`: durable [`TokenStore`]s for `wxopen-client`.
+//!
+//! ```
+//! # #[cfg(feature = "sqlite")]
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use wxopen_client::{ComponentClient, ComponentConfig};
+//!
+//! let dir = std::env::temp_dir();
+//! let url = format!("sqlite://{}", dir.join("wxopen-doc.db").display());
+//! let store = wxopen_store::open_store(&url).await?;
+//! let config = ComponentConfig::new(
+//!     "wx_component_appid",
+//!     "component_appsecret",
+//!     "message_token",
+//!     "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+//! );
+//! let client = ComponentClient::builder(config).store(store).build()?;
+//! # let _ = client;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! | store | pick it for | feature |
+//! |---|---|---|
+//! | [`SqliteStore`] | one host: one process or several sharing the file | `sqlite` (default) |
+//! | `RedisStore` | many instances on many hosts, Redis Cluster | `redis`, `redis-tls`, `cluster` |
+//! | [`wxopen_client::MemoryStore`] | tests; loses everything on exit | (in `wxopen-client`) |
+//!
+//! Every store passes [`wxopen_client::store::check_store_contract`]. [`open_store`] picks one
+//! from a URL, for config files. See the crate README for what survives what.
+#![warn(missing_docs)]
+
+mod codec;
+mod open;
+#[cfg(feature = "redis")]
+mod redis_store;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+pub use open::{open_store, OpenError};
+#[cfg(feature = "redis")]
+pub use redis_store::{RedisOptions, RedisStore};
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteOptions, SqliteStore, SCHEMA_VERSION};
+pub use wxopen_client::TokenStore;
+
+/// The value format version written inside every stored value's JSON envelope.
+pub const VALUE_FORMAT: u32 = codec::FORMAT;

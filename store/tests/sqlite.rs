@@ -1,0 +1,321 @@
+//! SqliteStore: the contract, open errors, sharing one file.
+#![cfg(feature = "sqlite")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use wxopen_client::store::{check_store_contract, StoreErrorKind};
+use wxopen_client::{
+    AuthorizerRecord, AuthorizerRefreshToken, CasOutcome, ComponentVerifyTicket, StoreKey,
+    StoredValue, TicketRecord, TokenStore,
+};
+use wxopen_store::{open_store, OpenError, SqliteStore};
+
+fn ticket(v: &str) -> StoredValue {
+    StoredValue::Ticket(TicketRecord {
+        ticket: ComponentVerifyTicket::new(v),
+        create_time: 1,
+        received_at: 1,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_store_meets_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("wxopen.db")).unwrap();
+    assert_eq!(check_store_contract(&store, "wxcontract").await, Ok(()));
+    // Again in the same namespace (the check cleans up after itself).
+    assert_eq!(check_store_contract(&store, "wxcontract").await, Ok(()));
+    // And through a second store on the same file.
+    let again = SqliteStore::open(dir.path().join("wxopen.db")).unwrap();
+    assert_eq!(check_store_contract(&again, "wxcontract").await, Ok(()));
+    assert!(!format!("{store:?}").contains("ticket"));
+}
+
+#[tokio::test]
+async fn reopened_store_keeps_records_and_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wxopen.db");
+    let key = StoreKey::authorizer("wxc", "wxa");
+    let value = StoredValue::Authorizer(AuthorizerRecord {
+        access_token: None,
+        refresh_token: Some(AuthorizerRefreshToken::new("refreshtoken@@@keep-me")),
+        obtained_at: 1,
+        refresh_at: 2,
+        expires_at: 3,
+        authorized_at: 1,
+    });
+    let v1 = {
+        let s = SqliteStore::open(&path).unwrap();
+        match s
+            .compare_and_set(&key, None, value.clone(), None)
+            .await
+            .unwrap()
+        {
+            CasOutcome::Applied { version } => version,
+            o => panic!("{o:?}"),
+        }
+    };
+    let s = SqliteStore::open(&path).unwrap();
+    let got = s.get(&key).await.unwrap().unwrap();
+    assert_eq!((got.version, got.value), (v1, value.clone()));
+    // Versions keep growing after a reopen (the counter is in the file).
+    match s
+        .compare_and_set(&key, Some(v1), value, None)
+        .await
+        .unwrap()
+    {
+        CasOutcome::Applied { version } => assert!(version > v1),
+        o => panic!("{o:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_on_one_file_see_each_others_writes_and_leases() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let a = SqliteStore::open(&path).unwrap();
+    let b = SqliteStore::open(&path).unwrap();
+    let key = StoreKey::ticket("wxc");
+    let va = match a
+        .compare_and_set(&key, None, ticket("from-a"), None)
+        .await
+        .unwrap()
+    {
+        CasOutcome::Applied { version } => version,
+        o => panic!("{o:?}"),
+    };
+    let seen = b.get(&key).await.unwrap().unwrap();
+    assert_eq!((seen.version, seen.value), (va, ticket("from-a")));
+    // b's insert conflicts with a's record; b's update at a's version applies.
+    assert!(matches!(
+        b.compare_and_set(&key, None, ticket("from-b"), None).await.unwrap(),
+        CasOutcome::Conflict { current: Some(c) } if c.version == va
+    ));
+    let vb = match b
+        .compare_and_set(&key, Some(va), ticket("from-b"), None)
+        .await
+        .unwrap()
+    {
+        CasOutcome::Applied { version } => version,
+        o => panic!("{o:?}"),
+    };
+    assert_ne!(va, vb);
+    assert_eq!(a.get(&key).await.unwrap().unwrap().value, ticket("from-b"));
+    // Leases are shared too.
+    let ttl = Duration::from_secs(60);
+    assert!(a.try_lease(&key, "holder-a", ttl).await.unwrap());
+    assert!(!b.try_lease(&key, "holder-b", ttl).await.unwrap());
+    assert!(matches!(
+        b.compare_and_set(&key, Some(vb), ticket("x"), Some("holder-b"))
+            .await
+            .unwrap(),
+        CasOutcome::LeaseLost
+    ));
+    assert!(matches!(
+        b.compare_and_set(&key, Some(vb), ticket("y"), Some("holder-a"))
+            .await
+            .unwrap(),
+        CasOutcome::Applied { .. }
+    ));
+    a.release_lease(&key, "holder-a").await.unwrap();
+    assert!(b.try_lease(&key, "holder-b", ttl).await.unwrap());
+    // Concurrent writers on both stores at one version: exactly one wins.
+    let cur = a.get(&key).await.unwrap().unwrap().version;
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let s = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let key = key.clone();
+        tasks.push(tokio::spawn(async move {
+            s.compare_and_set(&key, Some(cur), ticket(&format!("r{i}")), None)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut applied = 0;
+    for t in tasks {
+        if matches!(t.await.unwrap(), CasOutcome::Applied { .. }) {
+            applied += 1;
+        }
+    }
+    assert_eq!(applied, 1);
+}
+
+fn open_kind(path: &std::path::Path) -> (StoreErrorKind, String) {
+    let e = SqliteStore::open(path).unwrap_err();
+    (e.kind(), e.to_string())
+}
+
+#[test]
+fn missing_directory_is_a_config_error_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-dir");
+    let (kind, msg) = open_kind(&missing.join("wxopen.db"));
+    assert_eq!(kind, StoreErrorKind::Config, "{msg}");
+    assert!(msg.contains("does not exist"), "{msg}");
+    assert!(!missing.exists());
+}
+
+#[test]
+fn a_missing_file_in_an_existing_directory_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.db");
+    SqliteStore::open(&path).unwrap();
+    assert!(path.is_file());
+}
+
+#[test]
+fn a_directory_path_is_a_config_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (kind, msg) = open_kind(dir.path());
+    assert_eq!(kind, StoreErrorKind::Config, "{msg}");
+}
+
+#[test]
+fn read_only_file_is_a_config_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ro.db");
+    drop(SqliteStore::open(&path).unwrap());
+    let mut perms = std::fs::metadata(&path).unwrap().permissions();
+    perms.set_readonly(true);
+    std::fs::set_permissions(&path, perms).unwrap();
+    let (kind, msg) = open_kind(&path);
+    assert_eq!(kind, StoreErrorKind::Config, "{msg}");
+    assert!(msg.contains("read-only"), "{msg}");
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_corrupt_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in [
+        (
+            "text.db",
+            b"this is not a database, just some text\n".repeat(100),
+        ),
+        ("zeros.db", vec![0u8; 8192]),
+        ("header.db", {
+            // A real header followed by garbage pages.
+            let mut v = b"SQLite format 3\0".to_vec();
+            v.extend(std::iter::repeat_n(0xA5u8, 8192));
+            v
+        }),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let (kind, msg) = open_kind(&path);
+        assert_eq!(kind, StoreErrorKind::Corrupt, "{name}: {msg}");
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{name} was modified");
+    }
+}
+
+#[test]
+fn a_schema_newer_than_the_code_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("newer.db");
+    drop(SqliteStore::open(&path).unwrap());
+    {
+        let conn = rusqlite_conn(&path);
+        conn.execute(
+            "UPDATE wxopen_schema SET version = ?1",
+            [wxopen_store::SCHEMA_VERSION + 1],
+        )
+        .unwrap();
+    }
+    let (kind, msg) = open_kind(&path);
+    assert_eq!(kind, StoreErrorKind::Config, "{msg}");
+    assert!(msg.contains("newer"), "{msg}");
+    // The file was not changed: the version is still the newer one.
+    let conn = rusqlite_conn(&path);
+    let v: i64 = conn
+        .query_row("SELECT version FROM wxopen_schema", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, wxopen_store::SCHEMA_VERSION + 1);
+}
+
+#[tokio::test]
+async fn a_corrupt_row_is_a_corrupt_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rows.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let key = StoreKey::ticket("wxc");
+    store
+        .compare_and_set(&key, None, ticket("ticket@@@secret"), None)
+        .await
+        .unwrap();
+    for (value, version) in [
+        ("{not json", 7i64),
+        ("{\"format\":99,\"value\":{}}", 7),
+        ("{\"format\":1,\"value\":{\"kind\":\"ticket\"}}", 7),
+    ] {
+        rusqlite_conn(&path)
+            .execute(
+                "UPDATE wxopen_records SET value = ?1, version = ?2",
+                rusqlite::params![value, version],
+            )
+            .unwrap();
+        let e = store.get(&key).await.unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::Corrupt, "{e}");
+        // A write over a corrupt row reports it as well (the conflict carries the record).
+        let e = store
+            .compare_and_set(&key, Some(1), ticket("x"), None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::Corrupt, "{e}");
+        // The corrupt record can still be replaced at its version, or deleted.
+        assert!(store.compare_and_delete(&key, 7).await.unwrap());
+        store
+            .compare_and_set(&key, None, ticket("ticket@@@secret"), None)
+            .await
+            .unwrap();
+    }
+}
+
+fn rusqlite_conn(path: &std::path::Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(path).unwrap()
+}
+
+#[tokio::test]
+async fn open_store_urls() {
+    let dir = tempfile::tempdir().unwrap();
+    let abs = dir.path().join("abs.db");
+    let s: Arc<dyn TokenStore> = open_store(&format!("sqlite://{}", abs.display()))
+        .await
+        .unwrap();
+    assert!(format!("{s:?}").contains("SqliteStore"));
+    assert!(abs.is_file());
+    let other = dir.path().join("other.db");
+    open_store(&format!("sqlite:{}", other.display()))
+        .await
+        .unwrap();
+    assert!(other.is_file());
+    assert!(format!("{:?}", open_store("memory:").await.unwrap()).contains("MemoryStore"));
+
+    let missing = dir.path().join("missing/x.db");
+    match open_store(&format!("sqlite://{}", missing.display())).await {
+        Err(OpenError::Store(e)) => assert_eq!(e.kind(), StoreErrorKind::Config),
+        other => panic!("{other:?}"),
+    }
+    for bad in ["", "nothing", "sqlite:", "sqlite://", "memory:/x"] {
+        assert!(
+            matches!(open_store(bad).await, Err(OpenError::BadUrl { .. })),
+            "{bad}"
+        );
+    }
+    assert!(matches!(
+        open_store("postgres://u:pw@h/db").await,
+        Err(OpenError::UnsupportedScheme { .. })
+    ));
+    #[cfg(not(feature = "redis"))]
+    {
+        let e = open_store("redis://:hunter2@127.0.0.1/").await.unwrap_err();
+        assert!(matches!(
+            e,
+            OpenError::FeatureDisabled {
+                feature: "redis",
+                ..
+            }
+        ));
+        assert!(!format!("{e} {e:?}").contains("hunter2"));
+    }
+}
