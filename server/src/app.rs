@@ -180,7 +180,7 @@ impl Server {
         let metrics = Arc::new(Metrics::default());
         let raw_store = match options.store {
             Some(s) => s,
-            None => crate::store::open(&config.store)
+            None => crate::store::open(&config.store, &config.data_dir, config.store_is_default)
                 .await
                 .map_err(ServeError::Store)?,
         };

@@ -161,6 +161,8 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// The store URL (`sqlite:///…`, `redis://…`, `memory:`); default: SQLite in `data_dir`.
     pub store: String,
+    /// `true` when `store` is the default SQLite file in `data_dir` (created if missing).
+    pub store_is_default: bool,
     /// Whole-request timeout (default 10 s).
     pub request_timeout: Duration,
     /// Hard budget of a push answer (default 2 s; WeChat waits 5 s).
@@ -370,6 +372,7 @@ fn validate(raw: RawFile, base: &Path) -> Result<ServerConfig, ConfigError> {
     } else {
         base.join(data_dir)
     };
+    let store_is_default = s.store.is_none();
     let store = s
         .store
         .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("wxopen.db").display()));
@@ -580,6 +583,7 @@ fn validate(raw: RawFile, base: &Path) -> Result<ServerConfig, ConfigError> {
         public_base_url,
         data_dir,
         store,
+        store_is_default,
         request_timeout,
         push_budget,
         allow_http_redirect,
