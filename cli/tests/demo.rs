@@ -1,5 +1,6 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! `wxopen demo` runs the whole flow against the fake on loopback, prints every step and exits 0.
+#![cfg(feature = "demo")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
 
