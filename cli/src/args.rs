@@ -48,7 +48,8 @@ pub enum Command {
     VerifyUrl(VerifyUrlArgs),
     /// Compute `msg_signature` (with --encrypt) or the plain `signature` (without).
     Sign(SignArgs),
-    /// Run the whole component flow against a fake platform on loopback and print each step.
+    /// Run the whole component flow against a fake platform on loopback and print each step
+    /// (needs the default `demo` feature).
     Demo(DemoArgs),
 }
 

@@ -1,10 +1,10 @@
-//! `wxopen demo`: the whole component flow, end to end, against the conformance crate's
+//! `wxopen demo`: the whole component flow, end to end, against `wxopen-fake`'s
 //! [`FakeWeChat`] on loopback, driven through [`wxopen_client::ComponentClient`] with a
 //! [`MemoryStore`] and a [`ManualClock`].
 //!
 //! Steps: ticket pushed and decrypted → component token → pre-auth code → authorization URLs
 //! (PC and H5) → simulated admin consent (the `authorized` push) → `query_auth` → authorizer
-//! token (from the store) → forced expiry (both clocks jump past 2 hours) → refresh → the
+//! token (from the store) → forced expiry (the shared clock jumps past 2 hours) → refresh → the
 //! fake's upstream call counts. Every step checks what it shows; a step that does not do what it
 //! should fails the demo (exit code 4).
 //!
@@ -17,12 +17,12 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use conformance::{Endpoint, FakeConfig, FakeWeChat, Host};
 use serde_json::{json, Value};
 use wxopen_client::{
     AuthPage, AuthUrlOptions, ComponentClient, ComponentConfig, ComponentEvent, ManualClock,
     MemoryStore, PushQuery,
 };
+use wxopen_fake::{Endpoint, FakeConfig, FakeWeChat, Host};
 
 use crate::args::DemoArgs;
 use crate::failure::Failure;
@@ -31,7 +31,7 @@ use crate::failure::Failure;
 const REDIRECT_URI: &str = "https://demo.example.com/wechat/authorized";
 /// The account whose admin authorizes the component.
 const AUTHORIZER_APPID: &str = "wxde0000000000a001";
-/// How far the forced expiry moves both clocks: past the 7200 s lifetime of every token.
+/// How far the forced expiry moves the shared clock: past the 7200 s lifetime of every token.
 const EXPIRY_JUMP: Duration = Duration::from_secs(7200 + 1);
 /// The endpoints the flow uses, in the order it first calls them.
 const FLOW_ENDPOINTS: [Endpoint; 4] = [
@@ -169,27 +169,15 @@ impl Report {
     }
 }
 
-/// Both clocks, moved together: the fake's (which expires tokens) and the client's.
-struct Clocks<'a> {
-    fake: &'a FakeWeChat,
-    client: ManualClock,
-}
-
-impl Clocks<'_> {
-    fn advance(&self, by: Duration) {
-        self.fake.advance(by);
-        self.client.advance(by);
-    }
-}
-
 async fn flow(report: &mut Report) -> Result<(), Failure> {
-    let fake = FakeWeChat::start_with(FakeConfig::default())
+    // One clock for both sides: the fake expires tokens on it, the client decides on it.
+    let clock = ManualClock::new(std::time::SystemTime::now());
+    let fake = FakeWeChat::builder()
+        .config(FakeConfig::default())
+        .clock(clock.clone())
+        .start()
         .await
         .map_err(|e| fail("starting FakeWeChat", e))?;
-    let clocks = Clocks {
-        fake: &fake,
-        client: ManualClock::at_unix(fake.now_unix()),
-    };
     let store = Arc::new(MemoryStore::new());
     let config = ComponentConfig::new(
         fake.component_appid(),
@@ -209,7 +197,7 @@ async fn flow(report: &mut Report) -> Result<(), Failure> {
         .map_err(|e| fail("building the HTTP client", e))?;
     let client = ComponentClient::builder(config)
         .store(store)
-        .clock(Arc::new(clocks.client.clone()))
+        .clock(Arc::new(clock))
         .http_client(http)
         .build()
         .map_err(|e| fail("building the client", e))?;
@@ -442,14 +430,14 @@ async fn flow(report: &mut Report) -> Result<(), Failure> {
         ),
     );
 
-    // 8. Time passes: both clocks jump past every token's 7200 s lifetime.
+    // 8. Time passes: the shared clock jumps past every token's 7200 s lifetime.
     report.begin();
     let step = "forced expiry";
     let old_component = client
         .component_access_token()
         .await
         .map_err(|e| fail(step, e))?;
-    clocks.advance(EXPIRY_JUMP);
+    fake.advance(EXPIRY_JUMP);
     check(
         fake.check_authorizer_access_token(AUTHORIZER_APPID, first_access.expose_secret())
             .is_err()
@@ -462,7 +450,7 @@ async fn flow(report: &mut Report) -> Result<(), Failure> {
     report.step(
         step,
         format!(
-            "fake clock and ManualClock +{} s: the component and authorizer tokens are expired",
+            "shared ManualClock +{} s: the component and authorizer tokens are expired",
             EXPIRY_JUMP.as_secs()
         ),
     );

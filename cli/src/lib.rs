@@ -9,11 +9,20 @@
 //! | `sign` | compute `msg_signature` or the plain `signature` |
 //! | `demo` | run ticket push → tokens → authorization → refresh against `FakeWeChat` |
 //!
+//! # Feature flags
+//! - `demo` (default): the `demo` command, which links `wxopen-fake` (a wiremock server),
+//!   `wxopen-client`, tokio and reqwest. Without it (`cargo install wxopen-cli
+//!   --no-default-features`) the binary holds only the crypto commands and `wxopen demo` exits
+//!   with code 2 and says so.
+//!
 //! Failures print `error: <what> (WeChat code -400NN)` and usually a `hint:` line on stderr,
 //! nothing on stdout, and exit with the codes in [`failure`] (listed in `wxopen --help`).
 
+#![warn(missing_docs)]
+
 pub mod args;
 pub mod crypto;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod failure;
 
@@ -30,12 +39,26 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Encrypt(a) => crypto::encrypt(a, cli.json),
         Command::VerifyUrl(a) => crypto::verify_url(a, cli.json),
         Command::Sign(a) => crypto::sign(a, cli.json),
-        Command::Demo(a) => demo::run(a, cli.json),
+        Command::Demo(a) => run_demo(a, cli.json),
     };
     match result.and_then(|out| write_stdout(&out)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => f.report(),
     }
+}
+
+#[cfg(feature = "demo")]
+fn run_demo(args: &args::DemoArgs, json: bool) -> Result<Vec<u8>, Failure> {
+    demo::run(args, json)
+}
+
+#[cfg(not(feature = "demo"))]
+fn run_demo(_args: &args::DemoArgs, _json: bool) -> Result<Vec<u8>, Failure> {
+    Err(Failure::Usage(
+        "this wxopen was built without the `demo` feature (no fake platform inside); \
+         reinstall with default features to run the demo"
+            .to_owned(),
+    ))
 }
 
 fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {

@@ -1,5 +1,6 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! `wxopen demo` runs the whole flow against the fake on loopback, prints every step and exits 0.
+#![cfg(feature = "demo")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
 
@@ -71,7 +72,7 @@ fn demo_prints_every_step_and_exits_0() {
     }
     assert!(took < Duration::from_secs(30), "demo took {took:?}");
     // The fake's credentials are never printed (tokens appear only as fingerprints).
-    let fake = conformance::FakeConfig::default();
+    let fake = wxopen_fake::FakeConfig::default();
     for secret in [
         &fake.component_appsecret,
         &fake.token,

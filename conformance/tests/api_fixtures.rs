@@ -5,8 +5,11 @@
 
 use std::time::Duration;
 
-use conformance::{Endpoint, FakeConfig, FakeWeChat, FieldType, PushKind, TokenParam};
 use serde_json::{json, Map, Value};
+use wxopen_client::api::{Endpoint, ENDPOINTS};
+use wxopen_fake::{
+    contract, endpoint_at, AcceptedToken, FakeConfig, FakeWeChat, FieldType, PushKind,
+};
 
 /// Every key the fake answers must exist in the fixture with the same JSON type (recursively;
 /// arrays compare their first elements). Returns the mismatches.
@@ -114,8 +117,8 @@ async fn world() -> World {
     let (oa, mp) = ("wx9c2d4e6f8a0b1c3d", "wx71b3c5d7e9f1a2b4");
     let mut tokens = Vec::new();
     for (appid, kind) in [
-        (oa, conformance::AuthorizerKind::OfficialAccount),
-        (mp, conformance::AuthorizerKind::MiniProgram),
+        (oa, wxopen_fake::AuthorizerKind::OfficialAccount),
+        (mp, wxopen_fake::AuthorizerKind::MiniProgram),
     ] {
         let pre = post(
             &fake,
@@ -191,15 +194,19 @@ fn live_request(w: &World, name: &str, doc: &Map<String, Value>) -> Map<String, 
 async fn fixtures_match_the_fake() {
     let fixtures = wxopen_vectors::api_fixtures();
     assert!(fixtures.len() >= 14);
-    let mut served = std::collections::BTreeSet::new();
+    let mut served = std::collections::HashSet::new();
     let mut checked_errors = 0;
     let mut problems = Vec::new();
 
     for fx in &fixtures {
         let w = world().await;
         let name = fx.name.as_str();
-        let Some(ep) = Endpoint::from_path(&fx.endpoint) else {
+        let Some(ep) = endpoint_at(&fx.endpoint) else {
             problems.push(format!("{name}: path {} not served", fx.endpoint));
+            continue;
+        };
+        let Some(spec) = contract(ep) else {
+            problems.push(format!("{name}: no contract for {ep:?}"));
             continue;
         };
         served.insert(ep);
@@ -211,9 +218,9 @@ async fn fixtures_match_the_fake() {
             .as_object()
             .map(|o| o.keys().map(String::as_str).collect())
             .unwrap_or_default();
-        let expected_q: &[&str] = match ep.token_param() {
-            TokenParam::None => &[],
-            TokenParam::Component => &["component_access_token"],
+        let expected_q: &[&str] = match spec.accepted_token {
+            AcceptedToken::None => &[],
+            AcceptedToken::Component => &["component_access_token"],
             _ => &["access_token"],
         };
         if qkeys != expected_q {
@@ -224,34 +231,34 @@ async fn fixtures_match_the_fake() {
 
         // Request keys and types.
         let doc_req = fx.request.as_object().cloned().unwrap_or_default();
-        for spec in ep.fields() {
-            match doc_req.get(spec.name) {
-                None if spec.required => problems.push(format!(
+        for field in spec.fields {
+            match doc_req.get(field.name) {
+                None if field.required => problems.push(format!(
                     "{name}: fake requires `{}`, fixture lacks it",
-                    spec.name
+                    field.name
                 )),
                 None => {}
                 Some(v) => {
-                    let ok = match spec.ty {
+                    let ok = match field.ty {
                         FieldType::Str => v.is_string(),
                         FieldType::UInt => v.is_u64(),
                     };
                     if !ok {
-                        problems.push(format!("{name}: `{}` type differs", spec.name));
+                        problems.push(format!("{name}: `{}` type differs", field.name));
                     }
                 }
             }
         }
         for k in doc_req.keys() {
-            if !ep.fields().iter().any(|f| f.name == k) {
+            if !spec.fields.iter().any(|f| f.name == k) {
                 problems.push(format!("{name}: fixture key `{k}` unknown to the fake"));
             }
         }
 
         // Live call: the fixture's request, with live values, succeeds with the documented shape.
-        let token = match ep.token_param() {
-            TokenParam::None => None,
-            TokenParam::Authorizer => Some(w.mp_access.clone()),
+        let token = match spec.accepted_token {
+            AcceptedToken::None => None,
+            AcceptedToken::Authorizer => Some(w.mp_access.clone()),
             _ => Some(w.component_token.clone()),
         };
         let q = match (&token, qkeys.first()) {
@@ -284,7 +291,9 @@ async fn fixtures_match_the_fake() {
                     w.fake.advance(Duration::from_secs(7200));
                     let q = format!("{}?{k}={}", ep.path(), token.clone().unwrap_or_default());
                     let v = post(&w.fake, &q, &body).await;
-                    w.fake.clock().set_unix(1_700_000_000);
+                    if let Some(clock) = w.fake.manual_clock() {
+                        clock.set(std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+                    }
                     Some(v)
                 }
                 40125 => {
@@ -346,7 +355,7 @@ async fn fixtures_match_the_fake() {
     );
     assert_eq!(
         served.len(),
-        Endpoint::ALL.len(),
+        ENDPOINTS.len(),
         "every endpoint has a fixture"
     );
 }

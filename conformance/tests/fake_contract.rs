@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use conformance::{
-    AuthorizerKind, Endpoint, FakeConfig, FakeWeChat, Fault, FaultRule, Host, Outcome, PushKind,
-};
 use serde_json::{json, Value};
 use wxopen_core::MsgCrypt;
+use wxopen_fake::{
+    AuthorizerKind, Endpoint, FakeConfig, FakeWeChat, Fault, FaultRule, Host, Outcome, PushKind,
+};
 
 const T0: u64 = 1_700_000_000;
 
@@ -363,7 +363,7 @@ async fn authorization_flow_codes_and_refresh_tokens() {
         .starts_with("auth_code=queryauthcode%40%40%40"));
     assert!(matches!(
         fake.simulate_admin_consent(&pre, auth),
-        Err(conformance::FakeError::PreAuthCodeUsed)
+        Err(wxopen_fake::FakeError::PreAuthCodeUsed)
     ));
     match &consent.push.kind {
         PushKind::Authorized {
@@ -408,7 +408,7 @@ async fn authorization_flow_codes_and_refresh_tokens() {
     fake.advance(Duration::from_secs(1800));
     assert!(matches!(
         fake.simulate_admin_consent(stale["pre_auth_code"].as_str().unwrap(), auth),
-        Err(conformance::FakeError::PreAuthCodeExpired)
+        Err(wxopen_fake::FakeError::PreAuthCodeExpired)
     ));
     let token = fresh_token(&fake).await;
 
@@ -638,7 +638,7 @@ async fn rotating_refresh_tokens_and_info_and_options() {
         |name: &str| json!({"component_appid": appid, "authorizer_appid": mp, "option_name": name});
     let v = post(
         &base,
-        &q(Endpoint::ApiGetAuthorizerOption, &token),
+        &q(Endpoint::GetAuthorizerOptionLegacy, &token),
         get_old("voice_recognize"),
     )
     .await;
@@ -648,7 +648,12 @@ async fn rotating_refresh_tokens_and_info_and_options() {
     );
     let set_old = json!({"component_appid": appid, "authorizer_appid": mp, "option_name": "location_report", "option_value": "2"});
     assert_eq!(
-        post(&base, &q(Endpoint::ApiSetAuthorizerOption, &token), set_old).await,
+        post(
+            &base,
+            &q(Endpoint::SetAuthorizerOptionLegacy, &token),
+            set_old
+        )
+        .await,
         json!({"errcode": 0, "errmsg": "ok"})
     );
     let new_q = |ep: Endpoint| format!("{}?access_token={mp_access}", ep.path());

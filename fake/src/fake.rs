@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use rand::distr::{Alphanumeric, SampleString};
 use wiremock::{Mock, MockServer};
+use wxopen_client::{Clock, ManualClock};
 use wxopen_core::MsgCrypt;
 
-use crate::clock::FakeClock;
 use crate::counters::{CallRecord, Host, Outcome};
 use crate::endpoints::Endpoint;
 use crate::error::FakeError;
@@ -31,7 +31,9 @@ pub struct FakeConfig {
     pub token: String,
     /// The 43-character EncodingAESKey configured on the platform.
     pub encoding_aes_key: String,
-    /// Clock start (Unix seconds); `None` starts at the current wall-clock time.
+    /// Where the fake's own [`ManualClock`] starts (Unix seconds); `None` starts at the current
+    /// wall-clock time. Ignored when a clock is given to [`FakeBuilder::clock`] or
+    /// [`FakeBuilder::shared_clock`].
     pub start_unix: Option<u64>,
     /// `component_verify_ticket` validity (12 h).
     pub ticket_ttl: u64,
@@ -110,11 +112,72 @@ pub struct Consent {
     pub push: Push,
 }
 
+/// Builds a [`FakeWeChat`]: [`FakeWeChat::builder`], then [`FakeBuilder::start`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use wxopen_client::{Clock, ManualClock};
+/// use wxopen_fake::{FakeConfig, FakeWeChat};
+///
+/// // One clock for the fake and everything under test.
+/// let clock = ManualClock::at_unix(1_700_000_000);
+/// let fake = FakeWeChat::builder()
+///     .config(FakeConfig::random())
+///     .clock(clock.clone())
+///     .start()
+///     .await?;
+/// fake.advance(Duration::from_secs(60));
+/// assert_eq!(clock.unix_seconds(), 1_700_000_060);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Default)]
+pub struct FakeBuilder {
+    config: FakeConfig,
+    clock: Option<ClockChoice>,
+}
+
+#[derive(Debug)]
+enum ClockChoice {
+    Manual(ManualClock),
+    Shared(Arc<dyn Clock>),
+}
+
+impl FakeBuilder {
+    /// Credentials and timings (default: [`FakeConfig::default`]).
+    pub fn config(mut self, config: FakeConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Runs the fake on `clock` (clones share the time): [`FakeWeChat::advance`] moves it, and
+    /// so does anyone else holding a clone. [`FakeConfig::start_unix`] is ignored.
+    pub fn clock(mut self, clock: ManualClock) -> Self {
+        self.clock = Some(ClockChoice::Manual(clock));
+        self
+    }
+
+    /// Runs the fake on any [`Clock`] (e.g. a `TokioClock` under `tokio::time::pause`). The
+    /// fake then cannot move time itself: [`FakeWeChat::advance`] panics, move the clock.
+    /// [`FakeConfig::start_unix`] is ignored.
+    pub fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(ClockChoice::Shared(clock));
+        self
+    }
+
+    /// Binds two loopback ports (primary and fallback) and starts serving.
+    pub async fn start(self) -> Result<FakeWeChat, FakeError> {
+        FakeWeChat::start_from(self).await
+    }
+}
+
 /// A stateful fake of the WeChat component API on two loopback hosts sharing one state.
 ///
 /// See the [crate documentation](crate) for the model. Dropping it shuts both hosts down.
 pub struct FakeWeChat {
     shared: Arc<Shared>,
+    manual: Option<ManualClock>,
     config: FakeConfig,
     crypt: MsgCrypt,
     primary: Mutex<Option<MockServer>>,
@@ -165,25 +228,39 @@ async fn serve(shared: &Arc<Shared>, host: Host, listener: std::net::TcpListener
 impl FakeWeChat {
     /// Starts the fake with [`FakeConfig::default`] on two loopback ports.
     pub async fn start() -> Result<Self, FakeError> {
-        Self::start_with(FakeConfig::default()).await
+        Self::builder().start().await
     }
 
-    /// Starts the fake with `config`; the clock starts at `config.start_unix` or now.
+    /// Starts the fake with `config` on its own [`ManualClock`], which starts at
+    /// `config.start_unix` or now.
     pub async fn start_with(config: FakeConfig) -> Result<Self, FakeError> {
-        let clock = match config.start_unix {
-            Some(s) => FakeClock::at_unix(s),
-            None => FakeClock::starting_now(),
-        };
-        Self::start_with_clock(config, clock).await
+        Self::builder().config(config).start().await
     }
 
-    /// Starts the fake on an existing clock (e.g. one also driving the client under test).
-    pub async fn start_with_clock(config: FakeConfig, clock: FakeClock) -> Result<Self, FakeError> {
+    /// A builder: choose the configuration and the clock (to share one clock with the client,
+    /// a server or a test), then [`FakeBuilder::start`].
+    pub fn builder() -> FakeBuilder {
+        FakeBuilder::default()
+    }
+
+    async fn start_from(builder: FakeBuilder) -> Result<Self, FakeError> {
+        let FakeBuilder { config, clock } = builder;
         let crypt = MsgCrypt::new(
             &config.token,
             &config.encoding_aes_key,
             &config.component_appid,
         )?;
+        let (clock, manual): (Arc<dyn Clock>, Option<ManualClock>) = match clock {
+            Some(ClockChoice::Manual(m)) => (Arc::new(m.clone()), Some(m)),
+            Some(ClockChoice::Shared(c)) => (c, None),
+            None => {
+                let m = match config.start_unix {
+                    Some(s) => ManualClock::at_unix(s),
+                    None => ManualClock::new(std::time::SystemTime::now()),
+                };
+                (Arc::new(m.clone()), Some(m))
+            }
+        };
         let shared = Arc::new(Shared::new(Platform::new(config.clone()), clock));
         let primary_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         let primary_addr = primary_listener.local_addr()?;
@@ -192,6 +269,7 @@ impl FakeWeChat {
         let fallback = serve(&shared, Host::Fallback, fallback_listener).await;
         Ok(Self {
             shared,
+            manual,
             config,
             crypt,
             primary: Mutex::new(Some(primary)),
@@ -280,19 +358,35 @@ impl FakeWeChat {
         &self.config.encoding_aes_key
     }
 
-    /// A handle to the fake's clock (clones share the instant).
-    pub fn clock(&self) -> FakeClock {
-        self.shared.clock.clone()
+    /// The clock every expiry of the fake is measured on (hand it to a client or a server so
+    /// both sides read the same time).
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.shared.clock)
+    }
+
+    /// The fake's [`ManualClock`]: its own (the default) or the one given to
+    /// [`FakeBuilder::clock`]; `None` when it runs on a [`FakeBuilder::shared_clock`].
+    pub fn manual_clock(&self) -> Option<&ManualClock> {
+        self.manual.as_ref()
     }
 
     /// The fake clock, Unix seconds.
     pub fn now_unix(&self) -> u64 {
-        self.shared.clock.now_unix()
+        self.shared.clock.unix_seconds()
     }
 
-    /// Moves the fake clock forward.
+    /// Moves the fake's [`ManualClock`] forward (and with it every client sharing that clock).
+    ///
+    /// # Panics
+    /// When the fake runs on a clock given to [`FakeBuilder::shared_clock`]: move that clock
+    /// instead (e.g. `tokio::time::advance` for a `TokioClock`).
     pub fn advance(&self, by: Duration) {
-        self.shared.clock.advance(by);
+        match &self.manual {
+            Some(m) => m.advance(by),
+            None => panic!(
+                "FakeWeChat::advance: the fake runs on a shared clock that is not a ManualClock; move that clock"
+            ),
+        }
     }
 
     // ------------------------------------------------------------ pushes

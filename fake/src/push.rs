@@ -47,9 +47,10 @@ pub enum PushKind {
     },
 }
 
-/// The query string of a push POST.
+/// The query string of a push POST, every parameter WeChat sends (the client's
+/// [`wxopen_client::PushQuery`] keeps only what verification needs: see [`Push::client_query`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PushQuery {
+pub struct PushParams {
     /// `timestamp` (Unix seconds on the fake clock).
     pub timestamp: String,
     /// `nonce`.
@@ -64,7 +65,7 @@ pub struct PushQuery {
     pub openid: Option<String>,
 }
 
-impl PushQuery {
+impl PushParams {
     /// The parameters as name/value pairs, in the order WeChat sends them.
     pub fn pairs(&self) -> Vec<(String, String)> {
         let mut v = vec![
@@ -99,7 +100,7 @@ pub struct Push {
     /// What it announces.
     pub kind: PushKind,
     /// The query string parameters.
-    pub query: PushQuery,
+    pub query: PushParams,
     /// The POST body: `<xml><AppId|ToUserName/><Encrypt/></xml>`.
     pub body: String,
     /// The decrypted message inside (for debugging and assertions; WeChat never sends this).
@@ -145,7 +146,7 @@ pub(crate) fn seal(
     );
     Ok(Push {
         kind,
-        query: PushQuery {
+        query: PushParams {
             timestamp,
             nonce,
             msg_signature: reply.msg_signature,
@@ -169,7 +170,7 @@ mod tests {
 
     #[test]
     fn query_string_is_encoded_and_ordered() {
-        let q = PushQuery {
+        let q = PushParams {
             timestamp: "1".into(),
             nonce: "2".into(),
             msg_signature: "m".into(),

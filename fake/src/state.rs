@@ -3,7 +3,7 @@
 //! Pure logic over a `now` (Unix seconds) and the validated request; no HTTP, no crypto. The
 //! handlers feed it, the admin methods of [`FakeWeChat`](crate::FakeWeChat) drive it directly.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rand::distr::{Alphanumeric, SampleString};
 use rand::Rng;
@@ -182,7 +182,7 @@ pub(crate) struct Platform {
     auth_codes: HashMap<String, Code>,
     authorizers: BTreeMap<String, Authorizer>,
     quota_resets: HashMap<String, u32>,
-    exhausted: BTreeSet<Endpoint>,
+    exhausted: HashSet<Endpoint>,
     pending_ticket_pushes: usize,
     start_push_requests: usize,
 }
@@ -197,7 +197,7 @@ impl Platform {
             auth_codes: HashMap::new(),
             authorizers: BTreeMap::new(),
             quota_resets: HashMap::new(),
-            exhausted: BTreeSet::new(),
+            exhausted: HashSet::new(),
             pending_ticket_pushes: 0,
             start_push_requests: 0,
         }
@@ -436,18 +436,20 @@ impl Platform {
         token: Option<&str>,
         now: u64,
     ) -> Result<Caller, ApiError> {
-        use crate::endpoints::TokenParam;
-        match (endpoint.token_param(), token) {
-            (TokenParam::None, _) => Ok(Caller::Anonymous),
+        use crate::endpoints::AcceptedToken;
+        let accepted =
+            crate::endpoints::contract(endpoint).map_or(AcceptedToken::None, |c| c.accepted_token);
+        match (accepted, token) {
+            (AcceptedToken::None, _) => Ok(Caller::Anonymous),
             (_, None) => Err(ApiError::new(41001)),
-            (TokenParam::Component, Some(t)) => {
+            (AcceptedToken::Component, Some(t)) => {
                 self.check_component_token(t, now)?;
                 Ok(Caller::Component)
             }
-            (TokenParam::Authorizer, Some(t)) => {
+            (AcceptedToken::Authorizer, Some(t)) => {
                 Ok(Caller::Authorizer(self.check_authorizer_token(t, now)?))
             }
-            (TokenParam::ComponentOrAuthorizer, Some(t)) => {
+            (AcceptedToken::ComponentOrAuthorizer, Some(t)) => {
                 match self.check_component_token(t, now) {
                     Ok(()) => Ok(Caller::Component),
                     Err(ce) => match self.check_authorizer_token(t, now) {
@@ -624,7 +626,7 @@ impl Platform {
                     .collect();
                 Ok(json!({"total_count": total, "list": list}))
             }
-            Endpoint::ApiGetAuthorizerOption | Endpoint::GetAuthorizerOption => {
+            Endpoint::GetAuthorizerOptionLegacy | Endpoint::GetAuthorizerOption => {
                 let appid = match caller {
                     Caller::Authorizer(appid) => appid.clone(),
                     _ => {
@@ -649,7 +651,7 @@ impl Platform {
                     }))
                 }
             }
-            Endpoint::ApiSetAuthorizerOption | Endpoint::SetAuthorizerOption => {
+            Endpoint::SetAuthorizerOptionLegacy | Endpoint::SetAuthorizerOption => {
                 let appid = match caller {
                     Caller::Authorizer(appid) => appid.clone(),
                     _ => {
@@ -713,6 +715,8 @@ impl Platform {
                 self.use_reset(&target)?;
                 Ok(ok_object())
             }
+            // Paths outside the component API are answered 404 before they get here.
+            _ => Err(ApiError::new(47001)),
         }
     }
 }

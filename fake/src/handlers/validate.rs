@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::endpoints::{Endpoint, FieldType, TokenParam};
+use crate::endpoints::{contract, missing_code, AcceptedToken, Endpoint, FieldType};
 use crate::state::ApiError;
 
 /// The access token from the query string, under the parameter name(s) the endpoint accepts.
@@ -12,10 +12,10 @@ use crate::state::ApiError;
 /// `access_token`); authorizer endpoints and `clear_quota` take `access_token` only. An absent or
 /// empty parameter is `None` (the platform answers 41001).
 pub(crate) fn query_token(url: &Url, endpoint: Endpoint) -> Option<String> {
-    let names: &[&str] = match endpoint.token_param() {
-        TokenParam::None => return None,
-        TokenParam::Component => &["component_access_token", "access_token"],
-        TokenParam::Authorizer | TokenParam::ComponentOrAuthorizer => &["access_token"],
+    let names: &[&str] = match contract(endpoint)?.accepted_token {
+        AcceptedToken::None => return None,
+        AcceptedToken::Component => &["component_access_token", "access_token"],
+        AcceptedToken::Authorizer | AcceptedToken::ComponentOrAuthorizer => &["access_token"],
     };
     names.iter().find_map(|name| {
         url.query_pairs()
@@ -32,7 +32,7 @@ pub(crate) fn body(endpoint: Endpoint, raw: &[u8]) -> Result<Map<String, Value>,
     let Value::Object(map) = value else {
         return Err(ApiError::hint(47001, "request body is not a JSON object"));
     };
-    let spec = endpoint.fields();
+    let spec = contract(endpoint).map_or(&[][..], |c| c.fields);
     if let Some(extra) = map.keys().find(|k| !spec.iter().any(|f| f.name == *k)) {
         return Err(ApiError::hint(
             47001,
@@ -43,7 +43,7 @@ pub(crate) fn body(endpoint: Endpoint, raw: &[u8]) -> Result<Map<String, Value>,
         match (map.get(field.name), field.ty) {
             (None, _) if field.required => {
                 return Err(ApiError::hint(
-                    endpoint.missing_code(field.name),
+                    missing_code(field.name),
                     &format!("missing `{}`", field.name),
                 ))
             }
@@ -61,7 +61,7 @@ pub(crate) fn body(endpoint: Endpoint, raw: &[u8]) -> Result<Map<String, Value>,
             (Some(Value::String(s)), FieldType::Str) => {
                 if s.is_empty() && field.required {
                     return Err(ApiError::hint(
-                        endpoint.missing_code(field.name),
+                        missing_code(field.name),
                         &format!("empty `{}`", field.name),
                     ));
                 }

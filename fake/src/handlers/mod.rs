@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{json, Value};
 use wiremock::{Match, Request, ResponseTemplate};
+use wxopen_client::Clock;
 
-use crate::clock::FakeClock;
 use crate::counters::{CallRecord, Counters, Host, Outcome};
 use crate::endpoints::Endpoint;
 use crate::faults::{Fault, Faults};
@@ -18,7 +18,7 @@ use crate::state::{errmsg_for, ApiError, Platform};
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) inner: Mutex<Inner>,
-    pub(crate) clock: FakeClock,
+    pub(crate) clock: Arc<dyn Clock>,
     rid: std::sync::atomic::AtomicU64,
 }
 
@@ -30,7 +30,7 @@ pub(crate) struct Inner {
 }
 
 impl Shared {
-    pub(crate) fn new(platform: Platform, clock: FakeClock) -> Self {
+    pub(crate) fn new(platform: Platform, clock: Arc<dyn Clock>) -> Self {
         Self {
             inner: Mutex::new(Inner {
                 platform,
@@ -51,7 +51,7 @@ impl Shared {
         let n = self.rid.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         format!(
             "{:08x}-{:08x}-{:08x}",
-            self.clock.now_unix() as u32,
+            self.clock.unix_seconds() as u32,
             n as u32,
             0x5eed_u32
         )
@@ -78,9 +78,9 @@ pub(crate) struct Responder {
 impl wiremock::Respond for Responder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let shared = &self.shared;
-        let now = shared.clock.now_unix();
+        let now = shared.clock.unix_seconds();
         let path = request.url.path().to_owned();
-        let endpoint = Endpoint::from_path(&path);
+        let endpoint = crate::endpoints::endpoint_at(&path);
         let mut inner = shared.lock();
         let mut record = CallRecord {
             endpoint,
@@ -163,7 +163,7 @@ pub(crate) struct DropGate {
 
 impl Match for DropGate {
     fn matches(&self, request: &Request) -> bool {
-        let endpoint = Endpoint::from_path(request.url.path());
+        let endpoint = crate::endpoints::endpoint_at(request.url.path());
         let mut inner = self.shared.lock();
         if inner.faults.take(endpoint, self.host, true).is_none() {
             return false;
@@ -175,7 +175,7 @@ impl Match for DropGate {
             outcome: Outcome::Dropped,
             injected: true,
             delay: None,
-            at_unix: self.shared.clock.now_unix(),
+            at_unix: self.shared.clock.unix_seconds(),
         };
         inner.counters.record(record);
         true

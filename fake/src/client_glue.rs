@@ -1,20 +1,10 @@
 //! Glue between the fake and `wxopen-client`: the shared clock, a ready client configuration and
 //! push delivery, so tests and `wxopen demo` wire the two the same way.
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use wxopen_client::{ComponentClient, ComponentClientBuilder, ComponentConfig, PushAck};
 
-use crate::clock::FakeClock;
 use crate::fake::FakeWeChat;
 use crate::push::Push;
-
-impl wxopen_client::Clock for FakeClock {
-    fn now(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_millis(self.now_millis())
-    }
-}
 
 impl Push {
     /// The push's query string as the client's [`wxopen_client::PushQuery`].
@@ -48,6 +38,6 @@ impl FakeWeChat {
     /// A client builder for `config` (usually [`FakeWeChat::client_config`], adjusted) whose
     /// clock is this fake's clock, so `advance` moves both sides.
     pub fn client_builder(&self, config: ComponentConfig) -> ComponentClientBuilder {
-        ComponentClient::builder(config).clock(Arc::new(self.clock()))
+        ComponentClient::builder(config).clock(self.clock())
     }
 }

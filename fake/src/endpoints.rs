@@ -1,0 +1,191 @@
+//! The component API surface the fake serves: for each of the client's endpoints, the token it
+//! accepts and the request schema.
+//!
+//! This table is the fake's reading of `api-contracts.md`; a request that does not fit it gets the
+//! platform's error object, never a success.
+
+pub use wxopen_client::api::Endpoint;
+use wxopen_client::api::ENDPOINTS;
+
+/// Which access token the fake accepts in an endpoint's query string (finer than the client's
+/// [`wxopen_client::api::TokenParam`], which names only the query parameter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AcceptedToken {
+    /// No token: the body authenticates (appsecret, ticket).
+    None,
+    /// `component_access_token=` (the newer docs' `access_token=` is accepted too).
+    Component,
+    /// `access_token=` carrying an authorizer access token.
+    Authorizer,
+    /// `access_token=` carrying either a component or an authorizer access token.
+    ComponentOrAuthorizer,
+}
+
+/// The fake's request contract for one endpoint it serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Contract {
+    /// The endpoint.
+    pub endpoint: Endpoint,
+    /// Which token the query string must carry.
+    pub accepted_token: AcceptedToken,
+    /// The request body schema: every allowed key, its type and whether it is required. Keys
+    /// not listed are rejected.
+    pub fields: &'static [FieldSpec],
+}
+
+/// JSON type of a request field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldType {
+    /// A JSON string.
+    Str,
+    /// A non-negative JSON integer.
+    UInt,
+}
+
+/// One field of a request body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldSpec {
+    /// Exact JSON key.
+    pub name: &'static str,
+    /// Expected JSON type.
+    pub ty: FieldType,
+    /// Whether the field must be present.
+    pub required: bool,
+}
+
+const fn req(name: &'static str) -> FieldSpec {
+    FieldSpec {
+        name,
+        ty: FieldType::Str,
+        required: true,
+    }
+}
+
+const fn req_uint(name: &'static str) -> FieldSpec {
+    FieldSpec {
+        name,
+        ty: FieldType::UInt,
+        required: true,
+    }
+}
+
+const fn opt(name: &'static str) -> FieldSpec {
+    FieldSpec {
+        name,
+        ty: FieldType::Str,
+        required: false,
+    }
+}
+
+macro_rules! fields {
+    ($($f:expr),* $(,)?) => {{
+        const FIELDS: &[FieldSpec] = &[$($f),*];
+        FIELDS
+    }};
+}
+
+/// The endpoint the fake serves at `path` (exact match, no trailing slash tolerance): one of
+/// [`wxopen_client::api::ENDPOINTS`].
+pub fn endpoint_at(path: &str) -> Option<Endpoint> {
+    ENDPOINTS.into_iter().find(|e| e.path() == path)
+}
+
+/// The fake's contract for `endpoint`; `None` for [`Endpoint::Other`] paths, which it does not
+/// serve (404).
+pub fn contract(endpoint: Endpoint) -> Option<Contract> {
+    let accepted_token = match endpoint {
+        Endpoint::ComponentToken | Endpoint::StartPushTicket | Endpoint::ClearQuotaV2 => {
+            AcceptedToken::None
+        }
+        Endpoint::GetAuthorizerOption | Endpoint::SetAuthorizerOption => AcceptedToken::Authorizer,
+        Endpoint::ClearQuota => AcceptedToken::ComponentOrAuthorizer,
+        Endpoint::CreatePreAuthCode
+        | Endpoint::QueryAuth
+        | Endpoint::AuthorizerToken
+        | Endpoint::GetAuthorizerInfo
+        | Endpoint::GetAuthorizerList
+        | Endpoint::GetAuthorizerOptionLegacy
+        | Endpoint::SetAuthorizerOptionLegacy => AcceptedToken::Component,
+        _ => return None,
+    };
+    let fields = match endpoint {
+        Endpoint::ComponentToken => fields![
+            req("component_appid"),
+            req("component_appsecret"),
+            req("component_verify_ticket"),
+        ],
+        Endpoint::CreatePreAuthCode => fields![req("component_appid")],
+        Endpoint::QueryAuth => fields![req("component_appid"), req("authorization_code")],
+        Endpoint::AuthorizerToken => fields![
+            req("component_appid"),
+            req("authorizer_appid"),
+            req("authorizer_refresh_token"),
+        ],
+        Endpoint::GetAuthorizerInfo => fields![req("component_appid"), req("authorizer_appid")],
+        Endpoint::GetAuthorizerList => fields![
+            req("component_appid"),
+            req_uint("offset"),
+            req_uint("count"),
+        ],
+        Endpoint::GetAuthorizerOptionLegacy => fields![
+            req("component_appid"),
+            req("authorizer_appid"),
+            req("option_name"),
+        ],
+        Endpoint::SetAuthorizerOptionLegacy => fields![
+            req("component_appid"),
+            req("authorizer_appid"),
+            req("option_name"),
+            req("option_value"),
+        ],
+        Endpoint::GetAuthorizerOption => fields![req("option_name")],
+        Endpoint::SetAuthorizerOption => fields![req("option_name"), req("option_value")],
+        Endpoint::StartPushTicket => fields![req("component_appid"), req("component_secret")],
+        Endpoint::ClearQuota => fields![req("appid")],
+        Endpoint::ClearQuotaV2 => {
+            fields![req("component_appid"), req("appsecret"), opt("appid")]
+        }
+        _ => return None,
+    };
+    Some(Contract {
+        endpoint,
+        accepted_token,
+        fields,
+    })
+}
+
+/// The platform error code for a required field that is absent (or, where the platform is
+/// documented to do so, `null`).
+pub(crate) fn missing_code(field: &str) -> i64 {
+    match field {
+        "component_appid" | "authorizer_appid" | "appid" => 41002,
+        "component_appsecret" | "component_secret" | "appsecret" => 41004,
+        // A missing/null ticket is reported as an invalid ticket (WxJava#2968 log).
+        "component_verify_ticket" => 61006,
+        "authorizer_refresh_token" => 41003,
+        _ => 47001,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_client_endpoint_is_served_once() {
+        for e in ENDPOINTS {
+            assert_eq!(endpoint_at(e.path()), Some(e));
+            assert_eq!(contract(e).map(|c| c.endpoint), Some(e));
+        }
+        assert_eq!(endpoint_at("/cgi-bin/component/api_component_token/"), None);
+        let other = Endpoint::Other {
+            path: "/cgi-bin/message/custom/send",
+            token: wxopen_client::api::TokenParam::AccessToken,
+        };
+        assert_eq!(contract(other), None);
+        let mut paths: Vec<_> = ENDPOINTS.iter().map(|e| e.path()).collect();
+        paths.sort_unstable();
+        paths.dedup();
+        assert_eq!(paths.len(), ENDPOINTS.len());
+    }
+}

@@ -1,0 +1,95 @@
+//! [`FakeWeChat`]: a stateful fake of the WeChat Open Platform component API (the "third-party
+//! platform" JSON API of `api.weixin.qq.com` and its pushes) on loopback, for testing
+//! `wxopen-client` and services built on it. The wxopen conformance suite, `wxopen demo` and the
+//! server's tests run against it.
+//!
+//! It is a test tool: it listens on 127.0.0.1 only, keeps everything in memory and never talks
+//! to WeChat.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use wxopen_fake::{Endpoint, FakeWeChat, PushKind};
+//!
+//! // Two loopback hosts (primary and "api2" fallback) over one platform state.
+//! let fake = FakeWeChat::start().await?;
+//! assert!(fake.primary_url().starts_with("http://127.0.0.1:"));
+//!
+//! // WeChat pushes a component_verify_ticket: encrypted, signed envelope plus query string.
+//! let push = fake.push_ticket()?;
+//! assert!(push.body.starts_with("<xml><AppId><![CDATA["));
+//! assert_eq!(push.query.encrypt_type, "aes");
+//! let PushKind::ComponentVerifyTicket { ticket } = &push.kind else { unreachable!() };
+//! assert_eq!(fake.current_ticket().as_deref(), Some(ticket.as_str()));
+//!
+//! // A wxopen-client pointed at both hosts, on the fake's clock, takes the push...
+//! let client = fake.client_builder(fake.client_config()?).build()?;
+//! let ack = push.deliver_to(&client).await?;
+//! assert_eq!(ack.reply, "success");
+//! // ...and the first token call is exactly one upstream call.
+//! client.component_access_token().await?;
+//! assert_eq!(fake.calls(Endpoint::ComponentToken), 1);
+//! # Ok(()) }
+//! ```
+//!
+//! # The model
+//! - **Tickets**: [`FakeWeChat::push_ticket`] issues a ticket valid 12 hours on the fake clock
+//!   and returns its push; `api_component_token` accepts any still-valid issued ticket
+//!   (61005 once expired, 61006 unknown or null), the right appsecret (40125 wrong, 41004
+//!   missing) and the component appid (61011 otherwise).
+//! - **Component tokens** live 7200 s (then 42001); issuing a new one supersedes the old, which
+//!   keeps working for 5 minutes and then answers 40001.
+//! - **Pre-auth codes** are single use (1800 s by default); [`FakeWeChat::simulate_admin_consent`]
+//!   consumes one and yields the redirect's `auth_code` plus the `authorized` push;
+//!   `api_query_auth` exchanges the code once (61009 reused/unknown, 61010 expired) for an
+//!   authorizer access token and refresh token. Re-authorization replaces the refresh token;
+//!   `api_authorizer_token` with any other refresh token answers 61023; an unauthorized account
+//!   answers 61003.
+//! - **Strict contract**: POST only (43002), exact paths (404 otherwise), the token in
+//!   `component_access_token` (or `access_token`; 41001 if absent), exactly the documented JSON
+//!   keys and types: an unknown key, a wrong type or non-JSON is 47001, a missing appid 41002,
+//!   a missing secret 41004, a missing refresh token 41003, a null refresh token 61023.
+//! - **Faults** ([`FaultRule`]): errcodes, HTTP statuses, delays and dropped connections per
+//!   endpoint and host for the next N calls; [`FakeWeChat::kill_primary`] closes the primary
+//!   listener so the client must use the fallback.
+//! - **Counters**: every call is recorded per endpoint, host and outcome.
+//!
+//! Pushes ([`Push`]) are encrypted with `wxopen-core` under the component's token and
+//! EncodingAESKey, receiver id = component appid, and carry both `msg_signature` and the
+//! 3-field `signature` query parameters.
+//!
+//! # With wxopen-client
+//! The fake measures time on the client's own [`Clock`](wxopen_client::Clock): by default a
+//! [`ManualClock`](wxopen_client::ManualClock) of its own, or the one you give
+//! [`FakeBuilder::clock`] (any other clock through [`FakeBuilder::shared_clock`]), so one
+//! [`FakeWeChat::advance`] moves the fake, the client and anything else on that clock.
+//! [`FakeWeChat::client_config`] gives the credentials and `[primary, fallback]` base URLs,
+//! [`FakeWeChat::client_builder`] puts the fake's clock into the client, and
+//! [`Push::deliver_to`] hands a push to the client's push handler ([`Push::client_query`] is
+//! the client's [`PushQuery`](wxopen_client::PushQuery)). Endpoints are the client's own
+//! [`Endpoint`] (re-exported); [`contract`] is the fake's request schema for each.
+//!
+//! # Feature flags
+//! None: the crate always needs `tokio` and `wiremock`.
+
+#![warn(missing_docs)]
+
+mod client_glue;
+mod counters;
+mod endpoints;
+mod error;
+mod fake;
+mod faults;
+mod handlers;
+mod push;
+mod state;
+
+pub use counters::{CallRecord, Host, Outcome};
+pub use endpoints::{
+    contract, endpoint_at, AcceptedToken, Contract, Endpoint, FieldSpec, FieldType,
+};
+pub use error::FakeError;
+pub use fake::{Consent, FakeBuilder, FakeConfig, FakeWeChat};
+pub use faults::{Fault, FaultRule};
+pub use push::{Push, PushKind, PushParams};
+pub use state::AuthorizerKind;
