@@ -51,6 +51,34 @@ pub enum Command {
     /// Run the whole component flow against a fake platform on loopback and print each step
     /// (needs the default `demo` feature).
     Demo(DemoArgs),
+    /// Run the service: push and callback endpoints, authorization pages, the token API
+    /// (needs the default `serve` feature).
+    Serve(ServeArgs),
+    /// Work with a service configuration file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// `wxopen serve`.
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// The configuration file (TOML).
+    #[arg(long, value_name = "FILE", default_value = "wxopen.toml")]
+    pub config: PathBuf,
+    /// Log lines as `human` text or `json` (one object per line).
+    #[arg(long, value_name = "FORMAT", default_value = "human")]
+    pub log_format: String,
+}
+
+/// `wxopen config …`.
+#[derive(Subcommand, Debug, Clone)]
+pub enum ConfigCommand {
+    /// Validate a configuration and print it with every secret redacted.
+    Check {
+        /// The configuration file (TOML).
+        #[arg(long, value_name = "FILE", default_value = "wxopen.toml")]
+        config: PathBuf,
+    },
 }
 
 /// A secret value (token or EncodingAESKey). `Debug` never shows it.

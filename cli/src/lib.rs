@@ -25,6 +25,7 @@ pub mod crypto;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod failure;
+pub mod serve_cmd;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -40,6 +41,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::VerifyUrl(a) => crypto::verify_url(a, cli.json),
         Command::Sign(a) => crypto::sign(a, cli.json),
         Command::Demo(a) => run_demo(a, cli.json),
+        Command::Serve(a) => serve_cmd::serve(a),
+        Command::Config(args::ConfigCommand::Check { config }) => serve_cmd::check(config),
     };
     match result.and_then(|out| write_stdout(&out)) {
         Ok(()) => ExitCode::SUCCESS,
