@@ -13,7 +13,10 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
-use wxopen_client::{AuthorizerRefreshToken, AuthorizerSummary, IssuedToken};
+use wxopen_client::{
+    AuthorizerAccessToken, AuthorizerRefreshToken, AuthorizerSummary, ComponentAccessToken,
+    IssuedToken,
+};
 
 use crate::app::{AppState, Component};
 use crate::config::ApiClient;
@@ -127,15 +130,27 @@ fn no_store(mut r: Response) -> Response {
     r
 }
 
-fn token_json<T>(field: &str, issued: &IssuedToken<T>, token: &str, now: u64) -> Response {
-    no_store(
-        Json(json!({
-            field: token,
-            "expires_in": issued.expires_at.saturating_sub(now),
-            "expires_at": issued.expires_at,
-        }))
-        .into_response(),
-    )
+/// The answer of every token route: the token with `expires_in` and `expires_at`, or the error.
+fn token_answer<T>(
+    field: &str,
+    comp: &Component,
+    issued: Result<IssuedToken<T>, wxopen_client::Error>,
+    expose: impl Fn(&T) -> &str,
+) -> Response {
+    match issued {
+        Ok(t) => {
+            let now = comp.client.clock().unix_seconds();
+            no_store(
+                Json(json!({
+                    field: expose(&t.token),
+                    "expires_in": t.expires_at.saturating_sub(now),
+                    "expires_at": t.expires_at,
+                }))
+                .into_response(),
+            )
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
 }
 
 /// `{"stale": "<the token that failed>"}` (optional).
@@ -165,15 +180,13 @@ async fn component_token(
         Ok(v) => v,
         Err(r) => return r,
     };
-    match comp.client.component_access_token_issued().await {
-        Ok(t) => token_json(
-            "component_access_token",
-            &t,
-            t.token.expose_secret(),
-            comp.client.clock().unix_seconds(),
-        ),
-        Err(e) => ApiError::from(e).into_response(),
-    }
+    let issued = comp.client.component_access_token_issued().await;
+    token_answer(
+        "component_access_token",
+        &comp,
+        issued,
+        ComponentAccessToken::expose_secret,
+    )
 }
 
 async fn component_token_refresh(
@@ -191,19 +204,16 @@ async fn component_token_refresh(
         Err(r) => return r,
     };
     tracing::info!(client = %client.name, component = %component, "component token refresh requested");
-    match comp
+    let issued = comp
         .client
         .refresh_component_access_token_if(body.stale.as_deref())
-        .await
-    {
-        Ok(t) => token_json(
-            "component_access_token",
-            &t,
-            t.token.expose_secret(),
-            comp.client.clock().unix_seconds(),
-        ),
-        Err(e) => ApiError::from(e).into_response(),
-    }
+        .await;
+    token_answer(
+        "component_access_token",
+        &comp,
+        issued,
+        ComponentAccessToken::expose_secret,
+    )
 }
 
 async fn authorizer_token(
@@ -215,15 +225,13 @@ async fn authorizer_token(
         Ok(v) => v,
         Err(r) => return r,
     };
-    match comp.client.authorizer_access_token_issued(&appid).await {
-        Ok(t) => token_json(
-            "authorizer_access_token",
-            &t,
-            t.token.expose_secret(),
-            comp.client.clock().unix_seconds(),
-        ),
-        Err(e) => ApiError::from(e).into_response(),
-    }
+    let issued = comp.client.authorizer_access_token_issued(&appid).await;
+    token_answer(
+        "authorizer_access_token",
+        &comp,
+        issued,
+        AuthorizerAccessToken::expose_secret,
+    )
 }
 
 async fn authorizer_token_refresh(
@@ -241,19 +249,16 @@ async fn authorizer_token_refresh(
         Err(r) => return r,
     };
     tracing::info!(client = %client.name, component = %component, authorizer_appid = %appid, "authorizer token refresh requested");
-    match comp
+    let issued = comp
         .client
         .refresh_authorizer_access_token_if(&appid, body.stale.as_deref())
-        .await
-    {
-        Ok(t) => token_json(
-            "authorizer_access_token",
-            &t,
-            t.token.expose_secret(),
-            comp.client.clock().unix_seconds(),
-        ),
-        Err(e) => ApiError::from(e).into_response(),
-    }
+        .await;
+    token_answer(
+        "authorizer_access_token",
+        &comp,
+        issued,
+        AuthorizerAccessToken::expose_secret,
+    )
 }
 
 /// One authorizer as the API lists it (no secrets).
