@@ -1,6 +1,7 @@
 //! The authorization flow: pre-auth codes, authorization links, `query_auth`, and importing
 //! refresh tokens from another system.
 
+use super::push::Update;
 use super::{check_appid, ComponentClient};
 use crate::api::{
     AuthorizationInfo, Endpoint, PreAuthCodeRequest, PreAuthCodeResponse, QueryAuthRequest,
@@ -11,11 +12,10 @@ use crate::authorization::AuthorizationRequest;
 use crate::engine::authorizer_token::exchange;
 use crate::engine::call::with_token;
 use crate::engine::component_token::ComponentKind;
-use crate::engine::write::CAS_ATTEMPTS;
 use crate::error::{Error, Result};
 use crate::hooks::ClientEvent;
 use crate::secret::{AuthorizationCode, AuthorizerRefreshToken, PreAuthCode};
-use crate::store::{AuthorizerRecord, CasOutcome, StoreError, StoredValue};
+use crate::store::{AuthorizerRecord, StoredValue};
 use crate::tokens::{expiry, refresh_deadline};
 
 /// Lifetime assumed for an access token when WeChat omits `expires_in`.
@@ -169,20 +169,9 @@ impl ComponentClient {
         Ok(())
     }
 
-    async fn replace(&self, key: &crate::store::StoreKey, value: StoredValue) -> Result<u64> {
-        for _ in 0..CAS_ATTEMPTS {
-            let current = self.inner.store.get(key).await?;
-            match self
-                .inner
-                .store
-                .compare_and_set(key, current.map(|v| v.version), value.clone(), None)
-                .await?
-            {
-                CasOutcome::Applied { version } => return Ok(version),
-                CasOutcome::Conflict { .. } | CasOutcome::LeaseLost => continue,
-            }
-        }
-        Err(StoreError::new(format!("could not write {key}: kept conflicting")).into())
+    async fn replace(&self, key: &crate::store::StoreKey, value: StoredValue) -> Result<()> {
+        self.update(key, |_| Update::Write(value.clone())).await?;
+        Ok(())
     }
 
     /// Imports an authorizer from another system (e.g. WxJava or EasyWeChat) with the refresh

@@ -23,7 +23,7 @@ use crate::store::{
 pub const TICKET_MAX_AHEAD_SECS: u64 = 24 * 60 * 60;
 
 /// What an update function decides about the current record.
-enum Update {
+pub(super) enum Update {
     Write(StoredValue),
     Keep,
 }
@@ -154,7 +154,7 @@ impl ComponentClient {
     }
 
     /// Bounded compare-and-set loop over one record.
-    async fn update(
+    pub(super) async fn update(
         &self,
         key: &StoreKey,
         mut f: impl FnMut(Option<&StoredValue>) -> Update + Send,
