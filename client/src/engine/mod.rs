@@ -164,7 +164,13 @@ impl<K: TokenKind> Engine<K> {
         let generation = inner.ticket_generation();
         let decision = {
             let mut slots = self.lock();
-            let slot = slots.entry(id.clone()).or_default();
+            // Cached reads find their cell; only a key's first read allocates one.
+            if !slots.contains_key(id) {
+                slots.insert(id.clone(), Slot::default());
+            }
+            let Some(slot) = slots.get_mut(id) else {
+                return Err(Error::RefreshAborted { token: K::NAME });
+            };
             if let Ok(View::Token(t)) = &view {
                 slot.cell.last_seen = Some(t.clone());
             }
