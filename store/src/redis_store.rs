@@ -84,7 +84,10 @@ enum Conn {
 /// **Keys.** With prefix `P` (default `wxopen`), component `C`:
 /// `P:{C}:ticket`, `P:{C}:component_token`, `P:{C}:authorizer:<appid>`, `P:{C}:authorizer_scan`
 /// (hashes: `v` version, `d` value), their leases `P:{C}:lease:<name>` (strings holding the
-/// holder) and the version counter `P:{C}:version`. Every key of a component carries the same
+/// holder), the version counter `P:{C}:version` and the index of authorizers
+/// `P:{C}:authorizers` (a sorted set, every score 0, so `ZRANGEBYLEX` pages it in byte order;
+/// the scripts that write and delete authorizer records keep it, and a listing drops members
+/// whose record has expired). Every key of a component carries the same
 /// `{C}` hash tag, so every script touches one Redis Cluster slot.
 ///
 /// **Writes.** Compare-and-set, compare-and-delete and the lease operations are Lua scripts:
@@ -301,6 +304,10 @@ impl RedisStore {
         format!("{}:{{{}}}:version", self.prefix, key.component_appid())
     }
 
+    fn index_key(&self, component_appid: &str) -> String {
+        format!("{}:{{{component_appid}}}:authorizers", self.prefix)
+    }
+
     fn rename(&self, s: String) -> String {
         match s.strip_prefix(DEFAULT_PREFIX) {
             Some(rest) if &*self.prefix != DEFAULT_PREFIX => format!("{}{rest}", self.prefix),
@@ -399,11 +406,13 @@ impl RedisStore {
         inv.key(&rkey)
             .key(self.lease_key(key))
             .key(self.counter_key(key))
+            .key(self.index_key(key.component_appid()))
             .arg(expected.map(|v| v.to_string()).unwrap_or_default())
             .arg(text)
             .arg(if fence.is_some() { "1" } else { "0" })
             .arg(fence.unwrap_or(""))
-            .arg(ttl.map(|t| t.to_string()).unwrap_or_default());
+            .arg(ttl.map(|t| t.to_string()).unwrap_or_default())
+            .arg(index_member(key));
         let reply = self.invoke(&inv, "compare_and_set").await?;
         let bad = || StoreError::corrupt(format!("record {rkey}: unexpected script reply"));
         let Value::Array(items) = reply else {
@@ -527,8 +536,19 @@ fn decode_record(
     }
 }
 
-/// KEYS: record, lease, counter. ARGV: expected version ('' = must be absent), value,
-/// fenced ('1'/'0'), holder, ttl in ms ('' = no TTL).
+/// The authorizer-index member a record's writes keep (`''` for records of other kinds).
+fn index_member(key: &StoreKey) -> &str {
+    match key {
+        StoreKey::Authorizer {
+            authorizer_appid, ..
+        } => authorizer_appid,
+        _ => "",
+    }
+}
+
+/// KEYS: record, lease, counter, authorizer index. ARGV: expected version ('' = must be
+/// absent), value, fenced ('1'/'0'), holder, ttl in ms ('' = no TTL), index member ('' =
+/// not an authorizer record).
 /// Reply: {1, version} applied · {0, version, value} conflict (nils when absent) · {2} lease
 /// lost · {3} a hash without both fields.
 static CAS: LazyLock<Script> = LazyLock::new(|| {
@@ -563,20 +583,57 @@ if ARGV[5] == '' then
 else
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
 end
+if ARGV[6] ~= '' then
+  redis.call('ZADD', KEYS[4], 0, ARGV[6])
+end
 return {1, nextv}
 ",
     )
 });
 
-/// KEYS: record. ARGV: expected version. Reply 1 if deleted.
+/// KEYS: record, authorizer index. ARGV: expected version, index member ('' = none).
+/// Reply 1 if deleted.
 static CAD: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 if redis.call('HGET', KEYS[1], 'v') == ARGV[1] then
   redis.call('DEL', KEYS[1])
+  if ARGV[2] ~= '' then
+    redis.call('ZREM', KEYS[2], ARGV[2])
+  end
   return 1
 end
 return 0
+",
+    )
+});
+
+/// KEYS: authorizer index. ARGV: start (`(appid` or `-`), limit, record-key prefix, most
+/// members to look at. Reply: up to `limit` members after `start` whose record exists; members
+/// whose record has gone (expired) are removed on the way. Looks at no more than the last
+/// argument's members, so one call's work is bounded whatever the index holds.
+static LIST: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local limit = tonumber(ARGV[2])
+local budget = tonumber(ARGV[4])
+local out = {}
+local start = ARGV[1]
+while #out < limit and budget > 0 do
+  local batch = math.min(budget, limit - #out)
+  local ms = redis.call('ZRANGEBYLEX', KEYS[1], start, '+', 'LIMIT', 0, batch)
+  if #ms == 0 then break end
+  budget = budget - #ms
+  for _, m in ipairs(ms) do
+    if redis.call('EXISTS', ARGV[3] .. m) == 1 then
+      out[#out + 1] = m
+    else
+      redis.call('ZREM', KEYS[1], m)
+    end
+  end
+  start = '(' .. ms[#ms]
+end
+return out
 ",
     )
 });
@@ -667,13 +724,18 @@ impl TokenStore for RedisStore {
         expected: u64,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
-            self.flag(
-                &CAD,
-                self.record_key(key),
-                &[&expected.to_string()],
-                "compare_and_delete",
-            )
-            .await
+            let mut inv = CAD.prepare_invoke();
+            inv.key(self.record_key(key))
+                .key(self.index_key(key.component_appid()))
+                .arg(expected.to_string())
+                .arg(index_member(key));
+            match self.invoke(&inv, "compare_and_delete").await? {
+                Value::Int(n) => Ok(n == 1),
+                _ => Err(StoreError::new(format!(
+                    "redis store {}: compare_and_delete: unexpected script reply",
+                    self.endpoint
+                ))),
+            }
         })
     }
 
@@ -720,6 +782,43 @@ impl TokenStore for RedisStore {
             self.flag(&RELEASE, self.lease_key(key), &[holder], "release_lease")
                 .await
                 .map(|_| ())
+        })
+    }
+
+    fn list_authorizers<'a>(
+        &'a self,
+        component_appid: &'a str,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+        Box::pin(async move {
+            if limit == 0 {
+                return Ok(Vec::new());
+            }
+            let limit = limit.min(10_000);
+            let prefix = self.record_key(&StoreKey::authorizer(component_appid, ""));
+            let mut inv = LIST.prepare_invoke();
+            inv.key(self.index_key(component_appid))
+                .arg(after.map_or_else(|| "-".to_owned(), |a| format!("({a}")))
+                .arg(limit)
+                .arg(prefix)
+                .arg(limit.saturating_mul(4));
+            let bad = || {
+                StoreError::corrupt(format!(
+                    "redis store {}: list_authorizers: unexpected script reply",
+                    self.endpoint
+                ))
+            };
+            let Value::Array(items) = self.invoke(&inv, "list_authorizers").await? else {
+                return Err(bad());
+            };
+            items
+                .into_iter()
+                .map(|v| match v {
+                    Value::BulkString(b) => String::from_utf8(b).map_err(|_| bad()),
+                    _ => Err(bad()),
+                })
+                .collect()
         })
     }
 }

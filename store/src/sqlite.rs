@@ -540,6 +540,36 @@ fn release(conn: &mut Connection, name: &str, holder: &str) -> Result<(), StoreE
     tx.commit().map_err(|e| op_err("commit", e))
 }
 
+/// Up to `limit` authorizer appids of `component` after `after`, in byte order: a range scan
+/// of the primary key (`wxopen:{C}:authorizer:` … `wxopen:{C}:authorizer;`), never a table scan.
+fn list(
+    conn: &Connection,
+    component: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<String>, StoreError> {
+    let prefix = format!("wxopen:{{{component}}}:authorizer:");
+    let end = format!("wxopen:{{{component}}}:authorizer;");
+    let start = format!("{prefix}{}", after.unwrap_or(""));
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut st = conn
+        .prepare_cached(
+            "SELECT key FROM wxopen_records WHERE key > ?1 AND key < ?2 ORDER BY key LIMIT ?3",
+        )
+        .map_err(|e| op_err("list_authorizers", e))?;
+    let rows = st
+        .query_map(params![start, end, limit], |r| r.get::<_, String>(0))
+        .map_err(|e| op_err("list_authorizers", e))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let key = row.map_err(|e| op_err("list_authorizers", e))?;
+        if let Some(appid) = key.strip_prefix(&prefix) {
+            out.push(appid.to_owned());
+        }
+    }
+    Ok(out)
+}
+
 impl TokenStore for SqliteStore {
     fn get<'a>(
         &'a self,
@@ -597,5 +627,15 @@ impl TokenStore for SqliteStore {
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         let (l, h) = (key.lease_name(), holder.to_owned());
         Box::pin(self.run(move |c| release(c, &l, &h)))
+    }
+
+    fn list_authorizers<'a>(
+        &'a self,
+        component_appid: &'a str,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+        let (c, a) = (component_appid.to_owned(), after.map(str::to_owned));
+        Box::pin(self.run(move |conn| list(conn, &c, a.as_deref(), limit)))
     }
 }

@@ -112,9 +112,10 @@ async fn prefixes_isolate_two_deployments_on_one_redis() {
         .query_async(&mut raw(&server).await)
         .await
         .unwrap();
+    // (The contract's listing check also writes to a neighbour component, `wxsamex`.)
     for k in &keys {
         assert!(
-            k.starts_with("wxopen:{wxsame}:") || k.starts_with("acme-prod:{wxsame}:"),
+            k.starts_with("wxopen:{wxsame") || k.starts_with("acme-prod:{wxsame"),
             "{k}"
         );
     }
@@ -191,6 +192,81 @@ async fn ttls_follow_the_expiry_hint_and_refresh_tokens_never_expire() {
     let lt = pttl(&server, &s.lease_key(&akey)).await;
     assert!(25_000 < lt && lt <= 30_000, "{lt}");
     assert_eq!(pttl(&server, &s.record_key(&akey)).await, -1);
+}
+
+#[tokio::test]
+async fn listing_pages_in_order_and_forgets_expired_records() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let s = store(&server, "wxopen").await;
+    let mut want = Vec::new();
+    for i in (0..1_203).rev() {
+        let appid = format!("wxa{i:05}");
+        s.compare_and_set(
+            &StoreKey::authorizer("wxc", &appid),
+            None,
+            authorizer(Some("refreshtoken@@@r"), 1),
+            None,
+        )
+        .await
+        .unwrap();
+        want.push(appid);
+    }
+    want.sort();
+    s.compare_and_set(
+        &StoreKey::authorizer("wxc0", "wxa00001"),
+        None,
+        authorizer(Some("refreshtoken@@@r"), 1),
+        None,
+    )
+    .await
+    .unwrap();
+    let mut got = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = s
+            .list_authorizers("wxc", after.as_deref(), 500)
+            .await
+            .unwrap();
+        assert!(page.len() <= 500);
+        let Some(last) = page.last().cloned() else {
+            break;
+        };
+        got.extend(page);
+        after = Some(last);
+    }
+    assert_eq!(got, want);
+    // A deleted record leaves the index with it.
+    let key = StoreKey::authorizer("wxc", &want[0]);
+    let v = s.get(&key).await.unwrap().unwrap().version;
+    assert!(s.compare_and_delete(&key, v).await.unwrap());
+    assert_eq!(
+        s.list_authorizers("wxc", None, 1).await.unwrap(),
+        [want[1].clone()]
+    );
+    // A record that expired in Redis (no refresh token, TTL) is dropped from the index by the
+    // next listing instead of being listed.
+    let gone = StoreKey::authorizer("wxc", "wxa");
+    s.compare_and_set(&gone, None, authorizer(None, now() + 7200), None)
+        .await
+        .unwrap();
+    assert_eq!(s.list_authorizers("wxc", None, 1).await.unwrap(), ["wxa"]);
+    let _: () = redis::cmd("DEL")
+        .arg(s.record_key(&gone))
+        .query_async(&mut raw(&server).await)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.list_authorizers("wxc", None, 1).await.unwrap(),
+        [want[1].clone()]
+    );
+    let members: i64 = redis::cmd("ZCARD")
+        .arg("wxopen:{wxc}:authorizers")
+        .query_async(&mut raw(&server).await)
+        .await
+        .unwrap();
+    assert_eq!(members, 1_202);
 }
 
 #[tokio::test]

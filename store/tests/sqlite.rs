@@ -319,3 +319,79 @@ async fn open_store_urls() {
         assert!(!format!("{e} {e:?}").contains("hunter2"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listing_pages_through_every_authorizer_of_one_component_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(dir.path().join("wxopen.db")).unwrap();
+    let record = |rt: &str| {
+        StoredValue::Authorizer(AuthorizerRecord {
+            access_token: None,
+            refresh_token: Some(AuthorizerRefreshToken::new(rt)),
+            obtained_at: 1,
+            refresh_at: 2,
+            expires_at: 3,
+            authorized_at: 1,
+        })
+    };
+    let mut want = Vec::new();
+    for i in (0..1_203).rev() {
+        let appid = format!("wxa{i:05}");
+        s.compare_and_set(
+            &StoreKey::authorizer("wxc", &appid),
+            None,
+            record("r"),
+            None,
+        )
+        .await
+        .unwrap();
+        want.push(appid);
+    }
+    want.sort();
+    // Neighbours that share a prefix must not show up: another component, the scan record,
+    // the ticket.
+    for other in ["wxc0", "wxb", "wxd"] {
+        s.compare_and_set(
+            &StoreKey::authorizer(other, "wxa00001"),
+            None,
+            record("r"),
+            None,
+        )
+        .await
+        .unwrap();
+    }
+    s.compare_and_set(&StoreKey::ticket("wxc"), None, ticket("t"), None)
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = s
+            .list_authorizers("wxc", after.as_deref(), 500)
+            .await
+            .unwrap();
+        assert!(page.len() <= 500);
+        let Some(last) = page.last().cloned() else {
+            break;
+        };
+        got.extend(page);
+        after = Some(last);
+    }
+    assert_eq!(got, want);
+    assert_eq!(
+        s.list_authorizers("wxnone", None, 10).await.unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        s.list_authorizers("wxc", None, 0).await.unwrap(),
+        Vec::<String>::new()
+    );
+    // A deleted record leaves the listing.
+    let key = StoreKey::authorizer("wxc", &want[0]);
+    let v = s.get(&key).await.unwrap().unwrap().version;
+    assert!(s.compare_and_delete(&key, v).await.unwrap());
+    assert_eq!(
+        s.list_authorizers("wxc", None, 1).await.unwrap(),
+        [want[1].clone()]
+    );
+}
