@@ -8,13 +8,15 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::store::{
-    BoxFuture, CasOutcome, StoreError, StoreKey, StoredValue, TokenStore, Versioned,
+    claim_key, BoxFuture, CasOutcome, StoreError, StoreKey, StoredValue, TokenStore, Versioned,
 };
 
 #[derive(Default)]
 struct State {
     entries: HashMap<StoreKey, Versioned>,
     leases: HashMap<StoreKey, (String, Instant)>,
+    claims: HashMap<String, Instant>,
+    next_purge: usize,
     next_version: u64,
 }
 
@@ -116,6 +118,22 @@ impl MemoryStore {
                 .insert(key.clone(), (holder.to_owned(), now + ttl));
         }
         free
+    }
+
+    fn claim_now(&self, name: String, ttl: Duration) -> bool {
+        let mut st = self.lock();
+        let now = Instant::now();
+        // Drop expired claims whenever the map has doubled since the last sweep: amortised
+        // O(1) per claim, and the map never holds more than twice the live claims (+1024).
+        if st.claims.len() >= st.next_purge {
+            st.claims.retain(|_, until| *until > now);
+            st.next_purge = (st.claims.len() * 2).max(1024);
+        }
+        if st.claims.get(&name).is_some_and(|until| *until > now) {
+            return false;
+        }
+        st.claims.insert(name, now + ttl);
+        true
     }
 
     fn extend_now(&self, key: &StoreKey, holder: &str, ttl: Duration) -> bool {
@@ -232,6 +250,15 @@ impl TokenStore for MemoryStore {
         limit: usize,
     ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
         Box::pin(async move { Ok(self.list_now(component_appid, after, limit)) })
+    }
+
+    fn claim_once<'a>(
+        &'a self,
+        component_appid: &'a str,
+        id: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move { Ok(self.claim_now(claim_key(component_appid, id)?, ttl)) })
     }
 }
 

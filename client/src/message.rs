@@ -217,7 +217,7 @@ fn xml_char(c: char) -> bool {
 
 /// Writes `text` as CDATA: a `]]>` inside is split across two sections, and characters XML 1.0
 /// does not allow (control characters other than tab, CR and LF) are dropped.
-fn push_cdata(out: &mut String, text: &str) {
+pub(crate) fn push_cdata(out: &mut String, text: &str) {
     out.push_str("<![CDATA[");
     let clean = text.chars().filter(|&c| xml_char(c));
     let mut tail = 0u8; // how many of "]]" precede

@@ -274,6 +274,17 @@ impl TokenStore for MeteredStore {
             self.inner.list_authorizers(component_appid, after, limit),
         )
     }
+    fn claim_once<'a>(
+        &'a self,
+        component_appid: &'a str,
+        id: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.time(
+            "claim_once",
+            self.inner.claim_once(component_appid, id, ttl),
+        )
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::aio::ConnectionManager;
 use redis::{ErrorKind, RedisError, Script, ServerErrorKind, Value};
+use wxopen_client::store::claim_key;
 use wxopen_client::{
     BoxFuture, CasOutcome, StoreError, StoreKey, StoredValue, TokenStore, Versioned,
 };
@@ -87,7 +88,8 @@ enum Conn {
 /// holder), the version counter `P:{C}:version` and the index of authorizers
 /// `P:{C}:authorizers` (a sorted set, every score 0, so `ZRANGEBYLEX` pages it in byte order;
 /// the scripts that write and delete authorizer records keep it, and a listing drops members
-/// whose record has expired). Every key of a component carries the same
+/// whose record has expired), and message claims `P:{C}:claim:<id>` (`SET NX PX`, gone with
+/// their TTL). Every key of a component carries the same
 /// `{C}` hash tag, so every script touches one Redis Cluster slot.
 ///
 /// **Writes.** Compare-and-set, compare-and-delete and the lease operations are Lua scripts:
@@ -782,6 +784,27 @@ impl TokenStore for RedisStore {
             self.flag(&RELEASE, self.lease_key(key), &[holder], "release_lease")
                 .await
                 .map(|_| ())
+        })
+    }
+
+    fn claim_once<'a>(
+        &'a self,
+        component_appid: &'a str,
+        id: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let key = self.rename(claim_key(component_appid, id)?);
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(key)
+                .arg("1")
+                .arg("NX")
+                .arg("PX")
+                .arg(lease_ttl_ms(ttl.max(Duration::from_millis(1))));
+            Ok(matches!(
+                self.query(&cmd, "claim_once").await?,
+                Value::Okay | Value::SimpleString(_)
+            ))
         })
     }
 

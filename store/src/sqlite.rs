@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
-use wxopen_client::store::StoreErrorKind;
+use wxopen_client::store::{claim_key, StoreErrorKind};
 use wxopen_client::{
     BoxFuture, CasOutcome, StoreError, StoreKey, StoredValue, TokenStore, Versioned,
 };
@@ -14,7 +14,7 @@ use wxopen_client::{
 use crate::codec;
 
 /// The schema version this code creates and the newest it opens.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Forward migrations: `MIGRATIONS[n]` takes a database from schema version `n` to `n + 1`.
 /// Each runs inside the `BEGIN IMMEDIATE` transaction that records the new version.
@@ -36,7 +36,17 @@ const MIGRATIONS: &[&str] = &[
          last INTEGER NOT NULL
      );
      INSERT INTO wxopen_version_counter (id, last) VALUES (1, 0);",
+    // v1 → v2: claims (message deduplication), swept by expiry.
+    "CREATE TABLE wxopen_claims (
+         name          TEXT PRIMARY KEY NOT NULL,
+         expires_at_ms INTEGER NOT NULL
+     ) WITHOUT ROWID;
+     CREATE INDEX wxopen_claims_by_expiry ON wxopen_claims (expires_at_ms);",
 ];
+
+/// How many expired claims one `claim_once` removes (more than it adds, so the table stays
+/// at the live claims plus a bounded tail).
+const CLAIM_SWEEP: i64 = 32;
 
 /// Settings of a [`SqliteStore`].
 #[derive(Debug, Clone)]
@@ -570,6 +580,30 @@ fn list(
     Ok(out)
 }
 
+fn claim(conn: &mut Connection, name: &str, ttl: i64) -> Result<bool, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| op_err("begin", e))?;
+    let now = now_ms();
+    tx.prepare_cached(
+        "DELETE FROM wxopen_claims WHERE name IN (
+             SELECT name FROM wxopen_claims WHERE expires_at_ms <= ?1
+             ORDER BY expires_at_ms LIMIT ?2)",
+    )
+    .and_then(|mut st| st.execute(params![now, CLAIM_SWEEP]))
+    .map_err(|e| op_err("sweep claims", e))?;
+    let n = tx
+        .prepare_cached(
+            "INSERT INTO wxopen_claims (name, expires_at_ms) VALUES (?1, ?2)
+             ON CONFLICT (name) DO UPDATE SET expires_at_ms = excluded.expires_at_ms
+             WHERE wxopen_claims.expires_at_ms <= ?3",
+        )
+        .and_then(|mut st| st.execute(params![name, now.saturating_add(ttl), now]))
+        .map_err(|e| op_err("claim", e))?;
+    tx.commit().map_err(|e| op_err("commit", e))?;
+    Ok(n == 1)
+}
+
 impl TokenStore for SqliteStore {
     fn get<'a>(
         &'a self,
@@ -637,5 +671,19 @@ impl TokenStore for SqliteStore {
     ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
         let (c, a) = (component_appid.to_owned(), after.map(str::to_owned));
         Box::pin(self.run(move |conn| list(conn, &c, a.as_deref(), limit)))
+    }
+
+    fn claim_once<'a>(
+        &'a self,
+        component_appid: &'a str,
+        id: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let name = claim_key(component_appid, id);
+        Box::pin(async move {
+            let name = name?;
+            self.run(move |conn| claim(conn, &name, ttl_ms(ttl).max(1)))
+                .await
+        })
     }
 }

@@ -395,3 +395,74 @@ async fn listing_pages_through_every_authorizer_of_one_component_only() {
         [want[1].clone()]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_1_file_is_migrated_and_keeps_its_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    let key = StoreKey::ticket("wxc");
+    drop(SqliteStore::open(&path).unwrap());
+    {
+        // Turn the new file back into what schema 1 created, with one record in it.
+        let conn = rusqlite_conn(&path);
+        conn.execute_batch("DROP TABLE wxopen_claims; UPDATE wxopen_schema SET version = 1;")
+            .unwrap();
+    }
+    let v = {
+        let s = SqliteStore::open(&path).unwrap();
+        match s
+            .compare_and_set(&key, None, ticket("kept"), None)
+            .await
+            .unwrap()
+        {
+            CasOutcome::Applied { version } => version,
+            o => panic!("{o:?}"),
+        }
+    };
+    {
+        let conn = rusqlite_conn(&path);
+        conn.execute_batch("DROP TABLE wxopen_claims; UPDATE wxopen_schema SET version = 1;")
+            .unwrap();
+    }
+    let s = SqliteStore::open(&path).unwrap();
+    let got = s.get(&key).await.unwrap().unwrap();
+    assert_eq!((got.version, got.value), (v, ticket("kept")));
+    assert!(s
+        .claim_once("wxc", "m1", Duration::from_secs(60))
+        .await
+        .unwrap());
+    assert!(!s
+        .claim_once("wxc", "m1", Duration::from_secs(60))
+        .await
+        .unwrap());
+    let conn = rusqlite_conn(&path);
+    let version: i64 = conn
+        .query_row("SELECT version FROM wxopen_schema", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, wxopen_store::SCHEMA_VERSION);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_claims_are_swept_so_the_table_stays_small() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("claims.db");
+    let s = SqliteStore::open(&path).unwrap();
+    for i in 0..200 {
+        assert!(s
+            .claim_once("wxc", &format!("m{i}"), Duration::from_millis(1))
+            .await
+            .unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    for i in 0..10 {
+        assert!(s
+            .claim_once("wxc", &format!("live{i}"), Duration::from_secs(60))
+            .await
+            .unwrap());
+    }
+    let rows: i64 = rusqlite_conn(&path)
+        .query_row("SELECT COUNT(*) FROM wxopen_claims", [], |r| r.get(0))
+        .unwrap();
+    // 10 claims sweep up to 320 expired ones: only the live ten are left.
+    assert_eq!(rows, 10);
+}

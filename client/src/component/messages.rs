@@ -2,10 +2,14 @@
 //! `…/$APPID$/…`): verified and decrypted with the component's key (current, then previous),
 //! and passive replies encrypted with the key that decrypted the message.
 
+use serde::Deserialize;
+
 use super::ComponentClient;
+use crate::api::ApiCall;
 use crate::error::Result;
 use crate::message::{parse_authorizer_message, AuthorizerMessage};
 use crate::push::PushQuery;
+use crate::secret::AuthorizationCode;
 use wxopen_core::{MsgCrypt, Reply};
 
 /// A decrypted message of an authorized account, with the key that decrypted it (so the
@@ -97,4 +101,34 @@ impl ComponentClient {
             .crypt
             .encrypt_reply(message, timestamp, nonce, random16)?)
     }
+
+    /// The follow-up of the release check's `QUERY_AUTH_CODE:` message
+    /// ([`ReleaseCheckAction::QueryAuthAndSend`](crate::release_check::ReleaseCheckAction::QueryAuthAndSend)):
+    /// exchanges `auth_code` ([`query_auth`](Self::query_auth), which stores the test
+    /// account's tokens), then sends `content` to `touser` with
+    /// `POST /cgi-bin/message/custom/send` and the access token it returned. Answers the
+    /// authorizer appid the code belonged to. Call it after the empty answer has gone out,
+    /// once per message.
+    pub async fn complete_release_check(
+        &self,
+        auth_code: &AuthorizationCode,
+        touser: &str,
+        content: &str,
+    ) -> Result<String> {
+        let info = self.query_auth(auth_code).await?;
+        let call = ApiCall::post("/cgi-bin/message/custom/send")?;
+        let body = serde_json::json!({
+            "touser": touser,
+            "msgtype": "text",
+            "text": { "content": content },
+        });
+        let _: Ignored = self
+            .call_authorizer_api(&info.authorizer_appid, &call, Some(&body))
+            .await?;
+        Ok(info.authorizer_appid)
+    }
 }
+
+/// A response whose fields are not needed (errcode is checked by the caller).
+#[derive(Deserialize)]
+struct Ignored {}

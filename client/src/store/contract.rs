@@ -69,7 +69,10 @@ async fn delete(store: &dyn TokenStore, key: &StoreKey) -> Result<(), String> {
 ///   expire after their time-to-live (the check waits out a 300 ms lease), and live apart from
 ///   records (a lease on a key that holds a record leaves the record alone, before and after
 ///   the lease expires);
-/// - a fenced write applies only while its holder holds the lease.
+/// - a fenced write applies only while its holder holds the lease;
+/// - when the store offers them: listing pages authorizers in byte order, one component only,
+///   and `claim_once` answers `true` once per id until its time-to-live ends (the check waits
+///   out a 50 ms claim), per component, refusing over-long ids.
 ///
 /// Run it in the test suite of a custom backend against an empty namespace; it writes and
 /// deletes records under the component appid `component_appid` and takes about one second.
@@ -110,6 +113,43 @@ async fn run(
     leases_apart_from_records(store, key).await?;
     fencing(store, token_key).await?;
     listing(store, auth_key).await?;
+    claims(store, auth_key.component_appid()).await?;
+    Ok(())
+}
+
+/// `claim_once`, when the store offers it.
+async fn claims(store: &dyn TokenStore, component: &str) -> Result<(), String> {
+    let nonce: u64 = rand::random();
+    let id = format!("contract-{nonce:016x}");
+    let ttl = Duration::from_millis(50);
+    match store.claim_once(component, &id, ttl).await {
+        Err(e) if e.kind() == super::StoreErrorKind::Unsupported => return Ok(()),
+        Err(e) => return Err(err(e)),
+        Ok(false) => return Err("the first claim of a new id must answer true".into()),
+        Ok(true) => {}
+    }
+    if store.claim_once(component, &id, ttl).await.map_err(err)? {
+        return Err(
+            "a second claim of the same id inside its time-to-live must answer false".into(),
+        );
+    }
+    let other = format!("{component}x");
+    if !store.claim_once(&other, &id, ttl).await.map_err(err)? {
+        return Err("claims of another component must not collide".into());
+    }
+    let long = "x".repeat(super::MAX_CLAIM_ID_LEN + 1);
+    match store.claim_once(component, &long, ttl).await {
+        Err(e) if e.kind() == super::StoreErrorKind::InvalidInput => {}
+        other => {
+            return Err(format!(
+                "an over-long claim id must be InvalidInput: {other:?}"
+            ))
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    if !store.claim_once(component, &id, ttl).await.map_err(err)? {
+        return Err("a claim must be free again once its time-to-live ended".into());
+    }
     Ok(())
 }
 

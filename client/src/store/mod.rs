@@ -299,6 +299,8 @@ pub enum StoreErrorKind {
     Config,
     /// The backend does not offer this operation.
     Unsupported,
+    /// The caller passed something the store refuses (e.g. an over-long claim id).
+    InvalidInput,
     /// Anything else.
     Other,
 }
@@ -428,6 +430,43 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
             ))
         })
     }
+
+    /// Records `id` under `component_appid` for `ttl` unless an unexpired record of it exists;
+    /// `true` if this call recorded it (the first sight), `false` if it was already there (a
+    /// repeat). Every instance sharing the store sees the same answer, so a message WeChat
+    /// delivers twice is acted on once. `id` is at most [`MAX_CLAIM_ID_LEN`] bytes (longer
+    /// ids are [`StoreErrorKind::InvalidInput`]); expired records are removed by the store,
+    /// so they never pile up. The default answers [`StoreErrorKind::Unsupported`].
+    fn claim_once<'a>(
+        &'a self,
+        component_appid: &'a str,
+        id: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let _ = (component_appid, id, ttl);
+        Box::pin(async {
+            Err(StoreError::with_kind(
+                StoreErrorKind::Unsupported,
+                "this store cannot deduplicate messages",
+            ))
+        })
+    }
+}
+
+/// Longest id [`TokenStore::claim_once`] takes, in bytes.
+pub const MAX_CLAIM_ID_LEN: usize = 256;
+
+/// The key a store keeps a [`TokenStore::claim_once`] record under:
+/// `wxopen:{<component_appid>}:claim:<id>`, or an `InvalidInput` error for an id that is
+/// empty or longer than [`MAX_CLAIM_ID_LEN`].
+pub fn claim_key(component_appid: &str, id: &str) -> Result<String, StoreError> {
+    if id.is_empty() || id.len() > MAX_CLAIM_ID_LEN {
+        return Err(StoreError::with_kind(
+            StoreErrorKind::InvalidInput,
+            format!("claim id must be 1 to {MAX_CLAIM_ID_LEN} bytes"),
+        ));
+    }
+    Ok(format!("wxopen:{{{component_appid}}}:claim:{id}"))
 }
 
 #[cfg(test)]
