@@ -1252,7 +1252,7 @@ async fn flow(report: &mut Report, data_dir: &Path) -> Result<(), Failure> {
     report.step(
         step,
         format!(
-            "shared clock +{} s; {} + {} concurrent GETs on the two instances → {} upstream {} call in total ({}); all {CALLERS} got {}",
+            "shared clock +{} s; {} + {} concurrent GETs on the two instances → {} upstream {} call in total ({}); all {CALLERS} got {} (fetched with the ticket and the refresh token stored before the restart)",
             EXPIRY_JUMP.as_secs(),
             CALLERS / 2,
             CALLERS - CALLERS / 2,
