@@ -48,8 +48,8 @@ pub enum Command {
     VerifyUrl(VerifyUrlArgs),
     /// Compute `msg_signature` (with --encrypt) or the plain `signature` (without).
     Sign(SignArgs),
-    /// Run the whole component flow against a fake platform on loopback and print each step
-    /// (needs the default `demo` feature).
+    /// Run the real server (SQLite in a temp dir) against a fake platform on loopback, drive the
+    /// whole component flow over HTTP and print each step (needs the default `demo` feature).
     Demo(DemoArgs),
     /// Run the service: push and callback endpoints, authorization pages, the token API
     /// (needs the default `serve` feature).

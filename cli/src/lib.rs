@@ -7,11 +7,11 @@
 //! | `encrypt` | encrypt a reply and print the reply envelope |
 //! | `verify-url` | decrypt `echostr` for the URL check |
 //! | `sign` | compute `msg_signature` or the plain `signature` |
-//! | `demo` | run ticket push → tokens → authorization → refresh against `FakeWeChat` |
+//! | `demo` | run the real server against `FakeWeChat` and drive ticket push → authorize page → consent → token API → expiry → restart over HTTP |
 //!
 //! # Feature flags
-//! - `demo` (default): the `demo` command, which links `wxopen-fake` (a wiremock server),
-//!   `wxopen-client`, tokio and reqwest. Without it (`cargo install wxopen-cli
+//! - `demo` (default): the `demo` command, which links `wxopen-server`, `wxopen-fake` (a
+//!   wiremock server), `wxopen-client`, tokio and reqwest. Without it (`cargo install wxopen-cli
 //!   --no-default-features`) the binary holds only the crypto commands and `wxopen demo` exits
 //!   with code 2 and says so.
 //!

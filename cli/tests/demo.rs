@@ -1,4 +1,5 @@
-//! `wxopen demo` runs the whole flow against the fake on loopback, prints every step and exits 0.
+//! `wxopen demo` runs the real server (SQLite in a temp dir) against the fake on loopback,
+//! drives it over HTTP, prints every step and exits 0.
 #![cfg(feature = "demo")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -7,18 +8,46 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 use serde_json::Value;
 
-const STEPS: [&str; 10] = [
-    "ticket pushed and decrypted",
-    "component token",
-    "pre-auth code",
-    "authorization URL (PC)",
-    "authorization URL (H5)",
-    "simulated admin consent",
-    "query_auth",
-    "authorizer token",
+const STEPS: [&str; 15] = [
+    "ticket push",
+    "authorize page (PC)",
+    "authorize page (H5)",
+    "admin consent + push",
+    "redirect → result page",
+    "component token (API)",
+    "authorizer token (API)",
+    "authorizers list",
     "forced expiry",
-    "refresh",
+    "20 callers at expiry",
+    "compare-and-refresh",
+    "graceful restart",
+    "after the restart",
+    "second instance",
+    "two instances at expiry",
 ];
+
+/// The fake's call counts the summary must show.
+const COUNTS: [(&str, u64); 5] = [
+    ("api_component_token", 3),
+    ("api_create_preauthcode", 2),
+    ("api_query_auth", 1),
+    ("api_authorizer_token", 3),
+    ("total", 9),
+];
+
+/// What step `name` says it did: its line after the timing.
+fn detail<'a>(text: &'a str, name: &str) -> &'a str {
+    text.lines()
+        .find_map(|l| {
+            let (_, rest) = l.trim_start().split_once("  ")?;
+            let rest = rest.strip_prefix(name)?;
+            if !rest.starts_with(' ') {
+                return None;
+            }
+            rest.split_once(" ms  ").map(|(_, d)| d)
+        })
+        .unwrap_or_else(|| panic!("no line for step {name:?}:\n{text}"))
+}
 
 fn demo() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wxopen"));
@@ -50,18 +79,69 @@ fn demo_prints_every_step_and_exits_0() {
         from += at + line.len();
     }
     assert!(text.contains("http://127.0.0.1:"), "{text}");
-    assert!(text.contains("componentloginpage"), "{text}");
-    assert!(text.contains("bindcomponent"), "{text}");
     assert!(
         text.contains(" ms  "),
         "each step shows its timing:\n{text}"
     );
-    for (endpoint, n) in [
-        ("api_component_token", 2),
-        ("api_create_preauthcode", 1),
-        ("api_query_auth", 1),
-        ("api_authorizer_token", 1),
-    ] {
+
+    // The pages and the routes, as WeChat and a browser use them.
+    assert!(
+        detail(&text, "ticket push").contains("→ 200 \"success\""),
+        "{text}"
+    );
+    assert!(
+        detail(&text, "authorize page (PC)").contains("componentloginpage"),
+        "{text}"
+    );
+    assert!(
+        detail(&text, "authorize page (H5)").contains("bindcomponent"),
+        "{text}"
+    );
+    let result = detail(&text, "redirect → result page");
+    assert!(
+        result.contains("Account wxde0000000000a001") && result.contains("no token in it"),
+        "{text}"
+    );
+    assert!(
+        detail(&text, "component token (API)").contains("without the key: 401"),
+        "{text}"
+    );
+
+    // Expiry is real when the callers start, and they cause one refresh.
+    let expiry = detail(&text, "forced expiry");
+    assert!(
+        expiry.contains("expired at") && expiry.contains("the fake answers 42001"),
+        "{text}"
+    );
+    let callers = detail(&text, "20 callers at expiry");
+    assert!(
+        callers.contains("20 concurrent GETs of the expired token → 1 upstream api_authorizer_token call (api_authorizer_token 0 → 1, api_component_token 1 → 2"),
+        "{text}"
+    );
+    assert!(callers.contains("all 20 got #"), "{text}");
+    assert!(
+        detail(&text, "compare-and-refresh")
+            .contains("→ 1 upstream api_authorizer_token call (api_authorizer_token 1 → 2"),
+        "{text}"
+    );
+    // A restart and a second instance lose nothing and fetch nothing.
+    let after = detail(&text, "after the restart");
+    assert!(
+        after.contains("ticket ok") && after.ends_with("0 API calls"),
+        "{text}"
+    );
+    assert!(
+        detail(&text, "second instance").ends_with("0 API calls"),
+        "{text}"
+    );
+    assert!(
+        detail(&text, "two instances at expiry").contains(
+            "concurrent GETs on the two instances → 1 upstream api_authorizer_token call in total (api_authorizer_token 2 → 3"
+        ),
+        "{text}"
+    );
+
+    for (endpoint, n) in COUNTS {
         assert!(
             text.lines().any(|l| {
                 let mut w = l.split_whitespace();
@@ -71,6 +151,7 @@ fn demo_prints_every_step_and_exits_0() {
         );
     }
     assert!(took < Duration::from_secs(30), "demo took {took:?}");
+
     // The fake's credentials are never printed (tokens appear only as fingerprints).
     let fake = wxopen_fake::FakeConfig::default();
     for secret in [
@@ -85,6 +166,18 @@ fn demo_prints_every_step_and_exits_0() {
     }
     assert!(!text.contains("ticket@@@"), "{text}");
     assert!(!text.contains("queryauthcode@@@"), "{text}");
+    assert!(!text.contains("refreshtoken@@@"), "{text}");
+
+    // The SQLite store lived in a temp dir, which is gone afterwards.
+    let store = text
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("store"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|url| url.strip_prefix("sqlite://"))
+        .unwrap_or_else(|| panic!("no store line:\n{text}"));
+    let dir = std::path::Path::new(store).parent().unwrap();
+    assert!(dir.starts_with(std::env::temp_dir()), "{text}");
+    assert!(!dir.exists(), "{} was left behind", dir.display());
 }
 
 #[test]
@@ -104,11 +197,13 @@ fn demo_json_lists_steps_and_counts() {
         .iter()
         .map(|s| s["step"].as_str().unwrap())
         .collect();
-    for step in STEPS {
-        assert!(steps.contains(&step), "{step} missing from {steps:?}");
-    }
+    assert_eq!(steps, STEPS);
     assert!(j["steps"][0]["ms"].is_number());
-    assert_eq!(j["upstream_calls"]["api_component_token"], 2);
-    assert_eq!(j["upstream_calls"]["api_authorizer_token"], 1);
-    assert_eq!(j["upstream_calls"]["total"], 5);
+    for (endpoint, n) in COUNTS {
+        assert_eq!(j["upstream_calls"][endpoint], n, "{endpoint}");
+    }
+    assert!(j["setup"]["store"]
+        .as_str()
+        .unwrap()
+        .starts_with("sqlite://"));
 }
