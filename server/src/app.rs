@@ -14,9 +14,11 @@ use wxopen_client::{
     AuthorizationCode, Clock, ComponentClient, ComponentConfig, Error, SystemClock, TokenStore,
 };
 
+use crate::background::Background;
 use crate::config::{ApiClient, ComponentSection, ServerConfig};
 use crate::metrics::{MeteredStore, Metrics, UpstreamObserver};
 use crate::refresher;
+use crate::webhook::Webhook;
 
 /// Codes exchanged (or being exchanged) recently, so the `authorized` push and the browser's
 /// redirect share one `query_auth` per code.
@@ -28,6 +30,7 @@ type Exchange = Arc<OnceCell<Result<AuthorizationInfo, Error>>>;
 pub(crate) struct Component {
     pub client: ComponentClient,
     pub section: ComponentSection,
+    pub webhook: Option<Webhook>,
     exchanges: Mutex<HashMap<String, (u64, Exchange)>>,
 }
 
@@ -63,6 +66,7 @@ pub(crate) struct AppState {
     pub clients: Vec<ApiClient>,
     pub metrics: Arc<Metrics>,
     pub config: ServerConfig,
+    pub background: Background,
 }
 
 impl AppState {
@@ -81,6 +85,8 @@ pub enum ServeError {
     Store(String),
     /// A client could not be built.
     Client(Error),
+    /// A webhook client could not be built.
+    Webhook(String),
     /// A listener could not be bound or failed.
     Io {
         /// Which address.
@@ -96,6 +102,7 @@ impl std::fmt::Display for ServeError {
             ServeError::Config(e) => write!(f, "{e}"),
             ServeError::Store(e) => write!(f, "token store: {e}"),
             ServeError::Client(e) => write!(f, "component client: {e}"),
+            ServeError::Webhook(e) => write!(f, "{e}"),
             ServeError::Io { addr, error } => write!(f, "listener {addr}: {error}"),
         }
     }
@@ -204,11 +211,16 @@ impl Server {
                 }))
                 .build()
                 .map_err(ServeError::Client)?;
+            let webhook = match &section.webhook {
+                Some(w) => Some(Webhook::new(w.clone()).map_err(ServeError::Webhook)?),
+                None => None,
+            };
             components.insert(
                 section.appid.clone(),
                 Arc::new(Component {
                     client,
                     section: section.clone(),
+                    webhook,
                     exchanges: Mutex::new(HashMap::new()),
                 }),
             );
@@ -226,6 +238,7 @@ impl Server {
                 clients: config.clients.clone(),
                 metrics,
                 config,
+                background: Background::default(),
             }),
             public,
             internal,
@@ -304,6 +317,12 @@ impl Server {
         let (p, i) = tokio::join!(public.into_future(), internal.into_future());
         for r in refreshers {
             let _ = r.await;
+        }
+        if !state.background.drain(Duration::from_secs(5)).await {
+            tracing::warn!(
+                running = state.background.running(),
+                "background work (release-check follow-ups, webhook relays) still running at shutdown"
+            );
         }
         for c in state.components.values() {
             if !c.client.drain(Duration::from_secs(5)).await {

@@ -134,6 +134,11 @@ struct RawComponent {
     previous_encoding_aes_key_file: Option<PathBuf>,
     api_base_urls: Option<Vec<String>>,
     authorized_redirect: Option<String>,
+    webhook_url: Option<String>,
+    webhook_secret: Option<String>,
+    webhook_secret_env: Option<String>,
+    webhook_secret_file: Option<PathBuf>,
+    webhook_timeout_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -214,6 +219,21 @@ pub struct ComponentSection {
     /// Where the authorization result redirects (with `authorizer_appid` and `state`)
     /// instead of showing a result page.
     pub authorized_redirect: Option<Url>,
+    /// Where messages and events of authorized accounts are relayed.
+    pub webhook: Option<WebhookConfig>,
+}
+
+/// The message relay of a component (`webhook_url`, `webhook_secret`, `webhook_timeout_ms`).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct WebhookConfig {
+    /// The URL messages and events are POSTed to, as JSON.
+    pub url: Url,
+    /// The HMAC-SHA256 key of the signature header.
+    pub secret: Secret,
+    /// How long a message waits for the webhook's answer (default 3 s, at most 4 s: WeChat
+    /// gives a message 5 s).
+    pub timeout: Duration,
 }
 
 /// A client of the internal API.
@@ -233,6 +253,19 @@ impl ApiClient {
     pub fn may_use(&self, component: &str) -> bool {
         self.components.iter().any(|c| c == "*" || c == component)
     }
+}
+
+/// A URL as logs and `config check` show it: no user, password or query (they may hold
+/// credentials).
+pub fn shown_url(url: &Url) -> String {
+    let mut u = url.clone();
+    let _ = u.set_password(None);
+    let _ = u.set_username("");
+    if u.query().is_some() {
+        u.set_query(Some("redacted"));
+    }
+    u.set_fragment(None);
+    u.to_string()
 }
 
 /// Reads and validates a configuration file.
@@ -512,6 +545,62 @@ fn validate(raw: RawFile, base: &Path) -> Result<ServerConfig, ConfigError> {
                 )
             })?),
         };
+        let webhook_secret = secret(
+            &k("webhook_secret"),
+            c.webhook_secret,
+            c.webhook_secret_env,
+            c.webhook_secret_file,
+            base,
+        )?;
+        let webhook = match (c.webhook_url, webhook_secret) {
+            (None, None) if c.webhook_timeout_ms.is_none() => None,
+            (None, _) => {
+                return Err(ConfigError::new(
+                    k("webhook_url"),
+                    "missing while other webhook keys are set",
+                    "set webhook_url, or remove webhook_secret and webhook_timeout_ms",
+                ))
+            }
+            (Some(_), None) => {
+                return Err(ConfigError::new(
+                    k("webhook_secret"),
+                    "missing",
+                    "set webhook_secret, webhook_secret_env or webhook_secret_file (the key of the signature header)",
+                ))
+            }
+            (Some(u), Some(secret)) => {
+                let url = Url::parse(&u)
+                    .ok()
+                    .filter(|p| matches!(p.scheme(), "http" | "https"))
+                    .ok_or_else(|| {
+                        ConfigError::new(
+                            k("webhook_url"),
+                            format!("{u} is not an http(s) URL"),
+                            "write an absolute URL such as \"http://127.0.0.1:9000/wechat\"",
+                        )
+                    })?;
+                if secret.expose_secret().len() < 16 {
+                    return Err(ConfigError::new(
+                        k("webhook_secret"),
+                        "shorter than 16 characters",
+                        "use a long random key, e.g. `openssl rand -hex 32`",
+                    ));
+                }
+                let ms = c.webhook_timeout_ms.unwrap_or(3_000);
+                if !(100..=4_000).contains(&ms) {
+                    return Err(ConfigError::new(
+                        k("webhook_timeout_ms"),
+                        format!("{ms} is outside 100..=4000"),
+                        "use 3000 (WeChat gives a message 5 s)",
+                    ));
+                }
+                Some(WebhookConfig {
+                    url,
+                    secret,
+                    timeout: Duration::from_millis(ms),
+                })
+            }
+        };
         if let Some(urls) = &c.api_base_urls {
             for u in urls {
                 let ok = Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https"));
@@ -532,6 +621,7 @@ fn validate(raw: RawFile, base: &Path) -> Result<ServerConfig, ConfigError> {
             previous_encoding_aes_key,
             api_base_urls: c.api_base_urls,
             authorized_redirect,
+            webhook,
         });
     }
 
@@ -668,6 +758,11 @@ impl ServerConfig {
             }
             if let Some(u) = &c.authorized_redirect {
                 line(format!("authorized_redirect = \"{u}\""));
+            }
+            if let Some(w) = &c.webhook {
+                line(format!("webhook_url = \"{}\"", shown_url(&w.url)));
+                line(format!("webhook_secret = \"{}\"", source(&w.secret)));
+                line(format!("webhook_timeout_ms = {}", w.timeout.as_millis()));
             }
         }
         for c in &self.clients {

@@ -29,19 +29,22 @@
 #![warn(missing_docs)]
 
 mod app;
+mod background;
 pub mod config;
 mod error;
 mod http;
 mod internal;
-mod messages;
+pub mod messages;
 pub mod metrics;
 pub mod openapi;
 mod pages;
 mod public;
 mod refresher;
 mod store;
+pub mod webhook;
 
 pub use app::{shutdown_signal, ServeError, Server, ServerOptions};
+pub use background::MAX_BACKGROUND_TASKS;
 pub use config::{ConfigError, ServerConfig};
 pub use error::ApiError;
 pub use internal::{MAX_IMPORT, MAX_INTERNAL_BODY};

@@ -1,39 +1,365 @@
-//! Messages and events of authorized accounts (the message URL).
+//! Messages and events of authorized accounts (the message URL): the 全网发布 release check,
+//! deduplication of WeChat's retries, and the relay to the host's webhook.
+//!
+//! Order of work for one message: verify and decrypt (a bad one is a 4xx, nothing forwarded);
+//! a release-check message of a test account is answered as
+//! [`wxopen_client::release_check`] decides (the customer-service follow-up runs in the
+//! background, once per message across instances); any other message goes to the webhook if
+//! one is configured (once per message across instances) and its reply, if any, is encrypted
+//! and sent back; otherwise `success`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use wxopen_client::{Error, PushQuery};
+use sha2::{Digest, Sha256};
+use wxopen_client::message::AuthorizerMessage;
+use wxopen_client::release_check::{release_check_action, ReleaseCheckAction};
+use wxopen_client::{Error, KeyUsed, PushQuery};
 
 use crate::app::{AppState, Component};
 
-/// Verifies and decrypts a message and answers it.
-pub(crate) async fn handle(
-    app: &AppState,
-    comp: &Component,
-    authorizer: &str,
-    query: &PushQuery,
-    body: &[u8],
-) -> Result<Response, Error> {
-    let (message, _key) = comp
+/// How long a message's delivery id is remembered (WeChat retries within about 15 s).
+pub const DEDUPE_TTL: Duration = Duration::from_secs(300);
+
+/// Pauses between the tries of an authorization event's delivery (three tries in all).
+const AUTHORIZATION_RETRIES: [Option<Duration>; 3] = [
+    Some(Duration::from_secs(1)),
+    Some(Duration::from_secs(4)),
+    None,
+];
+
+/// The most a deduplication claim may take before the message is handled anyway.
+const CLAIM_BUDGET: Duration = Duration::from_millis(500);
+
+fn body(status: StatusCode, content_type: &'static str, body: String) -> Response {
+    let mut r = (status, body).into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+fn success() -> Response {
+    body(
+        StatusCode::OK,
+        "text/plain; charset=utf-8",
+        wxopen_client::SUCCESS_REPLY.to_owned(),
+    )
+}
+
+fn empty() -> Response {
+    body(StatusCode::OK, "text/plain; charset=utf-8", String::new())
+}
+
+/// A stable id for one message of one account: the same for WeChat's retries of it.
+pub(crate) fn delivery_id(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0u8]);
+    }
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `true` if this instance is the first to see `id` (or the store could not tell in time:
+/// then the message is handled rather than dropped).
+pub(crate) async fn first_sight(app: &AppState, comp: &Component, id: &str) -> bool {
+    let claim = comp
         .client
-        .decrypt_authorizer_message_with_key(query, body)?;
+        .store()
+        .claim_once(&comp.section.appid, id, DEDUPE_TTL);
+    match tokio::time::timeout(CLAIM_BUDGET, claim).await {
+        Ok(Ok(first)) => first,
+        Ok(Err(e)) => {
+            app.metrics.inc(
+                "wxopen_dedupe_errors_total",
+                &[("component", &comp.section.appid)],
+            );
+            tracing::warn!(component = %comp.section.appid, error = %e, "cannot deduplicate a message; handling it anyway");
+            true
+        }
+        Err(_) => {
+            app.metrics.inc(
+                "wxopen_dedupe_errors_total",
+                &[("component", &comp.section.appid)],
+            );
+            tracing::warn!(component = %comp.section.appid, "deduplication timed out; handling the message anyway");
+            true
+        }
+    }
+}
+
+fn count(app: &AppState, comp: &Component, message: &AuthorizerMessage, result: &str) {
     app.metrics.inc(
         "wxopen_messages_total",
         &[
             ("component", &comp.section.appid),
-            ("result", "ok"),
+            ("result", result),
             ("msg_type", message.msg_type.as_str()),
         ],
     );
+}
+
+/// Encrypts a plaintext reply with the key that decrypted the message.
+fn encrypted(comp: &Component, key: KeyUsed, xml: &str) -> Result<Response, Error> {
+    let reply = comp
+        .client
+        .encrypt_authorizer_reply_as(key, xml.as_bytes())?;
+    Ok(body(
+        StatusCode::OK,
+        "application/xml; charset=utf-8",
+        reply.to_xml(),
+    ))
+}
+
+/// Verifies, decrypts and answers a message.
+pub(crate) async fn handle(
+    app: &Arc<AppState>,
+    comp: &Arc<Component>,
+    authorizer: &str,
+    query: &PushQuery,
+    raw: &[u8],
+) -> Result<Response, Error> {
+    let (message, key) = comp
+        .client
+        .decrypt_authorizer_message_with_key(query, raw)?;
+    let now = comp.client.clock().unix_seconds();
+    let id = delivery_id(&[authorizer, &message.to_user_name, &message.dedupe_key()]);
     tracing::info!(
         authorizer_appid = authorizer,
         msg_type = message.msg_type.as_str(),
+        delivery_id = %id,
         "message received"
     );
-    let mut r = (StatusCode::OK, "success").into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
+    match release_check_action(authorizer, &message, now) {
+        Some(action) => release_check(app, comp, &message, key, action, &id).await,
+        None => relay(app, comp, authorizer, &message, key, now, &id).await,
+    }
+}
+
+async fn release_check(
+    app: &Arc<AppState>,
+    comp: &Arc<Component>,
+    message: &AuthorizerMessage,
+    key: KeyUsed,
+    action: ReleaseCheckAction,
+    id: &str,
+) -> Result<Response, Error> {
+    match action {
+        ReleaseCheckAction::Reply { xml, .. } => {
+            // A passive reply has no side effect: a retry gets the same answer again.
+            count(app, comp, message, "release_check_reply");
+            encrypted(comp, key, &xml)
+        }
+        ReleaseCheckAction::QueryAuthAndSend {
+            auth_code,
+            touser,
+            content,
+        } => {
+            if !first_sight(app, comp, id).await {
+                count(app, comp, message, "duplicate");
+                return Ok(empty());
+            }
+            let started = Instant::now();
+            let (c, a) = (comp.clone(), app.clone());
+            let spawned = app.background.spawn(async move {
+                let result = c
+                    .client
+                    .complete_release_check(&auth_code, &touser, &content)
+                    .await;
+                let ms = started.elapsed().as_millis() as u64;
+                match result {
+                    Ok(appid) => {
+                        a.metrics.inc(
+                            "wxopen_release_check_sends_total",
+                            &[("component", &c.section.appid), ("result", "ok")],
+                        );
+                        tracing::info!(component = %c.section.appid, authorizer_appid = %appid, elapsed_ms = ms, "release check: customer-service message sent");
+                    }
+                    Err(e) => {
+                        a.metrics.inc(
+                            "wxopen_release_check_sends_total",
+                            &[("component", &c.section.appid), ("result", "error")],
+                        );
+                        tracing::warn!(component = %c.section.appid, error = %e, elapsed_ms = ms, "release check: the customer-service follow-up failed");
+                    }
+                }
+            });
+            if !spawned {
+                tracing::warn!(component = %comp.section.appid, "release check: too much background work; follow-up dropped");
+            }
+            count(app, comp, message, "release_check_send");
+            Ok(empty())
+        }
+        _ => {
+            count(app, comp, message, "release_check_ignored");
+            Ok(empty())
+        }
+    }
+}
+
+/// The JSON a message is relayed as.
+fn message_json(
+    component: &str,
+    authorizer: &str,
+    id: &str,
+    m: &AuthorizerMessage,
+) -> serde_json::Value {
+    let fields: Vec<[&str; 2]> = m.fields().map(|(k, v)| [k, v]).collect();
+    serde_json::json!({
+        "type": "message",
+        "component_appid": component,
+        "authorizer_appid": authorizer,
+        "delivery_id": id,
+        "message": {
+            "to_user_name": m.to_user_name,
+            "from_user_name": m.from_user_name,
+            "create_time": m.create_time,
+            "msg_type": m.msg_type.as_str(),
+            "msg_id": m.msg_id.map(|v| v.to_string()),
+            "event": m.event,
+            "content": m.content,
+            "fields": fields,
+        }
+    })
+}
+
+async fn relay(
+    app: &Arc<AppState>,
+    comp: &Arc<Component>,
+    authorizer: &str,
+    message: &AuthorizerMessage,
+    key: KeyUsed,
+    now: u64,
+    id: &str,
+) -> Result<Response, Error> {
+    let Some(hook) = &comp.webhook else {
+        count(app, comp, message, "ok");
+        return Ok(success());
+    };
+    if !first_sight(app, comp, id).await {
+        count(app, comp, message, "duplicate");
+        return Ok(success());
+    }
+    let json = message_json(&comp.section.appid, authorizer, id, message);
+    let bytes = serde_json::to_vec(&json).unwrap_or_default();
+    let started = Instant::now();
+    let outcome = hook.deliver("message", id, now, bytes).await;
+    let elapsed = started.elapsed();
+    let label = match &outcome {
+        Ok(Some(_)) => "reply",
+        Ok(None) => "no_reply",
+        Err(e) => e.label(),
+    };
+    app.metrics.inc(
+        "wxopen_webhook_deliveries_total",
+        &[("component", &comp.section.appid), ("result", label)],
     );
-    Ok(r)
+    app.metrics.observe(
+        "wxopen_webhook_seconds",
+        &[("component", &comp.section.appid)],
+        elapsed,
+    );
+    match outcome {
+        Ok(None) => {
+            count(app, comp, message, "relayed");
+            Ok(success())
+        }
+        Ok(Some(reply)) => {
+            match reply.to_xml(&message.from_user_name, &message.to_user_name, now) {
+                Ok(xml) => {
+                    count(app, comp, message, "relayed_reply");
+                    encrypted(comp, key, &xml)
+                }
+                Err(e) => {
+                    count(app, comp, message, "relay_bad_reply");
+                    tracing::warn!(component = %comp.section.appid, authorizer_appid = authorizer, delivery_id = %id, error = %e, "webhook reply refused; answering success");
+                    Ok(success())
+                }
+            }
+        }
+        Err(e) => {
+            count(app, comp, message, "relay_failed");
+            tracing::warn!(
+                component = %comp.section.appid,
+                authorizer_appid = authorizer,
+                delivery_id = %id,
+                msg_type = message.msg_type.as_str(),
+                webhook = %hook.shown_url(),
+                timeout_ms = hook.timeout().as_millis() as u64,
+                elapsed_ms = elapsed.as_millis() as u64,
+                error = %e,
+                "webhook did not take the message; answering success"
+            );
+            Ok(success())
+        }
+    }
+}
+
+/// Relays an authorization event (authorized, updateauthorized, unauthorized) to the webhook
+/// in the background, once across instances.
+pub(crate) fn relay_authorization(
+    app: &Arc<AppState>,
+    comp: &Arc<Component>,
+    info_type: &str,
+    authorizer: &str,
+    create_time: u64,
+) {
+    if comp.webhook.is_none() {
+        return;
+    }
+    let id = delivery_id(&[
+        "authorization",
+        info_type,
+        authorizer,
+        &create_time.to_string(),
+    ]);
+    let json = serde_json::json!({
+        "type": "authorization",
+        "component_appid": comp.section.appid,
+        "authorizer_appid": authorizer,
+        "delivery_id": id,
+        "info_type": info_type,
+        "create_time": create_time,
+    });
+    let (a, c) = (app.clone(), comp.clone());
+    let spawned = app.background.spawn(async move {
+        if !first_sight(&a, &c, &id).await {
+            return;
+        }
+        let Some(hook) = &c.webhook else { return };
+        let bytes = serde_json::to_vec(&json).unwrap_or_default();
+        // Nobody waits on this delivery: try a few times before giving up.
+        for (attempt, pause) in AUTHORIZATION_RETRIES.iter().enumerate() {
+            let now = c.client.clock().unix_seconds();
+            let result = hook
+                .deliver("authorization", &id, now, bytes.clone())
+                .await;
+            let label = match &result {
+                Ok(_) => "delivered",
+                Err(e) => e.label(),
+            };
+            a.metrics.inc(
+                "wxopen_webhook_deliveries_total",
+                &[("component", &c.section.appid), ("result", label)],
+            );
+            match result {
+                Ok(_) => return,
+                Err(e) => {
+                    tracing::warn!(component = %c.section.appid, delivery_id = %id, attempt = attempt + 1, webhook = %hook.shown_url(), error = %e, "webhook did not take the authorization event");
+                }
+            }
+            match pause {
+                Some(p) => tokio::time::sleep(*p).await,
+                None => return,
+            }
+        }
+    });
+    if !spawned {
+        tracing::warn!(component = %comp.section.appid, "too much background work; authorization event not relayed");
+    }
 }

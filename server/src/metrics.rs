@@ -60,6 +60,19 @@ const HELP: &[(&str, &str)] = &[
         "Authorized-account messages by result",
     ),
     (
+        "wxopen_webhook_deliveries_total",
+        "Deliveries to the message webhook by result",
+    ),
+    ("wxopen_webhook_seconds", "Message webhook latency"),
+    (
+        "wxopen_release_check_sends_total",
+        "Release-check customer-service follow-ups by result",
+    ),
+    (
+        "wxopen_dedupe_errors_total",
+        "Messages handled without deduplication (the store failed or was slow)",
+    ),
+    (
         "wxopen_upstream_calls_total",
         "WeChat API attempts by endpoint and errcode",
     ),

@@ -120,15 +120,33 @@ async fn component_push(
                     ("info_type", &info_type),
                 ],
             );
+            if let ComponentEvent::Unauthorized {
+                authorizer_appid,
+                create_time,
+                ..
+            } = &ack.event
+            {
+                crate::messages::relay_authorization(
+                    &app,
+                    &comp,
+                    &info_type,
+                    authorizer_appid,
+                    *create_time,
+                );
+            }
             if let ComponentEvent::Authorized(g) | ComponentEvent::UpdateAuthorized(g) = &ack.event
             {
-                // Exchange the code in the background; the redirect path shares the exchange.
-                let (comp, code, appid) = (
+                // Exchange the code in the background (the redirect path shares the exchange),
+                // then tell the webhook, so the host finds the account's tokens stored.
+                let (a, comp, code, appid, created, info_type) = (
+                    app.clone(),
                     comp.clone(),
                     g.authorization_code.clone(),
                     g.authorizer_appid.clone(),
+                    g.create_time,
+                    info_type.clone(),
                 );
-                tokio::spawn(async move {
+                let spawned = app.background.spawn(async move {
                     match comp.exchange(&code).await {
                         Ok(info) => {
                             tracing::info!(authorizer_appid = %info.authorizer_appid, "authorization from the push stored")
@@ -137,7 +155,11 @@ async fn component_push(
                             tracing::warn!(authorizer_appid = %appid, error = %e, "query_auth for the authorized push failed")
                         }
                     }
+                    crate::messages::relay_authorization(&a, &comp, &info_type, &appid, created);
                 });
+                if !spawned {
+                    tracing::warn!(component = %component, "too much background work; the authorized push's code is left to the redirect");
+                }
             }
             text(StatusCode::OK, "success")
         }

@@ -1,0 +1,465 @@
+//! The message URL: release-check answers, deduplication across instances, and the webhook
+//! relay (signed requests, encrypted replies, slow, dead and confused webhooks, bad input).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use serde_json::{json, Value};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+use wxopen_client::message::parse_authorizer_message;
+use wxopen_client::MemoryStore;
+use wxopen_core::MsgCrypt;
+
+const TEST_OA: &str = "wx8e1097c5bc82cde9"; // group 3 official account
+const TEST_OA_USER: &str = "gh_3f222ed8d140";
+const ACCOUNT: &str = "wxauthorizer0001";
+const WEBHOOK_SECRET: &str = "webhook-secret-0123456789";
+
+/// A message for an authorized account, encrypted and wrapped as WeChat POSTs it to the
+/// message URL; returns the query string.
+fn message(xml: &str, timestamp: u64, to: &str) -> (String, Vec<u8>) {
+    let crypt = MsgCrypt::new(TOKEN, AES_KEY, APPID).unwrap();
+    let ts = timestamp.to_string();
+    let reply = crypt
+        .encrypt_reply(xml.as_bytes(), &ts, "n7", b"fedcba9876543210")
+        .unwrap();
+    let body = format!(
+        "<xml><ToUserName><![CDATA[{to}]]></ToUserName><Encrypt><![CDATA[{}]]></Encrypt></xml>",
+        reply.encrypt
+    );
+    let signature = wxopen_core::signature::sign_plain(TOKEN, &ts, "n7");
+    let query = format!(
+        "signature={}&timestamp={ts}&nonce=n7&openid=ouser1&encrypt_type=aes&msg_signature={}",
+        signature.as_str(),
+        reply.msg_signature
+    );
+    (query, body.into_bytes())
+}
+
+fn text_xml(to: &str, content: &str, msg_id: u64, t: u64) -> String {
+    format!(
+        "<xml><ToUserName><![CDATA[{to}]]></ToUserName><FromUserName><![CDATA[ouser1]]></FromUserName><CreateTime>{t}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
+    )
+}
+
+async fn post_message(s: &Running, authorizer: &str, q: &str, body: Vec<u8>) -> (u16, String) {
+    let r = s
+        .http
+        .post(format!(
+            "{}/wechat/{APPID}/callback/{authorizer}?{q}",
+            s.public
+        ))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// Opens an encrypted passive reply as WeChat does (signature checked).
+fn open(reply: &str) -> wxopen_client::AuthorizerMessage {
+    let crypt = MsgCrypt::new(TOKEN, AES_KEY, APPID).unwrap();
+    let field = |tag: &str| {
+        let a = reply.find(&format!("<{tag}>")).expect(tag) + tag.len() + 2;
+        let b = reply[a..].find(&format!("</{tag}>")).unwrap() + a;
+        let v = &reply[a..b];
+        v.strip_prefix("<![CDATA[")
+            .and_then(|v| v.strip_suffix("]]>"))
+            .unwrap_or(v)
+            .to_owned()
+    };
+    let plain = crypt
+        .decrypt_encrypted(
+            &field("Encrypt"),
+            &field("MsgSignature"),
+            &field("TimeStamp"),
+            &field("Nonce"),
+        )
+        .unwrap();
+    parse_authorizer_message(&plain).unwrap()
+}
+
+async fn start_webhook(
+    upstream: &MockServer,
+    webhook: &str,
+    timeout_ms: u64,
+    store: Arc<MemoryStore>,
+) -> Running {
+    let text = config_text(&upstream.uri(), "").replacen(
+        &format!("api_base_urls = [\"{}\"]", upstream.uri()),
+        &format!(
+            "api_base_urls = [\"{}\"]\nwebhook_url = \"{webhook}\"\nwebhook_secret = \"{WEBHOOK_SECRET}\"\nwebhook_timeout_ms = {timeout_ms}",
+            upstream.uri()
+        ),
+        1,
+    );
+    let cfg = wxopen_server::config::parse(&text, std::path::Path::new("/")).unwrap();
+    start_config(cfg, store).await
+}
+
+/// Waits (bounded) until `n` requests reached `p` on `server`.
+async fn wait_hits(server: &MockServer, p: &str, n: usize) {
+    for _ in 0..500 {
+        if hits(server, p).await >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{p}: fewer than {n} requests");
+}
+
+fn messages(s: &Running, result: &str, msg_type: &str) -> u64 {
+    s.metrics.counter(
+        "wxopen_messages_total",
+        &[
+            ("component", APPID),
+            ("result", result),
+            ("msg_type", msg_type),
+        ],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn release_check_text_and_event_get_encrypted_passive_replies() {
+    let upstream = MockServer::start().await;
+    let s = start(&upstream).await;
+    let t = s.now();
+    let (q, b) = message(
+        &text_xml(TEST_OA_USER, "TESTCOMPONENT_MSG_TYPE_TEXT", 11, t),
+        t,
+        TEST_OA_USER,
+    );
+    let (status, body) = post_message(&s, TEST_OA, &q, b).await;
+    assert_eq!(status, 200, "{body}");
+    let r = open(&body);
+    assert_eq!(
+        r.content.as_deref(),
+        Some("TESTCOMPONENT_MSG_TYPE_TEXT_callback")
+    );
+    assert_eq!(
+        (r.to_user_name.as_str(), r.from_user_name.as_str()),
+        ("ouser1", TEST_OA_USER)
+    );
+    // An event: "<Event>from_callback".
+    let ev = format!(
+        "<xml><ToUserName>{TEST_OA_USER}</ToUserName><FromUserName>ouser1</FromUserName><CreateTime>{t}</CreateTime><MsgType>event</MsgType><Event>LOCATION</Event><Latitude>23.1</Latitude><Longitude>113.3</Longitude><Precision>119.3</Precision></xml>"
+    );
+    let (q, b) = message(&ev, t, TEST_OA_USER);
+    let (status, body) = post_message(&s, TEST_OA, &q, b).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        open(&body).content.as_deref(),
+        Some("LOCATIONfrom_callback")
+    );
+    assert_eq!(messages(&s, "release_check_reply", "text"), 1);
+    assert_eq!(messages(&s, "release_check_reply", "event"), 1);
+    // Nothing went upstream for passive replies.
+    assert!(upstream.received_requests().await.unwrap().is_empty());
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_auth_code_answers_empty_then_sends_one_message_across_two_instances() {
+    let upstream = MockServer::start().await;
+    mount_component_token(&upstream, "cat-1").await;
+    mount_query_auth(&upstream, TEST_OA, "at-test-oa", "refreshtoken@@@test-oa").await;
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/message/custom/send"))
+        .respond_with(ok_json(json!({"errcode": 0, "errmsg": "ok"})))
+        .mount(&upstream)
+        .await;
+    let store = Arc::new(MemoryStore::new());
+    let cfg = || {
+        wxopen_server::config::parse(&config_text(&upstream.uri(), ""), std::path::Path::new("/"))
+            .unwrap()
+    };
+    let a = start_config(cfg(), store.clone()).await;
+    let b = start_config(cfg(), store.clone()).await;
+    a.push_ticket("ticket-1", a.now()).await;
+    let t = a.now();
+    let xml = text_xml(
+        TEST_OA_USER,
+        "QUERY_AUTH_CODE:queryauthcode@@@check-1",
+        42,
+        t,
+    );
+    // WeChat's first try reaches instance a, its retry instance b.
+    let (q, body) = message(&xml, t, TEST_OA_USER);
+    assert_eq!(
+        post_message(&a, TEST_OA, &q, body.clone()).await,
+        (200, String::new())
+    );
+    assert_eq!(
+        post_message(&b, TEST_OA, &q, body).await,
+        (200, String::new())
+    );
+    wait_hits(&upstream, "/cgi-bin/message/custom/send", 1).await;
+    assert_eq!(messages(&a, "release_check_send", "text"), 1);
+    assert_eq!(messages(&b, "duplicate", "text"), 1);
+    assert_eq!(messages(&b, "release_check_send", "text"), 0);
+    let sends: Vec<_> = upstream
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path() == "/cgi-bin/message/custom/send")
+        .collect();
+    assert_eq!(sends.len(), 1);
+    assert_eq!(
+        sends[0].url.query(),
+        Some("access_token=at-test-oa"),
+        "sent with the test account's token"
+    );
+    let sent: Value = serde_json::from_slice(&sends[0].body).unwrap();
+    assert_eq!(
+        sent,
+        json!({"touser": "ouser1", "msgtype": "text", "text": {"content": "queryauthcode@@@check-1_from_api"}})
+    );
+    assert_eq!(
+        hits(&upstream, "/cgi-bin/component/api_query_auth").await,
+        1
+    );
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_are_relayed_signed_and_replies_come_back_encrypted() {
+    let upstream = MockServer::start().await;
+    let hook = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/hook"))
+        .respond_with(ok_json(
+            json!({"reply": {"type": "text", "content": "hello back"}}),
+        ))
+        .mount(&hook)
+        .await;
+    let s = start_webhook(
+        &upstream,
+        &format!("{}/hook", hook.uri()),
+        2000,
+        Arc::new(MemoryStore::new()),
+    )
+    .await;
+    let t = s.now();
+    let (q, b) = message(
+        &text_xml("gh_account01", "hi there", 77, t),
+        t,
+        "gh_account01",
+    );
+    let (status, body) = post_message(&s, ACCOUNT, &q, b.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    let r = open(&body);
+    assert_eq!(r.content.as_deref(), Some("hello back"));
+    assert_eq!(
+        (r.to_user_name.as_str(), r.from_user_name.as_str()),
+        ("ouser1", "gh_account01")
+    );
+    // The delivery: JSON, signed over "<timestamp>.<body>".
+    let reqs = hook.received_requests().await.unwrap();
+    assert_eq!(reqs.len(), 1);
+    let req = &reqs[0];
+    let header = |n: &str| req.headers.get(n).unwrap().to_str().unwrap().to_owned();
+    let ts: u64 = header("x-wxopen-timestamp").parse().unwrap();
+    assert_eq!(
+        header("x-wxopen-signature"),
+        wxopen_server::webhook::signature(WEBHOOK_SECRET.as_bytes(), ts, &req.body)
+    );
+    assert_eq!(header("x-wxopen-event"), "message");
+    let j: Value = serde_json::from_slice(&req.body).unwrap();
+    assert_eq!(j["type"], "message");
+    assert_eq!(j["authorizer_appid"], ACCOUNT);
+    assert_eq!(j["component_appid"], APPID);
+    assert_eq!(j["delivery_id"], header("x-wxopen-delivery"));
+    assert_eq!(j["message"]["content"], "hi there");
+    assert_eq!(j["message"]["msg_id"], "77");
+    assert_eq!(
+        j["message"]["fields"][0],
+        json!(["ToUserName", "gh_account01"])
+    );
+    // WeChat's retry of the same message is answered without a second delivery.
+    assert_eq!(
+        post_message(&s, ACCOUNT, &q, b).await,
+        (200, "success".into())
+    );
+    assert_eq!(hook.received_requests().await.unwrap().len(), 1);
+    assert_eq!(messages(&s, "duplicate", "text"), 1);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_dead_and_confused_webhooks_still_get_wechat_its_answer() {
+    let upstream = MockServer::start().await;
+    let hook = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/slow"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
+        .mount(&hook)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/confused"))
+        .respond_with(ok_json(json!({"reply": {"type": "text", "content": ""}})))
+        .mount(&hook)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/down"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&hook)
+        .await;
+    // A port nothing listens on.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/hook", l.local_addr().unwrap())
+    };
+    let cases = [
+        (format!("{}/slow", hook.uri()), "timeout"),
+        (dead, "unreachable"),
+        (format!("{}/down", hook.uri()), "status"),
+        (format!("{}/confused", hook.uri()), "reply"),
+    ];
+    for (i, (url, label)) in cases.iter().enumerate() {
+        let s = start_webhook(&upstream, url, 300, Arc::new(MemoryStore::new())).await;
+        let t = s.now();
+        let (q, b) = message(
+            &text_xml("gh_account01", "hello", 100 + i as u64, t),
+            t,
+            "gh_account01",
+        );
+        assert_eq!(
+            post_message(&s, ACCOUNT, &q, b).await,
+            (200, "success".into()),
+            "{label}"
+        );
+        assert_eq!(
+            s.metrics.counter(
+                "wxopen_webhook_deliveries_total",
+                &[("component", APPID), ("result", label)],
+            ),
+            1,
+            "{label}"
+        );
+        let result = if *label == "reply" {
+            "relay_bad_reply"
+        } else {
+            "relay_failed"
+        };
+        assert_eq!(messages(&s, result, "text"), 1, "{label}");
+        s.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_messages_are_refused_and_never_forwarded() {
+    let upstream = MockServer::start().await;
+    let hook = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&hook)
+        .await;
+    let s = start_webhook(
+        &upstream,
+        &format!("{}/hook", hook.uri()),
+        1000,
+        Arc::new(MemoryStore::new()),
+    )
+    .await;
+    let t = s.now();
+    let (q, b) = message(&text_xml("gh_account01", "x", 1, t), t, "gh_account01");
+    let tampered = q.replace("msg_signature=", "msg_signature=0");
+    let (status, body) = post_message(&s, ACCOUNT, &tampered, b.clone()).await;
+    assert!((400..500).contains(&status), "{status} {body}");
+    let (status, _) = post_message(&s, ACCOUNT, &q, b"not xml at all".to_vec()).await;
+    assert!((400..500).contains(&status), "{status}");
+    let (status, _) = post_message(&s, "not-an-appid!", &q, b.clone()).await;
+    assert!((400..500).contains(&status), "{status}");
+    let r = s
+        .http
+        .post(format!(
+            "{}/wechat/wxunknown000001/callback/{ACCOUNT}?{q}",
+            s.public
+        ))
+        .body(b)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    assert!(hook.received_requests().await.unwrap().is_empty());
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_events_reach_the_webhook_after_the_exchange() {
+    let upstream = MockServer::start().await;
+    mount_component_token(&upstream, "cat-1").await;
+    mount_query_auth(&upstream, ACCOUNT, "at-1", "refreshtoken@@@r1").await;
+    let hook = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&hook)
+        .await;
+    let s = start_webhook(
+        &upstream,
+        &format!("{}/hook", hook.uri()),
+        1000,
+        Arc::new(MemoryStore::new()),
+    )
+    .await;
+    s.push_ticket("ticket-1", s.now()).await;
+    let t = s.now();
+    let (q, b) = push(
+        &authorized_xml(ACCOUNT, "queryauthcode@@@c1", t),
+        &t.to_string(),
+        "n2",
+    );
+    assert_eq!(s.post_push(APPID, &q, b).await, (200, "success".into()));
+    wait_hits(&hook, "/hook", 1).await;
+    // By the time the host hears of it, the account's token is served.
+    let r = s
+        .internal_get(
+            &format!("/v1/{APPID}/authorizers/{ACCOUNT}/token"),
+            Some(KEY),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let unauth = format!(
+        "<xml><AppId>{APPID}</AppId><CreateTime>{}</CreateTime><InfoType>unauthorized</InfoType><AuthorizerAppid>{ACCOUNT}</AuthorizerAppid></xml>",
+        t + 1
+    );
+    let (q, b) = push(&unauth, &t.to_string(), "n3");
+    assert_eq!(
+        s.post_push(APPID, &q, b.clone()).await,
+        (200, "success".into())
+    );
+    // WeChat pushes it again: one delivery.
+    assert_eq!(s.post_push(APPID, &q, b).await, (200, "success".into()));
+    wait_hits(&hook, "/hook", 2).await;
+    s.stop().await; // waits for background work
+    let reqs = hook.received_requests().await.unwrap();
+    assert_eq!(reqs.len(), 2);
+    let kinds: Vec<(String, String)> = reqs
+        .iter()
+        .map(|r| {
+            let j: Value = serde_json::from_slice(&r.body).unwrap();
+            assert_eq!(r.headers.get("x-wxopen-event").unwrap(), "authorization");
+            assert!(!String::from_utf8_lossy(&r.body).contains("queryauthcode"));
+            (
+                j["info_type"].as_str().unwrap().to_owned(),
+                j["authorizer_appid"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("authorized".to_owned(), ACCOUNT.to_owned()),
+            ("unauthorized".to_owned(), ACCOUNT.to_owned())
+        ]
+    );
+}
