@@ -5,7 +5,17 @@
 //! platform's error object, never a success.
 
 pub use wxopen_client::api::Endpoint;
-use wxopen_client::api::ENDPOINTS;
+use wxopen_client::api::{TokenParam, ENDPOINTS};
+
+/// `POST /cgi-bin/message/custom/send?access_token=…` (send a customer-service message on
+/// behalf of an authorized account, with its authorizer access token): not a component API,
+/// so the client names it [`Endpoint::Other`]. The fake serves it for the release check
+/// (see [`crate::release_check`]) and for hosts that answer their users; it models
+/// `msgtype` `text` only.
+pub const CUSTOM_SEND: Endpoint = Endpoint::Other {
+    path: "/cgi-bin/message/custom/send",
+    token: TokenParam::AccessToken,
+};
 
 /// Which access token the fake accepts in an endpoint's query string (finer than the client's
 /// [`wxopen_client::api::TokenParam`], which names only the query parameter).
@@ -40,6 +50,8 @@ pub enum FieldType {
     Str,
     /// A non-negative JSON integer.
     UInt,
+    /// A JSON object (its members are checked by the endpoint itself).
+    Object,
 }
 
 /// One field of a request body.
@@ -69,6 +81,22 @@ const fn req_uint(name: &'static str) -> FieldSpec {
     }
 }
 
+const fn req_obj(name: &'static str) -> FieldSpec {
+    FieldSpec {
+        name,
+        ty: FieldType::Object,
+        required: true,
+    }
+}
+
+const fn opt_obj(name: &'static str) -> FieldSpec {
+    FieldSpec {
+        name,
+        ty: FieldType::Object,
+        required: false,
+    }
+}
+
 const fn opt(name: &'static str) -> FieldSpec {
     FieldSpec {
         name,
@@ -85,14 +113,31 @@ macro_rules! fields {
 }
 
 /// The endpoint the fake serves at `path` (exact match, no trailing slash tolerance): one of
-/// [`wxopen_client::api::ENDPOINTS`].
+/// [`wxopen_client::api::ENDPOINTS`], or [`CUSTOM_SEND`].
 pub fn endpoint_at(path: &str) -> Option<Endpoint> {
-    ENDPOINTS.into_iter().find(|e| e.path() == path)
+    ENDPOINTS
+        .into_iter()
+        .chain([CUSTOM_SEND])
+        .find(|e| e.path() == path)
 }
 
-/// The fake's contract for `endpoint`; `None` for [`Endpoint::Other`] paths, which it does not
-/// serve (404).
+/// The fake's contract for `endpoint`; `None` for [`Endpoint::Other`] paths other than
+/// [`CUSTOM_SEND`], which it does not serve (404).
 pub fn contract(endpoint: Endpoint) -> Option<Contract> {
+    if endpoint == CUSTOM_SEND {
+        // `text` is checked by the handler (`content`, a non-empty string, and nothing else);
+        // `customservice` (`{"kf_account": …}`) picks the customer-service account.
+        return Some(Contract {
+            endpoint,
+            accepted_token: AcceptedToken::Authorizer,
+            fields: fields![
+                req("touser"),
+                req("msgtype"),
+                req_obj("text"),
+                opt_obj("customservice"),
+            ],
+        });
+    }
     let accepted_token = match endpoint {
         Endpoint::ComponentToken | Endpoint::StartPushTicket | Endpoint::ClearQuotaV2 => {
             AcceptedToken::None
@@ -163,6 +208,9 @@ pub(crate) fn missing_code(field: &str) -> i64 {
         // A missing/null ticket is reported as an invalid ticket (WxJava#2968 log).
         "component_verify_ticket" => 61006,
         "authorizer_refresh_token" => 41003,
+        // custom/send: no recipient is an invalid openid, no type an invalid message type.
+        "touser" => 40003,
+        "msgtype" => 40008,
         _ => 47001,
     }
 }
@@ -179,10 +227,16 @@ mod tests {
         }
         assert_eq!(endpoint_at("/cgi-bin/component/api_component_token/"), None);
         let other = Endpoint::Other {
-            path: "/cgi-bin/message/custom/send",
-            token: wxopen_client::api::TokenParam::AccessToken,
+            path: "/cgi-bin/message/mass/send",
+            token: TokenParam::AccessToken,
         };
         assert_eq!(contract(other), None);
+        assert_eq!(endpoint_at(other.path()), None);
+        assert_eq!(endpoint_at(CUSTOM_SEND.path()), Some(CUSTOM_SEND));
+        assert_eq!(
+            contract(CUSTOM_SEND).map(|c| c.accepted_token),
+            Some(AcceptedToken::Authorizer)
+        );
         let mut paths: Vec<_> = ENDPOINTS.iter().map(|e| e.path()).collect();
         paths.sort_unstable();
         paths.dedup();

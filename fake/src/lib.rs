@@ -86,10 +86,11 @@ mod state;
 
 pub use counters::{CallRecord, Host, Outcome};
 pub use endpoints::{
-    contract, endpoint_at, AcceptedToken, Contract, Endpoint, FieldSpec, FieldType,
+    contract, endpoint_at, AcceptedToken, Contract, Endpoint, FieldSpec, FieldType, CUSTOM_SEND,
 };
 pub use error::FakeError;
 pub use fake::{Consent, FakeBuilder, FakeConfig, FakeWeChat};
 pub use faults::{Fault, FaultRule};
+pub use handlers::custom_send::SentMessage;
 pub use push::{Push, PushKind, PushParams};
 pub use state::AuthorizerKind;

@@ -1,6 +1,7 @@
 //! The wiremock side: one responder and one connection-drop gate per host, both over the shared
 //! platform state.
 
+pub(crate) mod custom_send;
 pub(crate) mod validate;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -10,7 +11,7 @@ use wiremock::{Match, Request, ResponseTemplate};
 use wxopen_client::Clock;
 
 use crate::counters::{CallRecord, Counters, Host, Outcome};
-use crate::endpoints::Endpoint;
+use crate::endpoints::{Endpoint, CUSTOM_SEND};
 use crate::faults::{Fault, Faults};
 use crate::state::{errmsg_for, ApiError, Platform};
 
@@ -77,6 +78,7 @@ pub(crate) struct Responder {
 
 impl wiremock::Respond for Responder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
+        let arrived = std::time::Instant::now();
         let shared = &self.shared;
         let now = shared.clock.unix_seconds();
         let path = request.url.path().to_owned();
@@ -135,12 +137,19 @@ impl wiremock::Respond for Responder {
                 .caller(endpoint, token.as_deref(), now)
                 .and_then(|caller| {
                     let body = validate::body(endpoint, &request.body)?;
-                    inner.platform.call(endpoint, &caller, &body, now)
+                    if endpoint == CUSTOM_SEND {
+                        custom_send::serve(&mut inner.platform, &caller, &body, now, arrived)
+                    } else {
+                        inner.platform.call(endpoint, &caller, &body, now)
+                    }
                 })
         };
         let template = match result {
             Ok(v) => json_response(200, &v),
             Err(e) => {
+                if endpoint == CUSTOM_SEND {
+                    inner.platform.record_refused_send(arrived, e.errcode);
+                }
                 record.outcome = Outcome::Errcode(e.errcode);
                 json_response(200, &shared.error_body(&e))
             }
