@@ -525,7 +525,7 @@ impl Platform {
             .status(now, grace)
     }
 
-    fn check_authorizer_token(&self, token: &str, now: u64) -> Result<String, ApiError> {
+    pub(crate) fn check_authorizer_token(&self, token: &str, now: u64) -> Result<String, ApiError> {
         let grace = self.cfg.superseded_grace;
         for a in self.authorizers.values() {
             if let Some(t) = a.access_tokens.iter().find(|t| t.value == token) {

@@ -1,22 +1,18 @@
 //! `POST /cgi-bin/message/custom/send?access_token=…`: a customer-service message sent on
 //! behalf of an authorized account with its authorizer access token.
 //!
-//! The token and the top-level keys are checked by the generic contract ([`CUSTOM_SEND`]'s
-//! entry in [`crate::contract`]); this handler checks the rest: `msgtype` `text` (the only
-//! type the fake models: 40008 otherwise), `text` holding exactly a non-empty string
-//! `content` (44004 empty, 47001 otherwise), an optional `customservice` with a string
-//! `kf_account`, and a recipient who wrote to this account within
-//! [`FakeConfig::customer_service_window`](crate::FakeConfig::customer_service_window)
-//! (40003 for a user the account never heard from, 45015 once the window has passed).
-//! Accepted messages are recorded ([`SentMessage`]) and answered `{"errcode":0,"errmsg":"ok"}`.
+//! Not a component API, so it is outside the generic contract table ([`crate::contract`]):
+//! its body is nested. The checks are listed on [`CUSTOM_SEND`]. Accepted messages are
+//! recorded ([`SentMessage`]) and answered `{"errcode":0,"errmsg":"ok"}`.
 //!
 //! [`CUSTOM_SEND`]: crate::CUSTOM_SEND
 
 use std::time::Instant;
 
 use serde_json::{json, Map, Value};
+use url::Url;
 
-use crate::state::{ApiError, Caller, Platform};
+use crate::state::{ApiError, Platform};
 
 /// A customer-service message the fake accepted on `custom/send`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,25 +61,46 @@ fn only_keys(obj: &Map<String, Value>, allowed: &[&str], within: &str) -> Result
     }
 }
 
-/// Serves one `custom/send` call whose token and top-level shape already passed the contract.
+/// Serves one `custom/send` POST.
 pub(crate) fn serve(
     platform: &mut Platform,
-    caller: &Caller,
-    body: &Map<String, Value>,
+    url: &Url,
+    raw: &[u8],
     now: u64,
     at: Instant,
 ) -> Result<Value, ApiError> {
-    let Caller::Authorizer(appid) = caller else {
-        // The contract admits only authorizer tokens here.
-        return Err(ApiError::new(40001));
+    let token = url
+        .query_pairs()
+        .find(|(k, v)| k == "access_token" && !v.is_empty())
+        .map(|(_, v)| v.into_owned())
+        .ok_or_else(|| ApiError::new(41001))?;
+    let appid = platform.check_authorizer_token(&token, now)?;
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::new(44002));
+    }
+    let value: Value = serde_json::from_slice(raw)
+        .map_err(|_| ApiError::hint(47001, "request body is not valid JSON"))?;
+    let Value::Object(body) = value else {
+        return Err(ApiError::hint(47001, "request body is not a JSON object"));
     };
-    let touser = str_member(body, "touser", 40003)?;
-    let msgtype = str_member(body, "msgtype", 40008)?;
+    if let Some(extra) = body
+        .keys()
+        .find(|k| !["touser", "msgtype", "text", "customservice"].contains(&k.as_str()))
+    {
+        return Err(ApiError::hint(
+            47001,
+            &format!("unexpected field `{extra}`"),
+        ));
+    }
+    let touser = str_member(&body, "touser", 40003)?;
+    let msgtype = str_member(&body, "msgtype", 40008)?;
     if msgtype != "text" {
         return Err(ApiError::hint(40008, "the fake models msgtype `text` only"));
     }
-    let Some(Value::Object(text)) = body.get("text") else {
-        return Err(ApiError::hint(47001, "`text` must be an object"));
+    let text = match body.get("text") {
+        Some(Value::Object(text)) => text,
+        None => return Err(ApiError::hint(40008, "msgtype `text` without `text`")),
+        Some(_) => return Err(ApiError::hint(47001, "`text` must be an object")),
     };
     only_keys(text, &["content"], "text")?;
     let content = str_member(text, "content", 44004)?;
@@ -95,17 +112,17 @@ pub(crate) fn serve(
         }
         Some(_) => return Err(ApiError::hint(47001, "`customservice` must be an object")),
     };
-    if !platform.is_authorized(appid) {
+    if !platform.is_authorized(&appid) {
         return Err(ApiError::new(61003));
     }
-    let Some(last) = platform.user_last_wrote(appid, touser) else {
+    let Some(last) = platform.user_last_wrote(&appid, touser) else {
         return Err(ApiError::hint(40003, "touser never wrote to this account"));
     };
     if now >= last.saturating_add(platform.cfg.customer_service_window) {
         return Err(ApiError::new(45015));
     }
     platform.record_sent(SentMessage {
-        authorizer_appid: appid.clone(),
+        authorizer_appid: appid,
         touser: touser.to_owned(),
         msgtype: msgtype.to_owned(),
         content: content.to_owned(),

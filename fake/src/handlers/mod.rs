@@ -130,6 +130,14 @@ impl wiremock::Respond for Responder {
             && inner.platform.quota_exhausted(endpoint)
         {
             Err(ApiError::new(45009))
+        } else if endpoint == CUSTOM_SEND {
+            custom_send::serve(
+                &mut inner.platform,
+                &request.url,
+                &request.body,
+                now,
+                arrived,
+            )
         } else {
             let token = validate::query_token(&request.url, endpoint);
             inner
@@ -137,11 +145,7 @@ impl wiremock::Respond for Responder {
                 .caller(endpoint, token.as_deref(), now)
                 .and_then(|caller| {
                     let body = validate::body(endpoint, &request.body)?;
-                    if endpoint == CUSTOM_SEND {
-                        custom_send::serve(&mut inner.platform, &caller, &body, now, arrived)
-                    } else {
-                        inner.platform.call(endpoint, &caller, &body, now)
-                    }
+                    inner.platform.call(endpoint, &caller, &body, now)
                 })
         };
         let template = match result {

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::endpoints::{contract, missing_code, AcceptedToken, Endpoint, FieldType, CUSTOM_SEND};
+use crate::endpoints::{contract, missing_code, AcceptedToken, Endpoint, FieldType};
 use crate::state::ApiError;
 
 /// The access token from the query string, under the parameter name(s) the endpoint accepts.
@@ -26,12 +26,7 @@ pub(crate) fn query_token(url: &Url, endpoint: Endpoint) -> Option<String> {
 
 /// Parses and checks the body against the endpoint's schema: a JSON object, no unknown key, every
 /// required key present and non-empty, every value of the documented type.
-///
-/// An empty body to `custom/send` is 44002 ("empty post data"), as the message APIs answer.
 pub(crate) fn body(endpoint: Endpoint, raw: &[u8]) -> Result<Map<String, Value>, ApiError> {
-    if endpoint == CUSTOM_SEND && raw.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::new(44002));
-    }
     let value: Value = serde_json::from_slice(raw)
         .map_err(|_| ApiError::hint(47001, "request body is not valid JSON"))?;
     let Value::Object(map) = value else {
@@ -72,7 +67,6 @@ pub(crate) fn body(endpoint: Endpoint, raw: &[u8]) -> Result<Map<String, Value>,
                 }
             }
             (Some(Value::Number(n)), FieldType::UInt) if n.as_u64().is_some() => {}
-            (Some(Value::Object(_)), FieldType::Object) => {}
             (Some(_), _) => {
                 return Err(ApiError::hint(
                     47001,
