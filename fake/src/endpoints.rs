@@ -5,7 +5,28 @@
 //! platform's error object, never a success.
 
 pub use wxopen_client::api::Endpoint;
-use wxopen_client::api::ENDPOINTS;
+use wxopen_client::api::{TokenParam, ENDPOINTS};
+
+/// `POST /cgi-bin/message/custom/send?access_token=…` (send a customer-service message on
+/// behalf of an authorized account, with its authorizer access token): not a component API,
+/// so the client names it [`Endpoint::Other`]. The fake serves it for the release check
+/// (see [`crate::release_check`]) and for hosts that answer their users; it models
+/// `msgtype` `text` only.
+///
+/// Its checks, in order: `access_token` present (41001) and a live authorizer access token
+/// (40001/42001; a component token is 40001); a non-empty body (44002) that is a JSON object
+/// (47001) with only `touser`, `msgtype`, `text` and `customservice` (47001); `touser` a
+/// non-empty string (40003); `msgtype` a non-empty string (40008), `text` (40008 otherwise);
+/// `text` exactly `{"content": <non-empty string>}` (47001; 44004 empty content);
+/// `customservice`, if present, exactly `{"kf_account": <string>}` (47001); the account still
+/// authorized (61003); `touser` a user who wrote to this account (40003) within
+/// [`FakeConfig::customer_service_window`](crate::FakeConfig::customer_service_window)
+/// (45015). Accepted: `{"errcode":0,"errmsg":"ok"}`, recorded as a
+/// [`SentMessage`](crate::SentMessage).
+pub const CUSTOM_SEND: Endpoint = Endpoint::Other {
+    path: "/cgi-bin/message/custom/send",
+    token: TokenParam::AccessToken,
+};
 
 /// Which access token the fake accepts in an endpoint's query string (finer than the client's
 /// [`wxopen_client::api::TokenParam`], which names only the query parameter).
@@ -85,13 +106,17 @@ macro_rules! fields {
 }
 
 /// The endpoint the fake serves at `path` (exact match, no trailing slash tolerance): one of
-/// [`wxopen_client::api::ENDPOINTS`].
+/// [`wxopen_client::api::ENDPOINTS`], or [`CUSTOM_SEND`].
 pub fn endpoint_at(path: &str) -> Option<Endpoint> {
-    ENDPOINTS.into_iter().find(|e| e.path() == path)
+    ENDPOINTS
+        .into_iter()
+        .chain([CUSTOM_SEND])
+        .find(|e| e.path() == path)
 }
 
-/// The fake's contract for `endpoint`; `None` for [`Endpoint::Other`] paths, which it does not
-/// serve (404).
+/// The fake's contract for a component-API `endpoint`; `None` for [`Endpoint::Other`] paths:
+/// [`CUSTOM_SEND`] is served with its own checks (its body is nested; see its docs), any other
+/// path is not served (404).
 pub fn contract(endpoint: Endpoint) -> Option<Contract> {
     let accepted_token = match endpoint {
         Endpoint::ComponentToken | Endpoint::StartPushTicket | Endpoint::ClearQuotaV2 => {
@@ -179,10 +204,13 @@ mod tests {
         }
         assert_eq!(endpoint_at("/cgi-bin/component/api_component_token/"), None);
         let other = Endpoint::Other {
-            path: "/cgi-bin/message/custom/send",
-            token: wxopen_client::api::TokenParam::AccessToken,
+            path: "/cgi-bin/message/mass/send",
+            token: TokenParam::AccessToken,
         };
         assert_eq!(contract(other), None);
+        assert_eq!(endpoint_at(other.path()), None);
+        assert_eq!(endpoint_at(CUSTOM_SEND.path()), Some(CUSTOM_SEND));
+        assert_eq!(contract(CUSTOM_SEND), None);
         let mut paths: Vec<_> = ENDPOINTS.iter().map(|e| e.path()).collect();
         paths.sort_unstable();
         paths.dedup();

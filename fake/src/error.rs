@@ -20,6 +20,9 @@ pub enum FakeError {
     Reply(String),
     /// Binding or reaching a loopback listener failed.
     Io(std::io::Error),
+    /// A release check could not be started (unknown group, no HTTP client); failed checks
+    /// are not errors but entries of the report.
+    ReleaseCheck(String),
 }
 
 impl fmt::Display for FakeError {
@@ -32,6 +35,7 @@ impl fmt::Display for FakeError {
             FakeError::Crypto(e) => write!(f, "message crypto: {e} (WeChat code {})", e.code()),
             FakeError::Reply(why) => write!(f, "bad reply: {why}"),
             FakeError::Io(e) => write!(f, "io: {e}"),
+            FakeError::ReleaseCheck(why) => write!(f, "release check: {why}"),
         }
     }
 }

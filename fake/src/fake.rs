@@ -13,6 +13,7 @@ use crate::counters::{CallRecord, Host, Outcome};
 use crate::endpoints::Endpoint;
 use crate::error::FakeError;
 use crate::faults::{Fault, FaultRule};
+use crate::handlers::custom_send::SentMessage;
 use crate::handlers::{ConnectionDropped, DropGate, Responder, Shared};
 use crate::push::{cdata, seal, Push, PushKind};
 use crate::state::{AuthorizerKind, Platform};
@@ -54,6 +55,9 @@ pub struct FakeConfig {
     pub rotate_refresh_tokens: bool,
     /// `clear_quota` resets allowed per appid (10 a month); the 11th answers 48006.
     pub clear_quota_monthly_limit: u32,
+    /// How long after a user's last message an account may send them customer-service
+    /// messages (`custom/send`; 48 h, then 45015).
+    pub customer_service_window: u64,
 }
 
 impl Default for FakeConfig {
@@ -72,6 +76,7 @@ impl Default for FakeConfig {
             auth_code_ttl: 600,
             rotate_refresh_tokens: false,
             clear_quota_monthly_limit: 10,
+            customer_service_window: 48 * 3600,
         }
     }
 }
@@ -591,32 +596,53 @@ impl FakeWeChat {
         content: &str,
     ) -> Result<Push, FakeError> {
         let now = self.now_unix();
-        let user_name = self
-            .shared
-            .lock()
-            .platform
-            .authorizer_user_name(authorizer_appid)
-            .ok_or_else(|| FakeError::UnknownAuthorizer(authorizer_appid.to_owned()))?;
+        let user_name = {
+            let mut inner = self.shared.lock();
+            let user_name = inner
+                .platform
+                .authorizer_user_name(authorizer_appid)
+                .ok_or_else(|| FakeError::UnknownAuthorizer(authorizer_appid.to_owned()))?;
+            // The user wrote: the account may answer through custom/send for a while.
+            inner.platform.user_wrote(authorizer_appid, openid, now);
+            user_name
+        };
         let msg_id: u64 = rand::random::<u64>() >> 1;
-        let plaintext = format!(
-            "<xml><ToUserName>{}</ToUserName><FromUserName>{}</FromUserName><CreateTime>{now}</CreateTime><MsgType>{}</MsgType><Content>{}</Content><MsgId>{msg_id}</MsgId></xml>",
-            cdata(&user_name),
-            cdata(openid),
-            cdata("text"),
-            cdata(content),
-        );
+        let plaintext = text_message_xml(&user_name, openid, now, content, msg_id);
+        self.seal_message(authorizer_appid, &user_name, openid, plaintext)
+    }
+
+    /// Encrypts and signs a message of an authorized account as WeChat pushes it: envelope
+    /// `ToUserName` = `user_name`, `openid` in the query, timestamp = the fake clock now.
+    pub(crate) fn seal_message(
+        &self,
+        authorizer_appid: &str,
+        user_name: &str,
+        openid: &str,
+        plaintext: String,
+    ) -> Result<Push, FakeError> {
         Ok(seal(
             &self.crypt,
             &self.config.token,
-            now,
-            ("ToUserName", &user_name),
+            self.now_unix(),
+            ("ToUserName", user_name),
             plaintext,
             PushKind::Message {
                 authorizer_appid: authorizer_appid.to_owned(),
-                to_user_name: user_name.clone(),
+                to_user_name: user_name.to_owned(),
             },
             Some(openid.to_owned()),
         )?)
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    /// Every customer-service message the fake accepted on
+    /// [`CUSTOM_SEND`](crate::CUSTOM_SEND), oldest first (refused calls are in
+    /// [`FakeWeChat::call_log`] only).
+    pub fn sent_messages(&self) -> Vec<SentMessage> {
+        self.shared.lock().platform.sent().to_vec()
     }
 
     /// Decrypts a passive reply envelope (`<Encrypt>`, `<MsgSignature>`, `<TimeStamp>`,
@@ -795,4 +821,21 @@ impl FakeWeChat {
     pub fn reset_counters(&self) {
         self.shared.lock().counters.clear();
     }
+}
+
+/// The plaintext of a text message from `openid` to account `user_name`.
+pub(crate) fn text_message_xml(
+    user_name: &str,
+    openid: &str,
+    create_time: u64,
+    content: &str,
+    msg_id: u64,
+) -> String {
+    format!(
+        "<xml><ToUserName>{}</ToUserName><FromUserName>{}</FromUserName><CreateTime>{create_time}</CreateTime><MsgType>{}</MsgType><Content>{}</Content><MsgId>{msg_id}</MsgId></xml>",
+        cdata(user_name),
+        cdata(openid),
+        cdata("text"),
+        cdata(content),
+    )
 }

@@ -53,6 +53,15 @@
 //!   endpoint and host for the next N calls; [`FakeWeChat::kill_primary`] closes the primary
 //!   listener so the client must use the fallback.
 //! - **Counters**: every call is recorded per endpoint, host and outcome.
+//! - **Customer-service messages**: [`CUSTOM_SEND`] (`/cgi-bin/message/custom/send`) takes an
+//!   authorizer access token and a `text` message to a user who wrote to the account within
+//!   48 hours (40003 a stranger, 45015 too late, 44002 empty body, 40008 another type, 44004
+//!   empty content); accepted ones are kept ([`FakeWeChat::sent_messages`]).
+//! - **Release check** ([`release_check`]): [`FakeWeChat::release_check`] does what the
+//!   console's 全网发布 button makes WeChat do — the five test groups ([`TEST_GROUPS`]),
+//!   encrypted test messages to the message URL (`$APPID$`), passive replies verified,
+//!   `api_query_auth` + `custom/send` awaited within 5 s, silent endpoints retried — and
+//!   reports pass or fail per check ([`ReleaseCheckReport`]).
 //!
 //! Pushes ([`Push`]) are encrypted with `wxopen-core` under the component's token and
 //! EncodingAESKey, receiver id = component appid, and carry both `msg_signature` and the
@@ -82,14 +91,19 @@ mod fake;
 mod faults;
 mod handlers;
 mod push;
+pub mod release_check;
 mod state;
 
 pub use counters::{CallRecord, Host, Outcome};
 pub use endpoints::{
-    contract, endpoint_at, AcceptedToken, Contract, Endpoint, FieldSpec, FieldType,
+    contract, endpoint_at, AcceptedToken, Contract, Endpoint, FieldSpec, FieldType, CUSTOM_SEND,
 };
 pub use error::FakeError;
 pub use fake::{Consent, FakeBuilder, FakeConfig, FakeWeChat};
 pub use faults::{Fault, FaultRule};
+pub use handlers::custom_send::SentMessage;
 pub use push::{Push, PushKind, PushParams};
+pub use release_check::{
+    CheckKind, CheckResult, ReleaseCheck, ReleaseCheckReport, TestAccount, TestGroup, TEST_GROUPS,
+};
 pub use state::AuthorizerKind;

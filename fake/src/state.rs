@@ -4,6 +4,7 @@
 //! handlers feed it, the admin methods of [`FakeWeChat`](crate::FakeWeChat) drive it directly.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Instant;
 
 use rand::distr::{Alphanumeric, SampleString};
 use rand::Rng;
@@ -11,6 +12,7 @@ use serde_json::{json, Map, Value};
 
 use crate::endpoints::Endpoint;
 use crate::error::FakeError;
+use crate::handlers::custom_send::SentMessage;
 use crate::FakeConfig;
 
 /// A platform error object `{errcode, errmsg}`.
@@ -42,6 +44,8 @@ pub(crate) fn errmsg_for(errcode: i64) -> &'static str {
         -1 => "system error",
         0 => "ok",
         40001 => "invalid credential, access_token is invalid or not latest",
+        40003 => "invalid openid",
+        40008 => "invalid message type",
         40013 => "invalid appid",
         40014 => "invalid access_token",
         40125 => "invalid appsecret",
@@ -51,7 +55,10 @@ pub(crate) fn errmsg_for(errcode: i64) -> &'static str {
         41004 => "appsecret missing",
         42001 => "access_token expired",
         43002 => "require POST method",
+        44002 => "empty post data",
+        44004 => "empty content",
         45009 => "reach max api daily quota limit",
+        45015 => "response out of time limit or subscription is canceled",
         47001 => "data format error",
         48001 => "api unauthorized",
         48006 => "forbid to clear quota because of reaching the limit",
@@ -185,6 +192,12 @@ pub(crate) struct Platform {
     exhausted: HashSet<Endpoint>,
     pending_ticket_pushes: usize,
     start_push_requests: usize,
+    /// Last time (fake clock) each user wrote to each account: `(authorizer, openid)`.
+    users: HashMap<(String, String), u64>,
+    /// Accepted `custom/send` messages, oldest first.
+    sent: Vec<SentMessage>,
+    /// Refused `custom/send` calls: when (real time) and the errcode.
+    refused_sends: Vec<(Instant, i64)>,
 }
 
 impl Platform {
@@ -200,6 +213,9 @@ impl Platform {
             exhausted: HashSet::new(),
             pending_ticket_pushes: 0,
             start_push_requests: 0,
+            users: HashMap::new(),
+            sent: Vec::new(),
+            refused_sends: Vec::new(),
         }
     }
 
@@ -314,6 +330,97 @@ impl Platform {
         })
     }
 
+    /// Makes `appid` (one of the release check's test accounts) an authorized account with the
+    /// given original id, keeping its refresh token if it already was one, and issues a fresh
+    /// authorization code for it (what the check's `QUERY_AUTH_CODE:` message carries).
+    pub(crate) fn authorize_test_account(
+        &mut self,
+        appid: &str,
+        user_name: &str,
+        kind: AuthorizerKind,
+        now: u64,
+    ) {
+        match self.authorizers.get_mut(appid) {
+            Some(a) => {
+                if !a.authorized {
+                    a.authorized = true;
+                    a.auth_time = now;
+                    a.refresh_token = random_token("refreshtoken@@@", 43);
+                }
+                a.user_name = user_name.to_owned();
+                a.kind = kind;
+            }
+            None => {
+                let mut options = BTreeMap::new();
+                for (name, _) in OPTIONS {
+                    options.insert(name, "0".to_owned());
+                }
+                self.authorizers.insert(
+                    appid.to_owned(),
+                    Authorizer {
+                        appid: appid.to_owned(),
+                        user_name: user_name.to_owned(),
+                        kind,
+                        authorized: true,
+                        auth_time: now,
+                        refresh_token: random_token("refreshtoken@@@", 43),
+                        access_tokens: Vec::new(),
+                        func_info: vec![1, 15, 4, 7, 2, 3, 11, 6, 5, 8, 13, 9, 10, 12],
+                        options,
+                    },
+                );
+            }
+        }
+    }
+
+    /// A fresh single-use authorization code for an authorized `appid` (as a consent makes).
+    pub(crate) fn issue_auth_code(&mut self, appid: &str, now: u64) -> String {
+        let auth_code = random_token("queryauthcode@@@", 60);
+        self.auth_codes.insert(
+            auth_code.clone(),
+            Code {
+                expires_at: now.saturating_add(self.cfg.auth_code_ttl),
+                used: false,
+                authorizer_appid: Some(appid.to_owned()),
+            },
+        );
+        auth_code
+    }
+
+    /// Whether `code` was exchanged by `api_query_auth` (`None`: never issued).
+    pub(crate) fn auth_code_used(&self, code: &str) -> Option<bool> {
+        self.auth_codes.get(code).map(|c| c.used)
+    }
+
+    /// User `openid` writes to account `appid` at `now` (opens the customer-service window).
+    pub(crate) fn user_wrote(&mut self, appid: &str, openid: &str, now: u64) {
+        self.users
+            .insert((appid.to_owned(), openid.to_owned()), now);
+    }
+
+    /// When `openid` last wrote to `appid`, if ever.
+    pub(crate) fn user_last_wrote(&self, appid: &str, openid: &str) -> Option<u64> {
+        self.users
+            .get(&(appid.to_owned(), openid.to_owned()))
+            .copied()
+    }
+
+    pub(crate) fn record_sent(&mut self, message: SentMessage) {
+        self.sent.push(message);
+    }
+
+    pub(crate) fn sent(&self) -> &[SentMessage] {
+        &self.sent
+    }
+
+    pub(crate) fn record_refused_send(&mut self, at: Instant, errcode: i64) {
+        self.refused_sends.push((at, errcode));
+    }
+
+    pub(crate) fn refused_sends(&self) -> &[(Instant, i64)] {
+        &self.refused_sends
+    }
+
     /// The admin cancels the authorization: tokens and refresh token die.
     pub(crate) fn unauthorize(&mut self, authorizer_appid: &str) -> Result<(), FakeError> {
         let a = self
@@ -418,7 +525,7 @@ impl Platform {
             .status(now, grace)
     }
 
-    fn check_authorizer_token(&self, token: &str, now: u64) -> Result<String, ApiError> {
+    pub(crate) fn check_authorizer_token(&self, token: &str, now: u64) -> Result<String, ApiError> {
         let grace = self.cfg.superseded_grace;
         for a in self.authorizers.values() {
             if let Some(t) = a.access_tokens.iter().find(|t| t.value == token) {

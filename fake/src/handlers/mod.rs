@@ -1,6 +1,7 @@
 //! The wiremock side: one responder and one connection-drop gate per host, both over the shared
 //! platform state.
 
+pub(crate) mod custom_send;
 pub(crate) mod validate;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -10,7 +11,7 @@ use wiremock::{Match, Request, ResponseTemplate};
 use wxopen_client::Clock;
 
 use crate::counters::{CallRecord, Counters, Host, Outcome};
-use crate::endpoints::Endpoint;
+use crate::endpoints::{Endpoint, CUSTOM_SEND};
 use crate::faults::{Fault, Faults};
 use crate::state::{errmsg_for, ApiError, Platform};
 
@@ -77,6 +78,7 @@ pub(crate) struct Responder {
 
 impl wiremock::Respond for Responder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
+        let arrived = std::time::Instant::now();
         let shared = &self.shared;
         let now = shared.clock.unix_seconds();
         let path = request.url.path().to_owned();
@@ -128,6 +130,14 @@ impl wiremock::Respond for Responder {
             && inner.platform.quota_exhausted(endpoint)
         {
             Err(ApiError::new(45009))
+        } else if endpoint == CUSTOM_SEND {
+            custom_send::serve(
+                &mut inner.platform,
+                &request.url,
+                &request.body,
+                now,
+                arrived,
+            )
         } else {
             let token = validate::query_token(&request.url, endpoint);
             inner
@@ -141,6 +151,9 @@ impl wiremock::Respond for Responder {
         let template = match result {
             Ok(v) => json_response(200, &v),
             Err(e) => {
+                if endpoint == CUSTOM_SEND {
+                    inner.platform.record_refused_send(arrived, e.errcode);
+                }
                 record.outcome = Outcome::Errcode(e.errcode);
                 json_response(200, &shared.error_body(&e))
             }
