@@ -7,7 +7,8 @@
 //! fresh pre-auth code each) → the admin agrees (WeChat pushes `authorized`) → the browser
 //! follows the redirect to the result page → the token API on the internal listener (component
 //! token, authorizer token, authorizers list) → forced expiry on the shared clock → 20
-//! concurrent callers at expiry → compare-and-refresh → a graceful restart on the same data dir
+//! concurrent callers at expiry → compare-and-refresh → the 全网发布 release check for a random
+//! test-account group → a graceful restart on the same data dir
 //! → two instances sharing the store, concurrent callers on both at expiry. Every step checks
 //! what it shows against the fake's state and call counts; a step that does not do what it
 //! should fails the demo (exit code 4).
@@ -29,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use wxopen_client::{Clock, ManualClock};
-use wxopen_fake::{Endpoint, FakeConfig, FakeWeChat, Host};
+use wxopen_fake::{Endpoint, FakeConfig, FakeWeChat, Host, ReleaseCheck, CUSTOM_SEND};
 use wxopen_server::{config, ServeError, Server, ServerConfig, ServerOptions};
 
 use crate::args::DemoArgs;
@@ -54,12 +55,19 @@ const MOBILE_UA: &str =
 /// each: the component token at the first authorize page and at each of the two expiries; a
 /// pre-auth code per authorize page; one `query_auth` shared by the push and the redirect; the
 /// authorizer token at each expiry and once for the compare-and-refresh.
-const EXPECTED_CALLS: [(Endpoint, usize); 4] = [
+/// The release check adds a `query_auth` and a customer-service message per test account it
+/// sends `QUERY_AUTH_CODE` to (the group's official account and mini program).
+const EXPECTED_CALLS: [(Endpoint, usize); 5] = [
     (Endpoint::ComponentToken, 3),
     (Endpoint::CreatePreAuthCode, 2),
-    (Endpoint::QueryAuth, 1),
+    (Endpoint::QueryAuth, 3),
     (Endpoint::AuthorizerToken, 3),
+    (CUSTOM_SEND, 2),
 ];
+/// How long the release check waits for the customer-service message (WeChat's budget is
+/// 5 s; the server sends within milliseconds, and the demo need not wait out the full 5 s to
+/// see duplicates).
+const RELEASE_CHECK_DEADLINE: Duration = Duration::from_millis(1500);
 
 /// Run the demo. Text mode prints each step as it happens and returns nothing more to print;
 /// `--json` returns one JSON object with every step, its timing and the call counts.
@@ -84,8 +92,28 @@ pub fn fingerprint(secret: &str) -> String {
     format!("#{}", &digest.as_str()[..8])
 }
 
+/// Fails the step with every failed check's reason.
+fn check_release(report: &wxopen_fake::ReleaseCheckReport, step: &str) -> Result<(), Failure> {
+    let failed: Vec<String> = report
+        .failures()
+        .map(|c| {
+            format!(
+                "{} for {}: {}",
+                c.check.name(),
+                c.account.appid,
+                c.failure.as_deref().unwrap_or("failed")
+            )
+        })
+        .collect();
+    check(failed.is_empty(), step, &failed.join("; "))
+}
+
 fn endpoint_name(e: Endpoint) -> &'static str {
-    e.path().rsplit('/').next().unwrap_or("?")
+    let p = e.path();
+    p.strip_prefix("/cgi-bin/component/")
+        .or_else(|| p.strip_prefix("/cgi-bin/message/"))
+        .or_else(|| p.rsplit('/').next())
+        .unwrap_or("?")
 }
 
 fn fail(step: &str, what: impl Display) -> Failure {
@@ -1104,14 +1132,45 @@ async fn flow(report: &mut Report, data_dir: &Path) -> Result<(), Failure> {
         ),
     );
 
-    // ---------------------------------------------------------------- release check
-    // Issue 15 adds the release check (全网发布) step here: on this first server, while the
-    // account is authorized and before the restart. It pushes WeChat's test messages for the
-    // test account with `fake.push_text_message` (and events with `fake.push_event`) to
-    // `POST /wechat/{component}/callback/{authorizer}` on `routes.public`, opens the encrypted
-    // replies with `fake.open_reply`, and adds the upstream calls it causes (the customer-service
-    // API) to EXPECTED_CALLS.
-    // ----------------------------------------------------------------
+    // The 全网发布 release check, as the console's button runs it: WeChat's test messages for
+    // a group of test accounts drawn at random, to the message URL, judged within 5 s.
+    report.begin();
+    let step = "release check";
+    let group = rand::random_range(1..=5usize);
+    let release = ReleaseCheck::new(format!(
+        "{}/wechat/{}/callback/$APPID$",
+        routes.public,
+        fake.component_appid()
+    ))
+    .group(group)
+    .deadline(RELEASE_CHECK_DEADLINE);
+    let before = Calls::of(&fake);
+    let result = fake
+        .run_release_check(&release)
+        .await
+        .map_err(|e| fail(step, e))?;
+    check_release(&result, step)?;
+    let after = Calls::of(&fake);
+    let slowest = |f: fn(&wxopen_fake::CheckResult) -> Option<Duration>| {
+        result
+            .checks
+            .iter()
+            .filter_map(f)
+            .max()
+            .map_or("-".to_owned(), |d| {
+                format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+            })
+    };
+    report.step(
+        step,
+        format!(
+            "group {group}: {} checks passed (text → TESTCOMPONENT_MSG_TYPE_TEXT_callback, LOCATION event → LOCATIONfrom_callback, QUERY_AUTH_CODE → empty answer then api_query_auth + custom/send \"<code>_from_api\"); slowest reply {}, slowest customer-service message {} after the check was sent; {} upstream calls",
+            result.checks.len(),
+            slowest(|c| c.reply_latency),
+            slowest(|c| c.custom_send_latency),
+            after.total - before.total
+        ),
+    );
 
     // 12. The service is restarted: graceful shutdown, then a new server on the same data dir.
     report.begin();

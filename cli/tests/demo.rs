@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 use serde_json::Value;
 
-const STEPS: [&str; 15] = [
+const STEPS: [&str; 16] = [
     "ticket push",
     "authorize page (PC)",
     "authorize page (H5)",
@@ -20,6 +20,7 @@ const STEPS: [&str; 15] = [
     "forced expiry",
     "20 callers at expiry",
     "compare-and-refresh",
+    "release check",
     "graceful restart",
     "after the restart",
     "second instance",
@@ -27,12 +28,13 @@ const STEPS: [&str; 15] = [
 ];
 
 /// The fake's call counts the summary must show.
-const COUNTS: [(&str, u64); 5] = [
+const COUNTS: [(&str, u64); 6] = [
     ("api_component_token", 3),
     ("api_create_preauthcode", 2),
-    ("api_query_auth", 1),
+    ("api_query_auth", 3),
     ("api_authorizer_token", 3),
-    ("total", 9),
+    ("custom/send", 2),
+    ("total", 13),
 ];
 
 /// What step `name` says it did: its line after the timing.
@@ -122,6 +124,12 @@ fn demo_prints_every_step_and_exits_0() {
     assert!(
         detail(&text, "compare-and-refresh")
             .contains("→ 1 upstream api_authorizer_token call (api_authorizer_token 1 → 2"),
+        "{text}"
+    );
+    // The release check passes for the group drawn, every check of it.
+    let release = detail(&text, "release check");
+    assert!(
+        release.starts_with("group ") && release.contains(": 4 checks passed"),
         "{text}"
     );
     // A restart and a second instance lose nothing and fetch nothing.
