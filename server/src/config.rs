@@ -900,4 +900,51 @@ mod tests {
         let e = parse("", Path::new("/")).unwrap_err();
         assert_eq!(e.key, "component");
     }
+
+    #[test]
+    fn webhook_keys_are_validated_and_redacted() {
+        let with = |extra: &str| {
+            minimal().replacen(
+                "encoding_aes_key = ",
+                &format!("{extra}\nencoding_aes_key = "),
+                1,
+            )
+        };
+        let ok = with(
+            "webhook_url = \"https://u:pw@hooks.example.com/wx?token=tk-123\"\nwebhook_secret = \"webhook-secret-0123456789\"",
+        );
+        let c = parse(&ok, Path::new("/")).unwrap();
+        let w = c.components[0].webhook.as_ref().unwrap();
+        assert_eq!(w.timeout, Duration::from_secs(3));
+        let out = c.redacted();
+        for secret in ["webhook-secret-0123456789", "tk-123", "pw"] {
+            assert!(!out.contains(secret), "{out}");
+        }
+        assert!(
+            out.contains("webhook_url = \"https://hooks.example.com/wx?redacted\""),
+            "{out}"
+        );
+        let err = |extra: &str| parse(&with(extra), Path::new("/")).unwrap_err();
+        assert_eq!(
+            err("webhook_url = \"https://h.example.com/\"").key,
+            "component[0].webhook_secret"
+        );
+        assert_eq!(
+            err("webhook_secret = \"webhook-secret-0123456789\"").key,
+            "component[0].webhook_url"
+        );
+        assert_eq!(
+            err("webhook_url = \"ftp://h/\"\nwebhook_secret = \"webhook-secret-0123456789\"").key,
+            "component[0].webhook_url"
+        );
+        assert_eq!(
+            err("webhook_url = \"https://h/\"\nwebhook_secret = \"short\"").key,
+            "component[0].webhook_secret"
+        );
+        let slow = err(
+            "webhook_url = \"https://h/\"\nwebhook_secret = \"webhook-secret-0123456789\"\nwebhook_timeout_ms = 5000",
+        );
+        assert_eq!(slow.key, "component[0].webhook_timeout_ms");
+        assert!(slow.to_string().contains("4000"), "{slow}");
+    }
 }
