@@ -102,6 +102,27 @@ async fn start_webhook(
     start_config(cfg, store).await
 }
 
+/// A webhook answering every POST with `status` and no body.
+async fn hook_answering(status: u16) -> MockServer {
+    let hook = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(status))
+        .mount(&hook)
+        .await;
+    hook
+}
+
+/// A server relaying to `hook`'s `/hook` with a 1 s timeout, on a fresh store.
+async fn start_hooked(upstream: &MockServer, hook: &MockServer) -> Running {
+    start_webhook(
+        upstream,
+        &format!("{}/hook", hook.uri()),
+        1000,
+        Arc::new(MemoryStore::new()),
+    )
+    .await
+}
+
 /// Waits (bounded) until `n` requests reached `p` on `server`.
 async fn wait_hits(server: &MockServer, p: &str, n: usize) {
     for _ in 0..500 {
@@ -356,18 +377,8 @@ async fn slow_dead_and_confused_webhooks_still_get_wechat_its_answer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_messages_are_refused_and_never_forwarded() {
     let upstream = MockServer::start().await;
-    let hook = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&hook)
-        .await;
-    let s = start_webhook(
-        &upstream,
-        &format!("{}/hook", hook.uri()),
-        1000,
-        Arc::new(MemoryStore::new()),
-    )
-    .await;
+    let hook = hook_answering(200).await;
+    let s = start_hooked(&upstream, &hook).await;
     let t = s.now();
     let (q, b) = message(&text_xml("gh_account01", "x", 1, t), t, "gh_account01");
     let tampered = q.replace("msg_signature=", "msg_signature=0");
@@ -397,18 +408,8 @@ async fn authorization_events_reach_the_webhook_after_the_exchange() {
     let upstream = MockServer::start().await;
     mount_component_token(&upstream, "cat-1").await;
     mount_query_auth(&upstream, ACCOUNT, "at-1", "refreshtoken@@@r1").await;
-    let hook = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&hook)
-        .await;
-    let s = start_webhook(
-        &upstream,
-        &format!("{}/hook", hook.uri()),
-        1000,
-        Arc::new(MemoryStore::new()),
-    )
-    .await;
+    let hook = hook_answering(204).await;
+    let s = start_hooked(&upstream, &hook).await;
     s.push_ticket("ticket-1", s.now()).await;
     let t = s.now();
     let (q, b) = push(
