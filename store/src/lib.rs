@@ -33,7 +33,7 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `sqlite` | yes | [`SqliteStore`] (bundled SQLite: no system library needed) |
+//! | `sqlite` | yes | `SqliteStore` (bundled SQLite: no system library needed) |
 //! | `redis` | no | `RedisStore` over one Redis server (tokio, a connection manager, Lua scripts) |
 //! | `redis-tls` | no | `rediss://` URLs, TLS through rustls; implies `redis` |
 //! | `cluster` | no | `RedisStore` over Redis Cluster (`redis+cluster://`); implies `redis` |
