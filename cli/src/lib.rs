@@ -8,17 +8,25 @@
 //! | `verify-url` | decrypt `echostr` for the URL check |
 //! | `sign` | compute `msg_signature` or the plain `signature` |
 //! | `demo` | run the real server against `FakeWeChat` and drive ticket push → authorize page → consent → token API → expiry → restart over HTTP |
+//! | `serve` | run the service of `wxopen-server` from a `wxopen.toml` |
+//! | `config check` | validate a `wxopen.toml` and print it with secrets redacted |
 //!
 //! # Feature flags
 //! - `demo` (default): the `demo` command, which links `wxopen-server`, `wxopen-fake` (a
 //!   wiremock server), `wxopen-client`, tokio and reqwest. Without it (`cargo install wxopen-cli
 //!   --no-default-features`) the binary holds only the crypto commands and `wxopen demo` exits
 //!   with code 2 and says so.
+//! - `serve` (default): `wxopen serve` and `wxopen config check`, the deployable service of
+//!   `wxopen-server` (axum, tokio, the SQLite and Redis stores). Without it both exit with
+//!   code 2 and say so.
+//! - `avx512` (off): `wxopen-core`'s AVX-512 VBMI base64 decoder (x86-64, runtime-detected;
+//!   the only `unsafe` code in wxopen). `cargo install wxopen-cli --features avx512`.
 //!
 //! Failures print `error: <what> (WeChat code -400NN)` and usually a `hint:` line on stderr,
 //! nothing on stdout, and exit with the codes in [`failure`] (listed in `wxopen --help`).
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod args;
 pub mod crypto;

@@ -71,6 +71,16 @@
 //! | [`error`] | [`Error`] |
 //! | `engine` | the token engine: a pure machine (`(now, record, cell) → decision`), leases, fenced writes, recovery |
 //! | `component` | the async face, [`ComponentClient`], one file per idea |
+//!
+//! # Feature flags
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `avx512` | no | `wxopen-core`'s AVX-512 VBMI base64 decoder for pushes (x86-64, runtime-detected; the only `unsafe` code in wxopen, see the `wxopen-core` README) |
+//!
+//! Without it the whole client is safe Rust (`wxopen-core` is then `forbid(unsafe_code)`).
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod api;
 pub mod auth_url;

@@ -26,7 +26,16 @@
 //! | `refresher` | proactive, paced refresh; `api_start_push_ticket` |
 //! | [`metrics`] | Prometheus counters and summaries |
 //! | `app` | state, routers, running, graceful shutdown |
+//!
+//! # Feature flags
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `avx512` | no | `wxopen-core`'s AVX-512 VBMI base64 decoder for pushes (x86-64, runtime-detected; the only `unsafe` code in wxopen) |
+//!
+//! The server always links the SQLite and Redis stores of `wxopen-store`.
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod app;
 mod background;

@@ -28,7 +28,17 @@
 //!
 //! Every store passes [`wxopen_client::store::check_store_contract`]. [`open_store`] picks one
 //! from a URL, for config files. See the crate README for what survives what.
+//!
+//! # Feature flags
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `sqlite` | yes | `SqliteStore` (bundled SQLite: no system library needed) |
+//! | `redis` | no | `RedisStore` over one Redis server (tokio, a connection manager, Lua scripts) |
+//! | `redis-tls` | no | `rediss://` URLs, TLS through rustls; implies `redis` |
+//! | `cluster` | no | `RedisStore` over Redis Cluster (`redis+cluster://`); implies `redis` |
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod codec;
 mod open;
