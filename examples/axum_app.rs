@@ -1,6 +1,7 @@
 //! Embedding wxopen in an axum application you already have: the component push endpoint
-//! (WeChat's 授权事件接收URL), the authorization redirect, and two routes that read tokens from
-//! the client's token engine.
+//! (WeChat's 授权事件接收URL), the authorization redirect, the message URL (消息与事件接收URL,
+//! answering the 全网发布 release check), and two routes that read tokens from the client's
+//! token engine.
 //!
 //! ```sh
 //! WXOPEN_APPID=wx… WXOPEN_APPSECRET=… WXOPEN_TOKEN=… WXOPEN_AES_KEY=… \
@@ -18,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
+use wxopen_client::release_check::{release_check_action, ReleaseCheckAction};
 use wxopen_client::{
     AuthCallback, ComponentClient, ComponentConfig, ComponentEvent, Error, PushQuery,
 };
@@ -28,6 +30,8 @@ fn wechat_routes(client: ComponentClient) -> Router {
     Router::new()
         .route("/wechat/component", post(component_push))
         .route("/wechat/authorized", get(authorized))
+        // Registered in the console as `https://…/wechat/callback/$APPID$`.
+        .route("/wechat/callback/{appid}", post(message))
         // These two hand out tokens: keep them off the public internet (a private listener, or
         // your own authentication layer) — see the top-level README, "Run it for real".
         .route("/internal/component_token", get(component_token))
@@ -68,6 +72,66 @@ async fn component_push(
         Err(Error::Store(e)) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
         // Bad signature, not our appid, malformed XML: refuse it.
         Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    }
+}
+
+/// A message or event of an authorized account. The release check's decisions come from
+/// `release_check_action` (pure); everything else is this application's to handle.
+async fn message(
+    State(client): State<ComponentClient>,
+    Path(appid): Path<String>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let query = match PushQuery::parse(query.as_deref().unwrap_or("")) {
+        Ok(q) => q,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    };
+    let (msg, key) = match client.decrypt_authorizer_message_with_key(&query, &body) {
+        Ok(m) => m,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    };
+    let now = client.clock().unix_seconds();
+    match release_check_action(&appid, &msg, now) {
+        // Passive text replies, encrypted with the key that decrypted the message.
+        Some(ReleaseCheckAction::Reply { xml, .. }) => {
+            match client.encrypt_authorizer_reply_as(key, xml.as_bytes()) {
+                Ok(reply) => reply.to_xml().into_response(),
+                Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+            }
+        }
+        // Answer empty now; exchange the code and send the customer-service message after.
+        Some(ReleaseCheckAction::QueryAuthAndSend {
+            auth_code,
+            touser,
+            content,
+        }) => {
+            // WeChat retries a slow answer: act once per message (across instances, when the
+            // store is shared).
+            let once = client
+                .store()
+                .claim_once(
+                    &client.config().component_appid,
+                    &format!("{appid}:{}", msg.dedupe_key()),
+                    std::time::Duration::from_secs(300),
+                )
+                .await
+                .unwrap_or(true);
+            if once {
+                tokio::spawn(async move {
+                    if let Err(e) = client
+                        .complete_release_check(&auth_code, &touser, &content)
+                        .await
+                    {
+                        eprintln!("release check follow-up failed: {e}");
+                    }
+                });
+            }
+            "".into_response()
+        }
+        Some(_) => "".into_response(),
+        // Not a release check: the application's own handling goes here.
+        None => "success".into_response(),
     }
 }
 
@@ -239,5 +303,28 @@ mod tests {
             call(&app, request).await,
             (StatusCode::OK, "success".to_owned())
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_release_check_passes_against_the_app() {
+        let fake = FakeWeChat::start().await.unwrap();
+        let client = fake
+            .client_builder(fake.client_config().unwrap())
+            .build()
+            .unwrap();
+        fake.push_ticket()
+            .unwrap()
+            .deliver_to(&client)
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app(client)).await });
+        // What the console's 全网发布 button does, for a group drawn at random.
+        // (Waiting 2 s for duplicate customer-service messages instead of WeChat's 5 s.)
+        let check = wxopen_fake::ReleaseCheck::new(format!("{base}/wechat/callback/$APPID$"))
+            .deadline(std::time::Duration::from_secs(2));
+        let report = fake.run_release_check(&check).await.unwrap();
+        assert!(report.passed(), "{report}");
     }
 }
