@@ -37,7 +37,9 @@ fuzz_target!(|data: &[u8]| {
                 }
                 assert_eq!(back.to_user_name, message.from_user_name.trim());
             }
-            Some(ReleaseCheckAction::QueryAuthAndSend { touser, content, .. }) => {
+            Some(ReleaseCheckAction::QueryAuthAndSend {
+                touser, content, ..
+            }) => {
                 assert_eq!(touser, message.from_user_name);
                 assert!(content.ends_with("_from_api"));
             }
