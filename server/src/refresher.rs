@@ -81,7 +81,10 @@ pub(crate) async fn round(
     }
     // Authorizers, a page at a time, pacing the ones that are due.
     let margin = cfg.ahead.as_secs() + 120; // the client's margin plus its jitter
-    let pause = Duration::from_secs(1) / cfg.max_refreshes_per_second.max(1);
+                                            // Rounded up: 1 s / 60 truncated to whole nanoseconds would fit 61 starts in a second.
+    let pause = Duration::from_nanos(
+        1_000_000_000u64.div_ceil(u64::from(cfg.max_refreshes_per_second.max(1))),
+    );
     let mut after: Option<String> = None;
     loop {
         if stopping() {

@@ -1,5 +1,6 @@
-//! Cross-instance refresh leases: taken before a fetch, renewed while it runs, released when
-//! the guard drops (also when the refresh task is cancelled or panics).
+//! Cross-instance refresh leases: taken before a fetch, renewed while it runs, released before
+//! the refresh's outcome is published ([`LeaseGuard::release`]), or when the guard drops if the
+//! refresh task is cancelled or panics.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -11,7 +12,8 @@ use crate::store::{StoreKey, TokenStore, Versioned};
 
 use super::machine::jittered;
 
-/// A held lease. Dropping it stops the renewal and releases the lease.
+/// A held lease. [`LeaseGuard::release`] releases it; dropping it unreleased stops the renewal
+/// and releases the lease in a spawned task.
 #[derive(Debug)]
 pub(crate) struct LeaseGuard {
     store: Arc<dyn TokenStore>,
@@ -20,6 +22,7 @@ pub(crate) struct LeaseGuard {
     ttl: Duration,
     lost: Arc<AtomicBool>,
     renewal: Option<tokio::task::JoinHandle<()>>,
+    released: bool,
 }
 
 impl LeaseGuard {
@@ -58,7 +61,22 @@ impl LeaseGuard {
             ttl,
             lost,
             renewal: Some(renewal),
+            released: false,
         }
+    }
+
+    /// Stops the renewal and releases the lease, waiting for the store. The refresh calls this
+    /// before it publishes its outcome, so whoever hears of the outcome (graceful shutdown's
+    /// drain among them) knows the lease is free: a release left to a task spawned on drop may
+    /// never run when the process exits right after.
+    pub(crate) async fn release(mut self) {
+        if let Some(r) = self.renewal.take() {
+            r.abort();
+        }
+        if let Err(e) = self.store.release_lease(&self.key, &self.holder).await {
+            tracing::warn!(key = %self.key, error = %e, "could not release the refresh lease (it expires by itself)");
+        }
+        self.released = true;
     }
 
     /// The holder name, for fenced writes.
@@ -90,6 +108,9 @@ impl Drop for LeaseGuard {
     fn drop(&mut self) {
         if let Some(r) = self.renewal.take() {
             r.abort();
+        }
+        if self.released {
+            return;
         }
         let (store, key, holder) = (self.store.clone(), self.key.clone(), self.holder.clone());
         if let Ok(rt) = tokio::runtime::Handle::try_current() {

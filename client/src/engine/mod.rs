@@ -388,10 +388,6 @@ async fn refresh<K: TokenKind>(
 ) -> Outcome<K::Token> {
     let key = K::key(inner, id);
     let now = inner.clock.unix_seconds();
-    let superseding = |v: Option<&Versioned>| match K::view(v) {
-        Ok(View::Token(t)) if Some(t.version) != observed && t.usable_at(now) => Some(t),
-        _ => None,
-    };
     let cfg = &inner.config;
     let acquired = lease::acquire(
         LeaseRequest {
@@ -404,7 +400,7 @@ async fn refresh<K: TokenKind>(
             poll: cfg.lease_poll,
             token: K::NAME,
         },
-        superseding,
+        |v: Option<&Versioned>| superseding::<K>(v, observed, now),
     )
     .await?;
     let guard = match acquired {
@@ -412,16 +408,46 @@ async fn refresh<K: TokenKind>(
         Acquired::Held(g) => Some(g),
         Acquired::Degraded => None,
     };
+    let outcome = refresh_under_lease::<K>(inner, id, &key, observed, now, guard.as_ref()).await;
+    // Released before the outcome is published (see LeaseGuard::release).
+    if let Some(g) = guard {
+        g.release().await;
+    }
+    outcome
+}
+
+/// A stored token that makes a refresh started from version `observed` unnecessary: a newer
+/// one (another instance's) still usable at `now`.
+fn superseding<K: TokenKind>(
+    v: Option<&Versioned>,
+    observed: Option<u64>,
+    now: u64,
+) -> Option<Token<K::Token>> {
+    match K::view(v) {
+        Ok(View::Token(t)) if Some(t.version) != observed && t.usable_at(now) => Some(t),
+        _ => None,
+    }
+}
+
+/// The part of [`refresh`] that runs under the lease (or degraded, without one).
+async fn refresh_under_lease<K: TokenKind>(
+    inner: &Arc<Inner>,
+    id: &K::Id,
+    key: &StoreKey,
+    observed: Option<u64>,
+    now: u64,
+    guard: Option<&lease::LeaseGuard>,
+) -> Outcome<K::Token> {
     // Another instance may have finished just before we got the lease.
-    let current = inner.store.get(&key).await?;
-    if let Some(t) = superseding(current.as_ref()) {
+    let current = inner.store.get(key).await?;
+    if let Some(t) = superseding::<K>(current.as_ref(), observed, now) {
         return Ok(t);
     }
     if let View::Revoked { record, .. } = K::view(current.as_ref())? {
         return Err(K::revoked_error(id, &record));
     }
     let started_at = inner.clock.unix_seconds();
-    let fence = guard.as_ref().map(|g| g.holder());
+    let fence = guard.map(|g| g.holder());
     let fetched = K::fetch(inner, id, current, fence).await?;
-    Ok(write::store_fetched::<K>(inner, id, &key, fetched, guard.as_ref(), started_at).await)
+    Ok(write::store_fetched::<K>(inner, id, key, fetched, guard, started_at).await)
 }

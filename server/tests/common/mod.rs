@@ -42,6 +42,18 @@ impl Running {
         }
     }
 
+    /// Triggers graceful shutdown without waiting for it.
+    pub fn begin_stop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+
+    /// Waits for the server task to end (after [`Running::begin_stop`]).
+    pub async fn join(mut self) -> Result<(), wxopen_server::ServeError> {
+        self.task.take().unwrap().await.unwrap()
+    }
+
     pub fn internal_get(&self, path: &str, key: Option<&str>) -> reqwest::RequestBuilder {
         let r = self.http.get(format!("{}{path}", self.internal));
         match key {
