@@ -116,6 +116,9 @@ APIKEY=bench-key-0123456789abcdef
 RESULTS="$WORK/results.jsonl"
 : > "$RESULTS"
 SEQ=0
+# The server side's PIDs (the server, and Redis with it) whose CPU time per request the
+# generator reports.
+TARGET_PIDS=""
 
 # load PORT KIND RATE SECONDS [extra args…]: one run of the generator, its JSON on stdout.
 load() {
@@ -123,37 +126,69 @@ load() {
   shift 4
   SEQ=$((SEQ + 1))
   taskset -c 1 "$LOAD" load --port "$port" --kind "$kind" --rate "$rate" --duration "$secs" \
-    --warmup "$WARM_S" --connections "$CONNS" --seq "$SEQ" "$@"
+    --warmup "$WARM_S" --connections "$CONNS" --seq "$SEQ" ${TARGET_PIDS:+--pid "$TARGET_PIDS"} "$@"
 }
 
-# row TARGET ROUTE STORE PORT KIND [extra load args…]: peak, then 50 % and 90 % of it.
+# CPU used by other processes (outside this script's tree), in % of one CPU, between two
+# `others_mark` calls: a row measured while something else ran is tried again.
+others_mark() { OTH_C="$(python3 "$HERE/others_cpu.py" $$)"; OTH_T="$(date +%s%N)"; }
+others_pct() {
+  local c t
+  c="$(python3 "$HERE/others_cpu.py" $$)"; t="$(date +%s%N)"
+  jq -n "($c - $OTH_C) / $(getconf CLK_TCK) / (($t - $OTH_T) / 1e9) * 100 | . * 10 | round / 10"
+}
+TRIES=3
+MAX_OTHERS=5
+
+# row TARGET ROUTE STORE PORT KIND [extra load args…]: peak, then 50 % and 90 % of it. Tried
+# up to TRIES times while other processes took more than MAX_OTHERS % of a CPU; the attempt
+# least disturbed is kept.
 row() {
   local target="$1" route="$2" store="$3" port="$4" kind="$5"
   shift 5
-  quiet "$target $route $store"
-  SEQ=0 # message ids and ticket times are distinct within a row (every row has a fresh store)
-  local before peak rps r50 r90
-  before="$(cut -d' ' -f1 /proc/loadavg)"
-  peak="$(load "$port" "$kind" 0 "$PEAK_S" "$@")"
-  rps="$(jq -r .rps <<<"$peak")"
-  r50="$(load "$port" "$kind" "$(jq -n "$rps * 0.5 | floor")" "$RATE_S" "$@")"
-  r90="$(load "$port" "$kind" "$(jq -n "$rps * 0.9 | floor")" "$RATE_S" "$@")"
-  jq -c -n --arg t "$target" --arg r "$route" --arg s "$store" --arg l "$before" \
-    --argjson p "$peak" --argjson a "$r50" --argjson b "$r90" \
-    '{target:$t, route:$r, store:$s, load_before:$l, peak:$p, r50:$a, r90:$b}' >> "$RESULTS"
-  log "$target $route $store: $rps req/s (p99 $(jq -r .p99_us <<<"$peak") µs at peak; errors $(jq -r '.errors' <<<"$peak")+$(jq -r .errors <<<"$r50")+$(jq -r .errors <<<"$r90"))"
+  local try best="" best_o=1000 peak rps r50 r90 o before
+  for try in $(seq 1 "$TRIES"); do
+    quiet "$target $route $store"
+    SEQ=$(( (try - 1) * 3 )) # message ids and ticket times stay distinct across tries
+    before="$(cut -d' ' -f1 /proc/loadavg)"
+    others_mark
+    peak="$(load "$port" "$kind" 0 "$PEAK_S" "$@")"
+    rps="$(jq -r .rps <<<"$peak")"
+    r50="$(load "$port" "$kind" "$(jq -n "$rps * 0.5 | floor")" "$RATE_S" "$@")"
+    r90="$(load "$port" "$kind" "$(jq -n "$rps * 0.9 | floor")" "$RATE_S" "$@")"
+    o="$(others_pct)"
+    log "$target | $route | $store: $rps req/s, p99 $(jq -r .p99_us <<<"$peak") µs at peak, errors $(jq -r '.errors' <<<"$peak")+$(jq -r .errors <<<"$r50")+$(jq -r .errors <<<"$r90"), others used $o % of a CPU (try $try)"
+    if [ "$(jq -n "$o < $best_o")" = true ]; then
+      best_o="$o"
+      best="$(jq -c -n --arg t "$target" --arg r "$route" --arg s "$store" --arg l "$before" \
+        --argjson o "$o" --argjson try "$try" --argjson p "$peak" --argjson a "$r50" --argjson b "$r90" \
+        '{target:$t, route:$r, store:$s, load_before:$l, others_pct:$o, try:$try, peak:$p, r50:$a, r90:$b}')"
+    fi
+    [ "$(jq -n "$o <= $MAX_OTHERS")" = true ] && break
+  done
+  echo "$best" >> "$RESULTS"
 }
 
-# peak_only TARGET ROUTE STORE PORT KIND: the closed-loop run only (servers tried, not kept).
+# peak_only TARGET ROUTE STORE PORT KIND: the closed-loop run only (servers tried, not kept);
+# prints the req/s.
 peak_only() {
   local target="$1" route="$2" store="$3" port="$4" kind="$5"
-  quiet "$target"
-  local peak
-  peak="$(load "$port" "$kind" 0 "$PEAK_S")"
-  jq -c -n --arg t "$target" --arg r "$route" --arg s "$store" --argjson p "$peak" \
-    '{target:$t, route:$r, store:$s, peak:$p}' >> "$RESULTS"
-  log "$target: $(jq -r .rps <<<"$peak") req/s"
-  jq -r .rps <<<"$peak"
+  local try peak o best="" best_o=1000
+  for try in $(seq 1 "$TRIES"); do
+    quiet "$target"
+    others_mark
+    peak="$(load "$port" "$kind" 0 "$PEAK_S")"
+    o="$(others_pct)"
+    log "$target: $(jq -r .rps <<<"$peak") req/s, others used $o % of a CPU (try $try)"
+    if [ "$(jq -n "$o < $best_o")" = true ]; then
+      best_o="$o"
+      best="$(jq -c -n --arg t "$target" --arg r "$route" --arg s "$store" --argjson o "$o" \
+        --argjson try "$try" --argjson p "$peak" '{target:$t, route:$r, store:$s, others_pct:$o, try:$try, peak:$p}')"
+    fi
+    [ "$(jq -n "$o <= $MAX_OTHERS")" = true ] && break
+  done
+  echo "$best" >> "$RESULTS"
+  jq -r .peak.rps <<<"$best"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -229,6 +264,7 @@ start_wxopen() {
   taskset -c 0 "$WX" serve --config "$CFG" --log-format json >"$WORK/$name.log.json" 2>"$WORK/$name.err" &
   WX_PID=$!
   PIDS+=("$WX_PID")
+  TARGET_PIDS="$WX_PID${REDIS_PID:+,$REDIS_PID}"
   HEALTHY_MS="$("$LOAD" wait-ready --port "$INT" --path /healthz --since "$t0" --timeout 30 || echo -)"
   READY_MS=-
   if [ "${2:-}" = ready ]; then
@@ -285,7 +321,7 @@ quiet "start"
 
 CEIL_PORT="$(free_port)"
 taskset -c 0 "$LOAD" ceiling --port "$CEIL_PORT" &
-CEIL_PID=$!; PIDS+=("$CEIL_PID"); wait_port "$CEIL_PORT"
+CEIL_PID=$!; PIDS+=("$CEIL_PID"); wait_port "$CEIL_PORT"; TARGET_PIDS="$CEIL_PID"
 row "bare hyper (ceiling)" "any POST → success" "-" "$CEIL_PORT" message
 if command -v wrk >/dev/null; then
   "$LOAD" fixtures --port "$CEIL_PORT" --kind message --out "$WORK/wrk-msg"
@@ -295,7 +331,7 @@ stop "$CEIL_PID"
 
 CAL_PORT="$(free_port)"
 taskset -c 0 "$LOAD" ceiling --decrypt 1 --port "$CAL_PORT" &
-CAL_PID=$!; PIDS+=("$CAL_PID"); wait_port "$CAL_PORT"
+CAL_PID=$!; PIDS+=("$CAL_PID"); wait_port "$CAL_PORT"; TARGET_PIDS="$CAL_PID"
 row "hyper + verify/decrypt/parse" "message → success" "-" "$CAL_PORT" message
 stop "$CAL_PID"
 
@@ -314,7 +350,7 @@ if command -v redis-server >/dev/null; then wxopen_rows redis; fi
 
 NODE_PORT="$(free_port)"
 NODE_PATH="$WORK/node/node_modules" taskset -c 0 node "$HERE/peers/node_server.js" "$NODE_PORT" "$TOKEN" "$AESKEY" "$APPID" &
-NODE_PID=$!; PIDS+=("$NODE_PID"); wait_port "$NODE_PORT"
+NODE_PID=$!; PIDS+=("$NODE_PID"); wait_port "$NODE_PORT"; TARGET_PIDS="$NODE_PID"
 row "node:http + wechat-crypto $(node -p "require('$WORK/node/node_modules/wechat-crypto/package.json').version") (node $(node -v))" "message → success" "-" "$NODE_PORT" message
 stop "$NODE_PID"
 
@@ -337,7 +373,7 @@ BEST_PY=""; BEST_PY_RPS=0
 for s in "${PY_SERVERS[@]}"; do
   port="$(free_port)"
   start_python "$s" "$port" >"$WORK/py-$s.log" 2>&1 &
-  pid=$!; PIDS+=("$pid")
+  pid=$!; PIDS+=("$pid"); TARGET_PIDS="$pid"
   if wait_port "$port"; then
     sleep 0.5
     rps="$(peak_only "wechatpy ($s)" "message → success" "-" "$port" message)"
@@ -348,7 +384,7 @@ done
 if [ -n "$BEST_PY" ]; then
   port="$(free_port)"
   start_python "$BEST_PY" "$port" >"$WORK/py-best.log" 2>&1 &
-  pid=$!; PIDS+=("$pid"); wait_port "$port"; sleep 0.5
+  pid=$!; PIDS+=("$pid"); wait_port "$port"; sleep 0.5; TARGET_PIDS="$pid"
   PYV="$("$WORK/venv/bin/python" -c 'import importlib.metadata as m, platform; print(m.version("wechatpy"), "on CPython", platform.python_version())')"
   row "wechatpy $PYV, $BEST_PY (fastest tried)" "message → success" "-" "$port" message
   stop "$pid"

@@ -29,8 +29,8 @@ ceiling = find("bare hyper")
 ceil_rps = ceiling["peak"]["rps"] if ceiling else 0
 wx_msg = find("wxopen serve", "message → success", "sqlite")
 
-head = ["target", "route", "store", "req/s", "× ceiling", "p99 @peak",
-        "@50 %: p50 / p99 / p99.9", "@90 %: p50 / p99 / p99.9", "errors"]
+head = ["target", "route", "store", "req/s", "× ceiling", "CPU µs/req", "p99 @peak",
+        "@50 %: p50 / p99 / p99.9", "@90 %: p50 / p99 / p99.9", "errors", "others"]
 print("| " + " | ".join(head) + " |")
 print("|" + "|".join("---" for _ in head) + "|")
 for r in rows:
@@ -42,12 +42,20 @@ for r in rows:
         if k in r:
             x = r[k]
             errors += x["errors"]
-            lat.append(f"{ms(x['p50_us'])} / {ms(x['p99_us'])} / {ms(x['p999_us'])}")
+            mark = " †" if x.get("send_late_p99_us", 0) > 100 else ""
+            lat.append(f"{ms(x['p50_us'])} / {ms(x['p99_us'])} / {ms(x['p999_us'])}{mark}")
         else:
             lat.append("-")
-    print(f"| {r['target']} | {r['route']} | {r['store']} | {p['rps']:,} | {ratio} | "
-          f"{ms(p['p99_us'])} | {lat[0]} | {lat[1]} | {errors} |")
-print("latencies in ms; × ceiling = req/s ÷ the bare hyper server's req/s in this run")
+    cpu = p.get("server_cpu_us", 0)
+    cpu = f"{cpu:.1f}" if cpu else "-"
+    print(f"| {r['target']} | {r['route']} | {r['store']} | {p['rps']:,} | {ratio} | {cpu} | "
+          f"{ms(p['p99_us'])} | {lat[0]} | {lat[1]} | {errors} | {r.get('others_pct', '-')} % |")
+print("latencies in ms; × ceiling = req/s ÷ the bare hyper server's req/s in this run; CPU µs/req = "
+      "CPU time of the server process (with Redis on Redis rows) per request at the peak; † = the "
+      "generator itself sent late (p99 over 0.1 ms: its core was taken), so that run's tail is "
+      "partly the generator's; others = CPU "
+      "used by processes outside the bench during the row, in % of one CPU (rows over 5 % are tried "
+      "again, up to 3 times, and the least disturbed try is kept)")
 
 if scale:
     st = scale["stats"]

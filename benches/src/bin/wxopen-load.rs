@@ -515,8 +515,9 @@ fn source(a: &Args, port: u16) -> Source {
         }
         "ticket-unique" => {
             // Each newer than the last, so each is stored (arrivals out of order are kept);
-            // 400,000 per run (`--seq` 0, 1, 2 within a row), all less than a day ahead.
-            let mut t = unix_now() - 20 * 86_400 + seq * 400_000;
+            // 200,000 per run (`--seq` 0 to 8 within a row: three tries of three runs), all
+            // less than a day ahead of the clock.
+            let mut t = unix_now() - 20 * 86_400 + seq * 200_000;
             Source::Unique(Box::new(move || {
                 t += 1;
                 sealer.ticket(t)
@@ -798,6 +799,16 @@ fn load(a: &Args) {
     let mut reconnects = 0u64;
     let mut rbuf = [0u8; 16384];
     let mut sent = 0u64;
+    // CPU time of the server side (`--pid`, comma-separated: the server and e.g. Redis) over
+    // the measured window, per request completed in it: robust against other work on the
+    // machine, which steals wall-clock time but adds little to our processes' CPU time.
+    let pids: Vec<u32> = a
+        .get("pid")
+        .map(|v| v.split(',').filter_map(|p| p.parse().ok()).collect())
+        .unwrap_or_default();
+    let mut lateness: Vec<u64> = Vec::with_capacity(2_000_000);
+    let mut cpu_from: Option<u64> = None;
+    let mut cpu_to: Option<u64> = None;
 
     let send = |c: &mut Conn, src: &mut Source, at: Instant| -> std::io::Result<()> {
         c.wbuf = src.next();
@@ -809,6 +820,14 @@ fn load(a: &Args) {
 
     loop {
         let now = Instant::now();
+        if !pids.is_empty() {
+            if cpu_from.is_none() && now >= measure_from {
+                cpu_from = Some(cpu_ns(&pids));
+            }
+            if cpu_to.is_none() && now >= end {
+                cpu_to = Some(cpu_ns(&pids));
+            }
+        }
         if now >= drain_until || (now >= end && conns.iter().all(|c| !c.in_flight)) {
             break;
         }
@@ -821,6 +840,11 @@ fn load(a: &Args) {
                 if rate > 0.0 {
                     if c.next_due <= now {
                         let at = c.next_due;
+                        // How late this idle connection sends: only this loop's own delay (a
+                        // busy or descheduled load core), not the server's.
+                        if at >= measure_from {
+                            lateness.push(now.duration_since(at).as_nanos() as u64);
+                        }
                         c.next_due += interval;
                         if send(c, &mut src, at).is_err() {
                             errors += 1;
@@ -965,6 +989,13 @@ fn load(a: &Args) {
         }
     }
     samples.sort_unstable();
+    lateness.sort_unstable();
+    let server_cpu_us = match (cpu_from, cpu_to) {
+        (Some(a), Some(b)) if completed_in_window > 0 => {
+            b.saturating_sub(a) as f64 / 1000.0 / completed_in_window as f64
+        }
+        _ => 0.0,
+    };
     let us = |ns: u64| ns as f64 / 1000.0;
     let rps = completed_in_window as f64 / duration.as_secs_f64();
     let statuses: Vec<String> = statuses
@@ -972,8 +1003,9 @@ fn load(a: &Args) {
         .map(|(s, n)| format!("\"{s}\":{n}"))
         .collect();
     println!(
-        "{{\"label\":\"{label}\",\"rate\":{rate},\"rps\":{rps:.0},\"samples\":{},\"sent\":{sent},\"errors\":{errors},\"reconnects\":{reconnects},\"webhook_requests\":{hook_served},\"p50_us\":{:.0},\"p90_us\":{:.0},\"p99_us\":{:.0},\"p999_us\":{:.0},\"max_us\":{:.0},\"statuses\":{{{}}}}}",
+        "{{\"label\":\"{label}\",\"rate\":{rate},\"rps\":{rps:.0},\"samples\":{},\"sent\":{sent},\"errors\":{errors},\"reconnects\":{reconnects},\"webhook_requests\":{hook_served},\"server_cpu_us\":{server_cpu_us:.2},\"send_late_p99_us\":{:.0},\"p50_us\":{:.0},\"p90_us\":{:.0},\"p99_us\":{:.0},\"p999_us\":{:.0},\"max_us\":{:.0},\"statuses\":{{{}}}}}",
         samples.len(),
+        us(percentile(&lateness, 99.0)),
         us(percentile(&samples, 50.0)),
         us(percentile(&samples, 90.0)),
         us(percentile(&samples, 99.0)),
@@ -981,6 +1013,45 @@ fn load(a: &Args) {
         us(samples.last().copied().unwrap_or(0)),
         statuses.join(",")
     );
+}
+
+/// CPU time of every thread of `pids` and of their child processes (a Python server's worker)
+/// so far, in nanoseconds (`/proc/<pid>/task/*/schedstat`).
+fn cpu_ns(pids: &[u32]) -> u64 {
+    let mut all: Vec<u32> = pids.to_vec();
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for e in dir.flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+                continue;
+            };
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<u32>().ok());
+            if ppid.is_some_and(|p| pids.contains(&p)) {
+                all.push(pid);
+            }
+        }
+    }
+    let mut total = 0;
+    for pid in &all {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for t in tasks.flatten() {
+            if let Ok(s) = std::fs::read_to_string(t.path().join("schedstat")) {
+                total += s
+                    .split_whitespace()
+                    .next()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+        }
+    }
+    total
 }
 
 fn flush(c: &mut Conn) -> std::io::Result<()> {
