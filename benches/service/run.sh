@@ -10,7 +10,8 @@
 # webhook in the same loop) on CPU 1. Every row: a closed-loop run for the peak, then open-loop
 # runs at 50 % and 90 % of that peak for latency. Everything is started by this script on free
 # loopback ports and stopped by PID on exit; the work directory (/tmp/wxopen-service.*) is
-# removed unless KEEP=1. Needs cargo, python3 (venv), node/npm, redis-server, curl; wrk
+# removed unless KEEP=1. The peers (a venv with wechatpy and the Python servers, wechat-crypto
+# from npm) are installed there too, or into PEERS_DIR when set (kept and reused). Needs cargo, python3 (venv), node/npm, redis-server, curl; wrk
 # (optional cross-check), libev-dev (for bjoern) and libuv1 (for socketify) from Debian.
 set -euo pipefail
 
@@ -92,9 +93,12 @@ log "building wxopen (release) and wxopen-load"
 WX="$TARGET/release/wxopen"
 LOAD="$TARGET/release/wxopen-load"
 
-log "installing the peers into $WORK"
-python3 -m venv "$WORK/venv"
-PIP=("$WORK/venv/bin/pip" install --quiet --disable-pip-version-check)
+# The peers go into a throwaway directory, or into PEERS_DIR (kept, reused on the next run).
+PEERS="${PEERS_DIR:-$WORK/peers}"
+mkdir -p "$PEERS"
+log "installing the peers into $PEERS"
+[ -x "$PEERS/venv/bin/pip" ] || python3 -m venv "$PEERS/venv"
+PIP=("$PEERS/venv/bin/pip" install --quiet --disable-pip-version-check)
 "${PIP[@]}" wechatpy==1.8.18 pycryptodome
 PY_SERVERS=()
 "${PIP[@]}" granian >/dev/null 2>&1 && PY_SERVERS+=(granian-wsgi granian-asgi)
@@ -102,10 +106,11 @@ PY_SERVERS=()
 if [ "$QUICK" = 0 ]; then
   "${PIP[@]}" bjoern >/dev/null 2>&1 && PY_SERVERS+=(bjoern)
   "${PIP[@]}" socketify >/dev/null 2>&1 \
-    && "$WORK/venv/bin/python" -c 'import socketify' >/dev/null 2>&1 && PY_SERVERS+=(socketify)
+    && "$PEERS/venv/bin/python" -c 'import socketify' >/dev/null 2>&1 && PY_SERVERS+=(socketify)
 fi
-mkdir -p "$WORK/node"
-(cd "$WORK/node" && npm init -y >/dev/null && npm install --silent --no-audit --no-fund wechat-crypto@0.0.2 >/dev/null)
+mkdir -p "$PEERS/node"
+[ -d "$PEERS/node/node_modules/wechat-crypto" ] || (cd "$PEERS/node" && npm init -y >/dev/null \
+  && npm install --silent --no-audit --no-fund wechat-crypto@0.0.2 >/dev/null)
 
 # The component every target serves (the official sample settings of wxopen-benches).
 APPID=wxb11529c136998cb6
@@ -161,8 +166,8 @@ row() {
     if [ "$(jq -n "$o < $best_o")" = true ]; then
       best_o="$o"
       best="$(jq -c -n --arg t "$target" --arg r "$route" --arg s "$store" --arg l "$before" \
-        --argjson o "$o" --argjson try "$try" --argjson p "$peak" --argjson a "$r50" --argjson b "$r90" \
-        '{target:$t, route:$r, store:$s, load_before:$l, others_pct:$o, try:$try, peak:$p, r50:$a, r90:$b}')"
+        --argjson o "$o" --argjson n "$try" --argjson p "$peak" --argjson a "$r50" --argjson b "$r90" \
+        '{target:$t, route:$r, store:$s, load_before:$l, others_pct:$o, "try":$n, peak:$p, r50:$a, r90:$b}')"
     fi
     [ "$(jq -n "$o <= $MAX_OTHERS")" = true ] && break
   done
@@ -183,7 +188,7 @@ peak_only() {
     if [ "$(jq -n "$o < $best_o")" = true ]; then
       best_o="$o"
       best="$(jq -c -n --arg t "$target" --arg r "$route" --arg s "$store" --argjson o "$o" \
-        --argjson try "$try" --argjson p "$peak" '{target:$t, route:$r, store:$s, others_pct:$o, try:$try, peak:$p}')"
+        --argjson n "$try" --argjson p "$peak" '{target:$t, route:$r, store:$s, others_pct:$o, "try":$n, peak:$p}')"
     fi
     [ "$(jq -n "$o <= $MAX_OTHERS")" = true ] && break
   done
@@ -349,16 +354,16 @@ if command -v redis-server >/dev/null; then wxopen_rows redis; fi
 # Peers
 
 NODE_PORT="$(free_port)"
-NODE_PATH="$WORK/node/node_modules" taskset -c 0 node "$HERE/peers/node_server.js" "$NODE_PORT" "$TOKEN" "$AESKEY" "$APPID" &
+NODE_PATH="$PEERS/node/node_modules" taskset -c 0 node "$HERE/peers/node_server.js" "$NODE_PORT" "$TOKEN" "$AESKEY" "$APPID" &
 NODE_PID=$!; PIDS+=("$NODE_PID"); wait_port "$NODE_PORT"; TARGET_PIDS="$NODE_PID"
-row "node:http + wechat-crypto $(node -p "require('$WORK/node/node_modules/wechat-crypto/package.json').version") (node $(node -v))" "message → success" "-" "$NODE_PORT" message
+row "node:http + wechat-crypto $(node -p "require('$PEERS/node/node_modules/wechat-crypto/package.json').version") (node $(node -v))" "message → success" "-" "$NODE_PORT" message
 stop "$NODE_PID"
 
 export WX_TOKEN="$TOKEN" WX_AES_KEY="$AESKEY" WX_APPID="$APPID"
 # start_python SERVER PORT, run in the background: the subshell becomes the server (exec), so
 # its PID is the one to stop.
 start_python() {
-  local server="$1" port="$2" v="$WORK/venv/bin"
+  local server="$1" port="$2" v="$PEERS/venv/bin"
   cd "$HERE/peers"
   export PORT="$port"
   case "$server" in
@@ -385,7 +390,7 @@ if [ -n "$BEST_PY" ]; then
   port="$(free_port)"
   start_python "$BEST_PY" "$port" >"$WORK/py-best.log" 2>&1 &
   pid=$!; PIDS+=("$pid"); wait_port "$port"; sleep 0.5; TARGET_PIDS="$pid"
-  PYV="$("$WORK/venv/bin/python" -c 'import importlib.metadata as m, platform; print(m.version("wechatpy"), "on CPython", platform.python_version())')"
+  PYV="$("$PEERS/venv/bin/python" -c 'import importlib.metadata as m, platform; print(m.version("wechatpy"), "on CPython", platform.python_version())')"
   row "wechatpy $PYV, $BEST_PY (fastest tried)" "message → success" "-" "$port" message
   stop "$pid"
 fi
