@@ -1,7 +1,8 @@
 //! Prometheus text metrics: counters and latency summaries, rendered on `/metrics`.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,11 +22,81 @@ struct Summary {
     sum: f64,
 }
 
+/// Series of one kind, bucketed by a hash of name and labels, so that updating an existing
+/// series allocates nothing (the labels are compared borrowed; only a new series owns them).
+#[derive(Debug)]
+struct Series<V> {
+    buckets: HashMap<u64, Vec<(&'static str, Labels, V)>>,
+}
+
+impl<V> Default for Series<V> {
+    fn default() -> Self {
+        Self {
+            buckets: HashMap::new(),
+        }
+    }
+}
+
+fn key_hash(name: &str, l: &[(&'static str, &str)]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    name.hash(&mut h);
+    for (k, v) in l {
+        k.hash(&mut h);
+        v.hash(&mut h);
+    }
+    h.finish()
+}
+
+fn same(stored: &Labels, l: &[(&'static str, &str)]) -> bool {
+    stored.len() == l.len()
+        && stored
+            .iter()
+            .zip(l)
+            .all(|((k1, v1), (k2, v2))| k1 == k2 && v1 == v2)
+}
+
+impl<V: Default> Series<V> {
+    fn entry(&mut self, name: &'static str, l: &[(&'static str, &str)]) -> &mut V {
+        let bucket = self.buckets.entry(key_hash(name, l)).or_default();
+        let i = match bucket
+            .iter()
+            .position(|(n, stored, _)| *n == name && same(stored, l))
+        {
+            Some(i) => i,
+            None => {
+                bucket.push((name, labels(l), V::default()));
+                bucket.len() - 1
+            }
+        };
+        &mut bucket[i].2
+    }
+
+    fn get(&self, name: &'static str, l: &[(&'static str, &str)]) -> Option<&V> {
+        self.buckets
+            .get(&key_hash(name, l))?
+            .iter()
+            .find(|(n, stored, _)| *n == name && same(stored, l))
+            .map(|(_, _, v)| v)
+    }
+
+    /// Every series, ordered by name, then labels.
+    fn sorted(&self) -> Vec<(&'static str, &Labels, &V)> {
+        let mut all: Vec<_> = self
+            .buckets
+            .values()
+            .flatten()
+            .map(|(n, l, v)| (*n, l, v))
+            .collect();
+        all.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        all
+    }
+}
+
 /// The service's metrics.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    counters: Mutex<BTreeMap<(&'static str, Labels), u64>>,
-    summaries: Mutex<BTreeMap<(&'static str, Labels), Summary>>,
+    counters: Mutex<Series<u64>>,
+    summaries: Mutex<Series<Summary>>,
 }
 
 fn labels(l: &[(&'static str, &str)]) -> Labels {
@@ -108,13 +179,13 @@ impl Metrics {
     /// Adds one to a counter.
     pub fn inc(&self, name: &'static str, l: &[(&'static str, &str)]) {
         let mut c = self.counters.lock().unwrap_or_else(|p| p.into_inner());
-        *c.entry((name, labels(l))).or_default() += 1;
+        *c.entry(name, l) += 1;
     }
 
     /// Records one observation of a duration.
     pub fn observe(&self, name: &'static str, l: &[(&'static str, &str)], d: Duration) {
         let mut s = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
-        let e = s.entry((name, labels(l))).or_default();
+        let e = s.entry(name, l);
         e.count += 1;
         e.sum += d.as_secs_f64();
     }
@@ -122,7 +193,7 @@ impl Metrics {
     /// The value of a counter (tests).
     pub fn counter(&self, name: &'static str, l: &[(&'static str, &str)]) -> u64 {
         let c = self.counters.lock().unwrap_or_else(|p| p.into_inner());
-        c.get(&(name, labels(l))).copied().unwrap_or(0)
+        c.get(name, l).copied().unwrap_or(0)
     }
 
     /// The Prometheus text exposition, with `gauges` computed at scrape time.
@@ -136,21 +207,14 @@ impl Metrics {
                 let _ = writeln!(out, "# TYPE {name} {kind}");
             }
         };
-        for ((name, l), v) in self
-            .counters
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
+        let counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        for (name, l, v) in counters.sorted() {
             header(&mut out, name, "counter");
             let _ = writeln!(out, "{name}{} {v}", render_labels(l));
         }
-        for ((name, l), s) in self
-            .summaries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
+        drop(counters);
+        let summaries = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
+        for (name, l, s) in summaries.sorted() {
             header(&mut out, name, "summary");
             let _ = writeln!(out, "{name}_sum{} {}", render_labels(l), s.sum);
             let _ = writeln!(out, "{name}_count{} {}", render_labels(l), s.count);
@@ -347,6 +411,36 @@ mod tests {
                 &[("component", "wxc"), ("result", "ok")]
             ),
             2
+        );
+    }
+
+    #[test]
+    fn series_are_kept_apart_and_rendered_in_order() {
+        let m = Metrics::default();
+        for result in ["ok", "duplicate", "ok", "bad", "ok"] {
+            m.inc(
+                "wxopen_messages_total",
+                &[("component", "wxc"), ("result", result)],
+            );
+        }
+        m.inc("wxopen_messages_total", &[("component", "wxc")]);
+        let ok = [("component", "wxc"), ("result", "ok")];
+        assert_eq!(m.counter("wxopen_messages_total", &ok), 3);
+        assert_eq!(
+            m.counter("wxopen_messages_total", &[("component", "wxc")]),
+            1
+        );
+        assert_eq!(m.counter("wxopen_pushes_total", &ok), 0);
+        let text = m.render(&[]);
+        let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(
+            lines,
+            [
+                "wxopen_messages_total{component=\"wxc\"} 1",
+                "wxopen_messages_total{component=\"wxc\",result=\"bad\"} 1",
+                "wxopen_messages_total{component=\"wxc\",result=\"duplicate\"} 1",
+                "wxopen_messages_total{component=\"wxc\",result=\"ok\"} 3",
+            ]
         );
     }
 }
