@@ -153,11 +153,19 @@ fn token_answer<T>(
     }
 }
 
-/// `{"stale": "<the token that failed>"}` (optional).
+/// `{"stale": "<the token that failed>"}` (optional). Without `stale` (an empty body or `{}`)
+/// the refresh is unconditional; `"stale": null` is refused (400), so a service that lost its
+/// token does not refresh everyone's by accident.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RefreshBody {
+    #[serde(default, deserialize_with = "some_string")]
     stale: Option<String>,
+}
+
+/// A present `stale` must be a string (`null` is not "absent").
+fn some_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
 }
 
 #[allow(clippy::result_large_err)]

@@ -92,7 +92,7 @@ pub fn document() -> Value {
                 "AuthorizerToken": {"type": "object", "required": ["authorizer_access_token", "expires_in", "expires_at"], "properties": {
                     "authorizer_access_token": {"type": "string"}, "expires_in": {"type": "integer", "minimum": 0}, "expires_at": {"type": "integer"}}},
                 "Refresh": {"type": "object", "additionalProperties": false, "properties": {
-                    "stale": {"type": "string", "description": "the token a service saw rejected; refreshed only if it is still the current one"}}},
+                    "stale": {"type": "string", "description": "the token a service saw rejected; refreshed only if it is still the current one (omit it, or send no body, to refresh unconditionally)"}}},
                 "Authorizer": {"type": "object", "required": ["authorizer_appid", "status", "has_refresh_token", "authorized_at"], "properties": {
                     "authorizer_appid": {"type": "string"},
                     "status": {"type": "string", "enum": ["authorized", "revoked"]},

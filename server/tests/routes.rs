@@ -483,6 +483,18 @@ async fn compare_and_refresh_refreshes_once_for_many_reports() {
         .await
         .unwrap();
     assert_eq!(bad.status(), 400);
+    // `"stale": null` is not "no stale token": refused, nothing refreshed.
+    let null = s
+        .internal_post(&format!("/v1/{APPID}/component/token/refresh"), KEY)
+        .json(&json!({"stale": null}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(null.status(), 400);
+    assert_eq!(
+        hits(&upstream, "/cgi-bin/component/api_component_token").await,
+        2
+    );
     s.stop().await;
 }
 
