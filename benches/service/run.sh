@@ -184,7 +184,7 @@ peak_only() {
     others_mark
     peak="$(load "$port" "$kind" 0 "$PEAK_S" 2>>"$WORK/load-errors.txt" || true)"
     o="$(others_pct)"
-    if ! jq -e .rps >/dev/null 2>&1 <<<"$peak"; then
+    if [ -z "$peak" ] || ! jq -e .rps >/dev/null 2>&1 <<<"$peak"; then
       log "$target: the load run failed (the server died under load?); not kept"
       echo "$target: died under load (see its log)" >> "$WORK/failed.txt"
       echo 0
