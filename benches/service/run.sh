@@ -66,7 +66,7 @@ wait_port() {
 }
 
 # The machine must be otherwise idle: before each row (when nothing of ours is busy), both CPUs
-# together at most 15 % busy over one second. Waits up to 120 s, and notes it if not.
+# together at most 15 % busy over one second. Waits up to a minute, and notes it if not.
 BUSY_NOTES="$WORK/busy.txt"
 : > "$BUSY_NOTES"
 busy_pct() {
@@ -78,7 +78,7 @@ busy_pct() {
 }
 quiet() {
   local what="$1" i pct
-  for i in $(seq 1 60); do
+  for i in $(seq 1 30); do
     pct="$(busy_pct)"
     [ "$pct" -le 15 ] && return 0
     sleep 1
@@ -142,7 +142,7 @@ others_pct() {
   c="$(python3 "$HERE/others_cpu.py" $$)"; t="$(date +%s%N)"
   jq -n "($c - $OTH_C) / $(getconf CLK_TCK) / (($t - $OTH_T) / 1e9) * 100 | . * 10 | round / 10"
 }
-TRIES=3
+TRIES="${TRIES:-3}"
 MAX_OTHERS=5
 
 # row TARGET ROUTE STORE PORT KIND [extra load args…]: peak, then 50 % and 90 % of it. Tried
@@ -182,8 +182,14 @@ peak_only() {
   for try in $(seq 1 "$TRIES"); do
     quiet "$target"
     others_mark
-    peak="$(load "$port" "$kind" 0 "$PEAK_S")"
+    peak="$(load "$port" "$kind" 0 "$PEAK_S" 2>>"$WORK/load-errors.txt" || true)"
     o="$(others_pct)"
+    if [ -z "$peak" ] || ! jq -e .rps >/dev/null 2>&1 <<<"$peak"; then
+      log "$target: the load run failed (the server died under load?); not kept"
+      echo "$target: died under load (see its log)" >> "$WORK/failed.txt"
+      echo 0
+      return 0
+    fi
     log "$target: $(jq -r .rps <<<"$peak") req/s, others used $o % of a CPU (try $try)"
     if [ "$(jq -n "$o < $best_o")" = true ]; then
       best_o="$o"
@@ -443,5 +449,6 @@ echo "wxopen service bench, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(grep -
 echo "server on CPU 0, load on CPU 1 ($CONNS connections, closed loop for the peak, open loop at 50 %/90 % of it; peak ${PEAK_S} s, rates ${RATE_S} s, ${WARM_S} s warm-up each)"
 python3 "$HERE/table.py" "$RESULTS"
 [ -n "${WRK_CEIL:-}" ] && echo "cross-check with wrk 4.1 (closed loop, same requests): bare hyper $WRK_CEIL req/s, wxopen message → success ${WRK_WX:-?} req/s"
+if [ -s "$WORK/failed.txt" ]; then echo "Python servers tried and dropped:"; cat "$WORK/failed.txt"; fi
 if [ -s "$BUSY_NOTES" ]; then echo "machine not quiet:"; cat "$BUSY_NOTES"; fi
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -5,6 +5,8 @@ import sys
 rows, scale = [], None
 with open(sys.argv[1]) as f:
     for line in f:
+        if not line.strip():
+            continue
         r = json.loads(line)
         if "scale" in r:
             scale = r["scale"]
