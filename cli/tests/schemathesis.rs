@@ -42,15 +42,7 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
     let http = http();
     let mut s = Serve::start(&config, &[], &[]);
     wait_healthy(&http, &s.internal).await;
-    let (_, _, a) = push_ticket(&http, &s.public, &fake).await;
-    assert_eq!(a.status, 200);
-    let (_, granted) = consent(&http, &s.public, &fake, AUTHORIZER).await;
-    assert_eq!(
-        send(http.get(redirect_url(&s.public, &fake, &granted)))
-            .await
-            .status,
-        200
-    );
+    authorize(&http, &s, &fake, AUTHORIZER).await;
 
     // Most generated requests name the served component and the authorized account (the
     // rest are random), so they reach the token engine instead of answering 404.

@@ -25,15 +25,7 @@ async fn sigterm_finishes_the_refresh_in_flight_and_releases_its_lease() {
     let http = http();
     let mut s = Serve::start(&config, &[], &[]);
     wait_healthy(&http, &s.internal).await;
-    let (_, _, a) = push_ticket(&http, &s.public, &fake).await;
-    assert_eq!(a.status, 200);
-    let (_, granted) = consent(&http, &s.public, &fake, ACCOUNT).await;
-    assert_eq!(
-        send(http.get(redirect_url(&s.public, &fake, &granted)))
-            .await
-            .status,
-        200
-    );
+    authorize(&http, &s, &fake, ACCOUNT).await;
     let refresh = |s: &Serve, stale: &str| {
         http.post(format!(
             "{}/v1/{}/authorizers/{ACCOUNT}/token/refresh",

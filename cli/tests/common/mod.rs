@@ -384,3 +384,17 @@ pub async fn read_store(dir: &Path, fake: &FakeWeChat, appids: &[String]) -> Sna
     }
     snap
 }
+
+/// Pushes a ticket to `serve` and authorizes `account` through the authorize page, the fake's
+/// consent and the redirect (each step must answer 200): a served component with one account.
+pub async fn authorize(http: &reqwest::Client, serve: &Serve, fake: &FakeWeChat, account: &str) {
+    let (_, _, a) = push_ticket(http, &serve.public, fake).await;
+    assert_eq!(a.status, 200);
+    let (_, granted) = consent(http, &serve.public, fake, account).await;
+    assert_eq!(
+        send(http.get(redirect_url(&serve.public, fake, &granted)))
+            .await
+            .status,
+        200
+    );
+}
