@@ -114,7 +114,7 @@ pub use clock::{Clock, ManualClock, SystemClock, TokioClock};
 pub use component::{
     valid_appid, AuthorizerState, AuthorizerSummary, ComponentClient, ComponentClientBuilder,
     IssuedToken, KeyUsed, AUTHORIZER_LIST_MAX_PAGES, AUTHORIZER_LIST_PAGE, MAX_APPID_LEN,
-    MAX_LIST_PAGE, TICKET_MAX_AHEAD_SECS,
+    MAX_LEASE_HOLDER_LEN, MAX_LIST_PAGE, TICKET_MAX_AHEAD_SECS,
 };
 pub use config::{ComponentConfig, CooldownPolicy, DEFAULT_MAX_RESPONSE_BYTES};
 pub use errcode::ErrorClass;

@@ -514,3 +514,72 @@ async fn the_contract_check_catches_a_lease_that_collides_with_its_record() {
         .unwrap_err();
     assert!(err.contains("lease"), "{err}");
 }
+
+/// A restarted instance that keeps its lease-holder name takes back at once the lease its
+/// predecessor held when it was killed mid-refresh (instead of waiting out the TTL).
+#[tokio::test]
+async fn a_restarted_instance_with_its_old_holder_name_takes_its_lease_back() {
+    let server = MockServer::start().await;
+    mount_component_token(&server, "ctok-after-restart", 1).await;
+    let clock = ManualClock::at_unix(T0);
+    let store = Arc::new(MemoryStore::new());
+    let key = StoreKey::component_token(APPID);
+    // The killed predecessor's lease, valid for an hour.
+    assert!(store
+        .try_lease(&key, "node-a:slot-0", Duration::from_secs(3600))
+        .await
+        .unwrap());
+    let dyn_store: Arc<dyn TokenStore> = store.clone();
+    let client = wxopen_client::ComponentClient::builder(config(&[&server]))
+        .store(dyn_store)
+        .clock(Arc::new(clock.clone()))
+        .lease_holder("node-a:slot-0")
+        .build()
+        .unwrap();
+    let (q, body) = push(&ticket_xml("ticket@@@t", T0), TS, "n1");
+    client.handle_component_push(&q, &body).await.unwrap();
+    let token = client.component_access_token().await.unwrap();
+    assert_eq!(token.expose_secret(), "ctok-after-restart");
+    assert_eq!(hits(&server, P_COMPONENT_TOKEN).await, 1);
+    // Released after the refresh: another instance can take it now.
+    assert!(store
+        .try_lease(&key, "node-b", Duration::from_secs(60))
+        .await
+        .unwrap());
+}
+
+#[test]
+fn a_lease_holder_name_must_be_short_printable_ascii() {
+    for bad in [
+        String::new(),
+        "has space".to_owned(),
+        "ünïcode".to_owned(),
+        "x".repeat(wxopen_client::MAX_LEASE_HOLDER_LEN + 1),
+    ] {
+        let e = wxopen_client::ComponentClient::builder(wxopen_client::ComponentConfig::new(
+            APPID, SECRET, TOKEN, AES_KEY,
+        ))
+        .lease_holder(bad.clone())
+        .build()
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::InvalidInput {
+                    what: "lease_holder",
+                    ..
+                }
+            ),
+            "{bad:?}: {e}"
+        );
+    }
+    let ok = "x".repeat(wxopen_client::MAX_LEASE_HOLDER_LEN);
+    assert!(
+        wxopen_client::ComponentClient::builder(wxopen_client::ComponentConfig::new(
+            APPID, SECRET, TOKEN, AES_KEY,
+        ))
+        .lease_holder(ok)
+        .build()
+        .is_ok()
+    );
+}

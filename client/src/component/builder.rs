@@ -26,7 +26,11 @@ pub struct ComponentClientBuilder {
     http: Option<reqwest::Client>,
     replay: Option<Arc<dyn ReplayCache>>,
     observer: Option<Arc<dyn ApiObserver>>,
+    holder: Option<String>,
 }
+
+/// Longest accepted [`ComponentClientBuilder::lease_holder`] name, in bytes.
+pub const MAX_LEASE_HOLDER_LEN: usize = 128;
 
 impl fmt::Debug for ComponentClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -34,6 +38,7 @@ impl fmt::Debug for ComponentClientBuilder {
             .field("config", &self.config)
             .field("store", &self.store)
             .field("clock", &self.clock)
+            .field("lease_holder", &self.holder)
             .finish_non_exhaustive()
     }
 }
@@ -47,6 +52,7 @@ impl ComponentClientBuilder {
             http: None,
             replay: None,
             observer: None,
+            holder: None,
         }
     }
 
@@ -81,10 +87,42 @@ impl ComponentClientBuilder {
         self
     }
 
+    /// Names this instance in the store's refresh leases (default: a random name per client).
+    ///
+    /// The name must be unique among the instances sharing a store while they run. Giving an
+    /// instance the same name after a restart lets it take back at once the leases it held
+    /// when it died (a `kill -9` in the middle of a refresh); with a random name the restarted
+    /// instance waits for them to expire (`lease_ttl`) like for another live instance's.
+    /// `wxopen serve` keeps such a name per slot of its data directory. 1 to
+    /// [`MAX_LEASE_HOLDER_LEN`] bytes of ASCII letters, digits, `-`, `_`, `.` and `:`;
+    /// anything else fails [`build`](Self::build).
+    pub fn lease_holder(mut self, name: impl Into<String>) -> Self {
+        self.holder = Some(name.into());
+        self
+    }
+
     /// Validates the configuration (see [`ComponentConfig::validate`]) and builds the client.
     pub fn build(self) -> Result<ComponentClient> {
         let config = self.config;
         config.validate()?;
+        let holder = match self.holder {
+            Some(h) => {
+                let ok = !h.is_empty()
+                    && h.len() <= MAX_LEASE_HOLDER_LEN
+                    && h.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+                if !ok {
+                    return Err(Error::invalid(
+                        "lease_holder",
+                        format!(
+                            "1 to {MAX_LEASE_HOLDER_LEN} bytes of ASCII letters, digits, '-', '_', '.' or ':'"
+                        ),
+                    ));
+                }
+                h
+            }
+            None => format!("wxopen-{:016x}", rand::random::<u64>()),
+        };
         let crypt = MsgCrypt::new(
             config.message_token.expose_secret(),
             config.encoding_aes_key.expose_secret(),
@@ -132,7 +170,7 @@ impl ComponentClientBuilder {
                 clock,
                 transport,
                 events,
-                holder: format!("wxopen-{:016x}", rand::random::<u64>()),
+                holder,
                 component_tokens: Engine::default(),
                 authorizer_tokens: Engine::default(),
                 ticket_generation: AtomicU64::new(0),

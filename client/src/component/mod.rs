@@ -35,7 +35,7 @@ use crate::store::{StoreError, StoreKey, StoredValue, TicketRecord, TokenStore, 
 use crate::transport::Transport;
 
 pub use crate::engine::recovery::{AUTHORIZER_LIST_MAX_PAGES, AUTHORIZER_LIST_PAGE};
-pub use builder::ComponentClientBuilder;
+pub use builder::{ComponentClientBuilder, MAX_LEASE_HOLDER_LEN};
 pub use messages::KeyUsed;
 pub use push::TICKET_MAX_AHEAD_SECS;
 pub use tokens::{AuthorizerState, AuthorizerSummary, IssuedToken, MAX_LIST_PAGE};
