@@ -67,6 +67,8 @@ pub(crate) struct AppState {
     pub metrics: Arc<Metrics>,
     pub config: ServerConfig,
     pub background: Background,
+    /// The data-directory slot whose name this instance's leases carry (held while it runs).
+    pub instance: Option<crate::instance::Instance>,
 }
 
 impl AppState {
@@ -181,6 +183,25 @@ pub(crate) fn client_config(
     Ok(c)
 }
 
+/// The instance's slot in `data_dir` when that directory exists (the default SQLite store
+/// creates it; a Redis deployment that wants restarts to take back their leases at once
+/// keeps one per host). Without it the clients name their leases at random.
+fn instance_slot(data_dir: &std::path::Path) -> Option<crate::instance::Instance> {
+    if !data_dir.is_dir() {
+        return None;
+    }
+    match crate::instance::claim(data_dir) {
+        Ok(i) => {
+            tracing::info!(slot = i.slot, holder = %i.name, "instance slot taken");
+            Some(i)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "no instance slot: leases named at random, so a restart after a crash waits for the leases it held to expire");
+            None
+        }
+    }
+}
+
 impl Server {
     /// Opens the store, builds a client per component and binds both listeners.
     pub async fn bind(config: ServerConfig, options: ServerOptions) -> Result<Self, ServeError> {
@@ -196,13 +217,18 @@ impl Server {
             metrics: metrics.clone(),
         });
         let clock = options.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let instance = instance_slot(&config.data_dir);
         let mut components = HashMap::new();
         for section in &config.components {
             let mut cc = client_config(section, &config).map_err(ServeError::Client)?;
             if let Some(t) = &options.tune {
                 cc = t(cc);
             }
-            let client = ComponentClient::builder(cc)
+            let mut builder = ComponentClient::builder(cc);
+            if let Some(i) = &instance {
+                builder = builder.lease_holder(i.name.clone());
+            }
+            let client = builder
                 .store(store.clone())
                 .clock(clock.clone())
                 .api_observer(Arc::new(UpstreamObserver {
@@ -239,6 +265,7 @@ impl Server {
                 metrics,
                 config,
                 background: Background::default(),
+                instance,
             }),
             public,
             internal,

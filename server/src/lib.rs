@@ -42,6 +42,7 @@ mod background;
 pub mod config;
 mod error;
 mod http;
+mod instance;
 mod internal;
 pub mod messages;
 pub mod metrics;
