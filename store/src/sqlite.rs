@@ -98,7 +98,11 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
+    /// Every write, lease and claim.
     conn: Mutex<Connection>,
+    /// Point reads and listings (WAL: readers see every committed write and never wait for
+    /// the writer), so a cached token read does not queue behind a write's fsync.
+    reader: Mutex<Connection>,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -282,10 +286,19 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(|e| open_err(&path, e))?;
         migrate(&conn, &path)?;
+        // Opened after the migration, so it never sees a file without the wxopen tables.
+        let reader = Connection::open_with_flags(&path, flags).map_err(|e| open_err(&path, e))?;
+        reader
+            .busy_timeout(options.busy_timeout)
+            .map_err(|e| open_err(&path, e))?;
+        reader
+            .pragma_update(None, "query_only", "ON")
+            .map_err(|e| open_err(&path, e))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
                 conn: Mutex::new(conn),
+                reader: Mutex::new(reader),
             }),
         })
     }
@@ -304,6 +317,55 @@ impl SqliteStore {
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
             let mut conn = inner.lock();
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::new(format!("sqlite store: worker task failed: {e}")))?
+    }
+
+    /// Runs the read `f` with the reader connection: inline when that connection is free (a
+    /// point read from the page cache takes microseconds, less than the hand-off to the
+    /// blocking pool and back), else on the blocking pool.
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let f = match self.try_inline(f) {
+            Ok(done) => return done,
+            Err(busy) => busy,
+        };
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = inner.reader.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::new(format!("sqlite store: worker task failed: {e}")))?
+    }
+
+    /// Runs `f` on the reader connection now if it is free; hands `f` back if it is not.
+    fn try_inline<T, F>(&self, f: F) -> Result<Result<T, StoreError>, F>
+    where
+        F: FnOnce(&mut Connection) -> Result<T, StoreError>,
+    {
+        let mut conn = match self.inner.reader.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Err(f),
+        };
+        Ok(f(&mut conn))
+    }
+
+    /// Runs the read `f` with the reader connection on the blocking pool (long reads).
+    async fn read_blocking<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = inner.reader.lock().unwrap_or_else(|p| p.into_inner());
             f(&mut conn)
         })
         .await
@@ -610,7 +672,7 @@ impl TokenStore for SqliteStore {
         key: &'a StoreKey,
     ) -> BoxFuture<'a, Result<Option<Versioned>, StoreError>> {
         let k = key.to_string();
-        Box::pin(self.run(move |c| read(c, &k)))
+        Box::pin(self.read(move |c| read(c, &k)))
     }
 
     fn compare_and_set<'a>(
@@ -670,7 +732,7 @@ impl TokenStore for SqliteStore {
         limit: usize,
     ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
         let (c, a) = (component_appid.to_owned(), after.map(str::to_owned));
-        Box::pin(self.run(move |conn| list(conn, &c, a.as_deref(), limit)))
+        Box::pin(self.read_blocking(move |conn| list(conn, &c, a.as_deref(), limit)))
     }
 
     fn claim_once<'a>(

@@ -466,3 +466,45 @@ async fn expired_claims_are_swept_so_the_table_stays_small() {
     // 10 claims sweep up to 320 expired ones: only the live ten are left.
     assert_eq!(rows, 10);
 }
+
+/// Reads use their own connection: while another process holds the write lock (a long write
+/// transaction, a checkpoint), a token read still answers at once with the last committed
+/// value, and a write made through the store is visible to the next read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_answer_while_another_process_holds_the_write_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wxopen.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let key = StoreKey::ticket("wxc");
+    let v1 = match store
+        .compare_and_set(&key, None, ticket("t1"), None)
+        .await
+        .unwrap()
+    {
+        CasOutcome::Applied { version } => version,
+        other => panic!("{other:?}"),
+    };
+    let got = store.get(&key).await.unwrap().unwrap();
+    assert_eq!((got.version, got.value), (v1, ticket("t1")));
+
+    let other = rusqlite_conn(&path);
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let read = tokio::time::timeout(Duration::from_secs(2), store.get(&key)).await;
+    let got = read
+        .expect("a read waited for the writer")
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.value, ticket("t1"));
+    other.execute_batch("COMMIT").unwrap();
+
+    let v2 = match store
+        .compare_and_set(&key, Some(v1), ticket("t2"), None)
+        .await
+        .unwrap()
+    {
+        CasOutcome::Applied { version } => version,
+        other => panic!("{other:?}"),
+    };
+    let got = store.get(&key).await.unwrap().unwrap();
+    assert_eq!((got.version, got.value), (v2, ticket("t2")));
+}
