@@ -68,7 +68,7 @@ pub(crate) struct AppState {
     pub config: ServerConfig,
     pub background: Background,
     /// The data-directory slot whose name this instance's leases carry (held while it runs).
-    pub instance: Option<crate::instance::Instance>,
+    pub _instance: Option<crate::instance::Instance>,
 }
 
 impl AppState {
@@ -265,7 +265,7 @@ impl Server {
                 metrics,
                 config,
                 background: Background::default(),
-                instance,
+                _instance: instance,
             }),
             public,
             internal,
