@@ -331,17 +331,10 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let f = match self.try_inline(f) {
-            Ok(done) => return done,
-            Err(busy) => busy,
-        };
-        let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
-            let mut conn = inner.reader.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| StoreError::new(format!("sqlite store: worker task failed: {e}")))?
+        match self.try_inline(f) {
+            Ok(done) => done,
+            Err(busy) => self.read_blocking(busy).await,
+        }
     }
 
     /// Runs `f` on the reader connection now if it is free; hands `f` back if it is not.
