@@ -237,6 +237,7 @@ impl Server {
                 }))
                 .build()
                 .map_err(ServeError::Client)?;
+            crate::events::count(section.appid.clone(), client.subscribe(), metrics.clone());
             let webhook = match &section.webhook {
                 Some(w) => Some(Webhook::new(w.clone()).map_err(ServeError::Webhook)?),
                 None => None,

@@ -132,11 +132,34 @@ fn no_store(mut r: Response) -> Response {
 
 /// The answer of every token route: the token with `expires_in` and `expires_at`, or the error.
 fn token_answer<T>(
+    app: &AppState,
     field: &str,
     comp: &Component,
     issued: Result<IssuedToken<T>, wxopen_client::Error>,
     expose: impl Fn(&T) -> &str,
 ) -> Response {
+    if let Err(e) = &issued {
+        let reason = match e {
+            wxopen_client::Error::WaitTimeout { .. } => Some("caller_deadline"),
+            wxopen_client::Error::LeaseBusy { .. } => Some("lease_busy"),
+            _ => None,
+        };
+        if let Some(reason) = reason {
+            let token = if field == "component_access_token" {
+                "component"
+            } else {
+                "authorizer"
+            };
+            app.metrics.inc(
+                "wxopen_lease_waits_total",
+                &[
+                    ("component", &comp.section.appid),
+                    ("token", token),
+                    ("reason", reason),
+                ],
+            );
+        }
+    }
     match issued {
         Ok(t) => {
             let now = comp.client.clock().unix_seconds();
@@ -190,6 +213,7 @@ async fn component_token(
     };
     let issued = comp.client.component_access_token_issued().await;
     token_answer(
+        &app,
         "component_access_token",
         &comp,
         issued,
@@ -217,6 +241,7 @@ async fn component_token_refresh(
         .refresh_component_access_token_if(body.stale.as_deref())
         .await;
     token_answer(
+        &app,
         "component_access_token",
         &comp,
         issued,
@@ -235,6 +260,7 @@ async fn authorizer_token(
     };
     let issued = comp.client.authorizer_access_token_issued(&appid).await;
     token_answer(
+        &app,
         "authorizer_access_token",
         &comp,
         issued,
@@ -262,6 +288,7 @@ async fn authorizer_token_refresh(
         .refresh_authorizer_access_token_if(&appid, body.stale.as_deref())
         .await;
     token_answer(
+        &app,
         "authorizer_access_token",
         &comp,
         issued,

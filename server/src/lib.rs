@@ -41,6 +41,7 @@ mod app;
 mod background;
 pub mod config;
 mod error;
+mod events;
 mod http;
 mod instance;
 mod internal;

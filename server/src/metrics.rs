@@ -153,8 +153,12 @@ const HELP: &[(&str, &str)] = &[
         "Token refreshes by token kind and result",
     ),
     (
+        "wxopen_tokens_rejected_total",
+        "Tokens WeChat rejected (40001/40014/42001), expired in the store and refreshed",
+    ),
+    (
         "wxopen_lease_waits_total",
-        "Refreshes that gave up waiting for another instance's lease or a caller's deadline",
+        "Token requests that gave up waiting for a refresh (another instance's lease, or the caller's deadline)",
     ),
     ("wxopen_store_seconds", "Token store operation latency"),
     (

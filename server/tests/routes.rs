@@ -528,6 +528,20 @@ async fn health_readiness_and_metrics() {
         "{text}"
     );
     assert!(text.contains("wxopen_store_seconds_count"), "{text}");
+    // The refresh /readyz caused is counted (the client's event reaches the metrics task
+    // shortly after the answer: polled, bounded).
+    let refreshed =
+        "wxopen_refreshes_total{component=\"wxcomponent0001\",token=\"component\",result=\"ok\"} 1";
+    let mut text = String::new();
+    for _ in 0..500 {
+        text = get("/metrics").await.unwrap().text().await.unwrap();
+        if text.contains(refreshed) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(text.contains(refreshed), "{text}");
+    assert!(text.contains("# HELP wxopen_refreshes_total "), "{text}");
     s.stop().await;
 }
 
