@@ -583,3 +583,45 @@ fn a_lease_holder_name_must_be_short_printable_ascii() {
         .is_ok()
     );
 }
+
+/// `forget_authorizer` reports failure when every compare-and-delete lost to a writer: the
+/// record is still there, so "forgotten" would be a lie.
+#[tokio::test]
+async fn forgetting_an_authorizer_that_keeps_changing_is_an_error_not_ok() {
+    let clock = ManualClock::at_unix(T0);
+    let store = Arc::new(FaultyStore::default());
+    let client = client_on(
+        wxopen_client::ComponentConfig::new(APPID, SECRET, TOKEN, AES_KEY),
+        store.clone(),
+        &clock,
+    );
+    let key = StoreKey::authorizer(APPID, "wxforget0001");
+    let record = StoredValue::Authorizer(wxopen_client::AuthorizerRecord {
+        access_token: None,
+        refresh_token: Some(wxopen_client::AuthorizerRefreshToken::new("refresh@@@r")),
+        obtained_at: T0,
+        refresh_at: T0,
+        expires_at: T0,
+        authorized_at: T0,
+    });
+    assert!(matches!(
+        store
+            .inner
+            .compare_and_set(&key, None, record, None)
+            .await
+            .unwrap(),
+        CasOutcome::Applied { .. }
+    ));
+    store.lose_deletes.store(true, Ordering::SeqCst);
+    let e = client.forget_authorizer("wxforget0001").await.unwrap_err();
+    assert!(
+        matches!(&e, Error::Store(s) if s.kind() == wxopen_client::StoreErrorKind::Unavailable),
+        "{e}"
+    );
+    assert!(store.inner.get(&key).await.unwrap().is_some());
+    store.lose_deletes.store(false, Ordering::SeqCst);
+    client.forget_authorizer("wxforget0001").await.unwrap();
+    assert!(store.inner.get(&key).await.unwrap().is_none());
+    // Forgetting what is not stored is fine.
+    client.forget_authorizer("wxforget0001").await.unwrap();
+}

@@ -282,21 +282,33 @@ impl ComponentClient {
 
     /// Drops everything stored for an authorizer (an administrative action; the
     /// `unauthorized` push stores a tombstone instead).
+    ///
+    /// # Errors
+    /// [`Error::Store`] when the store fails, or (kind `Unavailable`) when the record changed
+    /// under every compare-and-delete attempt (a refresh kept writing it): it is still stored,
+    /// try again.
     pub async fn forget_authorizer(&self, authorizer_appid: &str) -> Result<()> {
         let key = self.authorizer_key(authorizer_appid)?;
+        let mut gone = false;
         for _ in 0..CAS_ATTEMPTS {
-            match self.inner.store.get(&key).await? {
-                None => break,
-                Some(v) => {
-                    if self.inner.store.compare_and_delete(&key, v.version).await? {
-                        break;
-                    }
-                }
+            gone = match self.inner.store.get(&key).await? {
+                None => true,
+                Some(v) => self.inner.store.compare_and_delete(&key, v.version).await?,
+            };
+            if gone {
+                break;
             }
         }
         self.inner
             .authorizer_tokens
             .reset(&authorizer_appid.to_owned());
-        Ok(())
+        if gone {
+            Ok(())
+        } else {
+            Err(Error::Store(crate::store::StoreError::unavailable(format!(
+                "{}: the record changed under each of {CAS_ATTEMPTS} compare-and-delete attempts; still stored, try again",
+                crate::error::one_line(authorizer_appid)
+            ))))
+        }
     }
 }

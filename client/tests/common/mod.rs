@@ -191,6 +191,8 @@ pub struct FaultyStore {
     pub fail_leases: std::sync::atomic::AtomicBool,
     /// Number of writes attempted.
     pub writes: std::sync::atomic::AtomicU64,
+    /// Compare-and-delete always finds the record changed (a writer that always wins).
+    pub lose_deletes: std::sync::atomic::AtomicBool,
 }
 
 impl FaultyStore {
@@ -232,6 +234,9 @@ impl TokenStore for FaultyStore {
         key: &'a wxopen_client::StoreKey,
         expected: u64,
     ) -> wxopen_client::BoxFuture<'a, Result<bool, wxopen_client::StoreError>> {
+        if Self::on(&self.lose_deletes) {
+            return Box::pin(async { Ok(false) });
+        }
         self.inner.compare_and_delete(key, expected)
     }
     fn try_lease<'a>(
