@@ -10,6 +10,7 @@ use common::*;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer};
+use wxopen_client::TokenStore;
 
 #[tokio::test]
 async fn ticket_push_then_component_token_through_the_api() {
@@ -586,5 +587,55 @@ async fn the_openapi_document_matches_the_routes() {
         );
         assert_ne!(status, 405, "{method} {p}");
     }
+    s.stop().await;
+}
+
+/// A token request that gives up on another instance's lease answers 503 with a hint and is
+/// counted in `wxopen_lease_waits_total`; no upstream call is made meanwhile.
+#[tokio::test]
+async fn a_request_that_gives_up_on_a_lease_is_counted() {
+    let upstream = MockServer::start().await;
+    let s = start(&upstream).await;
+    s.push_ticket("ticket@@@t", T0).await;
+    let key = wxopen_client::StoreKey::component_token(APPID);
+    assert!(s
+        .store
+        .try_lease(&key, "another-instance", Duration::from_secs(24 * 3600))
+        .await
+        .unwrap());
+    let request = s
+        .internal_get(&format!("/v1/{APPID}/component/token"), Some(KEY))
+        .send();
+    let mut request = Box::pin(request);
+    // The waits run on the server's manual clock: move it on until the caller gives up.
+    let mut answer = None;
+    for _ in 0..2_000 {
+        tokio::select! {
+            r = &mut request => { answer = Some(r.unwrap()); break; }
+            () = tokio::time::sleep(Duration::from_millis(2)) => s.clock.advance(Duration::from_secs(1)),
+        }
+    }
+    let answer = answer.expect("the token request never gave up");
+    assert_eq!(answer.status(), 503);
+    let v: Value = answer.json().await.unwrap();
+    assert!(v["hint"].as_str().unwrap().contains("retry"), "{v}");
+    let waits: u64 = ["caller_deadline", "lease_busy"]
+        .iter()
+        .map(|reason| {
+            s.metrics.counter(
+                "wxopen_lease_waits_total",
+                &[
+                    ("component", APPID),
+                    ("token", "component"),
+                    ("reason", reason),
+                ],
+            )
+        })
+        .sum();
+    assert_eq!(waits, 1);
+    assert_eq!(
+        hits(&upstream, "/cgi-bin/component/api_component_token").await,
+        0
+    );
     s.stop().await;
 }
