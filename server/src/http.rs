@@ -6,84 +6,136 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
-use tower_http::timeout::TimeoutLayer;
 
 use crate::metrics::Metrics;
 
-#[derive(Clone)]
-struct Ids {
+static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// What the one middleware of a listener needs.
+struct Layer {
+    listener: &'static str,
+    timeout: Duration,
+    metrics: Arc<Metrics>,
+    /// Request ids: `<prefix>-<counter>`, both hex; the prefix is random per listener.
     prefix: u32,
-    next: Arc<AtomicU64>,
+    next: AtomicU64,
 }
 
-impl MakeRequestId for Ids {
-    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        HeaderValue::from_str(&format!("{:08x}-{n:x}", self.prefix))
-            .ok()
-            .map(RequestId::new)
-    }
-}
-
-/// Wraps `router` with the shared layers.
+/// Wraps `router` with one middleware that does what a stack of layers did: the request id
+/// (kept when the caller sent one, else made; echoed on the answer), the request timeout
+/// (`408`), the request count and the log line — timed-out requests included. One layer
+/// instead of four: each layer polled, boxed or allocated on every request.
 pub(crate) fn wrap(
     router: Router,
     timeout: Duration,
     listener: &'static str,
     metrics: Arc<Metrics>,
 ) -> Router {
-    let ids = Ids {
+    let layer = Arc::new(Layer {
+        listener,
+        timeout,
+        metrics,
         prefix: rand::random(),
-        next: Arc::new(AtomicU64::new(1)),
-    };
-    router
-        .layer(axum::middleware::from_fn(
-            move |req: Request, next: Next| {
-                let metrics = metrics.clone();
-                async move { observe(req, next, listener, &metrics).await }
-            },
-        ))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            timeout,
-        ))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(ids))
+        next: AtomicU64::new(1),
+    });
+    router.layer(axum::middleware::from_fn(
+        move |req: Request, next: Next| {
+            let layer = layer.clone();
+            async move { layer.handle(req, next).await }
+        },
+    ))
 }
 
-async fn observe(req: Request, next: Next, listener: &'static str, metrics: &Metrics) -> Response {
-    // Cheap clones (shared strings and bytes), so nothing is allocated here per request.
-    let matched = req.extensions().get::<MatchedPath>().cloned();
-    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
-    let method = req.method().clone();
-    let id_header = req.headers().get("x-request-id").cloned();
-    let id = id_header
-        .as_ref()
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let started = std::time::Instant::now();
-    let response = next.run(req).await;
-    let status = response.status();
-    let status = status.as_str();
-    metrics.inc(
-        "wxopen_http_requests_total",
-        &[("listener", listener), ("route", route), ("status", status)],
-    );
-    tracing::info!(
-        request_id = %id,
-        listener,
-        method = %method,
-        route = %route,
-        status = %status,
-        latency_ms = started.elapsed().as_millis() as u64,
-        "http request"
-    );
-    response
+impl Layer {
+    fn make_id(&self) -> HeaderValue {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut buf = [0u8; 8 + 1 + 16];
+        let len = hex_id(&mut buf, self.prefix, n);
+        HeaderValue::from_bytes(&buf[..len]).unwrap_or(HeaderValue::from_static("0"))
+    }
+
+    async fn handle(&self, mut req: Request, next: Next) -> Response {
+        // Cheap clones (shared strings and bytes): nothing is allocated here per request.
+        let matched = req.extensions().get::<MatchedPath>().cloned();
+        let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
+        let method = req.method().clone();
+        let id = match req.headers().get(&X_REQUEST_ID) {
+            Some(v) => v.clone(),
+            None => {
+                let v = self.make_id();
+                req.headers_mut().insert(X_REQUEST_ID.clone(), v.clone());
+                v
+            }
+        };
+        let started = std::time::Instant::now();
+        let mut response = match tokio::time::timeout(self.timeout, next.run(req)).await {
+            Ok(r) => r,
+            Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+        };
+        if !response.headers().contains_key(&X_REQUEST_ID) {
+            response
+                .headers_mut()
+                .insert(X_REQUEST_ID.clone(), id.clone());
+        }
+        let status = response.status();
+        let status = status.as_str();
+        self.metrics.inc(
+            "wxopen_http_requests_total",
+            &[
+                ("listener", self.listener),
+                ("route", route),
+                ("status", status),
+            ],
+        );
+        tracing::info!(
+            request_id = %id.to_str().unwrap_or(""),
+            listener = self.listener,
+            method = %method,
+            route = %route,
+            status = %status,
+            latency_ms = started.elapsed().as_millis() as u64,
+            "http request"
+        );
+        response
+    }
+}
+
+/// Writes `<prefix as 8 hex digits>-<n in hex, no leading zeros>` into `buf`; its length.
+fn hex_id(buf: &mut [u8; 25], prefix: u32, n: u64) -> usize {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (i, b) in buf[..8].iter_mut().enumerate() {
+        *b = HEX[((prefix >> (28 - 4 * i)) & 15) as usize];
+    }
+    buf[8] = b'-';
+    let digits = (64 - n.leading_zeros()).div_ceil(4).max(1) as usize;
+    for i in 0..digits {
+        buf[9 + i] = HEX[((n >> (4 * (digits - 1 - i))) & 15) as usize];
+    }
+    9 + digits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_the_prefix_and_the_counter_in_hex() {
+        let mut buf = [0u8; 25];
+        for (prefix, n) in [
+            (0u32, 0u64),
+            (0xdead_beef, 1),
+            (7, 0xabc),
+            (u32::MAX, u64::MAX),
+        ] {
+            let len = hex_id(&mut buf, prefix, n);
+            assert_eq!(
+                std::str::from_utf8(&buf[..len]).unwrap(),
+                format!("{prefix:08x}-{n:x}")
+            );
+        }
+    }
 }

@@ -639,3 +639,84 @@ async fn a_request_that_gives_up_on_a_lease_is_counted() {
     );
     s.stop().await;
 }
+
+/// Every answer carries an `x-request-id`: the caller's when it sent one, else a new one per
+/// request; the same id is in the request's log line.
+#[tokio::test]
+async fn every_answer_carries_a_request_id() {
+    let upstream = MockServer::start().await;
+    let s = start(&upstream).await;
+    let id = |r: &reqwest::Response| {
+        r.headers()
+            .get("x-request-id")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    let a = s.internal_get("/healthz", None).send().await.unwrap();
+    let b = s.internal_get("/healthz", None).send().await.unwrap();
+    let (a, b) = (id(&a), id(&b));
+    for made in [&a, &b] {
+        let (prefix, n) = made.split_once('-').unwrap();
+        assert_eq!(prefix.len(), 8, "{made}");
+        assert!(
+            prefix
+                .bytes()
+                .chain(n.bytes())
+                .all(|c| c.is_ascii_hexdigit()),
+            "{made}"
+        );
+    }
+    assert_ne!(a, b);
+    let mine = s
+        .internal_get("/healthz", None)
+        .header("x-request-id", "caller-chosen-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(id(&mine), "caller-chosen-42");
+    // Public listener and error answers too.
+    let missing = s
+        .http
+        .get(format!("{}/wechat/wxnotconfigured/authorize", s.public))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    assert!(!id(&missing).is_empty());
+    s.stop().await;
+}
+
+/// A request that outlasts `request_timeout_ms` is answered 408, and still counted.
+#[tokio::test]
+async fn a_request_over_its_timeout_is_answered_408_and_counted() {
+    let upstream = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/component/api_component_token"))
+        .respond_with(
+            ok_json(json!({"component_access_token": "ctok-slow", "expires_in": 7200}))
+                .set_delay(Duration::from_secs(3)),
+        )
+        .mount(&upstream)
+        .await;
+    let s = start_with(&upstream, "request_timeout_ms = 100").await;
+    s.push_ticket("ticket@@@t", T0).await;
+    let r = s
+        .internal_get(&format!("/v1/{APPID}/component/token"), Some(KEY))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 408);
+    assert!(r.headers().contains_key("x-request-id"));
+    assert_eq!(
+        s.metrics.counter(
+            "wxopen_http_requests_total",
+            &[
+                ("listener", "internal"),
+                ("route", "/v1/{component}/component/token"),
+                ("status", "408"),
+            ],
+        ),
+        1
+    );
+    s.stop().await;
+}
