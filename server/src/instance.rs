@@ -2,7 +2,8 @@
 //!
 //! Each running `wxopen serve` holds an exclusive lock on one slot file,
 //! `<data_dir>/instance-<n>.lock` (the lowest free `n`), for as long as it runs; the file holds
-//! a random name made the first time the slot was used. The kernel drops the lock when the
+//! a random name made the first time the slot was used (the lease-holder name is that name and
+//! the host's name). The kernel drops the lock when the
 //! process dies, however it dies, so a restarted instance takes the same slot and the same
 //! name, and with it back at once the refresh leases its predecessor held when it was killed
 //! (instead of waiting out their TTL like for a live instance's). Two instances on one data
@@ -53,6 +54,12 @@ pub(crate) fn claim(dir: &Path) -> Result<Instance, String> {
                 n
             }
         };
+        // The host's name is part of it, so a data directory copied to another host (an
+        // image, a restored backup) sharing a Redis store never yields the same name twice.
+        let name = match host_name() {
+            Some(h) => format!("{name}:{h}"),
+            None => name,
+        };
         return Ok(Instance {
             name,
             slot,
@@ -63,6 +70,20 @@ pub(crate) fn claim(dir: &Path) -> Result<Instance, String> {
         "all {MAX_SLOTS} instance slots of {} are held by running instances",
         dir.display()
     ))
+}
+
+/// The kernel's host name, reduced to what a lease-holder name may hold (at most 63 bytes).
+fn host_name() -> Option<String> {
+    let raw = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())?;
+    let h: String = raw
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
+        .take(63)
+        .collect();
+    (!h.is_empty()).then_some(h)
 }
 
 fn read_name(file: &mut File) -> Option<String> {
@@ -94,6 +115,19 @@ mod tests {
         let b = claim(dir.path()).unwrap();
         assert_eq!((a.slot, b.slot), (0, 1));
         assert_ne!(a.name, b.name);
+        // A valid lease-holder name for the client.
+        assert!(
+            a.name.len() <= wxopen_client::MAX_LEASE_HOLDER_LEN,
+            "{}",
+            a.name
+        );
+        assert!(
+            a.name
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"-_.:".contains(&c)),
+            "{}",
+            a.name
+        );
         let (a_name, b_name) = (a.name.clone(), b.name.clone());
         drop(a);
         // "a" restarted: slot 0 is free again and keeps its name.
@@ -112,13 +146,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("instance-0.lock"), b"\xff\xfe not a name").unwrap();
         let a = claim(dir.path()).unwrap();
+        let stored = a.name.split(':').next().unwrap();
         assert!(
-            a.name.starts_with("wxopen-") && a.name.ends_with("-0"),
+            stored.starts_with("wxopen-") && stored.ends_with("-0"),
             "{}",
             a.name
         );
         let on_disk = std::fs::read_to_string(dir.path().join("instance-0.lock")).unwrap();
-        assert_eq!(on_disk.trim(), a.name);
+        assert_eq!(on_disk.trim(), stored);
     }
 
     #[test]
