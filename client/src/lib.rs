@@ -82,30 +82,25 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod api;
-pub mod auth_url;
-pub mod authorization;
 pub mod clock;
 mod component;
 pub mod config;
 mod engine;
-pub mod errcode;
-pub mod error;
-pub mod event;
-pub mod health;
 pub mod hooks;
+pub mod jitter;
 pub mod memory_store;
 pub mod message;
-pub mod passive;
-pub mod push;
-pub mod release_check;
 pub mod replay;
-pub mod retry;
-pub mod secret;
 pub mod store;
-pub mod tokens;
 mod transport;
-pub mod xml;
+
+// The sans-IO protocol lives in `wxopen-proto`; its modules keep their old paths here.
+/// The sans-IO protocol crate, re-exported.
+pub use wxopen_proto;
+pub use wxopen_proto::{
+    api, auth_url, authorization, errcode, error, event, health, passive, push, record_machine,
+    release_check, retry, secret, token_machine, tokens, xml,
+};
 
 pub use api::ApiCall;
 pub use auth_url::{AuthPage, AuthType, AuthUrlOptions};
@@ -122,6 +117,7 @@ pub use error::{Error, PushError, Result, TransportKind};
 pub use event::{parse_component_event, AuthorizationGrant, ComponentEvent};
 pub use health::ComponentHealth;
 pub use hooks::{ApiObserver, ClientEvent};
+pub use jitter::{FixedJitter, JitterSource, RandomJitter};
 pub use memory_store::MemoryStore;
 pub use message::{parse_authorizer_message, AuthorizerMessage, MsgType};
 pub use push::{PushAck, PushQuery, SUCCESS_REPLY};

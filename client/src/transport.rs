@@ -159,6 +159,12 @@ impl Transport {
             (Method::Get, None) => None,
             (Method::Post, Some(b)) => Some(b),
             (Method::Post, None) => Some(b"{}"),
+            (method, _) => {
+                return Err(Error::invalid(
+                    "method",
+                    format!("{method:?} is not supported by this client"),
+                ))
+            }
         };
         if call.token_param() == TokenParam::None && token.is_some() {
             return Err(Error::invalid(
@@ -310,6 +316,12 @@ impl Transport {
                 .post(url)
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body.unwrap_or(b"{}").to_vec()),
+            (method, _) => {
+                return Err(Attempt::Fatal(Error::invalid(
+                    "method",
+                    format!("{method:?} is not supported by this client"),
+                )))
+            }
         };
         let sent = request.send().await;
         let idempotent = target.idempotent;

@@ -603,6 +603,8 @@ async fn forgetting_an_authorizer_that_keeps_changing_is_an_error_not_ok() {
         refresh_at: T0,
         expires_at: T0,
         authorized_at: T0,
+        event_time: 0,
+        token_serial: 0,
     });
     assert!(matches!(
         store

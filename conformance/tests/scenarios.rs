@@ -747,6 +747,8 @@ async fn refresh_token_recovered_from_list() {
                 refresh_at: 0,
                 expires_at: 0,
                 authorized_at: 0,
+                event_time: 0,
+                token_serial: 0,
             }),
             None,
         )

@@ -66,6 +66,8 @@ fn value_for(k: usize, n: u64) -> StoredValue {
             refresh_at: t + 6000,
             expires_at: t + 7200,
             authorized_at: t,
+            event_time: 0,
+            token_serial: 0,
         }),
     }
 }

@@ -102,6 +102,8 @@ async fn seed(store: &dyn TokenStore) {
         refresh_at: T0 - 700,
         expires_at: T0 - 100,
         authorized_at: T0 - 7300,
+        event_time: 0,
+        token_serial: 0,
     });
     store
         .compare_and_set(&StoreKey::authorizer(APPID, AUTHORIZER), None, auth, None)

@@ -37,6 +37,8 @@ fn authorizer(rt: Option<&str>, expires_at: u64) -> StoredValue {
         refresh_at: 2,
         expires_at,
         authorized_at: 1,
+        event_time: 0,
+        token_serial: 0,
     })
 }
 

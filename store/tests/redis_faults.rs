@@ -33,6 +33,8 @@ fn record(i: usize, n: u64, rt: &str) -> StoredValue {
         refresh_at: n + 6000,
         expires_at: n + 7200,
         authorized_at: 1,
+        event_time: 0,
+        token_serial: 0,
     })
 }
 

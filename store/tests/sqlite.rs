@@ -45,6 +45,8 @@ async fn reopened_store_keeps_records_and_versions() {
         refresh_at: 2,
         expires_at: 3,
         authorized_at: 1,
+        event_time: 0,
+        token_serial: 0,
     });
     let v1 = {
         let s = SqliteStore::open(&path).unwrap();
@@ -332,6 +334,8 @@ async fn listing_pages_through_every_authorizer_of_one_component_only() {
             refresh_at: 2,
             expires_at: 3,
             authorized_at: 1,
+            event_time: 0,
+            token_serial: 0,
         })
     };
     let mut want = Vec::new();

@@ -340,6 +340,8 @@ fn seed(a: &Args) {
                     refresh_at,
                     expires_at,
                     authorized_at: now,
+                    event_time: 0,
+                    token_serial: 0,
                 }),
             )
             .await;

@@ -147,7 +147,7 @@ impl ComponentClient {
                     now,
                     expires_in,
                     cfg.refresh_margin,
-                    cfg.refresh_jitter.sample(),
+                    cfg.refresh_jitter.spread(self.inner.jitter.unit()),
                 ),
                 expiry(now, expires_in),
             ),
@@ -160,6 +160,8 @@ impl ComponentClient {
             refresh_at,
             expires_at,
             authorized_at: now,
+            event_time: 0,
+            token_serial: 0,
         });
         self.replace(&key, value).await?;
         self.inner.authorizer_tokens.reset(&info.authorizer_appid);
@@ -204,10 +206,12 @@ impl ComponentClient {
                 now,
                 response.expires_in,
                 cfg.refresh_margin,
-                cfg.refresh_jitter.sample(),
+                cfg.refresh_jitter.spread(self.inner.jitter.unit()),
             ),
             expires_at,
             authorized_at: now,
+            event_time: 0,
+            token_serial: 0,
         });
         self.replace(&key, value).await?;
         self.inner

@@ -13,6 +13,7 @@ use crate::config::ComponentConfig;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::hooks::ApiObserver;
+use crate::jitter::JitterSource;
 use crate::memory_store::MemoryStore;
 use crate::replay::ReplayCache;
 use crate::store::{StoreKey, TokenStore};
@@ -27,6 +28,7 @@ pub struct ComponentClientBuilder {
     replay: Option<Arc<dyn ReplayCache>>,
     observer: Option<Arc<dyn ApiObserver>>,
     holder: Option<String>,
+    jitter: Option<Arc<dyn JitterSource>>,
 }
 
 /// Longest accepted [`ComponentClientBuilder::lease_holder`] name, in bytes.
@@ -53,6 +55,7 @@ impl ComponentClientBuilder {
             replay: None,
             observer: None,
             holder: None,
+            jitter: None,
         }
     }
 
@@ -65,6 +68,13 @@ impl ComponentClientBuilder {
     /// Uses `clock` (time and waits) instead of [`SystemClock`].
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
+        self
+    }
+
+    /// Draws the engine's random spreads (refresh ahead, cool-downs) from `jitter` instead of
+    /// the thread-local generator, e.g. [`FixedJitter`](crate::FixedJitter) in tests.
+    pub fn jitter_source(mut self, jitter: Arc<dyn JitterSource>) -> Self {
+        self.jitter = Some(jitter);
         self
     }
 
@@ -168,6 +178,9 @@ impl ComponentClientBuilder {
                 replay: self.replay,
                 store,
                 clock,
+                jitter: self
+                    .jitter
+                    .unwrap_or_else(|| Arc::new(crate::jitter::RandomJitter)),
                 transport,
                 events,
                 holder,

@@ -60,6 +60,7 @@ pub(crate) struct Inner {
     pub(crate) replay: Option<Arc<dyn crate::replay::ReplayCache>>,
     pub(crate) store: Arc<dyn TokenStore>,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) jitter: Arc<dyn crate::jitter::JitterSource>,
     pub(crate) transport: Transport,
     pub(crate) events: broadcast::Sender<ClientEvent>,
     pub(crate) holder: String,

@@ -172,7 +172,7 @@ impl ComponentClient {
                 .await?
             {
                 CasOutcome::Applied { version } => return Ok(Some(version)),
-                CasOutcome::Conflict { .. } | CasOutcome::LeaseLost => continue,
+                _ => continue,
             }
         }
         Err(StoreError::new(format!("could not update {key}: kept conflicting")).into())
@@ -240,6 +240,8 @@ impl ComponentClient {
                     since: create_time,
                     reason: RevokeReason::Unauthorized,
                     errcode: None,
+                    event_time: 0,
+                    token_serial: 0,
                 })),
             })
             .await?;
@@ -271,6 +273,8 @@ impl ComponentClient {
                 refresh_at: 0,
                 expires_at: 0,
                 authorized_at: create_time,
+                event_time: 0,
+                token_serial: 0,
             })),
         })
         .await?;

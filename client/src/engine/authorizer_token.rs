@@ -120,6 +120,7 @@ impl TokenKind for AuthorizerKind {
             }
             RevokeReason::NotListed => "the account is not in the authorizer list",
             RevokeReason::NotAuthorized => "the account does not authorize this component",
+            _ => "the account must authorize the component again",
         };
         Error::MustReauthorize {
             authorizer_appid: appid.clone(),
@@ -157,6 +158,8 @@ fn tombstone(reason: RevokeReason, errcode: Option<i64>, since: u64) -> RevokedR
         since,
         reason,
         errcode,
+        event_time: 0,
+        token_serial: 0,
     }
 }
 
@@ -304,7 +307,7 @@ async fn fetch(
         now,
         response.expires_in,
         cfg.refresh_margin,
-        cfg.refresh_jitter.sample(),
+        cfg.refresh_jitter.spread(inner.jitter.unit()),
     );
     Ok(Fetched {
         token: Token {
@@ -320,6 +323,8 @@ async fn fetch(
             refresh_at,
             expires_at,
             authorized_at,
+            event_time: 0,
+            token_serial: 0,
         }),
         expected,
     })

@@ -101,7 +101,7 @@ impl TokenKind for ComponentKind {
                     now,
                     response.expires_in,
                     cfg.refresh_margin,
-                    cfg.refresh_jitter.sample(),
+                    cfg.refresh_jitter.spread(inner.jitter.unit()),
                 ),
                 expires_at: expiry(now, response.expires_in),
             };

@@ -21,7 +21,7 @@ pub(crate) mod authorizer_token;
 pub(crate) mod call;
 pub(crate) mod component_token;
 pub(crate) mod lease;
-pub(crate) mod machine;
+pub(crate) use wxopen_proto::token_machine as machine;
 pub(crate) mod recovery;
 pub(crate) mod write;
 
@@ -245,7 +245,7 @@ impl<K: TokenKind> Engine<K> {
                 now_ms,
                 outcome,
                 &inner.config.cooldowns,
-                rand::random::<f64>(),
+                inner.jitter.unit(),
                 generation,
                 tombstoned,
             );

@@ -182,6 +182,8 @@ async fn restore(
                 refresh_at: 0,
                 expires_at: 0,
                 authorized_at: item.auth_time.min(scan_started),
+                event_time: 0,
+                token_serial: 0,
             },
             Some(StoredValue::Authorizer(r)) => {
                 if r.refresh_token.as_ref() == Some(&item.refresh_token) {
@@ -213,6 +215,8 @@ async fn restore(
                     refresh_at: 0,
                     expires_at: 0,
                     authorized_at: item.auth_time.min(scan_started),
+                    event_time: 0,
+                    token_serial: 0,
                 }
             }
             // An explicit revocation, or another kind: leave it.
@@ -230,7 +234,7 @@ async fn restore(
         {
             CasOutcome::Applied { version } => return Ok(Some((version, true))),
             CasOutcome::Conflict { .. } => continue,
-            CasOutcome::LeaseLost => return Ok(None),
+            _ => return Ok(None),
         }
     }
     Ok(None)

@@ -56,6 +56,7 @@ async fn write_once<K: TokenKind>(
                     return Step::KeepCurrent;
                 }
             },
+            Ok(_) => return Step::Failed,
             Err(e) => {
                 tracing::warn!(key = %key, error = %e, "could not store the refreshed token; serving it from memory and retrying the write");
                 return Step::Failed;

@@ -206,6 +206,8 @@ fn ticket_like_authorizer() -> StoredValue {
         refresh_at: 0,
         expires_at: 0,
         authorized_at: 1,
+        event_time: 0,
+        token_serial: 0,
     })
 }
 
@@ -282,6 +284,7 @@ async fn concurrent_writers(store: &dyn TokenStore, key: &StoreKey) -> Result<()
             CasOutcome::Applied { version } => applied.push((i, version)),
             CasOutcome::Conflict { .. } => {}
             CasOutcome::LeaseLost => return Err("an unfenced write reported LeaseLost".into()),
+            other => return Err(format!("unexpected outcome {other:?}")),
         }
     }
     let [(winner, version)] = applied[..] else {
@@ -317,6 +320,8 @@ async fn round_trips(
             refresh_at: 1,
             expires_at: u64::MAX,
             authorized_at: 0,
+            event_time: 0,
+            token_serial: 0,
         }),
         StoredValue::Authorizer(AuthorizerRecord {
             access_token: None,
@@ -325,11 +330,15 @@ async fn round_trips(
             refresh_at: 0,
             expires_at: 0,
             authorized_at: 7,
+            event_time: 0,
+            token_serial: 0,
         }),
         StoredValue::AuthorizerRevoked(RevokedRecord {
             since: 1_700_000_000,
             reason: RevokeReason::RefreshTokenInvalid,
             errcode: Some(61023),
+            event_time: 0,
+            token_serial: 0,
         }),
     ];
     for value in values {

@@ -7,13 +7,13 @@
 
 use std::time::Duration;
 
-use crate::config::CooldownPolicy;
+use crate::cooldown::CooldownPolicy;
 use crate::error::Error;
-use crate::store::{RevokedRecord, StoreError};
+use crate::records::{RevokedRecord, StoreError};
 
 /// A token as the machine sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Token<T> {
+pub struct Token<T> {
     /// The token.
     pub value: T,
     /// The store version it was read at or written as; 0 when it is not in the store (it never
@@ -26,6 +26,7 @@ pub(crate) struct Token<T> {
 }
 
 impl<T> Token<T> {
+    /// `true` while the token has not expired at `now_s` (unix seconds).
     pub fn usable_at(&self, now_s: u64) -> bool {
         now_s < self.expires_at
     }
@@ -33,17 +34,26 @@ impl<T> Token<T> {
 
 /// What the store holds at a token's key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum View<T> {
+pub enum View<T> {
     /// No usable token: nothing stored (`version: None`), or a record without one or with an
     /// expired one.
-    Absent { version: Option<u64> },
+    Absent {
+        /// The version of the record that holds no usable token, if any.
+        version: Option<u64>,
+    },
     /// A token.
     Token(Token<T>),
     /// A tombstone: the authorizer must authorize again.
-    Revoked { record: RevokedRecord, version: u64 },
+    Revoked {
+        /// The tombstone.
+        record: RevokedRecord,
+        /// Its store version.
+        version: u64,
+    },
 }
 
 impl<T> View<T> {
+    /// The store version of what was read, if anything was.
     pub fn version(&self) -> Option<u64> {
         match self {
             View::Absent { version } => *version,
@@ -55,14 +65,17 @@ impl<T> View<T> {
 
 /// A remembered failure.
 #[derive(Debug, Clone)]
-pub(crate) struct Cooldown {
+pub struct Cooldown {
+    /// Until when (unix milliseconds).
     pub until_ms: u64,
+    /// The error callers get meanwhile.
     pub error: Error,
     /// For ticket failures: the ticket generation they happened at (a newer ticket ends them).
     pub ticket_generation: Option<u64>,
 }
 
 impl Cooldown {
+    /// `true` while it holds at `now_ms` for the current ticket generation.
     pub fn active(&self, now_ms: u64, ticket_generation: u64) -> bool {
         now_ms < self.until_ms
             && self
@@ -74,17 +87,23 @@ impl Cooldown {
 /// A token that was fetched but could not be stored; it is served while the store still holds
 /// the version it was meant to replace, and a background task keeps trying to write it.
 #[derive(Debug, Clone)]
-pub(crate) struct Unwritten<T> {
+pub struct Unwritten<T> {
+    /// The token.
     pub token: Token<T>,
+    /// The store version it was meant to replace.
     pub over: Option<u64>,
 }
 
 /// The in-process state of one token key.
 #[derive(Debug, Clone)]
-pub(crate) struct Cell<T> {
+pub struct Cell<T> {
+    /// A refresh of this key is running in this process.
     pub flight: bool,
+    /// The remembered failure, if any.
     pub cooldown: Option<Cooldown>,
+    /// Consecutive failures (the transient cool-down doubles with them).
     pub failures: u32,
+    /// A fetched token the store did not take.
     pub unwritten: Option<Unwritten<T>>,
     /// The newest token read from the store, served only while the store cannot be read.
     pub last_seen: Option<Token<T>>,
@@ -119,14 +138,17 @@ impl<T> Cell<T> {
 
 /// What a caller does.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Decision<T> {
+pub enum Decision<T> {
     /// Use this token.
     Use(Token<T>),
     /// Use this token and start one background refresh (it is past its refresh deadline).
     UseAndRefresh(Token<T>),
     /// No usable token: wait for the refresh (start it if none runs), which starts from the
     /// record at `observed`.
-    Refresh { observed: Option<u64> },
+    Refresh {
+        /// The version of the record the refresh starts from.
+        observed: Option<u64>,
+    },
     /// The authorizer must authorize again (tombstone).
     Revoked(RevokedRecord),
     /// Fail at once with this (remembered) error.
@@ -135,8 +157,10 @@ pub(crate) enum Decision<T> {
 
 /// The error of a [`Decision::Fail`].
 #[derive(Debug, Clone)]
-pub(crate) enum ErrorOrStore {
+pub enum ErrorOrStore {
+    /// A failure remembered by a cool-down.
     Remembered(Error),
+    /// The store could not be read and no token is known.
     Store(StoreError),
 }
 
@@ -162,7 +186,7 @@ impl From<ErrorOrStore> for Error {
 }
 
 /// The caller's decision at `now_ms`, given what the store answered and the key's cell.
-pub(crate) fn decide<T: Clone>(
+pub fn decide<T: Clone>(
     now_ms: u64,
     stored: Result<&View<T>, &StoreError>,
     cell: &Cell<T>,
@@ -209,11 +233,7 @@ pub(crate) fn decide<T: Clone>(
 
 /// How long a failed refresh is remembered (before jitter), or `None` when it is not: store
 /// and input errors, and waits that gave up, say nothing about the upstream.
-pub(crate) fn cooldown_for(
-    error: &Error,
-    policy: &CooldownPolicy,
-    failures: u32,
-) -> Option<Duration> {
+pub fn cooldown_for(error: &Error, policy: &CooldownPolicy, failures: u32) -> Option<Duration> {
     let d = match error {
         Error::TicketMissing | Error::TicketRejected { .. } => policy.ticket,
         _ if error.code() == Some(45011) => policy.minute_quota,
@@ -245,7 +265,7 @@ fn transient(policy: &CooldownPolicy, failures: u32) -> Duration {
 }
 
 /// Spreads `d` by `±jitter × d`; `unit` is a random draw in `0.0..1.0`.
-pub(crate) fn jittered(d: Duration, jitter: f64, unit: f64) -> Duration {
+pub fn jittered(d: Duration, jitter: f64, unit: f64) -> Duration {
     let jitter = jitter.clamp(0.0, 1.0);
     let factor = 1.0 + jitter * (2.0 * unit.clamp(0.0, 1.0) - 1.0);
     d.mul_f64(factor.max(0.0))
@@ -254,7 +274,7 @@ pub(crate) fn jittered(d: Duration, jitter: f64, unit: f64) -> Duration {
 /// The cell after a refresh finished at `now_ms` with `outcome`; `unit` is a random draw in
 /// `0.0..1.0` for the cool-down's jitter. `tombstoned`: the failure left a tombstone in the
 /// store, which already answers every later caller, so nothing is remembered in process.
-pub(crate) fn settle<T: Clone>(
+pub fn settle<T: Clone>(
     cell: &mut Cell<T>,
     now_ms: u64,
     outcome: &Result<Token<T>, Error>,
@@ -295,7 +315,7 @@ pub(crate) fn settle<T: Clone>(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::store::RevokeReason;
+    use crate::records::RevokeReason;
 
     const NOW: u64 = 1_000_000;
 
@@ -515,6 +535,8 @@ mod tests {
             since: 5,
             reason: RevokeReason::RefreshTokenInvalid,
             errcode: Some(61023),
+            event_time: 0,
+            token_serial: 0,
         };
         let view = View::<String>::Revoked {
             record: record.clone(),

@@ -2,7 +2,7 @@
 //! `wxopen serve`'s webhook may answer) and the reply XML WeChat expects.
 //!
 //! ```
-//! use wxopen_client::passive::PassiveReply;
+//! use wxopen_proto::passive::PassiveReply;
 //!
 //! let reply: PassiveReply = serde_json::from_str(r#"{"type": "text", "content": "hi"}"#)?;
 //! let xml = reply.to_xml("ouser", "gh_account", 1_700_000_000)?;

@@ -195,7 +195,7 @@ pub const MAX_API_PATH_LEN: usize = 256;
 /// [`idempotent`](Self::idempotent) to get the full retry and failover schedule.
 ///
 /// ```
-/// use wxopen_client::api::{ApiCall, Method, TokenParam};
+/// use wxopen_proto::api::{ApiCall, Method, TokenParam};
 ///
 /// let send = ApiCall::post("cgi-bin/message/custom/send")?;
 /// assert_eq!(send.path(), "/cgi-bin/message/custom/send");
@@ -203,7 +203,7 @@ pub const MAX_API_PATH_LEN: usize = 256;
 /// let list = ApiCall::get("/wxa/gettemplatelist")?.idempotent(true);
 /// assert_eq!((list.method(), list.token_param()), (Method::Get, TokenParam::AccessToken));
 /// assert!(ApiCall::post("/cgi-bin/x?access_token=leak").is_err());
-/// # Ok::<(), wxopen_client::Error>(())
+/// # Ok::<(), wxopen_proto::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ApiCall {

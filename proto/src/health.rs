@@ -3,7 +3,7 @@
 //! Losing the ticket is the most common way third-party platforms break; this makes it visible
 //! before the component token expires.
 
-use crate::store::{ComponentTokenRecord, TicketRecord};
+use crate::records::{ComponentTokenRecord, TicketRecord};
 use crate::tokens::{ticket_is_stale, token_state, TokenState};
 
 /// Snapshot of one component's ticket and token.

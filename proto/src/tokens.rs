@@ -85,18 +85,24 @@ impl Default for Jitter {
 }
 
 impl Jitter {
-    /// Draws one spread value.
-    pub fn sample(&self) -> Duration {
+    /// The spread for one draw `unit` in `0.0..=1.0` (the caller's jitter source supplies
+    /// it; nothing here is random): `Random { max }` gives `unit × max`, rounded down to whole
+    /// seconds. Values outside the range are clamped.
+    pub fn spread(&self, unit: f64) -> Duration {
         match *self {
             Jitter::None => Duration::ZERO,
             Jitter::Fixed(d) => d,
             Jitter::Random { max } => {
-                let secs = max.as_secs();
-                if secs == 0 {
-                    Duration::ZERO
+                let unit = if unit.is_nan() {
+                    0.0
                 } else {
-                    Duration::from_secs(rand::random_range(0..=secs))
-                }
+                    unit.clamp(0.0, 1.0)
+                };
+                // `(secs + 1) × unit` rounded down, capped at `secs`: every whole second of
+                // 0..=secs is equally likely for a uniform draw.
+                let secs = max.as_secs();
+                let drawn = ((secs as f64 + 1.0) * unit) as u64;
+                Duration::from_secs(drawn.min(secs))
             }
         }
     }
@@ -152,21 +158,37 @@ mod tests {
     }
 
     #[test]
-    fn jitter_sampling() {
-        assert_eq!(Jitter::None.sample(), Duration::ZERO);
+    fn jitter_spread_is_the_draw_scaled_to_whole_seconds() {
+        let max = Duration::from_secs(5);
+        let random = Jitter::Random { max };
+        // (draw, spread): table of the pure rule.
+        for (unit, secs) in [
+            (0.0, 0),
+            (0.16, 0),
+            (0.17, 1),
+            (0.5, 3),
+            (0.99, 5),
+            (1.0, 5),
+            (-3.0, 0),
+            (7.0, 5),
+            (f64::NAN, 0),
+        ] {
+            assert_eq!(
+                random.spread(unit),
+                Duration::from_secs(secs),
+                "draw {unit}"
+            );
+        }
+        assert_eq!(Jitter::None.spread(0.7), Duration::ZERO);
         assert_eq!(
-            Jitter::Fixed(Duration::from_secs(7)).sample(),
+            Jitter::Fixed(Duration::from_secs(7)).spread(0.1),
             Duration::from_secs(7)
         );
-        let max = Duration::from_secs(5);
-        for _ in 0..100 {
-            assert!(Jitter::Random { max }.sample() <= max);
-        }
         assert_eq!(
             Jitter::Random {
                 max: Duration::ZERO
             }
-            .sample(),
+            .spread(1.0),
             Duration::ZERO
         );
     }

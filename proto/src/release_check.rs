@@ -5,12 +5,12 @@
 //! component's message URL. [`release_check_action`] tells, for a decrypted message, what the
 //! platform must answer: a passive text reply, or an empty answer now and a customer-service
 //! message after exchanging the authorization code
-//! ([`ComponentClient::complete_release_check`](crate::ComponentClient::complete_release_check)).
+//! (`wxopen_client::ComponentClient::complete_release_check`).
 //! Messages of any other account give `None`: they are the host's.
 //!
 //! ```
-//! use wxopen_client::message::parse_authorizer_message;
-//! use wxopen_client::release_check::{release_check_action, ReleaseCheckAction};
+//! use wxopen_proto::message::parse_authorizer_message;
+//! use wxopen_proto::release_check::{release_check_action, ReleaseCheckAction};
 //!
 //! let msg = parse_authorizer_message(
 //!     b"<xml><ToUserName>gh_3c884a361561</ToUserName><FromUserName>ozy4qt5</FromUserName>\
@@ -24,7 +24,7 @@
 //!     }
 //!     other => panic!("{other:?}"),
 //! }
-//! # Ok::<(), wxopen_client::PushError>(())
+//! # Ok::<(), wxopen_proto::PushError>(())
 //! ```
 
 use std::fmt;
@@ -119,7 +119,7 @@ pub fn test_account(authorizer_appid: &str, to_user_name: &str) -> Option<&'stat
 #[non_exhaustive]
 pub enum ReleaseCheckAction {
     /// Answer at once with this passive text reply (encrypt and sign it with the component's
-    /// key, e.g. [`ComponentClient::encrypt_authorizer_reply_as`](crate::ComponentClient::encrypt_authorizer_reply_as)).
+    /// key, e.g. `wxopen_client::ComponentClient::encrypt_authorizer_reply_as`).
     Reply {
         /// The reply's `Content`.
         content: String,
@@ -129,7 +129,7 @@ pub enum ReleaseCheckAction {
     /// Answer an empty body at once; then exchange `auth_code` with `api_query_auth` and send
     /// `content` to `touser` through the customer-service API with the token of the account
     /// it authorizes, all within WeChat's 5 s
-    /// ([`ComponentClient::complete_release_check`](crate::ComponentClient::complete_release_check)).
+    /// (`wxopen_client::ComponentClient::complete_release_check`).
     /// Run it once per message: WeChat retries a slow answer, so deduplicate by
     /// [`AuthorizerMessage::dedupe_key`].
     QueryAuthAndSend {

@@ -5,7 +5,7 @@
 //! host that keeps the request's `pre_auth_code` can tie the push to the browser visit.
 //!
 //! ```
-//! use wxopen_client::{AuthCallback, AuthPage, AuthUrlOptions, AuthorizationRequest, PreAuthCode};
+//! use wxopen_proto::{AuthCallback, AuthPage, AuthUrlOptions, AuthorizationRequest, PreAuthCode};
 //!
 //! let request = AuthorizationRequest::build(
 //!     AuthPage::Pc,
@@ -85,7 +85,7 @@ impl fmt::Debug for AuthorizationRequest {
 /// The redirect back from the authorization page: `redirect_uri?auth_code=…&expires_in=600`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthCallback {
-    /// The code to exchange with [`query_auth`](crate::ComponentClient::query_auth).
+    /// The code to exchange with `wxopen_client::ComponentClient::query_auth`.
     pub auth_code: AuthorizationCode,
     /// Its validity in seconds (600 as documented).
     pub expires_in: u64,

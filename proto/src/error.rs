@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::api::AuthorizationInfo;
 use crate::errcode::{self, ErrorClass};
-use crate::store::StoreError;
+use crate::records::StoreError;
 
 /// Result alias for the client.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -135,7 +135,7 @@ pub enum Error {
         /// failed during 61023 recovery); [`std::error::Error::source`] returns it.
         source: Option<Arc<Error>>,
     },
-    /// A caller waited [`ComponentConfig::token_wait`](crate::ComponentConfig::token_wait) for
+    /// A caller waited `wxopen_client::ComponentConfig::token_wait` for
     /// a refresh; the refresh goes on in the background.
     WaitTimeout {
         /// Which token (`component_access_token`, `authorizer_access_token`).
@@ -144,7 +144,7 @@ pub enum Error {
         waited: Duration,
     },
     /// Another instance held the refresh lease for longer than
-    /// [`ComponentConfig::lease_wait`](crate::ComponentConfig::lease_wait) without storing a
+    /// `wxopen_client::ComponentConfig::lease_wait` without storing a
     /// token.
     LeaseBusy {
         /// Which token.
@@ -157,7 +157,7 @@ pub enum Error {
     },
     /// `query_auth` exchanged the (single-use) code but could not store the result. The
     /// result is here: store it yourself or retry
-    /// [`ComponentClient::store_authorization`](crate::ComponentClient::store_authorization).
+    /// `wxopen_client::ComponentClient::store_authorization`.
     NotStored {
         /// What WeChat answered, tokens included.
         info: Box<AuthorizationInfo>,
@@ -205,7 +205,7 @@ pub enum Error {
         attempts: u32,
     },
     /// A response body was larger than the configured cap
-    /// ([`ComponentConfig::max_response_bytes`](crate::ComponentConfig::max_response_bytes));
+    /// (`wxopen_client::ComponentConfig::max_response_bytes`);
     /// it was not read further. Not retried.
     ResponseTooLarge {
         /// Endpoint name.
@@ -263,7 +263,8 @@ impl Error {
         }
     }
 
-    pub(crate) fn invalid(what: &'static str, reason: impl Into<String>) -> Self {
+    /// An [`Error::InvalidInput`] for `what`, with a reason.
+    pub fn invalid(what: &'static str, reason: impl Into<String>) -> Self {
         Error::InvalidInput {
             what,
             reason: reason.into(),
@@ -357,7 +358,7 @@ impl Error {
 }
 
 /// Replaces control characters so a message from the network stays on one line.
-pub(crate) fn one_line(s: &str) -> String {
+pub fn one_line(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()

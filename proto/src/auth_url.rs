@@ -2,8 +2,8 @@
 //! page (`bindcomponent` on `open.weixin.qq.com/wxaopen`).
 //!
 //! ```
-//! use wxopen_client::{AuthPage, AuthType, AuthUrlOptions, PreAuthCode};
-//! use wxopen_client::auth_url::authorization_url;
+//! use wxopen_proto::{AuthPage, AuthType, AuthUrlOptions, PreAuthCode};
+//! use wxopen_proto::auth_url::authorization_url;
 //!
 //! let options = AuthUrlOptions::new("https://example.com/wx/callback")
 //!     .auth_type(AuthType::MiniPrograms)
@@ -11,7 +11,7 @@
 //! let url = authorization_url(AuthPage::H5, "wxcomponent", &PreAuthCode::new("p"), &options)?;
 //! assert!(url.starts_with("https://open.weixin.qq.com/wxaopen/safe/bindcomponent?"));
 //! assert!(url.ends_with("&category_id_list=1%7C17#wechat_redirect"));
-//! # Ok::<(), wxopen_client::Error>(())
+//! # Ok::<(), wxopen_proto::Error>(())
 //! ```
 
 use crate::error::Error;

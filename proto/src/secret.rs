@@ -9,18 +9,18 @@
 //!
 //! **Persistence is the one explicit path out.** The types implement `serde::Serialize` and
 //! `Deserialize` transparently (as the bare string) so that the
-//! [`TokenStore`](crate::TokenStore) records can be written by a shared backend (Redis, SQL):
+//! `wxopen_client::TokenStore` records can be written by a shared backend (Redis, SQL):
 //! `serde_json::to_string(&record)` is how a store persists them, and nothing else in the
 //! client serializes a secret. Never serialize one into a log or an error.
 //!
 //! ```compile_fail
 //! // No `Display`: a token cannot slip into a formatted string.
-//! let token = wxopen_client::ComponentAccessToken::new("x");
+//! let token = wxopen_proto::ComponentAccessToken::new("x");
 //! let _ = format!("{token}");
 //! ```
 //!
 //! ```
-//! let token = wxopen_client::AuthorizerRefreshToken::new("refreshtoken@@@x");
+//! let token = wxopen_proto::AuthorizerRefreshToken::new("refreshtoken@@@x");
 //! assert_eq!(format!("{token:?}"), "AuthorizerRefreshToken([redacted; 16 bytes])");
 //! // The explicit persistence path (what a TokenStore backend writes):
 //! assert_eq!(serde_json::to_string(&token).unwrap(), "\"refreshtoken@@@x\"");
@@ -127,7 +127,7 @@ secret_newtype!(
 secret_newtype!(
     /// An authorization code (`auth_code` from the redirect, or `AuthorizationCode` from the
     /// `authorized` push; value starts `queryauthcode@@@`), exchanged by
-    /// [`query_auth`](crate::ComponentClient::query_auth).
+    /// `wxopen_client::ComponentClient::query_auth`.
     AuthorizationCode
 );
 

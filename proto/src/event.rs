@@ -8,7 +8,7 @@ use crate::secret::{AuthorizationCode, ComponentVerifyTicket, PreAuthCode};
 use crate::xml::{parse_flat, FlatXml};
 
 /// An `authorized` or `updateauthorized` push: carries the code for
-/// [`query_auth`](crate::ComponentClient::query_auth).
+/// `wxopen_client::ComponentClient::query_auth`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizationGrant {
     /// Component appid.
