@@ -318,6 +318,7 @@ async fn a_late_unauthorized_push_revokes_nothing_newer() {
     assert!(e.must_reauthorize(), "{e}");
     // Replayed (same or older) unauthorized pushes change nothing; a newer authorized push
     // replaces the tombstone (its refresh token is then recovered or query_auth stores it).
+    // WeChat's time goes to event_time, the local receipt time to authorized_at.
     h.client.handle_component_push(&q, &body).await.unwrap();
     let (q, body) = push(
         &authorized_xml("wxauthorizer01", "queryauthcode@@@again", T0 + 300),
@@ -327,7 +328,8 @@ async fn a_late_unauthorized_push_revokes_nothing_newer() {
     h.client.handle_component_push(&q, &body).await.unwrap();
     assert!(matches!(
         h.client.authorizer_state("wxauthorizer01").await.unwrap(),
-        Some(AuthorizerState::Authorized(ref r)) if r.authorized_at == T0 + 300
+        Some(AuthorizerState::Authorized(ref r))
+            if r.event_time == T0 + 300 && r.authorized_at == T0 + 100
     ));
 }
 

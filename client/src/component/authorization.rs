@@ -1,7 +1,6 @@
 //! The authorization flow: pre-auth codes, authorization links, `query_auth`, and importing
 //! refresh tokens from another system.
 
-use super::push::Update;
 use super::{check_appid, ComponentClient};
 use crate::api::{
     AuthorizationInfo, Endpoint, PreAuthCodeRequest, PreAuthCodeResponse, QueryAuthRequest,
@@ -15,7 +14,7 @@ use crate::engine::component_token::ComponentKind;
 use crate::error::{Error, Result};
 use crate::hooks::ClientEvent;
 use crate::secret::{AuthorizationCode, AuthorizerRefreshToken, PreAuthCode};
-use crate::store::{AuthorizerRecord, StoredValue};
+use crate::record_machine::{Grant, RecordEvent};
 use crate::tokens::{expiry, refresh_deadline};
 
 /// Lifetime assumed for an access token when WeChat omits `expires_in`.
@@ -126,7 +125,7 @@ impl ComponentClient {
     /// store holds for the account, tombstones included. `query_auth` calls this; call it
     /// yourself with the `info` of an [`Error::NotStored`].
     pub async fn store_authorization(&self, info: &AuthorizationInfo) -> Result<()> {
-        let key = self.authorizer_key(&info.authorizer_appid)?;
+        self.authorizer_key(&info.authorizer_appid)?;
         let now = self.now();
         let cfg = &self.inner.config;
         let refresh_token = info
@@ -153,26 +152,19 @@ impl ComponentClient {
             ),
             None => (0, 0),
         };
-        let value = StoredValue::Authorizer(AuthorizerRecord {
-            access_token: access,
-            refresh_token,
-            obtained_at: now,
-            refresh_at,
-            expires_at,
-            authorized_at: now,
-            event_time: 0,
-            token_serial: 0,
-        });
-        self.replace(&key, value).await?;
-        self.inner.authorizer_tokens.reset(&info.authorizer_appid);
+        self.apply_record(
+            &info.authorizer_appid,
+            &RecordEvent::Granted(Grant {
+                access_token: access,
+                refresh_token,
+                refresh_at,
+                expires_at,
+            }),
+        )
+        .await?;
         self.inner.emit(ClientEvent::AuthorizerAuthorized {
             authorizer_appid: info.authorizer_appid.clone(),
         });
-        Ok(())
-    }
-
-    async fn replace(&self, key: &crate::store::StoreKey, value: StoredValue) -> Result<()> {
-        self.update(key, |_| Update::Write(value.clone())).await?;
         Ok(())
     }
 
@@ -185,7 +177,7 @@ impl ComponentClient {
         authorizer_appid: &str,
         refresh_token: AuthorizerRefreshToken,
     ) -> Result<u64> {
-        let key = self.authorizer_key(authorizer_appid)?;
+        self.authorizer_key(authorizer_appid)?;
         if refresh_token.is_empty() {
             return Err(Error::invalid("authorizer_refresh_token", "empty"));
         }
@@ -193,30 +185,26 @@ impl ComponentClient {
         let now = self.now();
         let cfg = &self.inner.config;
         let expires_at = expiry(now, response.expires_in);
-        let value = StoredValue::Authorizer(AuthorizerRecord {
-            access_token: Some(response.authorizer_access_token),
-            refresh_token: Some(
-                response
-                    .authorizer_refresh_token
-                    .filter(|t| !t.is_empty())
-                    .unwrap_or(refresh_token),
-            ),
-            obtained_at: now,
-            refresh_at: refresh_deadline(
-                now,
-                response.expires_in,
-                cfg.refresh_margin,
-                cfg.refresh_jitter.spread(self.inner.jitter.unit()),
-            ),
-            expires_at,
-            authorized_at: now,
-            event_time: 0,
-            token_serial: 0,
-        });
-        self.replace(&key, value).await?;
-        self.inner
-            .authorizer_tokens
-            .reset(&authorizer_appid.to_owned());
+        let refresh_at = refresh_deadline(
+            now,
+            response.expires_in,
+            cfg.refresh_margin,
+            cfg.refresh_jitter.spread(self.inner.jitter.unit()),
+        );
+        let refresh_token = response
+            .authorizer_refresh_token
+            .filter(|t| !t.is_empty())
+            .unwrap_or(refresh_token);
+        self.apply_record(
+            authorizer_appid,
+            &RecordEvent::Imported(Grant {
+                access_token: Some(response.authorizer_access_token),
+                refresh_token: Some(refresh_token),
+                refresh_at,
+                expires_at,
+            }),
+        )
+        .await?;
         self.inner.emit(ClientEvent::AuthorizerAuthorized {
             authorizer_appid: authorizer_appid.to_owned(),
         });

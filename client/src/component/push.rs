@@ -8,14 +8,16 @@ use std::sync::atomic::Ordering;
 use wxopen_core::MsgCrypt;
 
 use super::ComponentClient;
+use crate::engine::records::{apply_to_store, Applied};
 use crate::engine::write::CAS_ATTEMPTS;
+use crate::record_machine::{Kept, RecordEvent};
 use crate::error::{Error, PushError, Result};
 use crate::event::{parse_component_event, ComponentEvent};
 use crate::hooks::ClientEvent;
 use crate::push::{PushAck, PushQuery, SUCCESS_REPLY};
 use crate::secret::ComponentVerifyTicket;
 use crate::store::{
-    AuthorizerRecord, CasOutcome, RevokeReason, RevokedRecord, StoreError, StoreKey, StoredValue,
+    CasOutcome, StoreError, StoreKey, StoredValue,
     TicketRecord,
 };
 
@@ -217,102 +219,66 @@ impl ComponentClient {
         Ok(written.is_some())
     }
 
-    /// Applies an `unauthorized` push created at `create_time`: the authorizer gets a
-    /// tombstone (its tokens are dropped) unless it was authorized after that instant. Returns
-    /// `true` if it was revoked.
+    /// Applies an `unauthorized` push (WeChat's `CreateTime`) to the account's record through
+    /// the record machine: a tombstone, unless the record knows of a newer authorization.
+    /// Returns `true` if the account is now revoked by this push.
     pub async fn record_unauthorized(
         &self,
         authorizer_appid: &str,
         create_time: u64,
     ) -> Result<bool> {
-        let key = self.authorizer_key(authorizer_appid)?;
-        let written = self
-            .update(&key, |current| match current {
-                Some(StoredValue::Authorizer(r)) if r.authorized_at > create_time => {
-                    tracing::info!(
-                        authorizer_appid,
-                        "unauthorized push older than the authorization; ignored"
-                    );
-                    Update::Keep
-                }
-                Some(StoredValue::AuthorizerRevoked(t)) if t.since >= create_time => Update::Keep,
-                _ => Update::Write(StoredValue::AuthorizerRevoked(RevokedRecord {
-                    since: create_time,
-                    reason: RevokeReason::Unauthorized,
-                    errcode: None,
-                    event_time: 0,
-                    token_serial: 0,
-                })),
-            })
+        let applied = self
+            .apply_record(
+                authorizer_appid,
+                &RecordEvent::UnauthorizedPush { create_time },
+            )
             .await?;
-        self.inner
-            .authorizer_tokens
-            .reset(&authorizer_appid.to_owned());
-        Ok(written.is_some())
+        if let Applied::Kept {
+            why: Kept::LateUnauthorized,
+            ..
+        } = applied
+        {
+            tracing::info!(
+                authorizer_appid,
+                "unauthorized push older than the authorization; ignored"
+            );
+        }
+        Ok(matches!(applied, Applied::Written { .. }))
     }
 
-    /// Applies an `authorized` / `updateauthorized` push created at `create_time`: the
-    /// authorization time moves forward (so an older `unauthorized` push cannot revoke it),
-    /// and a tombstone older than the push is replaced by a record whose refresh token is
-    /// recovered when needed. The tokens themselves come from [`query_auth`](Self::query_auth).
+    /// Applies an `authorized` or `updateauthorized` push (WeChat's `CreateTime`) to the
+    /// account's record through the record machine (tokens are left alone; the code's exchange
+    /// fills them).
     pub async fn record_authorized(&self, authorizer_appid: &str, create_time: u64) -> Result<()> {
-        let key = self.authorizer_key(authorizer_appid)?;
-        self.update(&key, |current| match current {
-            Some(StoredValue::Authorizer(r)) if r.authorized_at >= create_time => Update::Keep,
-            Some(StoredValue::Authorizer(r)) => {
-                Update::Write(StoredValue::Authorizer(AuthorizerRecord {
-                    authorized_at: create_time,
-                    ..r.clone()
-                }))
-            }
-            Some(StoredValue::AuthorizerRevoked(t)) if t.since > create_time => Update::Keep,
-            _ => Update::Write(StoredValue::Authorizer(AuthorizerRecord {
-                access_token: None,
-                refresh_token: None,
-                obtained_at: 0,
-                refresh_at: 0,
-                expires_at: 0,
-                authorized_at: create_time,
-                event_time: 0,
-                token_serial: 0,
-            })),
-        })
+        self.apply_record(
+            authorizer_appid,
+            &RecordEvent::AuthorizedPush { create_time },
+        )
         .await?;
-        self.inner
-            .authorizer_tokens
-            .reset(&authorizer_appid.to_owned());
         Ok(())
     }
 
-    /// Drops everything stored for an authorizer (an administrative action; the
-    /// `unauthorized` push stores a tombstone instead).
-    ///
-    /// # Errors
-    /// [`Error::Store`] when the store fails, or (kind `Unavailable`) when the record changed
-    /// under every compare-and-delete attempt (a refresh kept writing it): it is still stored,
-    /// try again.
+    /// Deletes everything stored for an authorizer (its tokens or tombstone). Fails with a
+    /// store error, the record still stored, when every compare-and-delete lost to a writer.
     pub async fn forget_authorizer(&self, authorizer_appid: &str) -> Result<()> {
+        self.apply_record(authorizer_appid, &RecordEvent::Forgotten)
+            .await?;
+        Ok(())
+    }
+
+    /// Runs `event` through the one writer of authorizer records, then forgets what this
+    /// process remembered about the account's token (failures, unwritten tokens).
+    pub(crate) async fn apply_record(
+        &self,
+        authorizer_appid: &str,
+        event: &RecordEvent,
+    ) -> Result<Applied> {
         let key = self.authorizer_key(authorizer_appid)?;
-        let mut gone = false;
-        for _ in 0..CAS_ATTEMPTS {
-            gone = match self.inner.store.get(&key).await? {
-                None => true,
-                Some(v) => self.inner.store.compare_and_delete(&key, v.version).await?,
-            };
-            if gone {
-                break;
-            }
-        }
+        let applied =
+            apply_to_store(self.inner.store.as_ref(), &key, event, self.now(), None).await;
         self.inner
             .authorizer_tokens
             .reset(&authorizer_appid.to_owned());
-        if gone {
-            Ok(())
-        } else {
-            Err(Error::Store(crate::store::StoreError::unavailable(format!(
-                "{}: the record changed under each of {CAS_ATTEMPTS} compare-and-delete attempts; still stored, try again",
-                crate::error::one_line(authorizer_appid)
-            ))))
-        }
+        Ok(applied?)
     }
 }

@@ -14,6 +14,7 @@ use crate::secret::{AuthorizerAccessToken, AuthorizerRefreshToken};
 use crate::store::{
     AuthorizerRecord, BoxFuture, RevokeReason, RevokedRecord, StoreKey, StoredValue, Versioned,
 };
+use crate::record_machine::{self, Grant, RecordEvent, Update};
 use crate::tokens::{expiry, refresh_deadline};
 
 use super::component_token::{corrupt, ComponentKind};
@@ -79,34 +80,36 @@ impl TokenKind for AuthorizerKind {
         Box::pin(fetch(inner, appid, current, fence))
     }
 
-    fn keep_current(
-        current: &Versioned,
-        _: &Fetched<AuthorizerAccessToken>,
-        started_at: u64,
-    ) -> bool {
-        match &current.value {
-            // Revoked (an `unauthorized` push) while we refreshed: never resurrect it.
-            StoredValue::AuthorizerRevoked(_) => true,
-            // Re-authorized (query_auth) or refreshed elsewhere while we refreshed: its token is
-            // as new as ours. An expired-on-purpose record (no access token) is overwritten.
-            StoredValue::Authorizer(r) => {
-                r.access_token.is_some()
-                    && r.expires_at > 0
-                    && (r.authorized_at > started_at || r.obtained_at >= started_at)
-            }
-            _ => false,
+    fn reconcile(
+        current: Option<&Versioned>,
+        fetched: &Fetched<AuthorizerAccessToken>,
+        _started_at: u64,
+        now: u64,
+    ) -> Option<StoredValue> {
+        // The record machine decides: a refresh writes only over the token serial it started
+        // from (push metadata written meanwhile is kept); revoked, deleted or newer tokens win.
+        let event = fetched.event.as_ref()?;
+        match record_machine::apply(current.map(|c| &c.value), event, now) {
+            Update::Write(value) => Some(value),
+            Update::Delete | Update::Keep(_) => None,
         }
     }
 
     fn expired(value: &StoredValue) -> Option<StoredValue> {
-        match value {
-            StoredValue::Authorizer(r) => Some(StoredValue::Authorizer(AuthorizerRecord {
-                access_token: None,
-                refresh_at: 0,
-                expires_at: 0,
-                ..r.clone()
-            })),
-            _ => None,
+        // Compare-and-expire of the stored token, by the record machine's rule.
+        let StoredValue::Authorizer(AuthorizerRecord {
+            access_token: Some(token),
+            ..
+        }) = value
+        else {
+            return None;
+        };
+        let event = RecordEvent::Rejected {
+            access_token: token.clone(),
+        };
+        match record_machine::apply(Some(value), &event, 0) {
+            Update::Write(v) => Some(v),
+            Update::Delete | Update::Keep(_) => None,
         }
     }
 
@@ -171,24 +174,31 @@ async fn fetch(
 ) -> Result<Fetched<AuthorizerAccessToken>, Error> {
     let now = inner.clock.unix_seconds();
     let mut expected = current.as_ref().map(|c| c.version);
-    let record = match current.map(|c| c.value) {
+    let mut record = match current.map(|c| c.value) {
         None => None,
         Some(StoredValue::Authorizer(r)) => Some(r),
         Some(_) => return Err(corrupt("authorizer")),
     };
-    let authorized_at = record.as_ref().map_or(now, |r| r.authorized_at);
-    let refresh_token = match record.and_then(|r| r.refresh_token) {
+    // The token serial the refresh starts from: its write goes only over that serial.
+    let mut serial = record.as_ref().map(|r| r.token_serial);
+    let refresh_token = match record.as_ref().and_then(|r| r.refresh_token.clone()) {
         Some(rt) => rt,
         None => match recovery::recover(inner, appid, None, fence).await {
-            Recovered::Token { token, version } => {
+            Recovered::Token {
+                token,
+                version,
+                record: restored,
+            } => {
                 expected = Some(version);
+                serial = Some(restored.token_serial);
+                record = Some(restored);
                 token
             }
             Recovered::NotListed | Recovered::RateLimited { .. } => {
                 return Err(recovery::revoke(
                     inner,
                     appid,
-                    expected,
+                    serial,
                     tombstone(RevokeReason::NotListed, None, now),
                     "no refresh token stored and the account is not in the authorizer list",
                     None,
@@ -212,14 +222,14 @@ async fn fetch(
         Ok(r) => (r, refresh_token),
         Err(e) if e.class() == Some(ErrorClass::RefreshTokenInvalid) => {
             tracing::warn!(authorizer_appid = %appid, "refresh token rejected (61023); recovering it from the authorizer list");
-            let invalid = |expected: Option<u64>,
+            let invalid = |from: Option<u64>,
                            reason: RevokeReason,
                            text: &'static str,
                            source: Option<Error>| {
                 recovery::revoke(
                     inner,
                     appid,
-                    expected,
+                    from,
                     tombstone(reason, Some(61023), now),
                     text,
                     source,
@@ -227,13 +237,19 @@ async fn fetch(
                 )
             };
             match recovery::recover(inner, appid, Some(&refresh_token), fence).await {
-                Recovered::Token { token, version } if token != refresh_token => {
+                Recovered::Token {
+                    token,
+                    version,
+                    record: restored,
+                } if token != refresh_token => {
                     expected = Some(version);
+                    serial = Some(restored.token_serial);
+                    record = Some(restored);
                     match exchange(inner, appid, &token).await {
                         Ok(r) => (r, token),
                         Err(e2) if e2.class() == Some(ErrorClass::RefreshTokenInvalid) => {
                             return Err(invalid(
-                                expected,
+                                serial,
                                 RevokeReason::RefreshTokenInvalid,
                                 "the refresh token from the authorizer list was rejected too",
                                 Some(e2),
@@ -243,9 +259,11 @@ async fn fetch(
                         Err(e2) => return Err(e2),
                     }
                 }
-                Recovered::Token { version, .. } => {
+                Recovered::Token {
+                    record: restored, ..
+                } => {
                     return Err(invalid(
-                        Some(version),
+                        Some(restored.token_serial),
                         RevokeReason::RefreshTokenInvalid,
                         "the authorizer list holds the same rejected refresh token",
                         None,
@@ -254,7 +272,7 @@ async fn fetch(
                 }
                 Recovered::NotListed => {
                     return Err(invalid(
-                        expected,
+                        serial,
                         RevokeReason::NotListed,
                         "the refresh token was rejected and the account is not in the authorizer list",
                         None,
@@ -264,7 +282,7 @@ async fn fetch(
                 Recovered::RateLimited { last } => {
                     tracing::info!(authorizer_appid = %appid, last_scan = last, "authorizer list scanned recently; not scanning again");
                     return Err(invalid(
-                        expected,
+                        serial,
                         RevokeReason::RefreshTokenInvalid,
                         "the refresh token was rejected and the recent authorizer-list scan had no other",
                         None,
@@ -285,7 +303,7 @@ async fn fetch(
             return Err(recovery::revoke(
                 inner,
                 appid,
-                expected,
+                serial,
                 tombstone(RevokeReason::NotAuthorized, e.code(), now),
                 "the account no longer authorizes this component",
                 Some(e),
@@ -309,24 +327,31 @@ async fn fetch(
         cfg.refresh_margin,
         cfg.refresh_jitter.spread(inner.jitter.unit()),
     );
+    let event = RecordEvent::Refreshed {
+        from_serial: serial,
+        grant: Grant {
+            access_token: Some(response.authorizer_access_token.clone()),
+            refresh_token: Some(refresh_token),
+            refresh_at,
+            expires_at,
+        },
+    };
+    let base = record.map(StoredValue::Authorizer);
+    let Update::Write(value) = record_machine::apply(base.as_ref(), &event, now) else {
+        return Err(Error::RefreshAborted {
+            token: AuthorizerKind::NAME,
+        });
+    };
     Ok(Fetched {
         token: Token {
-            value: response.authorizer_access_token.clone(),
+            value: response.authorizer_access_token,
             version: 0,
             refresh_at,
             expires_at,
         },
-        value: StoredValue::Authorizer(AuthorizerRecord {
-            access_token: Some(response.authorizer_access_token),
-            refresh_token: Some(refresh_token),
-            obtained_at: now,
-            refresh_at,
-            expires_at,
-            authorized_at,
-            event_time: 0,
-            token_serial: 0,
-        }),
+        value,
         expected,
+        event: Some(event),
     })
 }
 

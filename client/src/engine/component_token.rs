@@ -114,18 +114,24 @@ impl TokenKind for ComponentKind {
                 },
                 value: StoredValue::ComponentToken(record),
                 expected: current.map(|c| c.version),
+                event: None,
             })
         })
     }
 
-    fn keep_current(
-        current: &Versioned,
-        _: &Fetched<ComponentAccessToken>,
+    fn reconcile(
+        current: Option<&Versioned>,
+        fetched: &Fetched<ComponentAccessToken>,
         started_at: u64,
-    ) -> bool {
+        _now: u64,
+    ) -> Option<StoredValue> {
         // Another instance fetched at the same time or later (its fetch superseded ours); a
         // compare-and-expired record (expires_at 0) or an older token is overwritten.
-        matches!(&current.value, StoredValue::ComponentToken(r) if r.obtained_at >= started_at && r.expires_at > 0)
+        let newer = matches!(
+            current.map(|c| &c.value),
+            Some(StoredValue::ComponentToken(r)) if r.obtained_at >= started_at && r.expires_at > 0
+        );
+        (!newer).then(|| fetched.value.clone())
     }
 
     fn expired(value: &StoredValue) -> Option<StoredValue> {

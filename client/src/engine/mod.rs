@@ -14,6 +14,7 @@
 //! | `lease` | the lease guard and the wait for another instance |
 //! | `write` | storing a fetched token: fenced CAS, conflicts, background retries |
 //! | `component_token`, `authorizer_token` | how each kind reads its record and fetches |
+//! | `records` | the one writer of authorizer records: `apply_to_store` over the record machine |
 //! | `recovery` | authorizer-list scans (rate-limited) and tombstones |
 //! | `call` | calling an API with a token: on 40001/40014/42001 expire it, refresh once, retry once |
 
@@ -22,6 +23,7 @@ pub(crate) mod call;
 pub(crate) mod component_token;
 pub(crate) mod lease;
 pub(crate) use wxopen_proto::token_machine as machine;
+pub(crate) mod records;
 pub(crate) mod recovery;
 pub(crate) mod write;
 
@@ -53,6 +55,9 @@ pub(crate) struct Fetched<T> {
     /// The version to write over (the record the fetch started from, or what the fetch itself
     /// wrote on the way, e.g. a recovered refresh token).
     pub expected: Option<u64>,
+    /// For record kinds ruled by the record machine (authorizer tokens): the event this fetch
+    /// is, so a write conflict is resolved by [`crate::record_machine::apply`].
+    pub event: Option<crate::record_machine::RecordEvent>,
 }
 
 /// One token kind: how its record is read, fetched and compared. Everything about *when* to
@@ -74,8 +79,15 @@ pub(crate) trait TokenKind: Sized + Send + Sync + 'static {
         current: Option<Versioned>,
         fence: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Fetched<Self::Token>, Error>>;
-    /// On a write conflict: is what is stored now newer truth than what we fetched (pure)?
-    fn keep_current(current: &Versioned, fetched: &Fetched<Self::Token>, started_at: u64) -> bool;
+    /// On a write conflict, what to write over `current` instead (pure): `None` keeps what is
+    /// stored (newer truth), `Some(value)` is written over `current`'s version. `started_at`
+    /// is when the fetch started and `now` the time of the write (local clock).
+    fn reconcile(
+        current: Option<&Versioned>,
+        fetched: &Fetched<Self::Token>,
+        started_at: u64,
+        now: u64,
+    ) -> Option<StoredValue>;
     /// The record with its access token marked expired (compare-and-expire), if it has one.
     fn expired(value: &StoredValue) -> Option<StoredValue>;
     fn revoked_error(id: &Self::Id, record: &RevokedRecord) -> Error;

@@ -8,12 +8,14 @@
 use std::sync::Arc;
 
 use crate::api::AuthorizerListItem;
+use crate::record_machine::{Kept, RecordEvent};
 use crate::component::Inner;
 use crate::error::Error;
 use crate::hooks::ClientEvent;
 use crate::secret::AuthorizerRefreshToken;
+use super::records::{apply_to_store, Applied};
 use crate::store::{
-    AuthorizerRecord, CasOutcome, RevokeReason, RevokedRecord, ScanRecord, StoreKey, StoredValue,
+    AuthorizerRecord, CasOutcome, RevokedRecord, ScanRecord, StoreKey, StoredValue, Versioned,
 };
 
 /// Page size used when scanning `api_get_authorizer_list`.
@@ -28,6 +30,8 @@ pub(crate) enum Recovered {
     Token {
         token: AuthorizerRefreshToken,
         version: u64,
+        /// The record holding it (its token serial is where a refresh continues from).
+        record: AuthorizerRecord,
     },
     /// A full scan did not list the account.
     NotListed,
@@ -99,7 +103,7 @@ pub(crate) async fn recover(
             )
             .await
             {
-                Ok(Some((version, wrote))) if is_wanted => {
+                Ok(Some((version, record, wrote))) if is_wanted => {
                     restored += u64::from(wrote);
                     if wrote {
                         inner.emit(ClientEvent::RefreshTokenRecovered {
@@ -109,9 +113,10 @@ pub(crate) async fn recover(
                     found = Some(Recovered::Token {
                         token: item.refresh_token.clone(),
                         version,
+                        record,
                     });
                 }
-                Ok(Some((_, wrote))) => restored += u64::from(wrote),
+                Ok(Some((_, _, wrote))) => restored += u64::from(wrote),
                 Ok(None) => {}
                 Err(e) if is_wanted => return Recovered::Failed(e),
                 Err(e) => tracing::warn!(error = %e, "could not restore a listed refresh token"),
@@ -148,12 +153,13 @@ async fn after_recent_scan(
 ) -> Recovered {
     match inner.store.get(wanted_key).await {
         Ok(Some(v)) => match v.value {
-            StoredValue::Authorizer(AuthorizerRecord {
-                refresh_token: Some(rt),
-                ..
-            }) if Some(&rt) != rejected => Recovered::Token {
-                token: rt,
-                version: v.version,
+            StoredValue::Authorizer(record) => match record.refresh_token.clone() {
+                Some(rt) if Some(&rt) != rejected => Recovered::Token {
+                    token: rt,
+                    version: v.version,
+                    record,
+                },
+                _ => Recovered::RateLimited { last },
             },
             _ => Recovered::RateLimited { last },
         },
@@ -162,103 +168,61 @@ async fn after_recent_scan(
     }
 }
 
-/// Stores a listed refresh token where the store lacks the current one; returns the version
-/// of the account's record when it holds the listed token afterwards, and whether this wrote it.
+/// Restores `item`'s refresh token through the record machine. `Some((version, record,
+/// wrote))` when the record holds the listed token afterwards.
 async fn restore(
     inner: &Inner,
     item: &AuthorizerListItem,
     scan_started: u64,
     rejected: Option<&AuthorizerRefreshToken>,
     fence: Option<&str>,
-) -> Result<Option<(u64, bool)>, Error> {
+) -> Result<Option<(u64, AuthorizerRecord, bool)>, Error> {
     let key = StoreKey::authorizer(inner.component_appid(), &item.authorizer_appid);
-    for _ in 0..super::write::CAS_ATTEMPTS {
-        let current = inner.store.get(&key).await?;
-        let next = match current.as_ref().map(|v| &v.value) {
-            None => AuthorizerRecord {
-                access_token: None,
-                refresh_token: Some(item.refresh_token.clone()),
-                obtained_at: 0,
-                refresh_at: 0,
-                expires_at: 0,
-                authorized_at: item.auth_time.min(scan_started),
-                event_time: 0,
-                token_serial: 0,
-            },
-            Some(StoredValue::Authorizer(r)) => {
-                if r.refresh_token.as_ref() == Some(&item.refresh_token) {
-                    return Ok(current.map(|v| (v.version, false)));
-                }
-                // Authorized or refreshed since the scan started: newer than the list page.
-                let newer = r.authorized_at > scan_started || r.obtained_at > scan_started;
-                if newer && r.refresh_token.as_ref() != rejected {
-                    return Ok(None);
-                }
-                AuthorizerRecord {
-                    refresh_token: Some(item.refresh_token.clone()),
-                    access_token: None,
-                    refresh_at: 0,
-                    expires_at: 0,
-                    ..r.clone()
-                }
-            }
-            Some(StoredValue::AuthorizerRevoked(t))
-                if matches!(
-                    t.reason,
-                    RevokeReason::RefreshTokenInvalid | RevokeReason::NotListed
-                ) && t.since <= scan_started =>
-            {
-                AuthorizerRecord {
-                    access_token: None,
-                    refresh_token: Some(item.refresh_token.clone()),
-                    obtained_at: 0,
-                    refresh_at: 0,
-                    expires_at: 0,
-                    authorized_at: item.auth_time.min(scan_started),
-                    event_time: 0,
-                    token_serial: 0,
-                }
-            }
-            // An explicit revocation, or another kind: leave it.
-            Some(_) => return Ok(None),
-        };
-        match inner
-            .store
-            .compare_and_set(
-                &key,
-                current.as_ref().map(|v| v.version),
-                StoredValue::Authorizer(next),
-                fence,
-            )
-            .await?
-        {
-            CasOutcome::Applied { version } => return Ok(Some((version, true))),
-            CasOutcome::Conflict { .. } => continue,
-            _ => return Ok(None),
-        }
-    }
-    Ok(None)
+    let event = RecordEvent::Recovered {
+        refresh_token: item.refresh_token.clone(),
+        auth_time: item.auth_time,
+        scan_started,
+        rejected: rejected.cloned(),
+    };
+    let now = inner.clock.unix_seconds();
+    Ok(
+        match apply_to_store(inner.store.as_ref(), &key, &event, now, fence).await? {
+            Applied::Written {
+                version,
+                value: StoredValue::Authorizer(r),
+            } => Some((version, r, true)),
+            Applied::Kept {
+                why: Kept::Unchanged,
+                current:
+                    Some(Versioned {
+                        version,
+                        value: StoredValue::Authorizer(r),
+                    }),
+            } => Some((version, r, false)),
+            _ => None,
+        },
+    )
 }
 
-/// Writes a tombstone for `appid` over the record at `expected` (best effort: a record that
-/// changed meanwhile is newer truth and stays) and returns the must-reauthorize error.
+/// Stores `revoked` as the account's tombstone through the record machine (unless the record
+/// got tokens from another source since `from_serial`) and returns the must-reauthorize error.
 pub(crate) async fn revoke(
     inner: &Inner,
     appid: &str,
-    expected: Option<u64>,
+    from_serial: Option<u64>,
     revoked: RevokedRecord,
     reason: &str,
     source: Option<Error>,
     fence: Option<&str>,
 ) -> Error {
     let key = StoreKey::authorizer(inner.component_appid(), appid);
-    let value = StoredValue::AuthorizerRevoked(revoked.clone());
-    match inner
-        .store
-        .compare_and_set(&key, expected, value, fence)
-        .await
-    {
-        Ok(CasOutcome::Applied { .. }) => {
+    let event = RecordEvent::Revoked {
+        from_serial,
+        tombstone: revoked.clone(),
+    };
+    let now = inner.clock.unix_seconds();
+    match apply_to_store(inner.store.as_ref(), &key, &event, now, fence).await {
+        Ok(Applied::Written { .. }) => {
             tracing::warn!(
                 authorizer_appid = appid,
                 reason,

@@ -40,14 +40,18 @@ async fn write_once<K: TokenKind>(
             .await;
         match outcome {
             Ok(CasOutcome::Applied { version }) => return Step::Done(version),
-            Ok(CasOutcome::Conflict { current: Some(c) })
-                if K::keep_current(&c, fetched, started_at) =>
-            {
-                tracing::warn!(key = %key, "the record changed during the refresh (newer truth); not overwriting it");
-                return Step::KeepCurrent;
-            }
             Ok(CasOutcome::Conflict { current }) => {
-                fetched.expected = current.map(|c| c.version);
+                let now = inner.clock.unix_seconds();
+                match K::reconcile(current.as_ref(), fetched, started_at, now) {
+                    Some(value) => {
+                        fetched.value = value;
+                        fetched.expected = current.map(|c| c.version);
+                    }
+                    None => {
+                        tracing::warn!(key = %key, "the record changed during the refresh (newer truth); not overwriting it");
+                        return Step::KeepCurrent;
+                    }
+                }
             }
             Ok(CasOutcome::LeaseLost) => match guard {
                 Some(g) if g.retake().await => {}
