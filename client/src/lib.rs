@@ -98,8 +98,8 @@ mod transport;
 /// The sans-IO protocol crate, re-exported.
 pub use wxopen_proto;
 pub use wxopen_proto::{
-    api, auth_url, authorization, errcode, error, event, health, passive, push, record_machine,
-    release_check, retry, secret, token_machine, tokens, xml,
+    api, auth_url, authorization, code_exchange, errcode, error, event, health, passive, push,
+    record_machine, release_check, retry, secret, token_machine, tokens, xml,
 };
 
 pub use api::ApiCall;

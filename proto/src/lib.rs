@@ -37,6 +37,7 @@
 //! | [`release_check`] | the 全网发布 check as a pure decision |
 //! | [`records`], [`health`] | store keys and records, [`ComponentHealth`] |
 //! | [`token_machine`] | `(now, stored record, cell) → decision` for every token kind |
+//! | [`code_exchange`] | one exchange per authorization code across instances |
 //! | [`record_machine`] | `apply(current, event, now) → update` for authorizer records |
 //!
 //! The crate needs `std` for XML (`quick-xml`) and URLs (`url`); the crypto below it
@@ -47,6 +48,7 @@
 pub mod api;
 pub mod auth_url;
 pub mod authorization;
+pub mod code_exchange;
 pub mod cooldown;
 pub mod errcode;
 pub mod error;

@@ -43,6 +43,14 @@ pub enum StoreKey {
         /// Component appid.
         component_appid: String,
     },
+    /// The claim and outcome of exchanging one authorization code (see
+    /// [`crate::code_exchange`]); named by the code's SHA-1, never the code itself.
+    CodeExchange {
+        /// Component appid.
+        component_appid: String,
+        /// Lowercase hex SHA-1 of the code.
+        code_sha1: String,
+    },
 }
 
 impl StoreKey {
@@ -75,6 +83,21 @@ impl StoreKey {
         }
     }
 
+    /// The key of `code`'s exchange record.
+    pub fn code_exchange(component_appid: &str, code: &crate::secret::AuthorizationCode) -> Self {
+        use sha1::{Digest, Sha1};
+        let digest = Sha1::digest(code.expose_secret().as_bytes());
+        let mut hex = String::with_capacity(40);
+        for b in digest.iter() {
+            hex.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+            hex.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+        }
+        StoreKey::CodeExchange {
+            component_appid: component_appid.to_owned(),
+            code_sha1: hex,
+        }
+    }
+
     /// The component appid this key belongs to.
     pub fn component_appid(&self) -> &str {
         match self {
@@ -83,7 +106,10 @@ impl StoreKey {
             | StoreKey::Authorizer {
                 component_appid, ..
             }
-            | StoreKey::AuthorizerScan { component_appid } => component_appid,
+            | StoreKey::AuthorizerScan { component_appid }
+            | StoreKey::CodeExchange {
+                component_appid, ..
+            } => component_appid,
         }
     }
 
@@ -97,6 +123,7 @@ impl StoreKey {
                 authorizer_appid, ..
             } => format!("authorizer:{authorizer_appid}"),
             StoreKey::AuthorizerScan { .. } => "authorizer_scan".to_owned(),
+            StoreKey::CodeExchange { code_sha1, .. } => format!("code_exchange:{code_sha1}"),
         }
     }
 
@@ -238,6 +265,8 @@ pub enum StoredValue {
     AuthorizerRevoked(RevokedRecord),
     /// See [`ScanRecord`].
     AuthorizerScan(ScanRecord),
+    /// See [`ExchangeRecord`](crate::code_exchange::ExchangeRecord).
+    CodeExchange(crate::code_exchange::ExchangeRecord),
 }
 
 impl StoredValue {
@@ -252,6 +281,10 @@ impl StoredValue {
             StoredValue::Authorizer(a) if a.refresh_token.is_none() => Some(a.expires_at),
             StoredValue::Authorizer(_) | StoredValue::AuthorizerRevoked(_) => None,
             StoredValue::AuthorizerScan(s) => Some(s.started_at.saturating_add(24 * 3600)),
+            StoredValue::CodeExchange(e) => Some(
+                e.started_at
+                    .saturating_add(crate::code_exchange::EXCHANGE_KEEP_SECS),
+            ),
         }
     }
 }

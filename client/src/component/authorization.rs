@@ -13,8 +13,8 @@ use crate::engine::call::with_token;
 use crate::engine::component_token::ComponentKind;
 use crate::error::{Error, Result};
 use crate::hooks::ClientEvent;
-use crate::secret::{AuthorizationCode, AuthorizerRefreshToken, PreAuthCode};
 use crate::record_machine::{Grant, RecordEvent};
+use crate::secret::{AuthorizationCode, AuthorizerRefreshToken, PreAuthCode};
 use crate::tokens::{expiry, refresh_deadline};
 
 /// Lifetime assumed for an access token when WeChat omits `expires_in`.

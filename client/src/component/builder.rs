@@ -187,6 +187,7 @@ impl ComponentClientBuilder {
                 component_tokens: Engine::default(),
                 authorizer_tokens: Engine::default(),
                 ticket_generation: AtomicU64::new(0),
+                exchanges: Default::default(),
             }),
         })
     }

@@ -12,6 +12,7 @@
 mod authorization;
 mod builder;
 mod endpoints;
+mod exchange;
 mod messages;
 mod push;
 mod tokens;
@@ -69,6 +70,7 @@ pub(crate) struct Inner {
     pub(crate) component_tokens: Engine<ComponentKind>,
     pub(crate) authorizer_tokens: Engine<AuthorizerKind>,
     ticket_generation: AtomicU64,
+    pub(crate) exchanges: exchange::Exchanges,
 }
 
 impl Inner {

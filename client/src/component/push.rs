@@ -10,16 +10,13 @@ use wxopen_core::MsgCrypt;
 use super::ComponentClient;
 use crate::engine::records::{apply_to_store, Applied};
 use crate::engine::write::CAS_ATTEMPTS;
-use crate::record_machine::{Kept, RecordEvent};
 use crate::error::{Error, PushError, Result};
 use crate::event::{parse_component_event, ComponentEvent};
 use crate::hooks::ClientEvent;
 use crate::push::{PushAck, PushQuery, SUCCESS_REPLY};
+use crate::record_machine::{Kept, RecordEvent};
 use crate::secret::ComponentVerifyTicket;
-use crate::store::{
-    CasOutcome, StoreError, StoreKey, StoredValue,
-    TicketRecord,
-};
+use crate::store::{CasOutcome, StoreError, StoreKey, StoredValue, TicketRecord};
 
 /// A ticket whose `CreateTime` is further ahead of the clock than this is refused.
 pub const TICKET_MAX_AHEAD_SECS: u64 = 24 * 60 * 60;

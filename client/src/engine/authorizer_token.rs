@@ -10,11 +10,11 @@ use crate::component::Inner;
 use crate::errcode::ErrorClass;
 use crate::error::Error;
 use crate::hooks::ClientEvent;
+use crate::record_machine::{self, Grant, RecordEvent, Update};
 use crate::secret::{AuthorizerAccessToken, AuthorizerRefreshToken};
 use crate::store::{
     AuthorizerRecord, BoxFuture, RevokeReason, RevokedRecord, StoreKey, StoredValue, Versioned,
 };
-use crate::record_machine::{self, Grant, RecordEvent, Update};
 use crate::tokens::{expiry, refresh_deadline};
 
 use super::component_token::{corrupt, ComponentKind};

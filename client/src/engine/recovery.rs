@@ -7,13 +7,13 @@
 
 use std::sync::Arc;
 
+use super::records::{apply_to_store, Applied};
 use crate::api::AuthorizerListItem;
-use crate::record_machine::{Kept, RecordEvent};
 use crate::component::Inner;
 use crate::error::Error;
 use crate::hooks::ClientEvent;
+use crate::record_machine::{Kept, RecordEvent};
 use crate::secret::AuthorizerRefreshToken;
-use super::records::{apply_to_store, Applied};
 use crate::store::{
     AuthorizerRecord, CasOutcome, RevokedRecord, ScanRecord, StoreKey, StoredValue, Versioned,
 };
