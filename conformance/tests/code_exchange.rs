@@ -2,6 +2,8 @@
 //! reaching instance A and the admin's redirect reaching instance B (two clients over one
 //! store, against the stateful fake, where a second exchange of a code answers 61009).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
