@@ -21,6 +21,8 @@ use wxopen_client::{
 use crate::app::{AppState, Component};
 use crate::config::ApiClient;
 use crate::error::ApiError;
+use crate::metrics::name;
+use crate::observe::{self, TokenKind};
 
 /// Most accounts one import request may carry.
 pub const MAX_IMPORT: usize = 100;
@@ -138,28 +140,17 @@ fn token_answer<T>(
     issued: Result<IssuedToken<T>, wxopen_client::Error>,
     expose: impl Fn(&T) -> &str,
 ) -> Response {
-    if let Err(e) = &issued {
-        let reason = match e {
-            wxopen_client::Error::WaitTimeout { .. } => Some("caller_deadline"),
-            wxopen_client::Error::LeaseBusy { .. } => Some("lease_busy"),
-            _ => None,
-        };
-        if let Some(reason) = reason {
-            let token = if field == "component_access_token" {
-                "component"
-            } else {
-                "authorizer"
-            };
-            app.metrics.inc(
-                "wxopen_lease_waits_total",
-                &[
-                    ("component", &comp.section.appid),
-                    ("token", token),
-                    ("reason", reason),
-                ],
-            );
-        }
-    }
+    let kind = if field == "component_access_token" {
+        TokenKind::Component
+    } else {
+        TokenKind::Authorizer
+    };
+    observe::token_request(
+        &app.metrics,
+        &comp.section.appid,
+        kind,
+        issued.as_ref().err(),
+    );
     match issued {
         Ok(t) => {
             let now = comp.client.clock().unix_seconds();
@@ -235,7 +226,7 @@ async fn component_token_refresh(
         Ok(b) => b,
         Err(r) => return r,
     };
-    tracing::info!(client = %client.name, component = %component, "component token refresh requested");
+    observe::refresh_requested(&client.name, &component, None);
     let issued = comp
         .client
         .refresh_component_access_token_if(body.stale.as_deref())
@@ -282,7 +273,7 @@ async fn authorizer_token_refresh(
         Ok(b) => b,
         Err(r) => return r,
     };
-    tracing::info!(client = %client.name, component = %component, authorizer_appid = %appid, "authorizer token refresh requested");
+    observe::refresh_requested(&client.name, &component, Some(&appid));
     let issued = comp
         .client
         .refresh_authorizer_access_token_if(&appid, body.stale.as_deref())
@@ -404,7 +395,7 @@ async fn delete_authorizer(
         Ok(v) => v,
         Err(r) => return r,
     };
-    tracing::warn!(client = %client.name, component = %component, authorizer_appid = %appid, "authorizer deleted through the API");
+    observe::authorizer_deleted(&client.name, &component, &appid);
     match comp.client.forget_authorizer(&appid).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => ApiError::from(e).into_response(),
@@ -442,7 +433,7 @@ async fn import_authorizers(
         return ApiError::bad_request(format!("send 1 to {MAX_IMPORT} authorizers per request"))
             .into_response();
     }
-    tracing::info!(client = %client.name, component = %component, count = body.authorizers.len(), "importing authorizers");
+    observe::importing(&client.name, &component, body.authorizers.len());
     let items = body.authorizers.into_iter().map(|i| {
         (
             i.authorizer_appid,
@@ -526,7 +517,7 @@ async fn metrics_text(State(app): State<Arc<AppState>>) -> Response {
         let now = comp.client.clock().unix_seconds();
         if let Ok(Some(t)) = comp.client.stored_ticket().await {
             gauges.push((
-                "wxopen_ticket_age_seconds",
+                name::TICKET_AGE,
                 vec![("component", appid.clone())],
                 now.saturating_sub(t.create_time) as f64,
             ));
@@ -534,7 +525,7 @@ async fn metrics_text(State(app): State<Arc<AppState>>) -> Response {
         if let Ok(Some(r)) = comp.client.component_token_record().await {
             let ttl = r.expires_at.saturating_sub(now) as f64;
             gauges.push((
-                "wxopen_component_token_ttl_seconds",
+                name::COMPONENT_TOKEN_TTL,
                 vec![("component", appid.clone())],
                 ttl,
             ));

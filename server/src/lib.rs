@@ -47,6 +47,7 @@ mod instance;
 mod internal;
 pub mod messages;
 pub mod metrics;
+mod observe;
 pub mod openapi;
 mod pages;
 mod public;

@@ -20,8 +20,9 @@ use wxopen_client::{
     AuthCallback, AuthPage, AuthType, AuthUrlOptions, ComponentEvent, Error, PushQuery,
 };
 
-use crate::app::AppState;
+use crate::app::{AppState, Component};
 use crate::error::ApiError;
+use crate::observe::{self, MessageRefusal, PushOutcome};
 use crate::pages;
 
 /// Largest push or message body accepted (WeChat's are a few KiB).
@@ -51,118 +52,97 @@ fn text(status: StatusCode, body: &'static str) -> Response {
     r
 }
 
-fn push_error(e: &Error) -> &'static str {
-    match e {
-        Error::Crypto(_) => "bad_signature_or_crypto",
-        Error::Push(_) => "bad_push",
-        Error::Store(_) => "store_error",
-        Error::InvalidInput { .. } => "invalid",
-        _ => "error",
-    }
-}
-
 async fn component_push(
     State(app): State<Arc<AppState>>,
     Path(component): Path<String>,
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    let Some(comp) = app.component(&component).cloned() else {
-        app.metrics.inc(
-            "wxopen_pushes_total",
-            &[("component", "unknown"), ("result", "unknown_component")],
-        );
-        return ApiError::unknown_component().into_response();
+    let outcome = match app.component(&component).cloned() {
+        None => PushOutcome::UnknownComponent,
+        Some(comp) => push(&app, &comp, query.as_deref(), &body).await,
     };
-    let query = match PushQuery::parse(query.as_deref().unwrap_or("")) {
+    observe::push(&app.metrics, &component, &outcome);
+    push_answer(outcome)
+}
+
+/// Verifies, decrypts and stores a push within the push budget, and starts its follow-ups.
+async fn push(
+    app: &Arc<AppState>,
+    comp: &Arc<Component>,
+    query: Option<&str>,
+    body: &[u8],
+) -> PushOutcome {
+    let query = match PushQuery::parse(query.unwrap_or("")) {
         Ok(q) => q,
-        Err(e) => {
-            app.metrics.inc(
-                "wxopen_pushes_total",
-                &[("component", &component), ("result", "bad_query")],
-            );
-            return ApiError::from(Error::Push(e)).into_response();
-        }
+        Err(e) => return PushOutcome::BadQuery(e),
     };
     let budget = app.config.push_budget;
-    let handled =
-        tokio::time::timeout(budget, comp.client.handle_component_push(&query, &body)).await;
-    match handled {
-        Err(_) => {
-            app.metrics.inc(
-                "wxopen_pushes_total",
-                &[("component", &component), ("result", "timeout")],
-            );
-            tracing::warn!(component = %component, budget_ms = budget.as_millis() as u64, "push not handled within its budget (store slow?); answering 503 so WeChat pushes again");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the push could not be stored in time",
-                "the token store is slow or down; WeChat pushes again",
-            )
-            .into_response()
-        }
-        Ok(Err(e)) => {
-            app.metrics.inc(
-                "wxopen_pushes_total",
-                &[("component", &component), ("result", push_error(&e))],
-            );
-            tracing::warn!(component = %component, error = %e, "push refused");
-            ApiError::from(e).into_response()
-        }
+    match tokio::time::timeout(budget, comp.client.handle_component_push(&query, body)).await {
+        Err(_) => PushOutcome::TimedOut { budget },
+        Ok(Err(e)) => PushOutcome::Refused(e),
         Ok(Ok(ack)) => {
             let info_type = ack.event.info_type().to_owned();
-            let result = if ack.replayed { "replayed" } else { "ok" };
-            app.metrics.inc(
-                "wxopen_pushes_total",
-                &[
-                    ("component", &component),
-                    ("result", result),
-                    ("info_type", &info_type),
-                ],
-            );
-            if let ComponentEvent::Unauthorized {
-                authorizer_appid,
-                create_time,
-                ..
-            } = &ack.event
-            {
-                crate::messages::relay_authorization(
-                    &app,
-                    &comp,
-                    &info_type,
-                    authorizer_appid,
-                    *create_time,
-                );
+            follow_up(app, comp, &ack.event, &info_type);
+            PushOutcome::Accepted {
+                info_type,
+                replayed: ack.replayed,
             }
-            if let ComponentEvent::Authorized(g) | ComponentEvent::UpdateAuthorized(g) = &ack.event
-            {
-                // Exchange the code in the background (the redirect path shares the exchange),
-                // then tell the webhook, so the host finds the account's tokens stored.
-                let (a, comp, code, appid, created, info_type) = (
-                    app.clone(),
-                    comp.clone(),
-                    g.authorization_code.clone(),
-                    g.authorizer_appid.clone(),
-                    g.create_time,
-                    info_type.clone(),
-                );
-                let spawned = app.background.spawn(async move {
-                    match comp.exchange(&code).await {
-                        Ok(info) => {
-                            tracing::info!(authorizer_appid = %info.authorizer_appid, "authorization from the push stored")
-                        }
-                        Err(e) => {
-                            tracing::warn!(authorizer_appid = %appid, error = %e, "query_auth for the authorized push failed")
-                        }
-                    }
-                    crate::messages::relay_authorization(&a, &comp, &info_type, &appid, created);
-                });
-                if !spawned {
-                    tracing::warn!(component = %component, "too much background work; the authorized push's code is left to the redirect");
-                }
-            }
-            text(StatusCode::OK, "success")
         }
+    }
+}
+
+/// What a stored authorization event starts: the relay of `unauthorized` to the webhook; for
+/// `authorized` and `updateauthorized`, the code's exchange in the background (the redirect
+/// path shares it), then the relay, so the host finds the account's tokens stored.
+fn follow_up(app: &Arc<AppState>, comp: &Arc<Component>, event: &ComponentEvent, info_type: &str) {
+    if let ComponentEvent::Unauthorized {
+        authorizer_appid,
+        create_time,
+        ..
+    } = event
+    {
+        crate::messages::relay_authorization(app, comp, info_type, authorizer_appid, *create_time);
+    }
+    if let ComponentEvent::Authorized(g) | ComponentEvent::UpdateAuthorized(g) = event {
+        let (a, c, code, appid, created, info_type) = (
+            app.clone(),
+            comp.clone(),
+            g.authorization_code.clone(),
+            g.authorizer_appid.clone(),
+            g.create_time,
+            info_type.to_owned(),
+        );
+        let spawned = app.background.spawn(async move {
+            let exchanged = c.exchange(&code).await;
+            observe::push_exchange(
+                &appid,
+                exchanged
+                    .as_ref()
+                    .map(|info| info.authorizer_appid.as_str()),
+            );
+            crate::messages::relay_authorization(&a, &c, &info_type, &appid, created);
+        });
+        if !spawned {
+            observe::push_exchange_dropped(&comp.section.appid);
+        }
+    }
+}
+
+/// The answer to a push: `success`, or the error WeChat sees (503 on a timeout, so it pushes
+/// again).
+fn push_answer(outcome: PushOutcome) -> Response {
+    match outcome {
+        PushOutcome::UnknownComponent => ApiError::unknown_component().into_response(),
+        PushOutcome::BadQuery(e) => ApiError::from(Error::Push(e)).into_response(),
+        PushOutcome::TimedOut { .. } => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the push could not be stored in time",
+            "the token store is slow or down; WeChat pushes again",
+        )
+        .into_response(),
+        PushOutcome::Refused(e) => ApiError::from(e).into_response(),
+        PushOutcome::Accepted { .. } => text(StatusCode::OK, "success"),
     }
 }
 
@@ -351,28 +331,38 @@ async fn callback(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    let Some(comp) = app.component(&component).cloned() else {
-        app.metrics.inc(
-            "wxopen_messages_total",
-            &[("component", "unknown"), ("result", "unknown_component")],
-        );
-        return ApiError::unknown_component().into_response();
+    let refusal = match message(&app, &component, &authorizer, query.as_deref(), &body).await {
+        Ok(answer) => return answer,
+        Err(refusal) => refusal,
     };
-    if !wxopen_client::valid_appid(&authorizer) {
-        return ApiError::bad_request("the path's authorizer appid is malformed").into_response();
-    }
-    let query = match PushQuery::parse(query.as_deref().unwrap_or("")) {
-        Ok(q) => q,
-        Err(e) => return ApiError::from(Error::Push(e)).into_response(),
-    };
-    match crate::messages::handle(&app, &comp, &authorizer, &query, &body).await {
-        Ok(r) => r,
-        Err(e) => {
-            app.metrics.inc(
-                "wxopen_messages_total",
-                &[("component", &component), ("result", push_error(&e))],
-            );
-            ApiError::from(e).into_response()
+    observe::message_refused(&app.metrics, &component, &refusal);
+    match refusal {
+        MessageRefusal::UnknownComponent => ApiError::unknown_component().into_response(),
+        MessageRefusal::BadAuthorizer => {
+            ApiError::bad_request("the path's authorizer appid is malformed").into_response()
         }
+        MessageRefusal::BadQuery(e) => ApiError::from(Error::Push(e)).into_response(),
+        MessageRefusal::Refused(e) => ApiError::from(e).into_response(),
     }
+}
+
+/// Checks the path and the query, then hands the message to [`crate::messages::handle`].
+async fn message(
+    app: &Arc<AppState>,
+    component: &str,
+    authorizer: &str,
+    query: Option<&str>,
+    body: &[u8],
+) -> Result<Response, MessageRefusal> {
+    let comp = app
+        .component(component)
+        .cloned()
+        .ok_or(MessageRefusal::UnknownComponent)?;
+    if !wxopen_client::valid_appid(authorizer) {
+        return Err(MessageRefusal::BadAuthorizer);
+    }
+    let query = PushQuery::parse(query.unwrap_or("")).map_err(MessageRefusal::BadQuery)?;
+    crate::messages::handle(app, &comp, authorizer, &query, body)
+        .await
+        .map_err(MessageRefusal::Refused)
 }
