@@ -63,7 +63,7 @@ impl Component {
 /// What every handler shares.
 pub(crate) struct AppState {
     pub components: HashMap<String, Arc<Component>>,
-    pub clients: Vec<ApiClient>,
+    pub clients: Vec<Arc<ApiClient>>,
     pub metrics: Arc<Metrics>,
     pub config: ServerConfig,
     pub background: Background,
@@ -262,7 +262,7 @@ impl Server {
         Ok(Self {
             state: Arc::new(AppState {
                 components,
-                clients: config.clients.clone(),
+                clients: config.clients.iter().cloned().map(Arc::new).collect(),
                 metrics,
                 config,
                 background: Background::default(),

@@ -1,25 +1,23 @@
 //! The internal listener: the token API (the "中控" server other services read tokens from),
 //! health and metrics. Every `/v1/{component}/…` route takes `Authorization: Bearer <key>` of
-//! a configured client (compared in constant time): 401 without or with a wrong key, 403
-//! for a component that client may not use.
+//! a configured client, checked by the [`Authed`] extractor.
 
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use subtle::ConstantTimeEq;
 use wxopen_client::{
     AuthorizerAccessToken, AuthorizerRefreshToken, AuthorizerSummary, ComponentAccessToken,
     IssuedToken,
 };
 
 use crate::app::{AppState, Component};
-use crate::config::ApiClient;
+use crate::auth::Authed;
 use crate::error::ApiError;
 use crate::metrics::name;
 use crate::observe::{self, TokenKind};
@@ -63,67 +61,6 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(MAX_INTERNAL_BODY))
         .with_state(state);
     crate::http::wrap(routes, timeout, "internal", metrics)
-}
-
-fn unauthorized() -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "missing or unknown bearer key",
-        "send Authorization: Bearer <key> with a key from a [[client]] section",
-    )
-}
-
-/// The client whose key the request carries, if it may use `component`.
-// The error is the finished HTTP answer; handlers return it as is.
-#[allow(clippy::result_large_err)]
-fn authenticate<'a>(
-    app: &'a AppState,
-    headers: &HeaderMap,
-    component: &str,
-) -> Result<(&'a ApiClient, Arc<Component>), Response> {
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let Some(presented) = presented else {
-        return Err(with_challenge(unauthorized()));
-    };
-    // Compare against every key (no early exit), so timing tells nothing about which matched.
-    let mut found = None;
-    for c in &app.clients {
-        let eq: bool = c
-            .key
-            .expose_secret()
-            .as_bytes()
-            .ct_eq(presented.as_bytes())
-            .into();
-        if eq && found.is_none() {
-            found = Some(c);
-        }
-    }
-    let Some(client) = found else {
-        return Err(with_challenge(unauthorized()));
-    };
-    if !client.may_use(component) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "this client may not use that component",
-            "add the component to the client's `components` list",
-        )
-        .into_response());
-    }
-    let Some(comp) = app.component(component).cloned() else {
-        return Err(ApiError::unknown_component().into_response());
-    };
-    Ok((client, comp))
-}
-
-fn with_challenge(e: ApiError) -> Response {
-    let mut r = e.into_response();
-    r.headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    r
 }
 
 fn no_store(mut r: Response) -> Response {
@@ -195,13 +132,10 @@ fn refresh_body(body: &[u8]) -> Result<RefreshBody, Response> {
 
 async fn component_token(
     State(app): State<Arc<AppState>>,
-    Path(component): Path<String>,
-    headers: HeaderMap,
+    Authed {
+        component: comp, ..
+    }: Authed,
 ) -> Response {
-    let (_, comp) = match authenticate(&app, &headers, &component) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let issued = comp.client.component_access_token_issued().await;
     token_answer(
         &app,
@@ -214,19 +148,17 @@ async fn component_token(
 
 async fn component_token_refresh(
     State(app): State<Arc<AppState>>,
-    Path(component): Path<String>,
-    headers: HeaderMap,
+    Authed {
+        client,
+        component: comp,
+    }: Authed,
     body: axum::body::Bytes,
 ) -> Response {
-    let (client, comp) = match authenticate(&app, &headers, &component) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let body = match refresh_body(&body) {
         Ok(b) => b,
         Err(r) => return r,
     };
-    observe::refresh_requested(&client.name, &component, None);
+    observe::refresh_requested(&client.name, &comp.section.appid, None);
     let issued = comp
         .client
         .refresh_component_access_token_if(body.stale.as_deref())
@@ -242,13 +174,11 @@ async fn component_token_refresh(
 
 async fn authorizer_token(
     State(app): State<Arc<AppState>>,
-    Path((component, appid)): Path<(String, String)>,
-    headers: HeaderMap,
+    Path((_, appid)): Path<(String, String)>,
+    Authed {
+        component: comp, ..
+    }: Authed,
 ) -> Response {
-    let (_, comp) = match authenticate(&app, &headers, &component) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let issued = comp.client.authorizer_access_token_issued(&appid).await;
     token_answer(
         &app,
@@ -261,19 +191,18 @@ async fn authorizer_token(
 
 async fn authorizer_token_refresh(
     State(app): State<Arc<AppState>>,
-    Path((component, appid)): Path<(String, String)>,
-    headers: HeaderMap,
+    Path((_, appid)): Path<(String, String)>,
+    Authed {
+        client,
+        component: comp,
+    }: Authed,
     body: axum::body::Bytes,
 ) -> Response {
-    let (client, comp) = match authenticate(&app, &headers, &component) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let body = match refresh_body(&body) {
         Ok(b) => b,
         Err(r) => return r,
     };
-    observe::refresh_requested(&client.name, &component, Some(&appid));
+    observe::refresh_requested(&client.name, &comp.section.appid, Some(&appid));
     let issued = comp
         .client
         .refresh_authorizer_access_token_if(&appid, body.stale.as_deref())
@@ -333,15 +262,11 @@ struct ListParams {
 }
 
 async fn list_authorizers(
-    State(app): State<Arc<AppState>>,
-    Path(component): Path<String>,
-    headers: HeaderMap,
+    Authed {
+        component: comp, ..
+    }: Authed,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let (_, comp) = match authenticate(&app, &headers, &component) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let Ok(Query(p)) = params else {
         return ApiError::bad_request("query: after=<appid>&limit=<1..1000>").into_response();
     };
@@ -366,14 +291,11 @@ async fn list_authorizers(
 }
 
 async fn get_authorizer(
-    State(app): State<Arc<AppState>>,
-    Path((component, appid)): Path<(String, String)>,
-    headers: HeaderMap,
+    Path((_, appid)): Path<(String, String)>,
+    Authed {
+        component: comp, ..
+    }: Authed,
 ) -> Response {
-    let (_, comp) = match authenticate(&app, &headers, &component) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     match comp.client.authorizer_summary(&appid).await {
         Ok(Some(s)) => no_store(Json(AuthorizerJson::from(s)).into_response()),
         Ok(None) => ApiError::new(
@@ -387,15 +309,13 @@ async fn get_authorizer(
 }
 
 async fn delete_authorizer(
-    State(app): State<Arc<AppState>>,
-    Path((component, appid)): Path<(String, String)>,
-    headers: HeaderMap,
+    Path((_, appid)): Path<(String, String)>,
+    Authed {
+        client,
+        component: comp,
+    }: Authed,
 ) -> Response {
-    let (client, comp) = match authenticate(&app, &headers, &component) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    observe::authorizer_deleted(&client.name, &component, &appid);
+    observe::authorizer_deleted(&client.name, &comp.section.appid, &appid);
     match comp.client.forget_authorizer(&appid).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => ApiError::from(e).into_response(),
@@ -416,15 +336,12 @@ struct ImportBody {
 }
 
 async fn import_authorizers(
-    State(app): State<Arc<AppState>>,
-    Path(component): Path<String>,
-    headers: HeaderMap,
+    Authed {
+        client,
+        component: comp,
+    }: Authed,
     body: Result<Json<ImportBody>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let (client, comp) = match authenticate(&app, &headers, &component) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let body = match body {
         Ok(Json(b)) => b,
         Err(e) => return ApiError::bad_request(format!("body: {}", e.body_text())).into_response(),
@@ -433,7 +350,7 @@ async fn import_authorizers(
         return ApiError::bad_request(format!("send 1 to {MAX_IMPORT} authorizers per request"))
             .into_response();
     }
-    observe::importing(&client.name, &component, body.authorizers.len());
+    observe::importing(&client.name, &comp.section.appid, body.authorizers.len());
     let items = body.authorizers.into_iter().map(|i| {
         (
             i.authorizer_appid,

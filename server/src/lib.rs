@@ -38,6 +38,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod app;
+mod auth;
 mod background;
 pub mod config;
 mod error;
