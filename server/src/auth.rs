@@ -12,9 +12,9 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
-use crate::app::{AppState, Component};
 use crate::config::ApiClient;
 use crate::error::ApiError;
+use crate::state::{AppState, Component};
 
 /// An authenticated request to a `/v1/{component}/…` route.
 pub(crate) struct Authed {

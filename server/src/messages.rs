@@ -18,8 +18,8 @@ use wxopen_client::message::AuthorizerMessage;
 use wxopen_client::release_check::{release_check_action, ReleaseCheckAction};
 use wxopen_client::{Error, KeyUsed, PushQuery};
 
-use crate::app::{AppState, Component};
 use crate::observe::{self, MessageResult};
+use crate::state::{AppState, Component};
 
 /// How long a message's delivery id is remembered (WeChat retries within about 15 s).
 pub const DEDUPE_TTL: Duration = Duration::from_secs(300);

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use wxopen_client::Clock;
 
-use crate::app::{AppState, Component};
+use crate::state::{AppState, Component};
 
 /// One page of the authorizer walk.
 const PAGE: usize = 500;
