@@ -1,5 +1,6 @@
-//! A running `wxopen serve` on loopback against a wiremock upstream, and pushes built the way
-//! WeChat builds them.
+//! The service under test against a wiremock upstream: in process ([`App`], its routers called
+//! with `tower::ServiceExt::oneshot`) or running on loopback ([`Running`], for shutdown and
+//! restart); and pushes built the way WeChat builds them.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
