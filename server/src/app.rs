@@ -1,80 +1,99 @@
-//! The service: shared state, the two routers, and running them until shutdown.
+//! The top of the service: building the state, assembling the two routers from the route
+//! files, binding and running them until shutdown ([`Server`], [`ServerOptions`],
+//! [`ServeError`], [`shutdown_signal`]). Nothing below imports this file.
 
 use std::collections::HashMap;
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
-use tokio::sync::{watch, OnceCell};
-use wxopen_client::api::AuthorizationInfo;
-use wxopen_client::{
-    AuthorizationCode, Clock, ComponentClient, ComponentConfig, Error, SystemClock, TokenStore,
-};
+use tokio::sync::watch;
+use wxopen_client::{Clock, ComponentClient, ComponentConfig, Error, SystemClock, TokenStore};
 
 use crate::background::Background;
-use crate::config::{ApiClient, ComponentSection, ServerConfig};
+use crate::config::{ComponentSection, ServerConfig};
 use crate::metrics::{MeteredStore, Metrics, UpstreamObserver};
 use crate::refresher;
+use crate::routes::{authorize, authorizers, health, message, openapi, push, tokens};
+use crate::state::{AppState, Component};
 use crate::webhook::Webhook;
 
-/// Codes exchanged (or being exchanged) recently, so the `authorized` push and the browser's
-/// redirect share one `query_auth` per code.
-const EXCHANGE_MEMORY: usize = 10_000;
+/// Largest push or message body accepted (WeChat's are a few KiB).
+pub const MAX_PUSH_BODY: usize = 64 * 1024;
+/// Largest internal request body.
+pub const MAX_INTERNAL_BODY: usize = 256 * 1024;
 
-type Exchange = Arc<OnceCell<Result<AuthorizationInfo, Error>>>;
-
-/// One served component.
-pub(crate) struct Component {
-    pub client: ComponentClient,
-    pub section: ComponentSection,
-    pub webhook: Option<Webhook>,
-    exchanges: Mutex<HashMap<String, (u64, Exchange)>>,
+/// The public listener's routes: what WeChat and admins' browsers reach.
+///
+/// | route | what |
+/// |---|---|
+/// | `POST /wechat/{component}/component` | the authorization event URL (tickets, authorization events) |
+/// | `GET /wechat/{component}/authorize` | the authorization entry page |
+/// | `GET /wechat/{component}/authorized` | where WeChat sends the admin back (`auth_code`) |
+/// | `POST /wechat/{component}/callback/{authorizer}` | the message and event URL (`$APPID$`) |
+fn public_router(state: Arc<AppState>) -> Router {
+    let timeout = state.config.request_timeout;
+    let metrics = state.metrics.clone();
+    let routes = Router::new()
+        .route("/wechat/{component}/component", post(push::component_push))
+        .route(
+            "/wechat/{component}/authorize",
+            get(authorize::authorize_page),
+        )
+        .route("/wechat/{component}/authorized", get(authorize::authorized))
+        .route(
+            "/wechat/{component}/callback/{authorizer}",
+            post(message::callback),
+        )
+        .layer(DefaultBodyLimit::max(MAX_PUSH_BODY))
+        .with_state(state);
+    crate::http::wrap(routes, timeout, "public", metrics)
 }
 
-impl Component {
-    /// `query_auth` for `code`, once per code in this process (push and redirect share it).
-    pub(crate) async fn exchange(
-        &self,
-        code: &AuthorizationCode,
-    ) -> Result<AuthorizationInfo, Error> {
-        let cell = {
-            let now = self.client.clock().unix_seconds();
-            let mut map = self.exchanges.lock().unwrap_or_else(|p| p.into_inner());
-            if map.len() >= EXCHANGE_MEMORY {
-                map.retain(|_, (at, _)| now.saturating_sub(*at) < 600);
-                if map.len() >= EXCHANGE_MEMORY {
-                    map.clear();
-                }
-            }
-            map.entry(code.expose_secret().to_owned())
-                .or_insert_with(|| (now, Arc::new(OnceCell::new())))
-                .1
-                .clone()
-        };
-        cell.get_or_init(|| async { self.client.query_auth(code).await })
-            .await
-            .clone()
-    }
-}
-
-/// What every handler shares.
-pub(crate) struct AppState {
-    pub components: HashMap<String, Arc<Component>>,
-    pub clients: Vec<ApiClient>,
-    pub metrics: Arc<Metrics>,
-    pub config: ServerConfig,
-    pub background: Background,
-    /// The data-directory slot whose name this instance's leases carry (held while it runs).
-    pub _instance: Option<crate::instance::Instance>,
-}
-
-impl AppState {
-    pub(crate) fn component(&self, appid: &str) -> Option<&Arc<Component>> {
-        self.components.get(appid)
-    }
+/// The internal listener's routes: the token API (the "中控" server other services read
+/// tokens from), authorizers, health, metrics and the OpenAPI document. Every
+/// `/v1/{component}/…` route takes a client's bearer key (see `auth.rs`).
+fn internal_router(state: Arc<AppState>) -> Router {
+    let timeout = state.config.request_timeout;
+    let metrics = state.metrics.clone();
+    let routes = Router::new()
+        .route(
+            "/v1/{component}/component/token",
+            get(tokens::component_token),
+        )
+        .route(
+            "/v1/{component}/component/token/refresh",
+            post(tokens::component_token_refresh),
+        )
+        .route("/v1/{component}/authorizers", get(authorizers::list))
+        .route(
+            "/v1/{component}/authorizers/import",
+            post(authorizers::import),
+        )
+        .route(
+            "/v1/{component}/authorizers/{appid}",
+            get(authorizers::get_one).delete(authorizers::delete),
+        )
+        .route(
+            "/v1/{component}/authorizers/{appid}/token",
+            get(tokens::authorizer_token),
+        )
+        .route(
+            "/v1/{component}/authorizers/{appid}/token/refresh",
+            post(tokens::authorizer_token_refresh),
+        )
+        .route("/v1/openapi.json", get(openapi::document))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(crate::routes::metrics::scrape))
+        .layer(DefaultBodyLimit::max(MAX_INTERNAL_BODY))
+        .with_state(state);
+    crate::http::wrap(routes, timeout, "internal", metrics)
 }
 
 /// Why the service could not start or stopped.
@@ -202,74 +221,135 @@ fn instance_slot(data_dir: &std::path::Path) -> Option<crate::instance::Instance
     }
 }
 
+/// Opens the store, builds a client per component and the state every handler shares.
+async fn build_state(
+    config: ServerConfig,
+    options: ServerOptions,
+) -> Result<Arc<AppState>, ServeError> {
+    let metrics = Arc::new(Metrics::default());
+    let raw_store = match options.store {
+        Some(s) => s,
+        None => crate::store::open(&config.store, &config.data_dir, config.store_is_default)
+            .await
+            .map_err(ServeError::Store)?,
+    };
+    let store: Arc<dyn TokenStore> = Arc::new(MeteredStore {
+        inner: raw_store,
+        metrics: metrics.clone(),
+    });
+    let clock = options.clock.unwrap_or_else(|| Arc::new(SystemClock));
+    let instance = instance_slot(&config.data_dir);
+    let mut components = HashMap::new();
+    for section in &config.components {
+        let mut cc = client_config(section, &config).map_err(ServeError::Client)?;
+        if let Some(t) = &options.tune {
+            cc = t(cc);
+        }
+        let mut builder = ComponentClient::builder(cc);
+        if let Some(i) = &instance {
+            builder = builder.lease_holder(i.name.clone());
+        }
+        let client = builder
+            .store(store.clone())
+            .clock(clock.clone())
+            .api_observer(Arc::new(UpstreamObserver {
+                metrics: metrics.clone(),
+                component: section.appid.clone(),
+            }))
+            .build()
+            .map_err(ServeError::Client)?;
+        crate::events::count(section.appid.clone(), client.subscribe(), metrics.clone());
+        let webhook = match &section.webhook {
+            Some(w) => Some(Webhook::new(w.clone()).map_err(ServeError::Webhook)?),
+            None => None,
+        };
+        components.insert(
+            section.appid.clone(),
+            Arc::new(Component::new(client, section.clone(), webhook)),
+        );
+    }
+    Ok(Arc::new(AppState {
+        components,
+        clients: config.clients.iter().cloned().map(Arc::new).collect(),
+        metrics,
+        config,
+        background: Background::default(),
+        _instance: instance,
+    }))
+}
+
+/// The service built without listeners: its two routers for `tower::ServiceExt::oneshot`
+/// tests, and what those tests read. Not a stable API.
+#[doc(hidden)]
+pub struct InProcess {
+    state: Arc<AppState>,
+}
+
+impl std::fmt::Debug for InProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InProcess").finish_non_exhaustive()
+    }
+}
+
+impl InProcess {
+    /// The public router.
+    pub fn public_router(&self) -> Router {
+        public_router(self.state.clone())
+    }
+
+    /// The internal router.
+    pub fn internal_router(&self) -> Router {
+        internal_router(self.state.clone())
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.state.metrics.clone()
+    }
+
+    /// The client of a configured component.
+    pub fn client(&self, component_appid: &str) -> Option<ComponentClient> {
+        self.state
+            .component(component_appid)
+            .map(|c| c.client.clone())
+    }
+
+    /// Waits (at most `timeout`) for background work (relays, release-check follow-ups) to
+    /// finish, as [`Server::run`] does at shutdown; `true` if none is left.
+    pub async fn drain(&self, timeout: Duration) -> bool {
+        self.state.background.drain(timeout).await
+    }
+}
+
 impl Server {
     /// Opens the store, builds a client per component and binds both listeners.
     pub async fn bind(config: ServerConfig, options: ServerOptions) -> Result<Self, ServeError> {
-        let metrics = Arc::new(Metrics::default());
-        let raw_store = match options.store {
-            Some(s) => s,
-            None => crate::store::open(&config.store, &config.data_dir, config.store_is_default)
-                .await
-                .map_err(ServeError::Store)?,
-        };
-        let store: Arc<dyn TokenStore> = Arc::new(MeteredStore {
-            inner: raw_store,
-            metrics: metrics.clone(),
-        });
-        let clock = options.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        let instance = instance_slot(&config.data_dir);
-        let mut components = HashMap::new();
-        for section in &config.components {
-            let mut cc = client_config(section, &config).map_err(ServeError::Client)?;
-            if let Some(t) = &options.tune {
-                cc = t(cc);
-            }
-            let mut builder = ComponentClient::builder(cc);
-            if let Some(i) = &instance {
-                builder = builder.lease_holder(i.name.clone());
-            }
-            let client = builder
-                .store(store.clone())
-                .clock(clock.clone())
-                .api_observer(Arc::new(UpstreamObserver {
-                    metrics: metrics.clone(),
-                    component: section.appid.clone(),
-                }))
-                .build()
-                .map_err(ServeError::Client)?;
-            crate::events::count(section.appid.clone(), client.subscribe(), metrics.clone());
-            let webhook = match &section.webhook {
-                Some(w) => Some(Webhook::new(w.clone()).map_err(ServeError::Webhook)?),
-                None => None,
-            };
-            components.insert(
-                section.appid.clone(),
-                Arc::new(Component {
-                    client,
-                    section: section.clone(),
-                    webhook,
-                    exchanges: Mutex::new(HashMap::new()),
-                }),
-            );
-        }
+        let public_listen = config.public_listen;
+        let internal_listen = config.internal_listen;
+        let state = build_state(config, options).await?;
         let bind = |addr: SocketAddr| async move {
             TcpListener::bind(addr)
                 .await
                 .map_err(|error| ServeError::Io { addr, error })
         };
-        let public = bind(config.public_listen).await?;
-        let internal = bind(config.internal_listen).await?;
+        let public = bind(public_listen).await?;
+        let internal = bind(internal_listen).await?;
         Ok(Self {
-            state: Arc::new(AppState {
-                components,
-                clients: config.clients.clone(),
-                metrics,
-                config,
-                background: Background::default(),
-                _instance: instance,
-            }),
+            state,
             public,
             internal,
+        })
+    }
+
+    /// Builds the service as [`Server::bind`] does, without binding: routers for in-process
+    /// tests. Nothing runs the refresher.
+    #[doc(hidden)]
+    pub async fn in_process(
+        config: ServerConfig,
+        options: ServerOptions,
+    ) -> Result<InProcess, ServeError> {
+        Ok(InProcess {
+            state: build_state(config, options).await?,
         })
     }
 
@@ -289,12 +369,12 @@ impl Server {
 
     /// The public router (for `tower::ServiceExt::oneshot` tests).
     pub fn public_router(&self) -> Router {
-        crate::public::router(self.state.clone())
+        public_router(self.state.clone())
     }
 
     /// The internal router.
     pub fn internal_router(&self) -> Router {
-        crate::internal::router(self.state.clone())
+        internal_router(self.state.clone())
     }
 
     /// The client of a configured component.
@@ -331,10 +411,9 @@ impl Server {
         let wait = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
-        let public_router = crate::public::router(state.clone());
-        let public =
-            axum::serve(self.public, public_router).with_graceful_shutdown(wait(stop_rx.clone()));
-        let internal = axum::serve(self.internal, crate::internal::router(state.clone()))
+        let public = axum::serve(self.public, public_router(state.clone()))
+            .with_graceful_shutdown(wait(stop_rx.clone()));
+        let internal = axum::serve(self.internal, internal_router(state.clone()))
             .with_graceful_shutdown(wait(stop_rx.clone()));
         tokio::spawn(async move {
             shutdown.await;

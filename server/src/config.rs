@@ -367,48 +367,95 @@ fn addr(key: &str, v: Option<String>, default: &str) -> Result<SocketAddr, Confi
     })
 }
 
+/// Validates the file section by section, in the order of its keys' error messages: the
+/// listeners and the rest of `[server]`, `[refresher]`, each `[[component]]` (with its
+/// webhook), each `[[client]]`.
 fn validate(raw: RawFile, base: &Path) -> Result<ServerConfig, ConfigError> {
     let s = raw.server;
-    let public_listen = addr("server.public_listen", s.public_listen, "0.0.0.0:8080")?;
-    let internal_listen = addr(
-        "server.internal_listen",
-        s.internal_listen,
-        "127.0.0.1:8081",
-    )?;
+    let (public_listen, internal_listen) = listeners(s.public_listen, s.internal_listen)?;
     let allow_http_redirect = s.allow_http_redirect.unwrap_or(false);
-    let public_base_url =
-        match s.public_base_url {
-            None => None,
-            Some(u) => {
-                let url = Url::parse(&u).map_err(|e| {
-                    ConfigError::new(
-                        "server.public_base_url",
-                        e.to_string(),
-                        "write an absolute URL such as \"https://wx.example.com\"",
-                    )
-                })?;
-                match url.scheme() {
-                    "https" => {}
-                    "http" if allow_http_redirect => {}
-                    _ => return Err(ConfigError::new(
-                        "server.public_base_url",
-                        "must be https (WeChat redirects admins there)",
-                        "use https, or set server.allow_http_redirect = true for local development",
-                    )),
-                }
-                Some(url)
-            }
-        };
-    let data_dir = s.data_dir.unwrap_or_else(|| PathBuf::from("wxopen-data"));
+    let public_base_url = public_base_url(s.public_base_url, allow_http_redirect)?;
+    let (data_dir, store, store_is_default) = store(s.data_dir, s.store, base);
+    let (request_timeout, push_budget) = timeouts(s.request_timeout_ms, s.push_budget_ms)?;
+    let refresher = refresher(raw.refresher)?;
+    let components = components(raw.component, base)?;
+    let clients = clients(raw.client, &components, base)?;
+    Ok(ServerConfig {
+        public_listen,
+        internal_listen,
+        public_base_url,
+        data_dir,
+        store,
+        store_is_default,
+        request_timeout,
+        push_budget,
+        allow_http_redirect,
+        refresher,
+        components,
+        clients,
+    })
+}
+
+/// `server.public_listen` and `server.internal_listen`.
+fn listeners(
+    public: Option<String>,
+    internal: Option<String>,
+) -> Result<(SocketAddr, SocketAddr), ConfigError> {
+    Ok((
+        addr("server.public_listen", public, "0.0.0.0:8080")?,
+        addr("server.internal_listen", internal, "127.0.0.1:8081")?,
+    ))
+}
+
+/// `server.public_base_url`: https, or http when `server.allow_http_redirect` is set.
+fn public_base_url(
+    url: Option<String>,
+    allow_http_redirect: bool,
+) -> Result<Option<Url>, ConfigError> {
+    let Some(u) = url else {
+        return Ok(None);
+    };
+    let url = Url::parse(&u).map_err(|e| {
+        ConfigError::new(
+            "server.public_base_url",
+            e.to_string(),
+            "write an absolute URL such as \"https://wx.example.com\"",
+        )
+    })?;
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_http_redirect => {}
+        _ => {
+            return Err(ConfigError::new(
+                "server.public_base_url",
+                "must be https (WeChat redirects admins there)",
+                "use https, or set server.allow_http_redirect = true for local development",
+            ))
+        }
+    }
+    Ok(Some(url))
+}
+
+/// `server.data_dir` (relative to `base`) and `server.store` (default: SQLite in
+/// `data_dir`): the directory, the store URL and whether it is the default.
+fn store(data_dir: Option<PathBuf>, store: Option<String>, base: &Path) -> (PathBuf, String, bool) {
+    let data_dir = data_dir.unwrap_or_else(|| PathBuf::from("wxopen-data"));
     let data_dir = if data_dir.is_absolute() {
         data_dir
     } else {
         base.join(data_dir)
     };
-    let store_is_default = s.store.is_none();
-    let store = s
-        .store
-        .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("wxopen.db").display()));
+    let store_is_default = store.is_none();
+    let store =
+        store.unwrap_or_else(|| format!("sqlite://{}", data_dir.join("wxopen.db").display()));
+    (data_dir, store, store_is_default)
+}
+
+/// `server.request_timeout_ms` and `server.push_budget_ms`.
+fn timeouts(
+    request_timeout_ms: Option<u64>,
+    push_budget_ms: Option<u64>,
+) -> Result<(Duration, Duration), ConfigError> {
     let ms = |key: &str, v: Option<u64>, default: u64, min: u64| -> Result<Duration, ConfigError> {
         let v = v.unwrap_or(default);
         if v < min {
@@ -420,13 +467,8 @@ fn validate(raw: RawFile, base: &Path) -> Result<ServerConfig, ConfigError> {
         }
         Ok(Duration::from_millis(v))
     };
-    let request_timeout = ms(
-        "server.request_timeout_ms",
-        s.request_timeout_ms,
-        10_000,
-        100,
-    )?;
-    let push_budget = ms("server.push_budget_ms", s.push_budget_ms, 2_000, 100)?;
+    let request_timeout = ms("server.request_timeout_ms", request_timeout_ms, 10_000, 100)?;
+    let push_budget = ms("server.push_budget_ms", push_budget_ms, 2_000, 100)?;
     if push_budget > Duration::from_millis(4_500) {
         return Err(ConfigError::new(
             "server.push_budget_ms",
@@ -434,9 +476,12 @@ fn validate(raw: RawFile, base: &Path) -> Result<ServerConfig, ConfigError> {
             "use 2000",
         ));
     }
+    Ok((request_timeout, push_budget))
+}
 
-    let r = raw.refresher;
-    let refresher = RefresherConfig {
+/// `[refresher]`.
+fn refresher(r: RawRefresher) -> Result<RefresherConfig, ConfigError> {
+    Ok(RefresherConfig {
         enabled: r.enabled.unwrap_or(true),
         interval: Duration::from_secs(r.interval_secs.unwrap_or(60).max(1)),
         ahead: Duration::from_secs(r.ahead_secs.unwrap_or(900)),
@@ -453,9 +498,12 @@ fn validate(raw: RawFile, base: &Path) -> Result<ServerConfig, ConfigError> {
         start_push_ticket_after: Duration::from_secs(
             r.start_push_ticket_after_secs.unwrap_or(1800).max(600),
         ),
-    };
+    })
+}
 
-    if raw.component.is_empty() {
+/// Every `[[component]]`: at least one, each appid once.
+fn components(raw: Vec<RawComponent>, base: &Path) -> Result<Vec<ComponentSection>, ConfigError> {
+    if raw.is_empty() {
         return Err(ConfigError::new(
             "component",
             "no [[component]] section",
@@ -464,222 +512,244 @@ fn validate(raw: RawFile, base: &Path) -> Result<ServerConfig, ConfigError> {
     }
     let mut seen = HashSet::new();
     let mut components = Vec::new();
-    for (i, c) in raw.component.into_iter().enumerate() {
-        let k = |name: &str| format!("component[{i}].{name}");
-        let appid = c
-            .appid
-            .ok_or_else(|| ConfigError::new(k("appid"), "missing", "set the component appid"))?;
-        if !valid_appid(&appid) {
-            return Err(ConfigError::new(
-                k("appid"),
-                "not an appid",
-                "use the 18-character component appid (letters, digits, _)",
-            ));
-        }
-        if !seen.insert(appid.clone()) {
-            return Err(ConfigError::new(
-                k("appid"),
-                format!("{appid} appears twice"),
-                "keep one [[component]] per appid",
-            ));
-        }
-        let appsecret = required(
-            k("appsecret"),
-            secret(
-                &k("appsecret"),
-                c.appsecret,
-                c.appsecret_env,
-                c.appsecret_file,
-                base,
-            )?,
-        )?;
-        let token = required(
-            k("token"),
-            secret(&k("token"), c.token, c.token_env, c.token_file, base)?,
-        )?;
-        let encoding_aes_key = required(
+    for (i, c) in raw.into_iter().enumerate() {
+        components.push(component(i, c, &mut seen, base)?);
+    }
+    Ok(components)
+}
+
+/// `component[i]`: its appid (not in `seen` yet), secrets, redirect, webhook and API URLs.
+fn component(
+    i: usize,
+    c: RawComponent,
+    seen: &mut HashSet<String>,
+    base: &Path,
+) -> Result<ComponentSection, ConfigError> {
+    let k = |name: &str| format!("component[{i}].{name}");
+    let appid = c
+        .appid
+        .ok_or_else(|| ConfigError::new(k("appid"), "missing", "set the component appid"))?;
+    if !valid_appid(&appid) {
+        return Err(ConfigError::new(
+            k("appid"),
+            "not an appid",
+            "use the 18-character component appid (letters, digits, _)",
+        ));
+    }
+    if !seen.insert(appid.clone()) {
+        return Err(ConfigError::new(
+            k("appid"),
+            format!("{appid} appears twice"),
+            "keep one [[component]] per appid",
+        ));
+    }
+    let appsecret = required(
+        k("appsecret"),
+        secret(
+            &k("appsecret"),
+            c.appsecret,
+            c.appsecret_env,
+            c.appsecret_file,
+            base,
+        )?,
+    )?;
+    let token = required(
+        k("token"),
+        secret(&k("token"), c.token, c.token_env, c.token_file, base)?,
+    )?;
+    let encoding_aes_key = required(
+        k("encoding_aes_key"),
+        secret(
+            &k("encoding_aes_key"),
+            c.encoding_aes_key,
+            c.encoding_aes_key_env,
+            c.encoding_aes_key_file,
+            base,
+        )?,
+    )?;
+    if encoding_aes_key.expose_secret().len() != 43 {
+        return Err(ConfigError::new(
             k("encoding_aes_key"),
-            secret(
-                &k("encoding_aes_key"),
-                c.encoding_aes_key,
-                c.encoding_aes_key_env,
-                c.encoding_aes_key_file,
-                base,
-            )?,
-        )?;
-        for (name, key) in [("encoding_aes_key", Some(&encoding_aes_key))] {
-            if let Some(key) = key {
-                if key.expose_secret().len() != 43 {
-                    return Err(ConfigError::new(
-                        k(name),
-                        "not 43 characters",
-                        "copy the EncodingAESKey from the open platform console",
-                    ));
-                }
-            }
-        }
-        let previous_encoding_aes_key = secret(
-            &k("previous_encoding_aes_key"),
-            c.previous_encoding_aes_key,
-            c.previous_encoding_aes_key_env,
-            c.previous_encoding_aes_key_file,
-            base,
-        )?;
-        if previous_encoding_aes_key
-            .as_ref()
-            .is_some_and(|p| p.expose_secret().len() != 43)
-        {
-            return Err(ConfigError::new(
-                k("previous_encoding_aes_key"),
-                "not 43 characters",
-                "copy the previous EncodingAESKey, or remove it",
-            ));
-        }
-        let authorized_redirect = match c.authorized_redirect {
-            None => None,
-            Some(u) => Some(Url::parse(&u).map_err(|e| {
-                ConfigError::new(
-                    k("authorized_redirect"),
-                    e.to_string(),
-                    "write an absolute URL",
-                )
-            })?),
-        };
-        let webhook_secret = secret(
-            &k("webhook_secret"),
-            c.webhook_secret,
-            c.webhook_secret_env,
-            c.webhook_secret_file,
-            base,
-        )?;
-        let webhook = match (c.webhook_url, webhook_secret) {
-            (None, None) if c.webhook_timeout_ms.is_none() => None,
-            (None, _) => {
-                return Err(ConfigError::new(
-                    k("webhook_url"),
-                    "missing while other webhook keys are set",
-                    "set webhook_url, or remove webhook_secret and webhook_timeout_ms",
-                ))
-            }
-            (Some(_), None) => {
+            "not 43 characters",
+            "copy the EncodingAESKey from the open platform console",
+        ));
+    }
+    let previous_encoding_aes_key = secret(
+        &k("previous_encoding_aes_key"),
+        c.previous_encoding_aes_key,
+        c.previous_encoding_aes_key_env,
+        c.previous_encoding_aes_key_file,
+        base,
+    )?;
+    if previous_encoding_aes_key
+        .as_ref()
+        .is_some_and(|p| p.expose_secret().len() != 43)
+    {
+        return Err(ConfigError::new(
+            k("previous_encoding_aes_key"),
+            "not 43 characters",
+            "copy the previous EncodingAESKey, or remove it",
+        ));
+    }
+    let authorized_redirect = match c.authorized_redirect {
+        None => None,
+        Some(u) => Some(Url::parse(&u).map_err(|e| {
+            ConfigError::new(
+                k("authorized_redirect"),
+                e.to_string(),
+                "write an absolute URL",
+            )
+        })?),
+    };
+    let webhook_secret = secret(
+        &k("webhook_secret"),
+        c.webhook_secret,
+        c.webhook_secret_env,
+        c.webhook_secret_file,
+        base,
+    )?;
+    let webhook = webhook(&k, c.webhook_url, webhook_secret, c.webhook_timeout_ms)?;
+    api_base_urls(&k, c.api_base_urls.as_deref())?;
+    Ok(ComponentSection {
+        appid,
+        appsecret,
+        token,
+        encoding_aes_key,
+        previous_encoding_aes_key,
+        api_base_urls: c.api_base_urls,
+        authorized_redirect,
+        webhook,
+    })
+}
+
+/// A component's `webhook_url`, `webhook_secret` (already read) and `webhook_timeout_ms`:
+/// none of them, or the URL and the secret; `k` names a key of the component.
+fn webhook(
+    k: &dyn Fn(&str) -> String,
+    url: Option<String>,
+    secret: Option<Secret>,
+    timeout_ms: Option<u64>,
+) -> Result<Option<WebhookConfig>, ConfigError> {
+    match (url, secret) {
+        (None, None) if timeout_ms.is_none() => Ok(None),
+        (None, _) => Err(ConfigError::new(
+            k("webhook_url"),
+            "missing while other webhook keys are set",
+            "set webhook_url, or remove webhook_secret and webhook_timeout_ms",
+        )),
+        (Some(_), None) => Err(ConfigError::new(
+            k("webhook_secret"),
+            "missing",
+            "set webhook_secret, webhook_secret_env or webhook_secret_file (the key of the signature header)",
+        )),
+        (Some(u), Some(secret)) => {
+            let url = Url::parse(&u)
+                .ok()
+                .filter(|p| matches!(p.scheme(), "http" | "https"))
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        k("webhook_url"),
+                        format!("{u} is not an http(s) URL"),
+                        "write an absolute URL such as \"http://127.0.0.1:9000/wechat\"",
+                    )
+                })?;
+            if secret.expose_secret().len() < 16 {
                 return Err(ConfigError::new(
                     k("webhook_secret"),
-                    "missing",
-                    "set webhook_secret, webhook_secret_env or webhook_secret_file (the key of the signature header)",
-                ))
-            }
-            (Some(u), Some(secret)) => {
-                let url = Url::parse(&u)
-                    .ok()
-                    .filter(|p| matches!(p.scheme(), "http" | "https"))
-                    .ok_or_else(|| {
-                        ConfigError::new(
-                            k("webhook_url"),
-                            format!("{u} is not an http(s) URL"),
-                            "write an absolute URL such as \"http://127.0.0.1:9000/wechat\"",
-                        )
-                    })?;
-                if secret.expose_secret().len() < 16 {
-                    return Err(ConfigError::new(
-                        k("webhook_secret"),
-                        "shorter than 16 characters",
-                        "use a long random key, e.g. `openssl rand -hex 32`",
-                    ));
-                }
-                let ms = c.webhook_timeout_ms.unwrap_or(3_000);
-                if !(100..=4_000).contains(&ms) {
-                    return Err(ConfigError::new(
-                        k("webhook_timeout_ms"),
-                        format!("{ms} is outside 100..=4000"),
-                        "use 3000 (WeChat gives a message 5 s)",
-                    ));
-                }
-                Some(WebhookConfig {
-                    url,
-                    secret,
-                    timeout: Duration::from_millis(ms),
-                })
-            }
-        };
-        if let Some(urls) = &c.api_base_urls {
-            for u in urls {
-                let ok = Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https"));
-                if !ok {
-                    return Err(ConfigError::new(
-                        k("api_base_urls"),
-                        format!("{u} is not an http(s) URL"),
-                        "list absolute URLs, or remove the key for the official domains",
-                    ));
-                }
-            }
-        }
-        components.push(ComponentSection {
-            appid,
-            appsecret,
-            token,
-            encoding_aes_key,
-            previous_encoding_aes_key,
-            api_base_urls: c.api_base_urls,
-            authorized_redirect,
-            webhook,
-        });
-    }
-
-    let mut clients = Vec::new();
-    let mut names = HashSet::new();
-    for (i, c) in raw.client.into_iter().enumerate() {
-        let k = |name: &str| format!("client[{i}].{name}");
-        let name = c.name.ok_or_else(|| {
-            ConfigError::new(k("name"), "missing", "name the service that uses this key")
-        })?;
-        if !names.insert(name.clone()) {
-            return Err(ConfigError::new(
-                k("name"),
-                format!("{name} appears twice"),
-                "give each client its own name",
-            ));
-        }
-        let key = required(
-            k("key"),
-            secret(&k("key"), c.key, c.key_env, c.key_file, base)?,
-        )?;
-        if key.expose_secret().len() < 16 {
-            return Err(ConfigError::new(
-                k("key"),
-                "shorter than 16 characters",
-                "use a long random key, e.g. `openssl rand -hex 32`",
-            ));
-        }
-        let comps = c.components.unwrap_or_else(|| vec!["*".to_owned()]);
-        for comp in &comps {
-            if comp != "*" && !seen.contains(comp) {
-                return Err(ConfigError::new(
-                    k("components"),
-                    format!("{comp} is not a configured component"),
-                    "list configured component appids, or \"*\"",
+                    "shorter than 16 characters",
+                    "use a long random key, e.g. `openssl rand -hex 32`",
                 ));
             }
+            let ms = timeout_ms.unwrap_or(3_000);
+            if !(100..=4_000).contains(&ms) {
+                return Err(ConfigError::new(
+                    k("webhook_timeout_ms"),
+                    format!("{ms} is outside 100..=4000"),
+                    "use 3000 (WeChat gives a message 5 s)",
+                ));
+            }
+            Ok(Some(WebhookConfig {
+                url,
+                secret,
+                timeout: Duration::from_millis(ms),
+            }))
         }
-        clients.push(ApiClient {
-            name,
-            key,
-            components: comps,
-        });
     }
+}
 
-    Ok(ServerConfig {
-        public_listen,
-        internal_listen,
-        public_base_url,
-        data_dir,
-        store,
-        store_is_default,
-        request_timeout,
-        push_budget,
-        allow_http_redirect,
-        refresher,
-        components,
-        clients,
+/// A component's `api_base_urls`: absolute http(s) URLs.
+fn api_base_urls(k: &dyn Fn(&str) -> String, urls: Option<&[String]>) -> Result<(), ConfigError> {
+    for u in urls.unwrap_or_default() {
+        let ok = Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https"));
+        if !ok {
+            return Err(ConfigError::new(
+                k("api_base_urls"),
+                format!("{u} is not an http(s) URL"),
+                "list absolute URLs, or remove the key for the official domains",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Every `[[client]]`: each name once, each listing configured components only.
+fn clients(
+    raw: Vec<RawClient>,
+    components: &[ComponentSection],
+    base: &Path,
+) -> Result<Vec<ApiClient>, ConfigError> {
+    let mut clients = Vec::new();
+    let mut names = HashSet::new();
+    for (i, c) in raw.into_iter().enumerate() {
+        clients.push(client(i, c, &mut names, components, base)?);
+    }
+    Ok(clients)
+}
+
+/// `client[i]`: its name (not in `names` yet), key and components.
+fn client(
+    i: usize,
+    c: RawClient,
+    names: &mut HashSet<String>,
+    components: &[ComponentSection],
+    base: &Path,
+) -> Result<ApiClient, ConfigError> {
+    let k = |name: &str| format!("client[{i}].{name}");
+    let name = c.name.ok_or_else(|| {
+        ConfigError::new(k("name"), "missing", "name the service that uses this key")
+    })?;
+    if !names.insert(name.clone()) {
+        return Err(ConfigError::new(
+            k("name"),
+            format!("{name} appears twice"),
+            "give each client its own name",
+        ));
+    }
+    let key = required(
+        k("key"),
+        secret(&k("key"), c.key, c.key_env, c.key_file, base)?,
+    )?;
+    if key.expose_secret().len() < 16 {
+        return Err(ConfigError::new(
+            k("key"),
+            "shorter than 16 characters",
+            "use a long random key, e.g. `openssl rand -hex 32`",
+        ));
+    }
+    let comps = c.components.unwrap_or_else(|| vec!["*".to_owned()]);
+    for comp in &comps {
+        if comp != "*" && !components.iter().any(|s| &s.appid == comp) {
+            return Err(ConfigError::new(
+                k("components"),
+                format!("{comp} is not a configured component"),
+                "list configured component appids, or \"*\"",
+            ));
+        }
+    }
+    Ok(ApiClient {
+        name,
+        key,
+        components: comps,
     })
 }
 
@@ -899,6 +969,43 @@ mod tests {
         }
         let e = parse("", Path::new("/")).unwrap_err();
         assert_eq!(e.key, "component");
+    }
+
+    /// Each section's checks, one per section, with the whole one-line message.
+    #[test]
+    fn each_section_reports_its_own_key_and_message() {
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "[[component]]",
+                "[server]\nrequest_timeout_ms = 5\n\n[[component]]",
+                "config error at `server.request_timeout_ms`: 5 is below 100; use at least 100",
+            ),
+            (
+                "[[component]]",
+                "[refresher]\nmax_refreshes_per_second = 0\n\n[[component]]",
+                "config error at `refresher.max_refreshes_per_second`: 0; use at least 1, or set refresher.enabled = false",
+            ),
+            (
+                "encoding_aes_key = \"",
+                "api_base_urls = [\"ftp://x\"]\nencoding_aes_key = \"",
+                "config error at `component[0].api_base_urls`: ftp://x is not an http(s) URL; list absolute URLs, or remove the key for the official domains",
+            ),
+            (
+                "[[client]]",
+                "[[component]]\nappid = \"wxcomponent0001\"\n\n[[client]]",
+                "config error at `component[1].appid`: wxcomponent0001 appears twice; keep one [[component]] per appid",
+            ),
+            (
+                "[[client]]",
+                "[[client]]\nname = \"orders\"\nkey = \"0123456789abcdef0123\"\n\n[[client]]",
+                "config error at `client[1].name`: orders appears twice; give each client its own name",
+            ),
+        ];
+        for (from, to, message) in cases {
+            let text = minimal().replacen(from, to, 1);
+            let e = parse(&text, Path::new("/")).unwrap_err();
+            assert_eq!(e.to_string(), *message);
+        }
     }
 
     #[test]

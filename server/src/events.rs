@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::sync::broadcast::{error::RecvError, Receiver};
 use wxopen_client::ClientEvent;
 
-use crate::metrics::Metrics;
+use crate::metrics::{name, Metrics};
 
 /// Starts counting `events` of `component` into `metrics`.
 pub(crate) fn count(component: String, mut events: Receiver<ClientEvent>, metrics: Arc<Metrics>) {
@@ -28,7 +28,7 @@ pub(crate) fn count(component: String, mut events: Receiver<ClientEvent>, metric
 fn record(metrics: &Metrics, component: &str, e: &ClientEvent) {
     let refresh = |token: &str, result: &str| {
         metrics.inc(
-            "wxopen_refreshes_total",
+            name::REFRESHES,
             &[
                 ("component", component),
                 ("token", token),
@@ -60,7 +60,7 @@ fn record(metrics: &Metrics, component: &str, e: &ClientEvent) {
                 "component"
             };
             metrics.inc(
-                "wxopen_tokens_rejected_total",
+                name::TOKENS_REJECTED,
                 &[
                     ("component", component),
                     ("token", token),

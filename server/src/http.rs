@@ -1,5 +1,6 @@
-//! What wraps both routers: request ids, a request timeout, one log line per request (path
-//! only: a push's query string carries its signature), and request counts.
+//! What wraps both routers: request ids, a request timeout, and the request's count and log
+//! line (written by [`crate::observe::http_request`]: path only, a push's query string carries
+//! its signature).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -82,23 +83,16 @@ impl Layer {
                 .insert(X_REQUEST_ID.clone(), id.clone());
         }
         let status = response.status();
-        let status = status.as_str();
-        self.metrics.inc(
-            "wxopen_http_requests_total",
-            &[
-                ("listener", self.listener),
-                ("route", route),
-                ("status", status),
-            ],
-        );
-        tracing::info!(
-            request_id = %id.to_str().unwrap_or(""),
-            listener = self.listener,
-            method = %method,
-            route = %route,
-            status = %status,
-            latency_ms = started.elapsed().as_millis() as u64,
-            "http request"
+        crate::observe::http_request(
+            &self.metrics,
+            &crate::observe::HttpRequest {
+                listener: self.listener,
+                route,
+                method: &method,
+                status: status.as_str(),
+                request_id: id.to_str().unwrap_or(""),
+                latency: started.elapsed(),
+            },
         );
         response
     }

@@ -19,13 +19,17 @@
 //!
 //! | module | holds |
 //! |---|---|
+//! | `app` | the top: building the state, assembling the routers, running, graceful shutdown |
+//! | `routes::{push, authorize, message}` | the public routes: authorization event URL, authorization pages, message URL |
+//! | `routes::{tokens, authorizers, health, metrics, openapi}` | the internal routes |
+//! | `auth` | the `Authed` extractor: bearer keys of the internal API |
+//! | `observe` | outcomes of requests turned into metrics and log lines |
+//! | `state` | the bottom: the state every handler shares, the served components |
+//! | [`messages`] | release check, deduplication and webhook relay of messages |
 //! | [`config`] | `wxopen.toml`: parsing, validation, secrets from env or files, redaction |
-//! | `public` | push, authorize page, redirect, message routes |
-//! | `internal` | token API, authorizers, health, metrics |
 //! | [`openapi`] | the internal API as OpenAPI 3 |
 //! | `refresher` | proactive, paced refresh; `api_start_push_ticket` |
-//! | [`metrics`] | Prometheus counters and summaries |
-//! | `app` | state, routers, running, graceful shutdown |
+//! | [`metrics`] | Prometheus counters and summaries, the metric names |
 //!
 //! # Feature flags
 //!
@@ -37,26 +41,32 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod answer;
 mod app;
+mod auth;
 mod background;
 pub mod config;
 mod error;
 mod events;
 mod http;
 mod instance;
-mod internal;
 pub mod messages;
 pub mod metrics;
+mod observe;
 pub mod openapi;
 mod pages;
-mod public;
 mod refresher;
+mod routes;
+mod state;
 mod store;
 pub mod webhook;
 
+#[doc(hidden)]
+pub use app::InProcess;
 pub use app::{shutdown_signal, ServeError, Server, ServerOptions};
+pub use app::{MAX_INTERNAL_BODY, MAX_PUSH_BODY};
 pub use background::MAX_BACKGROUND_TASKS;
 pub use config::{ConfigError, ServerConfig};
 pub use error::ApiError;
-pub use internal::{MAX_IMPORT, MAX_INTERNAL_BODY};
-pub use public::{MAX_PUSH_BODY, MAX_STATE_LEN};
+pub use routes::authorize::MAX_STATE_LEN;
+pub use routes::authorizers::MAX_IMPORT;

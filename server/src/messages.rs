@@ -18,7 +18,8 @@ use wxopen_client::message::AuthorizerMessage;
 use wxopen_client::release_check::{release_check_action, ReleaseCheckAction};
 use wxopen_client::{Error, KeyUsed, PushQuery};
 
-use crate::app::{AppState, Component};
+use crate::observe::{self, MessageResult};
+use crate::state::{AppState, Component};
 
 /// How long a message's delivery id is remembered (WeChat retries within about 15 s).
 pub const DEDUPE_TTL: Duration = Duration::from_secs(300);
@@ -78,32 +79,22 @@ pub(crate) async fn first_sight(app: &AppState, comp: &Component, id: &str) -> b
     match tokio::time::timeout(CLAIM_BUDGET, claim).await {
         Ok(Ok(first)) => first,
         Ok(Err(e)) => {
-            app.metrics.inc(
-                "wxopen_dedupe_errors_total",
-                &[("component", &comp.section.appid)],
-            );
-            tracing::warn!(component = %comp.section.appid, error = %e, "cannot deduplicate a message; handling it anyway");
+            observe::dedupe_failed(&app.metrics, &comp.section.appid, Some(&e));
             true
         }
         Err(_) => {
-            app.metrics.inc(
-                "wxopen_dedupe_errors_total",
-                &[("component", &comp.section.appid)],
-            );
-            tracing::warn!(component = %comp.section.appid, "deduplication timed out; handling the message anyway");
+            observe::dedupe_failed(&app.metrics, &comp.section.appid, None);
             true
         }
     }
 }
 
-fn count(app: &AppState, comp: &Component, message: &AuthorizerMessage, result: &str) {
-    app.metrics.inc(
-        "wxopen_messages_total",
-        &[
-            ("component", &comp.section.appid),
-            ("result", result),
-            ("msg_type", message.msg_type.as_str()),
-        ],
+fn count(app: &AppState, comp: &Component, message: &AuthorizerMessage, result: MessageResult) {
+    observe::message(
+        &app.metrics,
+        &comp.section.appid,
+        message.msg_type.as_str(),
+        result,
     );
 }
 
@@ -132,14 +123,7 @@ pub(crate) async fn handle(
         .decrypt_authorizer_message_with_key(query, raw)?;
     let now = comp.client.clock().unix_seconds();
     let id = delivery_id(&[authorizer, &message.to_user_name, &message.dedupe_key()]);
-    // Debug, not info: the request line (`http request`) already records every message at
-    // info, and a second line per message was a fifth of the route's CPU time under load.
-    tracing::debug!(
-        authorizer_appid = authorizer,
-        msg_type = message.msg_type.as_str(),
-        delivery_id = %id,
-        "message received"
-    );
+    observe::message_received(authorizer, message.msg_type.as_str(), &id);
     match release_check_action(authorizer, &message, now) {
         Some(action) => release_check(app, comp, &message, key, action, &id).await,
         None => relay(app, comp, authorizer, &message, key, now, &id).await,
@@ -157,7 +141,7 @@ async fn release_check(
     match action {
         ReleaseCheckAction::Reply { xml, .. } => {
             // A passive reply has no side effect: a retry gets the same answer again.
-            count(app, comp, message, "release_check_reply");
+            count(app, comp, message, MessageResult::ReleaseCheckReply);
             encrypted(comp, key, &xml)
         }
         ReleaseCheckAction::QueryAuthAndSend {
@@ -166,7 +150,7 @@ async fn release_check(
             content,
         } => {
             if !first_sight(app, comp, id).await {
-                count(app, comp, message, "duplicate");
+                count(app, comp, message, MessageResult::Duplicate);
                 return Ok(empty());
             }
             let started = Instant::now();
@@ -176,32 +160,21 @@ async fn release_check(
                     .client
                     .complete_release_check(&auth_code, &touser, &content)
                     .await;
-                let ms = started.elapsed().as_millis() as u64;
-                match result {
-                    Ok(appid) => {
-                        a.metrics.inc(
-                            "wxopen_release_check_sends_total",
-                            &[("component", &c.section.appid), ("result", "ok")],
-                        );
-                        tracing::info!(component = %c.section.appid, authorizer_appid = %appid, elapsed_ms = ms, "release check: customer-service message sent");
-                    }
-                    Err(e) => {
-                        a.metrics.inc(
-                            "wxopen_release_check_sends_total",
-                            &[("component", &c.section.appid), ("result", "error")],
-                        );
-                        tracing::warn!(component = %c.section.appid, error = %e, elapsed_ms = ms, "release check: the customer-service follow-up failed");
-                    }
-                }
+                observe::release_check_sent(
+                    &a.metrics,
+                    &c.section.appid,
+                    result.as_ref().map(String::as_str),
+                    started.elapsed().as_millis() as u64,
+                );
             });
             if !spawned {
-                tracing::warn!(component = %comp.section.appid, "release check: too much background work; follow-up dropped");
+                observe::release_check_dropped(&comp.section.appid);
             }
-            count(app, comp, message, "release_check_send");
+            count(app, comp, message, MessageResult::ReleaseCheckSend);
             Ok(empty())
         }
         _ => {
-            count(app, comp, message, "release_check_ignored");
+            count(app, comp, message, MessageResult::ReleaseCheckIgnored);
             Ok(empty())
         }
     }
@@ -243,11 +216,11 @@ async fn relay(
     id: &str,
 ) -> Result<Response, Error> {
     let Some(hook) = &comp.webhook else {
-        count(app, comp, message, "ok");
+        count(app, comp, message, MessageResult::Ok);
         return Ok(success());
     };
     if !first_sight(app, comp, id).await {
-        count(app, comp, message, "duplicate");
+        count(app, comp, message, MessageResult::Duplicate);
         return Ok(success());
     }
     let json = message_json(&comp.section.appid, authorizer, id, message);
@@ -260,46 +233,37 @@ async fn relay(
         Ok(None) => "no_reply",
         Err(e) => e.label(),
     };
-    app.metrics.inc(
-        "wxopen_webhook_deliveries_total",
-        &[("component", &comp.section.appid), ("result", label)],
-    );
-    app.metrics.observe(
-        "wxopen_webhook_seconds",
-        &[("component", &comp.section.appid)],
-        elapsed,
-    );
+    observe::webhook_delivery(&app.metrics, &comp.section.appid, label, Some(elapsed));
     match outcome {
         Ok(None) => {
-            count(app, comp, message, "relayed");
+            count(app, comp, message, MessageResult::Relayed);
             Ok(success())
         }
         Ok(Some(reply)) => {
             match reply.to_xml(&message.from_user_name, &message.to_user_name, now) {
                 Ok(xml) => {
-                    count(app, comp, message, "relayed_reply");
+                    count(app, comp, message, MessageResult::RelayedReply);
                     encrypted(comp, key, &xml)
                 }
                 Err(e) => {
-                    count(app, comp, message, "relay_bad_reply");
-                    tracing::warn!(component = %comp.section.appid, authorizer_appid = authorizer, delivery_id = %id, error = %e, "webhook reply refused; answering success");
+                    count(app, comp, message, MessageResult::RelayBadReply);
+                    observe::relay_bad_reply(&comp.section.appid, authorizer, id, &e);
                     Ok(success())
                 }
             }
         }
         Err(e) => {
-            count(app, comp, message, "relay_failed");
-            tracing::warn!(
-                component = %comp.section.appid,
-                authorizer_appid = authorizer,
-                delivery_id = %id,
-                msg_type = message.msg_type.as_str(),
-                webhook = %hook.shown_url(),
-                timeout_ms = hook.timeout().as_millis() as u64,
-                elapsed_ms = elapsed.as_millis() as u64,
-                error = %e,
-                "webhook did not take the message; answering success"
-            );
+            count(app, comp, message, MessageResult::RelayFailed);
+            observe::relay_failed(&observe::RelayFailure {
+                component: &comp.section.appid,
+                authorizer_appid: authorizer,
+                delivery_id: id,
+                msg_type: message.msg_type.as_str(),
+                webhook: &hook.shown_url(),
+                timeout: hook.timeout(),
+                elapsed,
+                error: &e,
+            });
             Ok(success())
         }
     }
@@ -341,22 +305,21 @@ pub(crate) fn relay_authorization(
         // Nobody waits on this delivery: try a few times before giving up.
         for (attempt, pause) in AUTHORIZATION_RETRIES.iter().enumerate() {
             let now = c.client.clock().unix_seconds();
-            let result = hook
-                .deliver("authorization", &id, now, bytes.clone())
-                .await;
+            let result = hook.deliver("authorization", &id, now, bytes.clone()).await;
             let label = match &result {
                 Ok(_) => "delivered",
                 Err(e) => e.label(),
             };
-            a.metrics.inc(
-                "wxopen_webhook_deliveries_total",
-                &[("component", &c.section.appid), ("result", label)],
-            );
+            observe::webhook_delivery(&a.metrics, &c.section.appid, label, None);
             match result {
                 Ok(_) => return,
-                Err(e) => {
-                    tracing::warn!(component = %c.section.appid, delivery_id = %id, attempt = attempt + 1, webhook = %hook.shown_url(), error = %e, "webhook did not take the authorization event");
-                }
+                Err(e) => observe::authorization_relay_failed(
+                    &c.section.appid,
+                    &id,
+                    attempt + 1,
+                    &hook.shown_url(),
+                    &e,
+                ),
             }
             match pause {
                 Some(p) => tokio::time::sleep(*p).await,
@@ -365,6 +328,6 @@ pub(crate) fn relay_authorization(
         }
     });
     if !spawned {
-        tracing::warn!(component = %comp.section.appid, "too much background work; authorization event not relayed");
+        observe::authorization_relay_dropped(&comp.section.appid);
     }
 }

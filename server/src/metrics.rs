@@ -11,6 +11,45 @@ use wxopen_client::{
     Versioned,
 };
 
+/// The name of every metric, in one place (`server/README.md` lists them; dashboards and
+/// tests read them, so they never change).
+pub(crate) mod name {
+    /// Component pushes by result and InfoType.
+    pub(crate) const PUSHES: &str = "wxopen_pushes_total";
+    /// Authorized-account messages by result.
+    pub(crate) const MESSAGES: &str = "wxopen_messages_total";
+    /// Deliveries to the message webhook by result.
+    pub(crate) const WEBHOOK_DELIVERIES: &str = "wxopen_webhook_deliveries_total";
+    /// Message webhook latency.
+    pub(crate) const WEBHOOK_SECONDS: &str = "wxopen_webhook_seconds";
+    /// Release-check customer-service follow-ups by result.
+    pub(crate) const RELEASE_CHECK_SENDS: &str = "wxopen_release_check_sends_total";
+    /// Messages handled without deduplication.
+    pub(crate) const DEDUPE_ERRORS: &str = "wxopen_dedupe_errors_total";
+    /// WeChat API attempts by endpoint and errcode.
+    pub(crate) const UPSTREAM_CALLS: &str = "wxopen_upstream_calls_total";
+    /// WeChat API attempt latency.
+    pub(crate) const UPSTREAM_SECONDS: &str = "wxopen_upstream_seconds";
+    /// Token refreshes by token kind and result.
+    pub(crate) const REFRESHES: &str = "wxopen_refreshes_total";
+    /// Tokens WeChat rejected.
+    pub(crate) const TOKENS_REJECTED: &str = "wxopen_tokens_rejected_total";
+    /// Token requests that gave up waiting for a refresh.
+    pub(crate) const LEASE_WAITS: &str = "wxopen_lease_waits_total";
+    /// Authorizer tokens the refresher found due.
+    pub(crate) const REFRESHER_DUE: &str = "wxopen_refresher_due_total";
+    /// Token store operation latency.
+    pub(crate) const STORE_SECONDS: &str = "wxopen_store_seconds";
+    /// Token store operation failures.
+    pub(crate) const STORE_ERRORS: &str = "wxopen_store_errors_total";
+    /// HTTP requests by listener, route and status.
+    pub(crate) const HTTP_REQUESTS: &str = "wxopen_http_requests_total";
+    /// Age of the stored component_verify_ticket (a gauge computed at scrape time).
+    pub(crate) const TICKET_AGE: &str = "wxopen_ticket_age_seconds";
+    /// Seconds until the component access token expires (a gauge computed at scrape time).
+    pub(crate) const COMPONENT_TOKEN_TTL: &str = "wxopen_component_token_ttl_seconds";
+}
+
 type Labels = Vec<(&'static str, String)>;
 
 /// A gauge computed at scrape time: name, labels, value.
@@ -123,58 +162,58 @@ fn render_labels(l: &Labels) -> String {
 /// Help text of each metric.
 const HELP: &[(&str, &str)] = &[
     (
-        "wxopen_pushes_total",
+        name::PUSHES,
         "Component pushes by result and InfoType",
     ),
     (
-        "wxopen_messages_total",
+        name::MESSAGES,
         "Authorized-account messages by result",
     ),
     (
-        "wxopen_webhook_deliveries_total",
+        name::WEBHOOK_DELIVERIES,
         "Deliveries to the message webhook by result",
     ),
-    ("wxopen_webhook_seconds", "Message webhook latency"),
+    (name::WEBHOOK_SECONDS, "Message webhook latency"),
     (
-        "wxopen_release_check_sends_total",
+        name::RELEASE_CHECK_SENDS,
         "Release-check customer-service follow-ups by result",
     ),
     (
-        "wxopen_dedupe_errors_total",
+        name::DEDUPE_ERRORS,
         "Messages handled without deduplication (the store failed or was slow)",
     ),
     (
-        "wxopen_upstream_calls_total",
+        name::UPSTREAM_CALLS,
         "WeChat API attempts by endpoint and errcode",
     ),
-    ("wxopen_upstream_seconds", "WeChat API attempt latency"),
+    (name::UPSTREAM_SECONDS, "WeChat API attempt latency"),
     (
-        "wxopen_refreshes_total",
+        name::REFRESHES,
         "Token refreshes by token kind and result",
     ),
     (
-        "wxopen_tokens_rejected_total",
+        name::TOKENS_REJECTED,
         "Tokens WeChat rejected (40001/40014/42001), expired in the store and refreshed",
     ),
     (
-        "wxopen_lease_waits_total",
+        name::LEASE_WAITS,
         "Token requests that gave up waiting for a refresh (another instance's lease, or the caller's deadline)",
     ),
-    ("wxopen_store_seconds", "Token store operation latency"),
+    (name::STORE_SECONDS, "Token store operation latency"),
     (
-        "wxopen_store_errors_total",
+        name::STORE_ERRORS,
         "Token store operation failures",
     ),
     (
-        "wxopen_http_requests_total",
+        name::HTTP_REQUESTS,
         "HTTP requests by listener, route and status",
     ),
     (
-        "wxopen_ticket_age_seconds",
+        name::TICKET_AGE,
         "Age of the stored component_verify_ticket",
     ),
     (
-        "wxopen_component_token_ttl_seconds",
+        name::COMPONENT_TOKEN_TTL,
         "Seconds until the component access token expires",
     ),
 ];
@@ -257,9 +296,9 @@ impl ApiObserver for UpstreamObserver {
             ("endpoint", endpoint),
             ("errcode", errcode.as_str()),
         ];
-        self.metrics.inc("wxopen_upstream_calls_total", &l);
+        self.metrics.inc(name::UPSTREAM_CALLS, &l);
         self.metrics.observe(
-            "wxopen_upstream_seconds",
+            name::UPSTREAM_SECONDS,
             &[("component", &self.component), ("endpoint", endpoint)],
             latency,
         );
@@ -283,9 +322,9 @@ impl MeteredStore {
             let started = Instant::now();
             let r = f.await;
             self.metrics
-                .observe("wxopen_store_seconds", &[("op", op)], started.elapsed());
+                .observe(name::STORE_SECONDS, &[("op", op)], started.elapsed());
             if r.is_err() {
-                self.metrics.inc("wxopen_store_errors_total", &[("op", op)]);
+                self.metrics.inc(name::STORE_ERRORS, &[("op", op)]);
             }
             r
         })

@@ -105,7 +105,7 @@ pub fn document() -> Value {
                     "authorizers": {"type": "array", "items": {"$ref": "#/components/schemas/Authorizer"}},
                     "next": {"type": "string", "nullable": true}}},
                 "Import": {"type": "object", "required": ["authorizers"], "additionalProperties": false, "properties": {
-                    "authorizers": {"type": "array", "minItems": 1, "maxItems": crate::internal::MAX_IMPORT, "items": {
+                    "authorizers": {"type": "array", "minItems": 1, "maxItems": crate::routes::authorizers::MAX_IMPORT, "items": {
                         "type": "object", "additionalProperties": false, "required": ["authorizer_appid", "refresh_token"], "properties": {
                             "authorizer_appid": {"type": "string"}, "refresh_token": {"type": "string"}}}}}},
                 "ImportResult": {"type": "object", "required": ["results"], "properties": {

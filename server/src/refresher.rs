@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use wxopen_client::Clock;
 
-use crate::app::{AppState, Component};
+use crate::state::{AppState, Component};
 
 /// One page of the authorizer walk.
 const PAGE: usize = 500;
@@ -113,7 +113,7 @@ pub(crate) async fn round(
                 continue;
             }
             app.metrics
-                .inc("wxopen_refresher_due_total", &[("component", appid)]);
+                .inc(crate::metrics::name::REFRESHER_DUE, &[("component", appid)]);
             if let Err(e) = client.authorizer_access_token(&s.authorizer_appid).await {
                 tracing::warn!(component = appid, authorizer_appid = %s.authorizer_appid, error = %e, "authorizer token not refreshed");
             }

@@ -1,5 +1,7 @@
 //! The message URL: release-check answers, deduplication across instances, and the webhook
 //! relay (signed requests, encrypted replies, slow, dead and confused webhooks, bad input).
+//! In process (the routers called with `tower::ServiceExt::oneshot`); WeChat and the webhooks
+//! are wiremock servers, since the service reaches them over HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -7,6 +9,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::Method;
 use common::*;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
@@ -47,18 +50,21 @@ fn text_xml(to: &str, content: &str, msg_id: u64, t: u64) -> String {
     )
 }
 
-async fn post_message(s: &Running, authorizer: &str, q: &str, body: Vec<u8>) -> (u16, String) {
+async fn post_message(s: &App, authorizer: &str, q: &str, body: Vec<u8>) -> (u16, String) {
     let r = s
-        .http
-        .post(format!(
-            "{}/wechat/{APPID}/callback/{authorizer}?{q}",
-            s.public
-        ))
+        .public(
+            Method::POST,
+            &format!("/wechat/{APPID}/callback/{authorizer}?{q}"),
+        )
         .body(body)
         .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
+        .await;
+    (r.status, r.text())
+}
+
+/// What `Server::run` does at shutdown: waits for background work (relays, follow-ups).
+async fn stop(s: App) {
+    assert!(s.service.drain(Duration::from_secs(5)).await);
 }
 
 /// Opens an encrypted passive reply as WeChat does (signature checked).
@@ -89,7 +95,7 @@ async fn start_webhook(
     webhook: &str,
     timeout_ms: u64,
     store: Arc<MemoryStore>,
-) -> Running {
+) -> App {
     let text = config_text(&upstream.uri(), "").replacen(
         &format!("api_base_urls = [\"{}\"]", upstream.uri()),
         &format!(
@@ -99,7 +105,7 @@ async fn start_webhook(
         1,
     );
     let cfg = wxopen_server::config::parse(&text, std::path::Path::new("/")).unwrap();
-    start_config(cfg, store).await
+    in_process_config(cfg, store).await
 }
 
 /// A webhook answering every POST with `status` and no body.
@@ -113,7 +119,7 @@ async fn hook_answering(status: u16) -> MockServer {
 }
 
 /// A server relaying to `hook`'s `/hook` with a 1 s timeout, on a fresh store.
-async fn start_hooked(upstream: &MockServer, hook: &MockServer) -> Running {
+async fn start_hooked(upstream: &MockServer, hook: &MockServer) -> App {
     start_webhook(
         upstream,
         &format!("{}/hook", hook.uri()),
@@ -134,7 +140,7 @@ async fn wait_hits(server: &MockServer, p: &str, n: usize) {
     panic!("{p}: fewer than {n} requests");
 }
 
-fn messages(s: &Running, result: &str, msg_type: &str) -> u64 {
+fn messages(s: &App, result: &str, msg_type: &str) -> u64 {
     s.metrics.counter(
         "wxopen_messages_total",
         &[
@@ -148,7 +154,7 @@ fn messages(s: &Running, result: &str, msg_type: &str) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn release_check_text_and_event_get_encrypted_passive_replies() {
     let upstream = MockServer::start().await;
-    let s = start(&upstream).await;
+    let s = in_process(&upstream).await;
     let t = s.now();
     let (q, b) = message(
         &text_xml(TEST_OA_USER, "TESTCOMPONENT_MSG_TYPE_TEXT", 11, t),
@@ -181,7 +187,7 @@ async fn release_check_text_and_event_get_encrypted_passive_replies() {
     assert_eq!(messages(&s, "release_check_reply", "event"), 1);
     // Nothing went upstream for passive replies.
     assert!(upstream.received_requests().await.unwrap().is_empty());
-    s.stop().await;
+    stop(s).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -199,8 +205,8 @@ async fn query_auth_code_answers_empty_then_sends_one_message_across_two_instanc
         wxopen_server::config::parse(&config_text(&upstream.uri(), ""), std::path::Path::new("/"))
             .unwrap()
     };
-    let a = start_config(cfg(), store.clone()).await;
-    let b = start_config(cfg(), store.clone()).await;
+    let a = in_process_config(cfg(), store.clone()).await;
+    let b = in_process_config(cfg(), store.clone()).await;
     a.push_ticket("ticket-1", a.now()).await;
     let t = a.now();
     let xml = text_xml(
@@ -245,8 +251,8 @@ async fn query_auth_code_answers_empty_then_sends_one_message_across_two_instanc
         hits(&upstream, "/cgi-bin/component/api_query_auth").await,
         1
     );
-    a.stop().await;
-    b.stop().await;
+    stop(a).await;
+    stop(b).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -310,7 +316,7 @@ async fn messages_are_relayed_signed_and_replies_come_back_encrypted() {
     );
     assert_eq!(hook.received_requests().await.unwrap().len(), 1);
     assert_eq!(messages(&s, "duplicate", "text"), 1);
-    s.stop().await;
+    stop(s).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -370,7 +376,7 @@ async fn slow_dead_and_confused_webhooks_still_get_wechat_its_answer() {
             "relay_failed"
         };
         assert_eq!(messages(&s, result, "text"), 1, "{label}");
-        s.stop().await;
+        stop(s).await;
     }
 }
 
@@ -389,18 +395,16 @@ async fn bad_messages_are_refused_and_never_forwarded() {
     let (status, _) = post_message(&s, "not-an-appid!", &q, b.clone()).await;
     assert!((400..500).contains(&status), "{status}");
     let r = s
-        .http
-        .post(format!(
-            "{}/wechat/wxunknown000001/callback/{ACCOUNT}?{q}",
-            s.public
-        ))
+        .public(
+            Method::POST,
+            &format!("/wechat/wxunknown000001/callback/{ACCOUNT}?{q}"),
+        )
         .body(b)
         .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 404);
+        .await;
+    assert_eq!(r.status, 404);
     assert!(hook.received_requests().await.unwrap().is_empty());
-    s.stop().await;
+    stop(s).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -425,10 +429,8 @@ async fn authorization_events_reach_the_webhook_after_the_exchange() {
             &format!("/v1/{APPID}/authorizers/{ACCOUNT}/token"),
             Some(KEY),
         )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
+        .await;
+    assert_eq!(r.status, 200);
     let unauth = format!(
         "<xml><AppId>{APPID}</AppId><CreateTime>{}</CreateTime><InfoType>unauthorized</InfoType><AuthorizerAppid>{ACCOUNT}</AuthorizerAppid></xml>",
         t + 1
@@ -441,7 +443,7 @@ async fn authorization_events_reach_the_webhook_after_the_exchange() {
     // WeChat pushes it again: one delivery.
     assert_eq!(s.post_push(APPID, &q, b).await, (200, "success".into()));
     wait_hits(&hook, "/hook", 2).await;
-    s.stop().await; // waits for background work
+    stop(s).await; // waits for background work
     let reqs = hook.received_requests().await.unwrap();
     assert_eq!(reqs.len(), 2);
     let kinds: Vec<(String, String)> = reqs

@@ -1,11 +1,14 @@
-//! HTTP-level tests against the running service: every public and internal route, auth, bad
-//! input, compare-and-refresh, the OpenAPI document against the routes.
+//! Every public and internal route, in process (the routers called with
+//! `tower::ServiceExt::oneshot`, no listener bound; WeChat is a wiremock upstream): auth, bad
+//! input, compare-and-refresh, request ids and timeouts, the OpenAPI document against the
+//! routes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use std::time::Duration;
 
+use axum::http::Method;
 use common::*;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
@@ -15,7 +18,7 @@ use wxopen_client::TokenStore;
 #[tokio::test]
 async fn ticket_push_then_component_token_through_the_api() {
     let upstream = MockServer::start().await;
-    let s = start(&upstream).await;
+    let s = in_process(&upstream).await;
     mount_component_token(&upstream, "ctok-1").await;
     assert_eq!(
         s.push_ticket("ticket@@@t1", T0).await,
@@ -23,60 +26,45 @@ async fn ticket_push_then_component_token_through_the_api() {
     );
     let r = s
         .internal_get(&format!("/v1/{APPID}/component/token"), Some(KEY))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.headers()["cache-control"], "no-store");
-    let v: Value = r.json().await.unwrap();
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("cache-control"), "no-store");
+    let v = r.json();
     assert_eq!(v["component_access_token"], "ctok-1");
     assert_eq!(v["expires_in"], 7200);
     assert_eq!(v["expires_at"], T0 + 7200);
-    s.stop().await;
 }
 
 #[tokio::test]
 async fn bearer_keys_are_required_and_scoped() {
     let upstream = MockServer::start().await;
-    let s = start(&upstream).await;
+    let s = in_process(&upstream).await;
     let p = format!("/v1/{APPID}/component/token");
-    let none = s.internal_get(&p, None).send().await.unwrap();
-    assert_eq!(none.status(), 401);
-    assert_eq!(none.headers()["www-authenticate"], "Bearer");
-    let body: Value = none.json().await.unwrap();
+    let none = s.internal_get(&p, None).await;
+    assert_eq!(none.status, 401);
+    assert_eq!(none.header("www-authenticate"), "Bearer");
+    let body = none.json();
     assert!(body["error"].is_string() && body["hint"].is_string());
     assert_eq!(
         s.internal_get(&p, Some("wrong-key-0123456789"))
-            .send()
             .await
-            .unwrap()
-            .status(),
+            .status,
         401
     );
-    assert_eq!(
-        s.internal_get(&p, Some(OTHER_KEY))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        403
-    );
+    assert_eq!(s.internal_get(&p, Some(OTHER_KEY)).await.status, 403);
     let bad = s
-        .http
-        .get(format!("{}{p}", s.internal))
+        .internal(Method::GET, &p)
         .header("authorization", "Basic abc")
         .send()
-        .await
-        .unwrap();
-    assert_eq!(bad.status(), 401);
+        .await;
+    assert_eq!(bad.status, 401);
     assert!(upstream.received_requests().await.unwrap().is_empty());
-    s.stop().await;
 }
 
 #[tokio::test]
 async fn bad_input_on_public_routes_is_answered_and_nothing_is_stored() {
     let upstream = MockServer::start().await;
-    let s = start(&upstream).await;
+    let s = in_process(&upstream).await;
     let ts = s.now().to_string();
     let (q, body) = push(&ticket_xml("ticket@@@x", T0), &ts, "n");
     // Oversized body.
@@ -112,84 +100,58 @@ async fn bad_input_on_public_routes_is_answered_and_nothing_is_stored() {
         "{text}"
     );
     // Messages: unknown component, malformed authorizer, bad signature.
-    let cb = |c: &str, a: &str, q: &str| format!("{}/wechat/{c}/callback/{a}?{q}", s.public);
+    let cb = |c: &str, a: &str, q: &str| format!("/wechat/{c}/callback/{a}?{q}");
+    let post = |p: String, body: Vec<u8>| s.public(Method::POST, &p).body(body).send();
     assert_eq!(
-        s.http
-            .post(cb("wxunknown", "wxa", &q))
-            .body(body.clone())
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        post(cb("wxunknown", "wxa", &q), body.clone()).await.status,
         404
     );
     assert_eq!(
-        s.http
-            .post(cb(APPID, "bad%20id", &q))
-            .body(body.clone())
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        post(cb(APPID, "bad%20id", &q), body.clone()).await.status,
         400
     );
     assert_eq!(
-        s.http
-            .post(cb(APPID, "wxa", &wrong))
-            .body(body.clone())
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        post(cb(APPID, "wxa", &wrong), body.clone()).await.status,
         400
     );
     // Authorize page and redirect: unknown component, bad parameters.
-    let get = |p: String| s.http.get(format!("{}{p}", s.public)).send();
     assert_eq!(
-        get("/wechat/wxunknown/authorize".to_string())
-            .await
-            .unwrap()
-            .status(),
+        s.public_get("/wechat/wxunknown/authorize").await.status,
         404
     );
     assert_eq!(
-        get(format!("/wechat/{APPID}/authorize?auth_type=x"))
+        s.public_get(&format!("/wechat/{APPID}/authorize?auth_type=x"))
             .await
-            .unwrap()
-            .status(),
+            .status,
         400
     );
     assert_eq!(
-        get(format!("/wechat/{APPID}/authorize?state=%3Cscript%3E"))
+        s.public_get(&format!("/wechat/{APPID}/authorize?state=%3Cscript%3E"))
             .await
-            .unwrap()
-            .status(),
+            .status,
         400
     );
     assert_eq!(
-        get(format!("/wechat/{APPID}/authorized"))
+        s.public_get(&format!("/wechat/{APPID}/authorized"))
             .await
-            .unwrap()
-            .status(),
+            .status,
         400
     );
     assert_eq!(
-        get(format!("/wechat/{APPID}/authorized?auth_code="))
+        s.public_get(&format!("/wechat/{APPID}/authorized?auth_code="))
             .await
-            .unwrap()
-            .status(),
+            .status,
         400
     );
     // Nothing stored, nothing called upstream.
     assert!(s.store.is_empty());
     assert!(upstream.received_requests().await.unwrap().is_empty());
-    s.stop().await;
 }
 
 #[tokio::test]
 async fn authorize_page_links_to_wechat_and_the_redirect_stores_the_account() {
     let upstream = MockServer::start().await;
-    let s = start(&upstream).await;
+    let s = in_process(&upstream).await;
     mount_component_token(&upstream, "ctok").await;
     Mock::given(method("POST"))
         .and(path("/cgi-bin/component/api_create_preauthcode"))
@@ -200,20 +162,13 @@ async fn authorize_page_links_to_wechat_and_the_redirect_stores_the_account() {
         .await;
     s.push_ticket("ticket@@@t", T0).await;
     let page = s
-        .http
-        .get(format!(
-            "{}/wechat/{APPID}/authorize?auth_type=1&category_id_list=1|17&state=order-42",
-            s.public
+        .public_get(&format!(
+            "/wechat/{APPID}/authorize?auth_type=1&category_id_list=1|17&state=order-42"
         ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), 200);
-    assert!(page.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/html"));
-    let html = page.text().await.unwrap();
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.header("content-type").starts_with("text/html"));
+    let html = page.text();
     assert!(html.contains("https://mp.weixin.qq.com/cgi-bin/componentloginpage?component_appid=wxcomponent0001&amp;pre_auth_code=preauthcode%40%40%40abc"), "{html}");
     assert!(
         html.contains("auth_type=1") && html.contains("category_id_list=1%7C17"),
@@ -224,29 +179,24 @@ async fn authorize_page_links_to_wechat_and_the_redirect_stores_the_account() {
         "the state rides on the redirect URI: {html}"
     );
     let mobile = s
-        .http
-        .get(format!("{}/wechat/{APPID}/authorize", s.public))
+        .public(Method::GET, &format!("/wechat/{APPID}/authorize"))
         .header(
             "user-agent",
             "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) MicroMessenger/8.0",
         )
         .send()
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .text();
     assert!(mobile.contains("https://open.weixin.qq.com/wxaopen/safe/bindcomponent?action=bindcomponent&amp;no_scan=1"), "{mobile}");
 
     mount_query_auth(&upstream, "wxauthorizer01", "atok-1", "refreshtoken@@@r1").await;
     let done = s
-        .http
-        .get(format!("{}/wechat/{APPID}/authorized?auth_code=queryauthcode@@@c&expires_in=600&state=order-42", s.public))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(done.status(), 200);
-    let html = done.text().await.unwrap();
+        .public_get(&format!(
+            "/wechat/{APPID}/authorized?auth_code=queryauthcode@@@c&expires_in=600&state=order-42"
+        ))
+        .await;
+    assert_eq!(done.status, 200);
+    let html = done.text();
     assert!(
         html.contains("wxauthorizer01") && html.contains("1, 17"),
         "{html}"
@@ -255,25 +205,20 @@ async fn authorize_page_links_to_wechat_and_the_redirect_stores_the_account() {
         !html.contains("atok-1") && !html.contains("refreshtoken"),
         "{html}"
     );
-    let v: Value = s
+    let v = s
         .internal_get(
             &format!("/v1/{APPID}/authorizers/wxauthorizer01/token"),
             Some(KEY),
         )
-        .send()
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json();
     assert_eq!(v["authorizer_access_token"], "atok-1");
-    s.stop().await;
 }
 
 #[tokio::test]
 async fn the_authorized_push_and_the_redirect_share_one_exchange() {
     let upstream = MockServer::start().await;
-    let s = start(&upstream).await;
+    let s = in_process(&upstream).await;
     mount_component_token(&upstream, "ctok").await;
     s.push_ticket("ticket@@@t", T0).await;
     mount_query_auth(&upstream, "wxauthorizer01", "atok-1", "refreshtoken@@@r1").await;
@@ -284,26 +229,22 @@ async fn the_authorized_push_and_the_redirect_share_one_exchange() {
     );
     assert_eq!(s.post_push(APPID, &q, body).await, (200, "success".into()));
     let done = s
-        .http
-        .get(format!(
-            "{}/wechat/{APPID}/authorized?auth_code=queryauthcode@@@same&expires_in=600",
-            s.public
+        .public_get(&format!(
+            "/wechat/{APPID}/authorized?auth_code=queryauthcode@@@same&expires_in=600"
         ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(done.status(), 200);
+        .await;
+    assert_eq!(done.status, 200);
     assert_eq!(
         hits(&upstream, "/cgi-bin/component/api_query_auth").await,
         1
     );
-    s.stop().await;
+    assert!(s.service.drain(Duration::from_secs(5)).await);
 }
 
 #[tokio::test]
 async fn authorizers_list_get_import_delete() {
     let upstream = MockServer::start().await;
-    let s = start(&upstream).await;
+    let s = in_process(&upstream).await;
     mount_component_token(&upstream, "ctok").await;
     s.push_ticket("ticket@@@t", T0).await;
     Mock::given(method("POST"))
@@ -317,13 +258,14 @@ async fn authorizers_list_get_import_delete() {
         .map(|i| json!({"authorizer_appid": format!("wximported0{i}"), "refresh_token": format!("refreshtoken@@@{i}")}))
         .collect();
     let r = s
-        .internal_post(&format!("/v1/{APPID}/authorizers/import"), KEY)
-        .json(&json!({"authorizers": accounts}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let v: Value = r.json().await.unwrap();
+        .internal_post(
+            &format!("/v1/{APPID}/authorizers/import"),
+            KEY,
+            &json!({"authorizers": accounts}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let v = r.json();
     assert!(
         v["results"]
             .as_array()
@@ -332,14 +274,10 @@ async fn authorizers_list_get_import_delete() {
             .all(|r| r["ok"] == true),
         "{v}"
     );
-    let page: Value = s
+    let page = s
         .internal_get(&format!("/v1/{APPID}/authorizers?limit=2"), Some(KEY))
-        .send()
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json();
     let list = page["authorizers"].as_array().unwrap();
     assert_eq!(list.len(), 2);
     assert_eq!(list[0]["authorizer_appid"], "wximported00");
@@ -350,42 +288,32 @@ async fn authorizers_list_get_import_delete() {
         !text.contains("refreshtoken") && !text.contains("atok"),
         "{text}"
     );
-    let rest: Value = s
+    let rest = s
         .internal_get(
             &format!("/v1/{APPID}/authorizers?after=wximported01"),
             Some(KEY),
         )
-        .send()
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json();
     assert_eq!(rest["authorizers"].as_array().unwrap().len(), 1);
     assert_eq!(rest["next"], Value::Null);
     let one = s
         .internal_get(&format!("/v1/{APPID}/authorizers/wximported02"), Some(KEY))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(one.status(), 200);
+        .await;
+    assert_eq!(one.status, 200);
     let del = s
-        .http
-        .delete(format!(
-            "{}/v1/{APPID}/authorizers/wximported02",
-            s.internal
-        ))
-        .bearer_auth(KEY)
+        .internal(
+            Method::DELETE,
+            &format!("/v1/{APPID}/authorizers/wximported02"),
+        )
+        .bearer(KEY)
         .send()
-        .await
-        .unwrap();
-    assert_eq!(del.status(), 204);
+        .await;
+    assert_eq!(del.status, 204);
     assert_eq!(
         s.internal_get(&format!("/v1/{APPID}/authorizers/wximported02"), Some(KEY))
-            .send()
             .await
-            .unwrap()
-            .status(),
+            .status,
         404
     );
     // Bounded input.
@@ -393,36 +321,32 @@ async fn authorizers_list_get_import_delete() {
         .map(|i| json!({"authorizer_appid": format!("wx{i}"), "refresh_token": "r"}))
         .collect();
     let r = s
-        .internal_post(&format!("/v1/{APPID}/authorizers/import"), KEY)
-        .json(&json!({"authorizers": too_many}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+        .internal_post(
+            &format!("/v1/{APPID}/authorizers/import"),
+            KEY,
+            &json!({"authorizers": too_many}),
+        )
+        .await;
+    assert_eq!(r.status, 400);
     assert_eq!(
         s.internal_get(&format!("/v1/{APPID}/authorizers?limit=0"), Some(KEY))
-            .send()
             .await
-            .unwrap()
-            .status(),
+            .status,
         400
     );
     assert_eq!(
         s.internal_get(&format!("/v1/{APPID}/authorizers/bad%20id"), Some(KEY))
-            .send()
             .await
-            .unwrap()
-            .status(),
+            .status,
         400
     );
-    s.stop().await;
 }
 
 /// N services reporting the same rejected token cause one refresh (compare-and-refresh).
 #[tokio::test]
 async fn compare_and_refresh_refreshes_once_for_many_reports() {
     let upstream = MockServer::start().await;
-    let s = start(&upstream).await;
+    let s = in_process(&upstream).await;
     Mock::given(method("POST"))
         .and(path("/cgi-bin/component/api_component_token"))
         .respond_with(ok_json(
@@ -440,22 +364,16 @@ async fn compare_and_refresh_refreshes_once_for_many_reports() {
         .mount(&upstream)
         .await;
     s.push_ticket("ticket@@@t", T0).await;
-    let first: Value = s
+    let first = s
         .internal_get(&format!("/v1/{APPID}/component/token"), Some(KEY))
-        .send()
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json();
     assert_eq!(first["component_access_token"], "ctok-1");
-    let reports = (0..20).map(|_| {
-        s.internal_post(&format!("/v1/{APPID}/component/token/refresh"), KEY)
-            .json(&json!({"stale": "ctok-1"}))
-            .send()
-    });
+    let refresh = format!("/v1/{APPID}/component/token/refresh");
+    let stale = json!({"stale": "ctok-1"});
+    let reports = (0..20).map(|_| s.internal_post(&refresh, KEY, &stale));
     for r in futures_util::future::join_all(reports).await {
-        let v: Value = r.unwrap().json().await.unwrap();
+        let v = r.json();
         assert_eq!(v["component_access_token"], "ctok-2", "{v}");
     }
     assert_eq!(
@@ -463,51 +381,42 @@ async fn compare_and_refresh_refreshes_once_for_many_reports() {
         2
     );
     // A report of a token that is no longer current returns the current one, no refresh.
-    let v: Value = s
-        .internal_post(&format!("/v1/{APPID}/component/token/refresh"), KEY)
-        .json(&json!({"stale": "ctok-0"}))
-        .send()
+    let v = s
+        .internal_post(&refresh, KEY, &json!({"stale": "ctok-0"}))
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json();
     assert_eq!(v["component_access_token"], "ctok-2");
     assert_eq!(
         hits(&upstream, "/cgi-bin/component/api_component_token").await,
         2
     );
     let bad = s
-        .internal_post(&format!("/v1/{APPID}/component/token/refresh"), KEY)
+        .internal(Method::POST, &refresh)
+        .bearer(KEY)
         .body("{not json")
         .send()
-        .await
-        .unwrap();
-    assert_eq!(bad.status(), 400);
+        .await;
+    assert_eq!(bad.status, 400);
     // `"stale": null` is not "no stale token": refused, nothing refreshed.
     let null = s
-        .internal_post(&format!("/v1/{APPID}/component/token/refresh"), KEY)
-        .json(&json!({"stale": null}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(null.status(), 400);
+        .internal_post(&refresh, KEY, &json!({"stale": null}))
+        .await;
+    assert_eq!(null.status, 400);
     assert_eq!(
         hits(&upstream, "/cgi-bin/component/api_component_token").await,
         2
     );
-    s.stop().await;
 }
 
 #[tokio::test]
 async fn health_readiness_and_metrics() {
     let upstream = MockServer::start().await;
-    let s = start(&upstream).await;
-    let get = |p: &str| s.internal_get(p, None).send();
-    assert_eq!(get("/healthz").await.unwrap().status(), 200);
-    let not_ready = get("/readyz").await.unwrap();
-    assert_eq!(not_ready.status(), 503);
-    let v: Value = not_ready.json().await.unwrap();
+    let s = in_process(&upstream).await;
+    let get = |p: &'static str| s.internal_get(p, None);
+    assert_eq!(get("/healthz").await.status, 200);
+    let not_ready = get("/readyz").await;
+    assert_eq!(not_ready.status, 503);
+    let v = not_ready.json();
     assert_eq!(v["ready"], false);
     assert!(
         v["components"][APPID]["ticket"]
@@ -519,9 +428,9 @@ async fn health_readiness_and_metrics() {
     assert_eq!(v["components"][APPID]["store"], "ok");
     mount_component_token(&upstream, "ctok").await;
     s.push_ticket("ticket@@@t", T0).await;
-    let v: Value = get("/readyz").await.unwrap().json().await.unwrap();
+    let v = get("/readyz").await.json();
     assert_eq!(v["components"][APPID]["ready"], true, "{v}");
-    let text = get("/metrics").await.unwrap().text().await.unwrap();
+    let text = get("/metrics").await.text();
     assert!(text.contains("wxopen_pushes_total{component=\"wxcomponent0001\",result=\"ok\",info_type=\"component_verify_ticket\"} 1"), "{text}");
     assert!(text.contains("wxopen_upstream_calls_total{component=\"wxcomponent0001\",endpoint=\"api_component_token\",errcode=\"0\"}"), "{text}");
     assert!(
@@ -535,7 +444,7 @@ async fn health_readiness_and_metrics() {
         "wxopen_refreshes_total{component=\"wxcomponent0001\",token=\"component\",result=\"ok\"} 1";
     let mut text = String::new();
     for _ in 0..500 {
-        text = get("/metrics").await.unwrap().text().await.unwrap();
+        text = get("/metrics").await.text();
         if text.contains(refreshed) {
             break;
         }
@@ -543,51 +452,38 @@ async fn health_readiness_and_metrics() {
     }
     assert!(text.contains(refreshed), "{text}");
     assert!(text.contains("# HELP wxopen_refreshes_total "), "{text}");
-    s.stop().await;
 }
 
 /// Every operation the OpenAPI document lists is routed (no 404/405), and the document parses.
 #[tokio::test]
 async fn the_openapi_document_matches_the_routes() {
     let upstream = MockServer::start().await;
-    let s = start(&upstream).await;
-    let doc: Value = s
-        .internal_get("/v1/openapi.json", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let s = in_process(&upstream).await;
+    let doc = s.internal_get("/v1/openapi.json", None).await.json();
     assert_eq!(doc["openapi"], "3.0.3");
     for (method, p) in wxopen_server::openapi::OPERATIONS {
         assert!(
             doc["paths"][p][method].is_object(),
             "{method} {p} not documented"
         );
-        let url = format!(
-            "{}{}",
-            s.internal,
-            p.replace("{component}", APPID)
-                .replace("{appid}", "wxauthorizer01")
-        );
+        let url = p
+            .replace("{component}", APPID)
+            .replace("{appid}", "wxauthorizer01");
         let req = match *method {
-            "get" => s.http.get(&url),
+            "get" => s.internal(Method::GET, &url),
             "post" => s
-                .http
-                .post(&url)
+                .internal(Method::POST, &url)
                 .json(&json!({"authorizers": [{"authorizer_appid": "wxa", "refresh_token": "r"}]})),
-            "delete" => s.http.delete(&url),
+            "delete" => s.internal(Method::DELETE, &url),
             other => panic!("{other}"),
         };
-        let status = req.bearer_auth(KEY).send().await.unwrap().status().as_u16();
+        let status = req.bearer(KEY).send().await.status;
         assert!(
             status != 404 || p.contains("{appid}"),
             "{method} {p}: {status}"
         );
         assert_ne!(status, 405, "{method} {p}");
     }
-    s.stop().await;
 }
 
 /// A token request that gives up on another instance's lease answers 503 with a hint and is
@@ -595,7 +491,7 @@ async fn the_openapi_document_matches_the_routes() {
 #[tokio::test]
 async fn a_request_that_gives_up_on_a_lease_is_counted() {
     let upstream = MockServer::start().await;
-    let s = start(&upstream).await;
+    let s = in_process(&upstream).await;
     s.push_ticket("ticket@@@t", T0).await;
     let key = wxopen_client::StoreKey::component_token(APPID);
     assert!(s
@@ -603,21 +499,20 @@ async fn a_request_that_gives_up_on_a_lease_is_counted() {
         .try_lease(&key, "another-instance", Duration::from_secs(24 * 3600))
         .await
         .unwrap());
-    let request = s
-        .internal_get(&format!("/v1/{APPID}/component/token"), Some(KEY))
-        .send();
+    let path = format!("/v1/{APPID}/component/token");
+    let request = s.internal_get(&path, Some(KEY));
     let mut request = Box::pin(request);
     // The waits run on the server's manual clock: move it on until the caller gives up.
     let mut answer = None;
     for _ in 0..2_000 {
         tokio::select! {
-            r = &mut request => { answer = Some(r.unwrap()); break; }
+            r = &mut request => { answer = Some(r); break; }
             () = tokio::time::sleep(Duration::from_millis(2)) => s.clock.advance(Duration::from_secs(1)),
         }
     }
     let answer = answer.expect("the token request never gave up");
-    assert_eq!(answer.status(), 503);
-    let v: Value = answer.json().await.unwrap();
+    assert_eq!(answer.status, 503);
+    let v = answer.json();
     assert!(v["hint"].as_str().unwrap().contains("retry"), "{v}");
     let waits: u64 = ["caller_deadline", "lease_busy"]
         .iter()
@@ -637,7 +532,6 @@ async fn a_request_that_gives_up_on_a_lease_is_counted() {
         hits(&upstream, "/cgi-bin/component/api_component_token").await,
         0
     );
-    s.stop().await;
 }
 
 /// Every answer carries an `x-request-id`: the caller's when it sent one, else a new one per
@@ -645,15 +539,10 @@ async fn a_request_that_gives_up_on_a_lease_is_counted() {
 #[tokio::test]
 async fn every_answer_carries_a_request_id() {
     let upstream = MockServer::start().await;
-    let s = start(&upstream).await;
-    let id = |r: &reqwest::Response| {
-        r.headers()
-            .get("x-request-id")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default()
-    };
-    let a = s.internal_get("/healthz", None).send().await.unwrap();
-    let b = s.internal_get("/healthz", None).send().await.unwrap();
+    let s = in_process(&upstream).await;
+    let id = |r: &Answer| r.header("x-request-id").to_owned();
+    let a = s.internal_get("/healthz", None).await;
+    let b = s.internal_get("/healthz", None).await;
     let (a, b) = (id(&a), id(&b));
     for made in [&a, &b] {
         let (prefix, n) = made.split_once('-').unwrap();
@@ -668,22 +557,15 @@ async fn every_answer_carries_a_request_id() {
     }
     assert_ne!(a, b);
     let mine = s
-        .internal_get("/healthz", None)
+        .internal(Method::GET, "/healthz")
         .header("x-request-id", "caller-chosen-42")
         .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(id(&mine), "caller-chosen-42");
     // Public listener and error answers too.
-    let missing = s
-        .http
-        .get(format!("{}/wechat/wxnotconfigured/authorize", s.public))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(missing.status(), 404);
+    let missing = s.public_get("/wechat/wxnotconfigured/authorize").await;
+    assert_eq!(missing.status, 404);
     assert!(!id(&missing).is_empty());
-    s.stop().await;
 }
 
 /// A request that outlasts `request_timeout_ms` is answered 408, and still counted.
@@ -698,15 +580,13 @@ async fn a_request_over_its_timeout_is_answered_408_and_counted() {
         )
         .mount(&upstream)
         .await;
-    let s = start_with(&upstream, "request_timeout_ms = 100").await;
+    let s = in_process_with(&upstream, "request_timeout_ms = 100").await;
     s.push_ticket("ticket@@@t", T0).await;
     let r = s
         .internal_get(&format!("/v1/{APPID}/component/token"), Some(KEY))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 408);
-    assert!(r.headers().contains_key("x-request-id"));
+        .await;
+    assert_eq!(r.status, 408);
+    assert!(r.headers.contains_key("x-request-id"));
     assert_eq!(
         s.metrics.counter(
             "wxopen_http_requests_total",
@@ -718,5 +598,4 @@ async fn a_request_over_its_timeout_is_answered_408_and_counted() {
         ),
         1
     );
-    s.stop().await;
 }

@@ -1,5 +1,6 @@
-//! A running `wxopen serve` on loopback against a wiremock upstream, and pushes built the way
-//! WeChat builds them.
+//! The service under test against a wiremock upstream: in process ([`App`], its routers called
+//! with `tower::ServiceExt::oneshot`) or running on loopback ([`Running`], for shutdown and
+//! restart); and pushes built the way WeChat builds them.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -256,4 +257,201 @@ pub async fn hits(server: &MockServer, p: &str) -> usize {
         .iter()
         .filter(|r| r.url.path() == p)
         .count()
+}
+
+// ---------------------------------------------------------------------------------------------
+// In process: the two routers called with `tower::ServiceExt::oneshot`, no listener bound.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request};
+use axum::Router;
+use tower::ServiceExt;
+
+/// The service built without listeners, on a manual clock and a memory store.
+pub struct App {
+    pub clock: ManualClock,
+    pub store: Arc<MemoryStore>,
+    pub metrics: Arc<wxopen_server::metrics::Metrics>,
+    pub public: Router,
+    pub internal: Router,
+    pub service: wxopen_server::InProcess,
+}
+
+/// A finished answer.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).unwrap()
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap())
+            .unwrap_or_default()
+    }
+}
+
+/// A request for `router`: `method path`, with a bearer key, headers and a body.
+pub struct Call {
+    router: Router,
+    builder: axum::http::request::Builder,
+    body: Vec<u8>,
+}
+
+impl Call {
+    pub fn bearer(mut self, key: &str) -> Self {
+        self.builder = self
+            .builder
+            .header("authorization", format!("Bearer {key}"));
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.builder = self.builder.header(name, value);
+        self
+    }
+
+    pub fn json(mut self, v: &serde_json::Value) -> Self {
+        self.builder = self.builder.header("content-type", "application/json");
+        self.body = serde_json::to_vec(v).unwrap();
+        self
+    }
+
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    pub async fn send(self) -> Answer {
+        let req = self.builder.body(Body::from(self.body)).unwrap();
+        let r = self.router.oneshot(req).await.unwrap();
+        let (parts, body) = r.into_parts();
+        let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+        Answer {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body: body.to_vec(),
+        }
+    }
+}
+
+impl App {
+    fn call(router: &Router, method: Method, path: &str) -> Call {
+        Call {
+            router: router.clone(),
+            builder: Request::builder().method(method).uri(path),
+            body: Vec::new(),
+        }
+    }
+
+    /// A request to the internal router.
+    pub fn internal(&self, method: Method, path: &str) -> Call {
+        Self::call(&self.internal, method, path)
+    }
+
+    /// A request to the public router.
+    pub fn public(&self, method: Method, path: &str) -> Call {
+        Self::call(&self.public, method, path)
+    }
+
+    /// `GET path` on the internal router, with `key` if given.
+    pub async fn internal_get(&self, path: &str, key: Option<&str>) -> Answer {
+        let c = self.internal(Method::GET, path);
+        match key {
+            Some(k) => c.bearer(k).send().await,
+            None => c.send().await,
+        }
+    }
+
+    /// `POST path` on the internal router with a JSON body.
+    pub async fn internal_post(&self, path: &str, key: &str, v: &serde_json::Value) -> Answer {
+        self.internal(Method::POST, path)
+            .bearer(key)
+            .json(v)
+            .send()
+            .await
+    }
+
+    /// `GET path` on the public router.
+    pub async fn public_get(&self, path: &str) -> Answer {
+        self.public(Method::GET, path).send().await
+    }
+
+    /// Pushes a ticket through the public route; returns the status and body.
+    pub async fn push_ticket(&self, ticket: &str, create_time: u64) -> (u16, String) {
+        let (q, body) = push(
+            &ticket_xml(ticket, create_time),
+            &self.now().to_string(),
+            "n1",
+        );
+        self.post_push(APPID, &q, body).await
+    }
+
+    pub async fn post_push(&self, component: &str, query: &str, body: Vec<u8>) -> (u16, String) {
+        let r = self
+            .public(
+                Method::POST,
+                &format!("/wechat/{component}/component?{query}"),
+            )
+            .body(body)
+            .send()
+            .await;
+        (r.status, r.text())
+    }
+
+    pub fn now(&self) -> u64 {
+        use wxopen_client::Clock;
+        self.clock.unix_seconds()
+    }
+}
+
+/// The service of [`config_text`] against `upstream`, in process.
+pub async fn in_process(upstream: &MockServer) -> App {
+    in_process_with(upstream, "").await
+}
+
+pub async fn in_process_with(upstream: &MockServer, extra_server: &str) -> App {
+    let cfg = config::parse(
+        &config_text(&upstream.uri(), extra_server),
+        std::path::Path::new("/"),
+    )
+    .unwrap();
+    in_process_config(cfg, Arc::new(MemoryStore::new())).await
+}
+
+pub async fn in_process_config(cfg: wxopen_server::ServerConfig, store: Arc<MemoryStore>) -> App {
+    let clock = ManualClock::at_unix(T0);
+    let dyn_store: Arc<dyn TokenStore> = store.clone();
+    let service = Server::in_process(
+        cfg,
+        ServerOptions::default()
+            .store(dyn_store)
+            .clock(Arc::new(clock.clone()))
+            .tune(|c| {
+                c.with_retry(RetryPolicy::immediate(1))
+                    .with_timeouts(Duration::from_secs(2), Duration::from_secs(1))
+            }),
+    )
+    .await
+    .unwrap();
+    App {
+        clock,
+        store,
+        metrics: service.metrics(),
+        public: service.public_router(),
+        internal: service.internal_router(),
+        service,
+    }
 }

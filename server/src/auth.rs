@@ -1,0 +1,102 @@
+//! The bearer check of the internal API as an extractor: [`Authed`] is the client whose key
+//! the request carries (compared in constant time with every configured key) and the component
+//! of the path, which that client may use. 401 (with `WWW-Authenticate: Bearer`) without a key
+//! or with an unknown one, 403 for a component the client may not use, 404 for a component not
+//! served.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use subtle::ConstantTimeEq;
+
+use crate::config::ApiClient;
+use crate::error::ApiError;
+use crate::state::{AppState, Component};
+
+/// An authenticated request to a `/v1/{component}/…` route.
+pub(crate) struct Authed {
+    /// The client whose key the request carries.
+    pub client: Arc<ApiClient>,
+    /// The path's component, which that client may use.
+    pub component: Arc<Component>,
+}
+
+impl FromRequestParts<Arc<AppState>> for Authed {
+    /// The finished HTTP answer.
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let params = RawPathParams::from_request_parts(parts, app)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let component = params
+            .iter()
+            .find(|(k, _)| *k == "component")
+            .map_or("", |(_, v)| v);
+        authenticate(app, &parts.headers, component)
+    }
+}
+
+/// The client whose key `headers` carry, if it may use `component`, and that component.
+// The error is the finished HTTP answer.
+#[allow(clippy::result_large_err)]
+fn authenticate(app: &AppState, headers: &HeaderMap, component: &str) -> Result<Authed, Response> {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let Some(presented) = presented else {
+        return Err(unauthorized());
+    };
+    // Compare against every key (no early exit), so timing tells nothing about which matched.
+    let mut found = None;
+    for c in &app.clients {
+        let eq: bool = c
+            .key
+            .expose_secret()
+            .as_bytes()
+            .ct_eq(presented.as_bytes())
+            .into();
+        if eq && found.is_none() {
+            found = Some(c);
+        }
+    }
+    let Some(client) = found else {
+        return Err(unauthorized());
+    };
+    if !client.may_use(component) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "this client may not use that component",
+            "add the component to the client's `components` list",
+        )
+        .into_response());
+    }
+    let Some(comp) = app.component(component).cloned() else {
+        return Err(ApiError::unknown_component().into_response());
+    };
+    Ok(Authed {
+        client: client.clone(),
+        component: comp,
+    })
+}
+
+/// 401 with `WWW-Authenticate: Bearer`.
+fn unauthorized() -> Response {
+    let mut r = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "missing or unknown bearer key",
+        "send Authorization: Bearer <key> with a key from a [[client]] section",
+    )
+    .into_response();
+    r.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    r
+}

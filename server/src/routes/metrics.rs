@@ -1,0 +1,40 @@
+//! `GET /metrics`: the Prometheus text of [`crate::metrics`], with the gauges computed at
+//! scrape time (the ticket's age, the component token's time to live).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+
+use crate::metrics::name;
+use crate::state::AppState;
+
+/// `GET /metrics`.
+pub(crate) async fn scrape(State(app): State<Arc<AppState>>) -> Response {
+    let mut gauges = Vec::new();
+    for (appid, comp) in &app.components {
+        let now = comp.client.clock().unix_seconds();
+        if let Ok(Some(t)) = comp.client.stored_ticket().await {
+            gauges.push((
+                name::TICKET_AGE,
+                vec![("component", appid.clone())],
+                now.saturating_sub(t.create_time) as f64,
+            ));
+        }
+        if let Ok(Some(r)) = comp.client.component_token_record().await {
+            let ttl = r.expires_at.saturating_sub(now) as f64;
+            gauges.push((
+                name::COMPONENT_TOKEN_TTL,
+                vec![("component", appid.clone())],
+                ttl,
+            ));
+        }
+    }
+    let mut r = app.metrics.render(&gauges).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    r
+}

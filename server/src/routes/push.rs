@@ -1,0 +1,111 @@
+//! `POST /wechat/{component}/component`, the authorization event URL: WeChat's tickets and
+//! authorization events, verified, decrypted and stored within the push budget; an
+//! authorization's code exchanged and relayed in the background.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use wxopen_client::{ComponentEvent, Error, PushQuery};
+
+use crate::answer::text;
+use crate::error::ApiError;
+use crate::observe::{self, PushOutcome};
+use crate::state::{AppState, Component};
+
+/// `POST /wechat/{component}/component`: the authorization event URL.
+pub(crate) async fn component_push(
+    State(app): State<Arc<AppState>>,
+    Path(component): Path<String>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let outcome = match app.component(&component).cloned() {
+        None => PushOutcome::UnknownComponent,
+        Some(comp) => push(&app, &comp, query.as_deref(), &body).await,
+    };
+    observe::push(&app.metrics, &component, &outcome);
+    push_answer(outcome)
+}
+
+/// Verifies, decrypts and stores a push within the push budget, and starts its follow-ups.
+async fn push(
+    app: &Arc<AppState>,
+    comp: &Arc<Component>,
+    query: Option<&str>,
+    body: &[u8],
+) -> PushOutcome {
+    let query = match PushQuery::parse(query.unwrap_or("")) {
+        Ok(q) => q,
+        Err(e) => return PushOutcome::BadQuery(e),
+    };
+    let budget = app.config.push_budget;
+    match tokio::time::timeout(budget, comp.client.handle_component_push(&query, body)).await {
+        Err(_) => PushOutcome::TimedOut { budget },
+        Ok(Err(e)) => PushOutcome::Refused(e),
+        Ok(Ok(ack)) => {
+            let info_type = ack.event.info_type().to_owned();
+            follow_up(app, comp, &ack.event, &info_type);
+            PushOutcome::Accepted {
+                info_type,
+                replayed: ack.replayed,
+            }
+        }
+    }
+}
+
+/// What a stored authorization event starts: the relay of `unauthorized` to the webhook; for
+/// `authorized` and `updateauthorized`, the code's exchange in the background (the redirect
+/// path shares it), then the relay, so the host finds the account's tokens stored.
+fn follow_up(app: &Arc<AppState>, comp: &Arc<Component>, event: &ComponentEvent, info_type: &str) {
+    if let ComponentEvent::Unauthorized {
+        authorizer_appid,
+        create_time,
+        ..
+    } = event
+    {
+        crate::messages::relay_authorization(app, comp, info_type, authorizer_appid, *create_time);
+    }
+    if let ComponentEvent::Authorized(g) | ComponentEvent::UpdateAuthorized(g) = event {
+        let (a, c, code, appid, created, info_type) = (
+            app.clone(),
+            comp.clone(),
+            g.authorization_code.clone(),
+            g.authorizer_appid.clone(),
+            g.create_time,
+            info_type.to_owned(),
+        );
+        let spawned = app.background.spawn(async move {
+            let exchanged = c.exchange(&code).await;
+            observe::push_exchange(
+                &appid,
+                exchanged
+                    .as_ref()
+                    .map(|info| info.authorizer_appid.as_str()),
+            );
+            crate::messages::relay_authorization(&a, &c, &info_type, &appid, created);
+        });
+        if !spawned {
+            observe::push_exchange_dropped(&comp.section.appid);
+        }
+    }
+}
+
+/// The answer to a push: `success`, or the error WeChat sees (503 on a timeout, so it pushes
+/// again).
+fn push_answer(outcome: PushOutcome) -> Response {
+    match outcome {
+        PushOutcome::UnknownComponent => ApiError::unknown_component().into_response(),
+        PushOutcome::BadQuery(e) => ApiError::from(Error::Push(e)).into_response(),
+        PushOutcome::TimedOut { .. } => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the push could not be stored in time",
+            "the token store is slow or down; WeChat pushes again",
+        )
+        .into_response(),
+        PushOutcome::Refused(e) => ApiError::from(e).into_response(),
+        PushOutcome::Accepted { .. } => text(StatusCode::OK, "success"),
+    }
+}
