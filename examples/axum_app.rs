@@ -61,9 +61,15 @@ async fn component_push(
     match client.handle_component_push(&query, &body).await {
         Ok(ack) => {
             if let ComponentEvent::Authorized(grant) = &ack.event {
-                // The push carries the same code as the redirect below; exchange it in one
-                // place only (codes are single use). This app does it on the redirect.
-                println!("authorized by {}", grant.authorizer_appid);
+                // The push carries the same code as the redirect below. Both may exchange
+                // it: `exchange_authorization_code` calls WeChat once per code (across
+                // instances sharing the store) and gives every caller the same result.
+                let (client, code) = (client.clone(), grant.authorization_code.clone());
+                tokio::spawn(async move {
+                    if let Ok(info) = client.exchange_authorization_code(&code).await {
+                        println!("authorized by {}", info.authorizer_appid);
+                    }
+                });
             }
             // Exactly "success": anything else makes WeChat retry and, eventually, complain.
             ack.reply.into_response()
@@ -141,8 +147,12 @@ async fn authorized(State(client): State<ComponentClient>, RawQuery(query): RawQ
         Ok(c) => c,
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
-    // Exchanges the code and stores the authorizer's tokens before it returns.
-    match client.query_auth(&callback.auth_code).await {
+    // Exchanges the code (once, shared with the push) and stores the authorizer's tokens
+    // before it returns.
+    match client
+        .exchange_authorization_code(&callback.auth_code)
+        .await
+    {
         Ok(info) => format!("authorized: {}", info.authorizer_appid).into_response(),
         Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
     }
