@@ -58,6 +58,12 @@ async fn bearer_keys_are_required_and_scoped() {
         .send()
         .await;
     assert_eq!(bad.status, 401);
+    // A path that is not UTF-8 once decoded is refused before the key is looked at.
+    for key in [None, Some(KEY)] {
+        let r = s.internal_get("/v1/wx%FF/component/token", key).await;
+        assert_eq!(r.status, 400);
+        assert_eq!(r.text(), "Invalid URL: Invalid UTF-8 in `component`");
+    }
     assert!(upstream.received_requests().await.unwrap().is_empty());
 }
 
