@@ -182,10 +182,9 @@ impl std::fmt::Debug for Server {
     }
 }
 
-pub(crate) fn client_config(
-    section: &ComponentSection,
-    cfg: &ServerConfig,
-) -> Result<ComponentConfig, Error> {
+/// A component's client configuration: its section's secrets and API URLs, and the
+/// refresher's margin.
+fn client_config(section: &ComponentSection, cfg: &ServerConfig) -> Result<ComponentConfig, Error> {
     let mut c = ComponentConfig::new(
         section.appid.clone(),
         section.appsecret.expose_secret(),

@@ -32,9 +32,16 @@ impl FromRequestParts<Arc<AppState>> for Authed {
         parts: &mut Parts,
         app: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
+        // Malformed (not UTF-8 once decoded): the answer `Path` gives, as before the extractor.
         let params = RawPathParams::from_request_parts(parts, app)
             .await
-            .map_err(IntoResponse::into_response)?;
+            .map_err(|e| {
+                (
+                    StatusCode::BAD_REQUEST,
+                    format!("Invalid URL: {}", e.body_text()),
+                )
+                    .into_response()
+            })?;
         let component = params
             .iter()
             .find(|(k, _)| *k == "component")

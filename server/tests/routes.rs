@@ -58,6 +58,22 @@ async fn bearer_keys_are_required_and_scoped() {
         .send()
         .await;
     assert_eq!(bad.status, 401);
+    // A refresh body over the limit is a 413 before the key is looked at, as it always was.
+    let big = s
+        .internal(
+            Method::POST,
+            &format!("/v1/{APPID}/component/token/refresh"),
+        )
+        .body(vec![b' '; wxopen_server::MAX_INTERNAL_BODY + 1])
+        .send()
+        .await;
+    assert_eq!(big.status, 413);
+    // A path that is not UTF-8 once decoded is refused before the key is looked at.
+    for key in [None, Some(KEY)] {
+        let r = s.internal_get("/v1/wx%FF/component/token", key).await;
+        assert_eq!(r.status, 400);
+        assert_eq!(r.text(), "Invalid URL: Invalid UTF-8 in `component`");
+    }
     assert!(upstream.received_requests().await.unwrap().is_empty());
 }
 

@@ -97,14 +97,22 @@ pub(crate) async fn component_token(
 }
 
 /// `POST /v1/{component}/component/token/refresh`.
+///
+/// The bearer check is answered after the body is read, as it always was: a body over
+/// `MAX_INTERNAL_BODY` is a 413 with or without a key.
 pub(crate) async fn component_token_refresh(
     State(app): State<Arc<AppState>>,
-    Authed {
-        client,
-        component: comp,
-    }: Authed,
+    Path(_): Path<String>,
+    authed: Result<Authed, Response>,
     body: axum::body::Bytes,
 ) -> Response {
+    let Authed {
+        client,
+        component: comp,
+    } = match authed {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
     let body = match refresh_body(&body) {
         Ok(b) => b,
         Err(r) => return r,
@@ -142,15 +150,21 @@ pub(crate) async fn authorizer_token(
 }
 
 /// `POST /v1/{component}/authorizers/{appid}/token/refresh`.
+///
+/// Like [`component_token_refresh`], the bearer check is answered after the body is read.
 pub(crate) async fn authorizer_token_refresh(
     State(app): State<Arc<AppState>>,
     Path((_, appid)): Path<(String, String)>,
-    Authed {
-        client,
-        component: comp,
-    }: Authed,
+    authed: Result<Authed, Response>,
     body: axum::body::Bytes,
 ) -> Response {
+    let Authed {
+        client,
+        component: comp,
+    } = match authed {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
     let body = match refresh_body(&body) {
         Ok(b) => b,
         Err(r) => return r,
