@@ -82,6 +82,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod api;
 pub mod clock;
 mod component;
 pub mod config;
@@ -98,7 +99,7 @@ mod transport;
 /// The sans-IO protocol crate, re-exported.
 pub use wxopen_proto;
 pub use wxopen_proto::{
-    api, auth_url, authorization, code_exchange, errcode, error, event, health, passive, push,
+    auth_url, authorization, code_exchange, errcode, error, event, health, passive, push,
     record_machine, release_check, retry, secret, token_machine, tokens, xml,
 };
 

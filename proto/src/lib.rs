@@ -30,7 +30,7 @@
 //! | [`tokens`], [`cooldown`] | expiry and refresh-ahead rules, [`Jitter`], [`CooldownPolicy`] |
 //! | [`retry`] | bounded backoff and the failover schedule |
 //! | [`errcode`], [`error`] | errcode classes, [`Error`], [`PushError`] |
-//! | [`api`] | endpoints, URL building, typed bodies, [`api::parse_response`] |
+//! | [`api`], [`api_call`] | endpoints, URL building, typed bodies, [`api::parse_response`], generic calls |
 //! | [`auth_url`], [`authorization`] | authorization links, [`AuthCallback`] (the typed redirect) |
 //! | [`xml`], [`event`], [`push`] | push parsing: [`parse_component_event`], [`PushQuery`] |
 //! | [`message`], [`passive`] | messages of authorized accounts, passive replies |
@@ -46,6 +46,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod api;
+pub mod api_call;
 pub mod auth_url;
 pub mod authorization;
 pub mod code_exchange;
@@ -66,7 +67,7 @@ pub mod token_machine;
 pub mod tokens;
 pub mod xml;
 
-pub use api::ApiCall;
+pub use api_call::ApiCall;
 pub use auth_url::{AuthPage, AuthType, AuthUrlOptions};
 pub use authorization::{AuthCallback, AuthCallbackError, AuthorizationRequest};
 pub use cooldown::CooldownPolicy;
