@@ -81,7 +81,7 @@ impl Endpoint {
     /// `true` when repeating the call is harmless, so the client retries it after any transient
     /// failure (timeouts, 5xx, -1) and fails over. `false` for single-use calls and for
     /// [`Endpoint::Other`] (a generic call may send a message or change state); those are
-    /// retried only when the request cannot have been sent (see [`ApiCall`]).
+    /// retried only when the request cannot have been sent (see `api_call::ApiCall`).
     pub fn is_idempotent(self) -> bool {
         !matches!(self, Endpoint::QueryAuth | Endpoint::Other { .. })
     }

@@ -5,7 +5,7 @@ use url::Url;
 
 use crate::api::{build_url_for, TokenParam};
 
-/// [`build_url`] for a generic [`ApiCall`].
+/// [`build_url`](crate::api::build_url) for a generic [`ApiCall`].
 pub fn build_call_url(base: &Url, call: &ApiCall, token: Option<&str>) -> Result<Url, String> {
     build_url_for(base, call.path(), call.token_param(), call.name(), token)
 }
