@@ -2,10 +2,12 @@
 
 use std::time::Duration;
 
-use super::{
-    AuthorizerRecord, CasOutcome, RevokeReason, RevokedRecord, ScanRecord, StoreError, StoreKey,
-    StoredValue, TicketRecord, TokenStore,
+use wxopen_proto::records::{
+    AuthorizerRecord, CasOutcome, RevokeReason, RevokedRecord, ScanRecord, StoreError,
+    StoreErrorKind, StoreKey, StoredValue, TicketRecord, MAX_CLAIM_ID_LEN,
 };
+
+use super::port::TokenStore;
 use crate::secret::{AuthorizerAccessToken, AuthorizerRefreshToken, ComponentVerifyTicket};
 
 /// How many writers race in the concurrent compare-and-set check.
@@ -123,7 +125,7 @@ async fn claims(store: &dyn TokenStore, component: &str) -> Result<(), String> {
     let id = format!("contract-{nonce:016x}");
     let ttl = Duration::from_millis(50);
     match store.claim_once(component, &id, ttl).await {
-        Err(e) if e.kind() == super::StoreErrorKind::Unsupported => return Ok(()),
+        Err(e) if e.kind() == StoreErrorKind::Unsupported => return Ok(()),
         Err(e) => return Err(err(e)),
         Ok(false) => return Err("the first claim of a new id must answer true".into()),
         Ok(true) => {}
@@ -137,9 +139,9 @@ async fn claims(store: &dyn TokenStore, component: &str) -> Result<(), String> {
     if !store.claim_once(&other, &id, ttl).await.map_err(err)? {
         return Err("claims of another component must not collide".into());
     }
-    let long = "x".repeat(super::MAX_CLAIM_ID_LEN + 1);
+    let long = "x".repeat(MAX_CLAIM_ID_LEN + 1);
     match store.claim_once(component, &long, ttl).await {
-        Err(e) if e.kind() == super::StoreErrorKind::InvalidInput => {}
+        Err(e) if e.kind() == StoreErrorKind::InvalidInput => {}
         other => {
             return Err(format!(
                 "an over-long claim id must be InvalidInput: {other:?}"
@@ -158,7 +160,7 @@ async fn claims(store: &dyn TokenStore, component: &str) -> Result<(), String> {
 async fn listing(store: &dyn TokenStore, auth_key: &StoreKey) -> Result<(), String> {
     let component = auth_key.component_appid().to_owned();
     match store.list_authorizers(&component, None, 10).await {
-        Err(e) if e.kind() == super::StoreErrorKind::Unsupported => return Ok(()),
+        Err(e) if e.kind() == StoreErrorKind::Unsupported => return Ok(()),
         Err(e) => return Err(err(e)),
         Ok(v) if !v.is_empty() => return Err(format!("listing an empty component found {v:?}")),
         Ok(_) => {}
