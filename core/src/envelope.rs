@@ -12,6 +12,7 @@
 use memchr::{memchr, memchr2};
 
 use crate::error::{BufferError, Error, XmlError};
+use crate::raw_envelope::RawEnvelope;
 use crate::signature::HexSignature;
 
 /// The default limit on the size of a POST body: 1 MiB.
@@ -53,14 +54,6 @@ pub fn parse_with_limit(body: &[u8], max_len: usize) -> Result<Envelope<'_>, Err
         app_id: raw.app_id.map(text).transpose()?,
         to_user_name: raw.to_user_name.map(text).transpose()?,
     })
-}
-
-/// The same fields as byte slices, for the decrypt path (no UTF-8 pass).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct RawEnvelope<'a> {
-    pub(crate) encrypt: &'a [u8],
-    pub(crate) app_id: Option<&'a [u8]>,
-    pub(crate) to_user_name: Option<&'a [u8]>,
 }
 
 const fn xml(e: XmlError) -> Error {

@@ -7,8 +7,8 @@
 
 use memchr::memchr2;
 
-use crate::envelope::RawEnvelope;
 use crate::error::{Error, XmlError};
+use crate::raw_envelope::RawEnvelope;
 
 const fn malformed(offset: usize) -> Error {
     Error::Xml(XmlError::Malformed { offset })

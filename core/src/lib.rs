@@ -66,6 +66,7 @@ pub mod frame;
 pub mod json_envelope;
 pub mod key;
 pub mod pkcs7;
+mod raw_envelope;
 pub mod signature;
 pub mod timestamp;
 
