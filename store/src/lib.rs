@@ -42,12 +42,14 @@
 
 mod codec;
 mod open;
+mod open_error;
 #[cfg(feature = "redis")]
 mod redis_store;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
-pub use open::{open_store, OpenError};
+pub use open::open_store;
+pub use open_error::OpenError;
 #[cfg(feature = "redis")]
 pub use redis_store::{RedisOptions, RedisStore};
 #[cfg(feature = "sqlite")]

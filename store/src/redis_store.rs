@@ -12,7 +12,7 @@ use wxopen_client::{
 };
 
 use crate::codec;
-use crate::open::OpenError;
+use crate::open_error::OpenError;
 
 /// The default key prefix (what [`StoreKey`]'s `Display` starts with).
 pub const DEFAULT_PREFIX: &str = "wxopen";
