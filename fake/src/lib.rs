@@ -84,6 +84,7 @@
 #![warn(missing_docs)]
 
 mod client_glue;
+mod config;
 mod counters;
 mod endpoints;
 mod error;
@@ -92,18 +93,20 @@ mod faults;
 mod handlers;
 mod push;
 pub mod release_check;
+mod sent;
 mod state;
 
+pub use config::FakeConfig;
 pub use counters::{CallRecord, Host, Outcome};
 pub use endpoints::{
     contract, endpoint_at, AcceptedToken, Contract, Endpoint, FieldSpec, FieldType, CUSTOM_SEND,
 };
 pub use error::FakeError;
-pub use fake::{Consent, FakeBuilder, FakeConfig, FakeWeChat};
+pub use fake::{Consent, FakeBuilder, FakeWeChat};
 pub use faults::{Fault, FaultRule};
-pub use handlers::custom_send::SentMessage;
 pub use push::{Push, PushKind, PushParams};
 pub use release_check::{
     CheckKind, CheckResult, ReleaseCheck, ReleaseCheckReport, TestAccount, TestGroup, TEST_GROUPS,
 };
+pub use sent::SentMessage;
 pub use state::AuthorizerKind;

@@ -10,10 +10,10 @@ use rand::distr::{Alphanumeric, SampleString};
 use rand::Rng;
 use serde_json::{json, Map, Value};
 
+use crate::config::FakeConfig;
 use crate::endpoints::Endpoint;
 use crate::error::FakeError;
-use crate::handlers::custom_send::SentMessage;
-use crate::FakeConfig;
+use crate::sent::SentMessage;
 
 /// A platform error object `{errcode, errmsg}`.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 //!
 //! Not a component API, so it is outside the generic contract table ([`crate::contract`]):
 //! its body is nested. The checks are listed on [`CUSTOM_SEND`]. Accepted messages are
-//! recorded ([`SentMessage`]) and answered `{"errcode":0,"errmsg":"ok"}`.
+//! recorded (`SentMessage`) and answered `{"errcode":0,"errmsg":"ok"}`.
 //!
 //! [`CUSTOM_SEND`]: crate::CUSTOM_SEND
 
@@ -12,26 +12,8 @@ use std::time::Instant;
 use serde_json::{json, Map, Value};
 use url::Url;
 
+use crate::sent::SentMessage;
 use crate::state::{ApiError, Platform};
-
-/// A customer-service message the fake accepted on `custom/send`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SentMessage {
-    /// The account whose authorizer access token sent it.
-    pub authorizer_appid: String,
-    /// `touser`: the recipient's openid.
-    pub touser: String,
-    /// `msgtype` (always `text`: the only type the fake accepts).
-    pub msgtype: String,
-    /// `text.content`.
-    pub content: String,
-    /// `customservice.kf_account`, when given.
-    pub kf_account: Option<String>,
-    /// Arrival on the fake clock (Unix seconds).
-    pub at_unix: u64,
-    /// Arrival in real time (for latencies: the fake clock may stand still).
-    pub at: Instant,
-}
 
 fn str_member<'a>(
     obj: &'a Map<String, Value>,
