@@ -99,7 +99,7 @@ mod transport;
 /// The sans-IO protocol crate, re-exported.
 pub use wxopen_proto;
 pub use wxopen_proto::{
-    auth_url, authorization, code_exchange, errcode, error, event, health, passive, push,
+    appid, auth_url, authorization, code_exchange, errcode, error, event, health, passive, push,
     record_machine, release_check, retry, secret, token_machine, tokens, xml,
 };
 

@@ -47,6 +47,7 @@
 
 pub mod api;
 pub mod api_call;
+pub mod appid;
 pub mod auth_url;
 pub mod authorization;
 pub mod code_exchange;

@@ -8,14 +8,13 @@ use crate::api::{
 };
 use crate::auth_url::{self, AuthPage, AuthUrlOptions};
 use crate::authorization::AuthorizationRequest;
-use crate::engine::authorizer_token::exchange;
 use crate::engine::call::with_token;
 use crate::engine::component_token::ComponentKind;
 use crate::error::{Error, Result};
 use crate::hooks::ClientEvent;
 use crate::record_machine::{Grant, RecordEvent};
 use crate::secret::{AuthorizationCode, AuthorizerRefreshToken, PreAuthCode};
-use crate::tokens::{expiry, refresh_deadline};
+use crate::tokens::expiry;
 
 /// Lifetime assumed for an access token when WeChat omits `expires_in`.
 const DEFAULT_EXPIRES_IN: u64 = 7200;
@@ -30,7 +29,8 @@ impl ComponentClient {
 
     async fn pre_auth_code_response(&self) -> Result<PreAuthCodeResponse> {
         with_token::<ComponentKind, _, PreAuthCodeResponse>(
-            &self.inner,
+            &self.inner.component_tokens,
+            &self.inner.transport,
             &(),
             Endpoint::CreatePreAuthCode,
             &PreAuthCodeRequest {
@@ -95,7 +95,8 @@ impl ComponentClient {
             return Err(Error::invalid("authorization_code", "empty"));
         }
         let response: QueryAuthResponse = with_token::<ComponentKind, _, _>(
-            &self.inner,
+            &self.inner.component_tokens,
+            &self.inner.transport,
             &(),
             Endpoint::QueryAuth,
             &QueryAuthRequest {
@@ -127,7 +128,6 @@ impl ComponentClient {
     pub async fn store_authorization(&self, info: &AuthorizationInfo) -> Result<()> {
         self.authorizer_key(&info.authorizer_appid)?;
         let now = self.now();
-        let cfg = &self.inner.config;
         let refresh_token = info
             .authorizer_refresh_token
             .clone()
@@ -142,12 +142,7 @@ impl ComponentClient {
         let expires_in = info.expires_in.unwrap_or(DEFAULT_EXPIRES_IN);
         let (refresh_at, expires_at) = match access {
             Some(_) => (
-                refresh_deadline(
-                    now,
-                    expires_in,
-                    cfg.refresh_margin,
-                    cfg.refresh_jitter.spread(self.inner.jitter.unit()),
-                ),
+                self.inner.ports.refresh_at(now, expires_in),
                 expiry(now, expires_in),
             ),
             None => (0, 0),
@@ -181,16 +176,15 @@ impl ComponentClient {
         if refresh_token.is_empty() {
             return Err(Error::invalid("authorizer_refresh_token", "empty"));
         }
-        let response = exchange(&self.inner, authorizer_appid, &refresh_token).await?;
+        let response = self
+            .inner
+            .authorizer_tokens
+            .kind()
+            .exchange(authorizer_appid, &refresh_token)
+            .await?;
         let now = self.now();
-        let cfg = &self.inner.config;
         let expires_at = expiry(now, response.expires_in);
-        let refresh_at = refresh_deadline(
-            now,
-            response.expires_in,
-            cfg.refresh_margin,
-            cfg.refresh_jitter.spread(self.inner.jitter.unit()),
-        );
+        let refresh_at = self.inner.ports.refresh_at(now, response.expires_in);
         let refresh_token = response
             .authorizer_refresh_token
             .filter(|t| !t.is_empty())

@@ -10,10 +10,12 @@ use wxopen_core::MsgCrypt;
 use super::{ComponentClient, Inner};
 use crate::clock::{Clock, SystemClock};
 use crate::config::ComponentConfig;
-use crate::engine::Engine;
+use crate::engine::authorizer_token::AuthorizerKind;
+use crate::engine::component_token::ComponentKind;
+use crate::engine::{Ports, Settings, TokenCache};
 use crate::error::{Error, Result};
 use crate::hooks::ApiObserver;
-use crate::jitter::JitterSource;
+use crate::jitter::{JitterSource, RandomJitter};
 use crate::memory_store::MemoryStore;
 use crate::replay::ReplayCache;
 use crate::store::{StoreKey, TokenStore};
@@ -168,25 +170,50 @@ impl ComponentClientBuilder {
                 Arc::new(MemoryStore::new())
             }
         };
+        let transport = Arc::new(transport);
+        let ticket_key = StoreKey::ticket(&config.component_appid);
+        let component_key = StoreKey::component_token(&config.component_appid);
+        let ports = Arc::new(Ports {
+            store: store.clone(),
+            clock: clock.clone(),
+            jitter: self.jitter.unwrap_or_else(|| Arc::new(RandomJitter)),
+            holder,
+            settings: Settings::from_config(&config),
+            ticket_generation: AtomicU64::new(0),
+            events,
+        });
+        let component_tokens = TokenCache::new(
+            ComponentKind {
+                component_appid: config.component_appid.clone(),
+                appsecret: config.component_appsecret.clone(),
+                key: component_key.clone(),
+                ticket_key: ticket_key.clone(),
+                transport: transport.clone(),
+            },
+            ports.clone(),
+        );
+        let authorizer_tokens = TokenCache::new(
+            AuthorizerKind {
+                component_appid: config.component_appid.clone(),
+                transport: transport.clone(),
+                component: component_tokens.clone(),
+            },
+            ports.clone(),
+        );
         Ok(ComponentClient {
             inner: Arc::new(Inner {
-                ticket_key: StoreKey::ticket(&config.component_appid),
-                component_key: StoreKey::component_token(&config.component_appid),
+                ticket_key,
+                component_key,
                 config,
                 crypt,
                 previous_crypt,
                 replay: self.replay,
                 store,
                 clock,
-                jitter: self
-                    .jitter
-                    .unwrap_or_else(|| Arc::new(crate::jitter::RandomJitter)),
                 transport,
-                events,
-                holder,
-                component_tokens: Engine::default(),
-                authorizer_tokens: Engine::default(),
-                ticket_generation: AtomicU64::new(0),
+                ports,
+                component_tokens,
+                authorizer_tokens,
                 exchanges: Default::default(),
             }),
         })

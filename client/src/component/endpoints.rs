@@ -9,9 +9,7 @@ use crate::api::{
     AuthorizerListResponse, AuthorizerOption, ClearQuotaRequest, ClearQuotaV2Request, Endpoint,
     LegacyOptionRequest, OptionRequest, StartPushTicketRequest, TokenParam,
 };
-use crate::engine::authorizer_token::AuthorizerKind;
 use crate::engine::call::{api_with_token, with_token};
-use crate::engine::component_token::ComponentKind;
 use crate::error::{Error, Result};
 
 impl ComponentClient {
@@ -20,7 +18,15 @@ impl ComponentClient {
         Req: Serialize + Sync,
         Resp: DeserializeOwned,
     {
-        with_token::<ComponentKind, _, _>(&self.inner, &(), endpoint, body).await
+        let inner = &self.inner;
+        with_token(
+            &inner.component_tokens,
+            &inner.transport,
+            &(),
+            endpoint,
+            body,
+        )
+        .await
     }
 
     async fn authorizer_call<Req, Resp>(
@@ -34,8 +40,9 @@ impl ComponentClient {
         Resp: DeserializeOwned,
     {
         check_appid(authorizer_appid)?;
-        with_token::<AuthorizerKind, _, _>(
-            &self.inner,
+        with_token(
+            &self.inner.authorizer_tokens,
+            &self.inner.transport,
             &authorizer_appid.to_owned(),
             endpoint,
             body,
@@ -217,7 +224,15 @@ impl ComponentClient {
             _ => call.clone(),
         };
         let bytes = encode(&call, body)?;
-        api_with_token::<ComponentKind, _>(&self.inner, &(), &call, bytes.as_deref()).await
+        let inner = &self.inner;
+        api_with_token(
+            &inner.component_tokens,
+            &inner.transport,
+            &(),
+            &call,
+            bytes.as_deref(),
+        )
+        .await
     }
 
     /// Calls any API on behalf of an authorized account (`access_token=` its authorizer
@@ -235,8 +250,9 @@ impl ComponentClient {
         check_appid(authorizer_appid)?;
         let call = call.clone().token(TokenParam::AccessToken);
         let bytes = encode(&call, body)?;
-        api_with_token::<AuthorizerKind, _>(
-            &self.inner,
+        api_with_token(
+            &self.inner.authorizer_tokens,
+            &self.inner.transport,
             &authorizer_appid.to_owned(),
             &call,
             bytes.as_deref(),

@@ -18,21 +18,19 @@ mod push;
 mod tokens;
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::broadcast;
 use wxopen_core::MsgCrypt;
 
-use crate::api::AuthorizerListResponse;
 use crate::clock::Clock;
 use crate::config::ComponentConfig;
 use crate::engine::authorizer_token::AuthorizerKind;
-use crate::engine::component_token::ComponentKind;
-use crate::engine::Engine;
-use crate::error::{Error, Result};
+use crate::engine::component_token::{read_ticket, ComponentKind};
+use crate::engine::{Ports, TokenCache};
+use crate::error::Result;
 use crate::hooks::ClientEvent;
-use crate::store::{StoreError, StoreKey, StoredValue, TicketRecord, TokenStore, Versioned};
+use crate::store::{StoreKey, TicketRecord, TokenStore};
 use crate::transport::Transport;
 
 pub use crate::engine::recovery::{AUTHORIZER_LIST_MAX_PAGES, AUTHORIZER_LIST_PAGE};
@@ -41,19 +39,10 @@ pub use messages::KeyUsed;
 pub use push::TICKET_MAX_AHEAD_SECS;
 pub use tokens::{AuthorizerState, AuthorizerSummary, IssuedToken, MAX_LIST_PAGE};
 
-/// The longest appid accepted (WeChat appids are 18 characters).
-pub const MAX_APPID_LEN: usize = 32;
+pub use crate::appid::{valid_appid, MAX_APPID_LEN};
 
-/// `true` for a well-formed appid: 1 to [`MAX_APPID_LEN`] ASCII letters, digits or `_`.
-pub fn valid_appid(appid: &str) -> bool {
-    !appid.is_empty()
-        && appid.len() <= MAX_APPID_LEN
-        && appid
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
-/// What every part of the client shares.
+/// What every part of the façade shares. The token engine does not see it: its caches work
+/// over the shared [`Ports`] and their kinds.
 pub(crate) struct Inner {
     pub(crate) config: ComponentConfig,
     pub(crate) crypt: MsgCrypt,
@@ -61,59 +50,22 @@ pub(crate) struct Inner {
     pub(crate) replay: Option<Arc<dyn crate::replay::ReplayCache>>,
     pub(crate) store: Arc<dyn TokenStore>,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) jitter: Arc<dyn crate::jitter::JitterSource>,
-    pub(crate) transport: Transport,
-    pub(crate) events: broadcast::Sender<ClientEvent>,
-    pub(crate) holder: String,
+    pub(crate) transport: Arc<Transport>,
     pub(crate) ticket_key: StoreKey,
     pub(crate) component_key: StoreKey,
-    pub(crate) component_tokens: Engine<ComponentKind>,
-    pub(crate) authorizer_tokens: Engine<AuthorizerKind>,
-    ticket_generation: AtomicU64,
+    pub(crate) ports: Arc<Ports>,
+    pub(crate) component_tokens: Arc<TokenCache<ComponentKind>>,
+    pub(crate) authorizer_tokens: Arc<TokenCache<AuthorizerKind>>,
     pub(crate) exchanges: exchange::Exchanges,
 }
 
 impl Inner {
-    pub(crate) fn component_appid(&self) -> &str {
-        &self.config.component_appid
-    }
-
     pub(crate) fn emit(&self, event: ClientEvent) {
-        // No subscriber is fine.
-        let _ = self.events.send(event);
-    }
-
-    /// Bumped whenever this process stores a newer ticket (ends ticket cool-downs).
-    pub(crate) fn ticket_generation(&self) -> u64 {
-        self.ticket_generation.load(Ordering::SeqCst)
+        self.ports.emit(event);
     }
 
     pub(crate) async fn stored_ticket(&self) -> Result<Option<TicketRecord>> {
-        Ok(match self.store.get(&self.ticket_key).await? {
-            Some(Versioned {
-                value: StoredValue::Ticket(t),
-                ..
-            }) => Some(t),
-            Some(_) => {
-                return Err(Error::Store(StoreError::corrupt(format!(
-                    "record at {} has an unexpected kind",
-                    self.ticket_key
-                ))))
-            }
-            None => None,
-        })
-    }
-
-    pub(crate) async fn authorizer_list(
-        self: &Arc<Self>,
-        offset: u32,
-        count: u32,
-    ) -> Result<AuthorizerListResponse> {
-        ComponentClient {
-            inner: self.clone(),
-        }
-        .authorizer_list(offset, count)
-        .await
+        read_ticket(self.store.as_ref(), &self.ticket_key).await
     }
 }
 
@@ -167,7 +119,7 @@ impl ComponentClient {
 
     /// Subscribes to [`ClientEvent`]s emitted from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<ClientEvent> {
-        self.inner.events.subscribe()
+        self.inner.ports.events.subscribe()
     }
 
     fn now(&self) -> u64 {
@@ -187,31 +139,4 @@ impl ComponentClient {
     }
 }
 
-/// [`valid_appid`] as a typed error.
-pub(crate) fn check_appid(appid: &str) -> Result<()> {
-    if valid_appid(appid) {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            "authorizer_appid",
-            format!("must be 1 to {MAX_APPID_LEN} ASCII letters, digits or '_'"),
-        ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn appids_are_validated() {
-        assert!(valid_appid("wx570bc396a51b8ff8"));
-        assert!(valid_appid("wx_not_listed"));
-        assert!(!valid_appid(""));
-        assert!(!valid_appid(&"a".repeat(33)));
-        assert!(valid_appid(&"a".repeat(32)));
-        for bad in ["wx 1", "wx\n1", "wx:1", "wx{1}", "ｗｘ", "wx/../1"] {
-            assert!(!valid_appid(bad), "{bad}");
-        }
-    }
-}
+pub(crate) use crate::appid::check_appid;

@@ -3,8 +3,6 @@
 //! `CreateTime`; authorization events are ordered by theirs, so a late or replayed
 //! `unauthorized` never revokes a newer authorization.
 
-use std::sync::atomic::Ordering;
-
 use wxopen_core::MsgCrypt;
 
 use super::ComponentClient;
@@ -211,7 +209,7 @@ impl ComponentClient {
             })
             .await?;
         if written.is_some() {
-            self.inner.ticket_generation.fetch_add(1, Ordering::SeqCst);
+            self.inner.ports.ticket_stored();
         }
         Ok(written.is_some())
     }

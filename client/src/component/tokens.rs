@@ -84,7 +84,7 @@ impl ComponentClient {
 
     /// [`component_access_token`](Self::component_access_token) with its expiry.
     pub async fn component_access_token_issued(&self) -> Result<IssuedToken<ComponentAccessToken>> {
-        let t = self.inner.component_tokens.get(&self.inner, &()).await?;
+        let t = self.inner.component_tokens.get(&()).await?;
         Ok(IssuedToken {
             token: t.value,
             expires_at: t.expires_at,
@@ -102,7 +102,7 @@ impl ComponentClient {
         let t = self
             .inner
             .component_tokens
-            .refresh_if_current(&self.inner, &(), stale)
+            .refresh_if_current(&(), stale)
             .await?;
         Ok(IssuedToken {
             token: t.value,
@@ -153,7 +153,7 @@ impl ComponentClient {
         let t = self
             .inner
             .authorizer_tokens
-            .get(&self.inner, &authorizer_appid.to_owned())
+            .get(&authorizer_appid.to_owned())
             .await?;
         Ok(IssuedToken {
             token: t.value,
@@ -172,7 +172,7 @@ impl ComponentClient {
         let t = self
             .inner
             .authorizer_tokens
-            .refresh_if_current(&self.inner, &authorizer_appid.to_owned(), stale)
+            .refresh_if_current(&authorizer_appid.to_owned(), stale)
             .await?;
         Ok(IssuedToken {
             token: t.value,

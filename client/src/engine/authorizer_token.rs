@@ -5,8 +5,10 @@
 
 use std::sync::Arc;
 
-use crate::api::{AuthorizerTokenRequest, AuthorizerTokenResponse, Endpoint};
-use crate::component::Inner;
+use crate::api::{
+    AuthorizerListRequest, AuthorizerListResponse, AuthorizerTokenRequest, AuthorizerTokenResponse,
+    Endpoint,
+};
 use crate::errcode::ErrorClass;
 use crate::error::Error;
 use crate::hooks::ClientEvent;
@@ -15,28 +17,80 @@ use crate::secret::{AuthorizerAccessToken, AuthorizerRefreshToken};
 use crate::store::{
     AuthorizerRecord, BoxFuture, RevokeReason, RevokedRecord, StoreKey, StoredValue, Versioned,
 };
-use crate::tokens::{expiry, refresh_deadline};
+use crate::tokens::expiry;
+use crate::transport::Transport;
 
 use super::component_token::{corrupt, ComponentKind};
 use super::machine::{Token, View};
 use super::recovery::{self, Recovered};
-use super::{call, Engine, Fetched, TokenKind};
+use super::{call, Fetched, Ports, TokenCache, TokenKind};
 
-/// One authorizer's access token, by authorizer appid.
+/// One authorizer's access token, by authorizer appid: what its fetch needs — the component
+/// appid, the transport and the component-token cache it calls `api_authorizer_token` and
+/// `api_get_authorizer_list` with.
 #[derive(Debug)]
-pub(crate) struct AuthorizerKind;
+pub(crate) struct AuthorizerKind {
+    pub component_appid: String,
+    pub transport: Arc<Transport>,
+    pub component: Arc<TokenCache<ComponentKind>>,
+}
+
+/// What an authorizer fetch and a recovery scan work with: the kind and the shared ports.
+#[derive(Clone, Copy)]
+pub(crate) struct Scope<'a> {
+    pub kind: &'a AuthorizerKind,
+    pub ports: &'a Ports,
+}
+
+impl AuthorizerKind {
+    /// `api_authorizer_token` with the component token.
+    pub(crate) async fn exchange(
+        &self,
+        appid: &str,
+        refresh_token: &AuthorizerRefreshToken,
+    ) -> Result<AuthorizerTokenResponse, Error> {
+        call::with_token::<ComponentKind, _, _>(
+            &self.component,
+            &self.transport,
+            &(),
+            Endpoint::AuthorizerToken,
+            &AuthorizerTokenRequest {
+                component_appid: &self.component_appid,
+                authorizer_appid: appid,
+                authorizer_refresh_token: refresh_token.expose_secret(),
+            },
+        )
+        .await
+    }
+
+    /// One page of `api_get_authorizer_list` with the component token.
+    pub(crate) async fn authorizer_list(
+        &self,
+        offset: u32,
+        count: u32,
+    ) -> Result<AuthorizerListResponse, Error> {
+        call::with_token::<ComponentKind, _, _>(
+            &self.component,
+            &self.transport,
+            &(),
+            Endpoint::GetAuthorizerList,
+            &AuthorizerListRequest {
+                component_appid: &self.component_appid,
+                offset,
+                count,
+            },
+        )
+        .await
+    }
+}
 
 impl TokenKind for AuthorizerKind {
     type Id = String;
     type Token = AuthorizerAccessToken;
     const NAME: &'static str = "authorizer_access_token";
 
-    fn engine(inner: &Inner) -> &Engine<Self> {
-        &inner.authorizer_tokens
-    }
-
-    fn key(inner: &Inner, id: &String) -> StoreKey {
-        StoreKey::authorizer(inner.component_appid(), id)
+    fn key(&self, id: &String) -> StoreKey {
+        StoreKey::authorizer(&self.component_appid, id)
     }
 
     fn expose(token: &AuthorizerAccessToken) -> &str {
@@ -72,12 +126,14 @@ impl TokenKind for AuthorizerKind {
     }
 
     fn fetch<'a>(
-        inner: &'a Arc<Inner>,
+        &'a self,
+        ports: &'a Ports,
         appid: &'a String,
         current: Option<Versioned>,
         fence: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Fetched<AuthorizerAccessToken>, Error>> {
-        Box::pin(fetch(inner, appid, current, fence))
+        let cx = Scope { kind: self, ports };
+        Box::pin(fetch(cx, appid, current, fence))
     }
 
     fn reconcile(
@@ -133,26 +189,26 @@ impl TokenKind for AuthorizerKind {
         }
     }
 
-    fn refreshed(inner: &Inner, appid: &String, token: &Token<AuthorizerAccessToken>) {
+    fn refreshed(appid: &String, token: &Token<AuthorizerAccessToken>) -> ClientEvent {
         tracing::info!(authorizer_appid = %appid, expires_at = token.expires_at, "authorizer access token refreshed");
-        inner.emit(ClientEvent::AuthorizerTokenRefreshed {
+        ClientEvent::AuthorizerTokenRefreshed {
             authorizer_appid: appid.clone(),
             expires_at: token.expires_at,
-        });
+        }
     }
 
-    fn rejected(inner: &Inner, appid: &String, errcode: i64) {
-        inner.emit(ClientEvent::TokenRejected {
+    fn rejected(appid: &String, errcode: i64) -> ClientEvent {
+        ClientEvent::TokenRejected {
             authorizer_appid: Some(appid.clone()),
             errcode,
-        });
+        }
     }
 
-    fn failed(inner: &Inner, appid: &String, error: &Error) {
-        inner.emit(ClientEvent::RefreshFailed {
+    fn failed(appid: &String, error: &Error) -> ClientEvent {
+        ClientEvent::RefreshFailed {
             authorizer_appid: Some(appid.clone()),
             errcode: error.code(),
-        });
+        }
     }
 }
 
@@ -167,12 +223,12 @@ fn tombstone(reason: RevokeReason, errcode: Option<i64>, since: u64) -> RevokedR
 }
 
 async fn fetch(
-    inner: &Arc<Inner>,
+    cx: Scope<'_>,
     appid: &String,
     current: Option<Versioned>,
     fence: Option<&str>,
 ) -> Result<Fetched<AuthorizerAccessToken>, Error> {
-    let now = inner.clock.unix_seconds();
+    let now = cx.ports.now();
     let mut expected = current.as_ref().map(|c| c.version);
     let mut record = match current.map(|c| c.value) {
         None => None,
@@ -183,7 +239,7 @@ async fn fetch(
     let mut serial = record.as_ref().map(|r| r.token_serial);
     let refresh_token = match record.as_ref().and_then(|r| r.refresh_token.clone()) {
         Some(rt) => rt,
-        None => match recovery::recover(inner, appid, None, fence).await {
+        None => match recovery::recover(cx, appid, None, fence).await {
             Recovered::Token {
                 token,
                 version,
@@ -196,7 +252,7 @@ async fn fetch(
             }
             Recovered::NotListed | Recovered::RateLimited { .. } => {
                 return Err(recovery::revoke(
-                    inner,
+                    cx,
                     appid,
                     serial,
                     tombstone(RevokeReason::NotListed, None, now),
@@ -217,7 +273,7 @@ async fn fetch(
             }
         },
     };
-    let first = exchange(inner, appid, &refresh_token).await;
+    let first = cx.kind.exchange(appid, &refresh_token).await;
     let (response, used) = match first {
         Ok(r) => (r, refresh_token),
         Err(e) if e.class() == Some(ErrorClass::RefreshTokenInvalid) => {
@@ -227,7 +283,7 @@ async fn fetch(
                            text: &'static str,
                            source: Option<Error>| {
                 recovery::revoke(
-                    inner,
+                    cx,
                     appid,
                     from,
                     tombstone(reason, Some(61023), now),
@@ -236,7 +292,7 @@ async fn fetch(
                     fence,
                 )
             };
-            match recovery::recover(inner, appid, Some(&refresh_token), fence).await {
+            match recovery::recover(cx, appid, Some(&refresh_token), fence).await {
                 Recovered::Token {
                     token,
                     version,
@@ -245,7 +301,7 @@ async fn fetch(
                     expected = Some(version);
                     serial = Some(restored.token_serial);
                     record = Some(restored);
-                    match exchange(inner, appid, &token).await {
+                    match cx.kind.exchange(appid, &token).await {
                         Ok(r) => (r, token),
                         Err(e2) if e2.class() == Some(ErrorClass::RefreshTokenInvalid) => {
                             return Err(invalid(
@@ -301,7 +357,7 @@ async fn fetch(
         }
         Err(e) if e.class() == Some(ErrorClass::NotAuthorized) => {
             return Err(recovery::revoke(
-                inner,
+                cx,
                 appid,
                 serial,
                 tombstone(RevokeReason::NotAuthorized, e.code(), now),
@@ -313,20 +369,14 @@ async fn fetch(
         }
         Err(e) => return Err(e),
     };
-    let now = inner.clock.unix_seconds();
-    let cfg = &inner.config;
+    let now = cx.ports.now();
     let refresh_token = response
         .authorizer_refresh_token
         .clone()
         .filter(|t| !t.is_empty())
         .unwrap_or(used);
     let expires_at = expiry(now, response.expires_in);
-    let refresh_at = refresh_deadline(
-        now,
-        response.expires_in,
-        cfg.refresh_margin,
-        cfg.refresh_jitter.spread(inner.jitter.unit()),
-    );
+    let refresh_at = cx.ports.refresh_at(now, response.expires_in);
     let event = RecordEvent::Refreshed {
         from_serial: serial,
         grant: Grant {
@@ -353,23 +403,4 @@ async fn fetch(
         expected,
         event: Some(event),
     })
-}
-
-/// `api_authorizer_token` with the component token.
-pub(crate) async fn exchange(
-    inner: &Arc<Inner>,
-    appid: &str,
-    refresh_token: &AuthorizerRefreshToken,
-) -> Result<AuthorizerTokenResponse, Error> {
-    call::with_token::<ComponentKind, _, _>(
-        inner,
-        &(),
-        Endpoint::AuthorizerToken,
-        &AuthorizerTokenRequest {
-            component_appid: inner.component_appid(),
-            authorizer_appid: appid,
-            authorizer_refresh_token: refresh_token.expose_secret(),
-        },
-    )
-    .await
 }

@@ -8,15 +8,15 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::api::{ApiCall, Endpoint};
-use crate::component::Inner;
 use crate::error::Result;
+use crate::transport::Transport;
 
-use super::TokenKind;
+use super::{TokenCache, TokenKind};
 
 /// Runs `send` with the token of `id`; on a token error, expires that token, refreshes once
 /// and runs `send` once more.
 pub(crate) async fn with_token_do<K, R, F, Fut>(
-    inner: &Arc<Inner>,
+    cache: &Arc<TokenCache<K>>,
     id: &K::Id,
     what: &str,
     send: F,
@@ -26,8 +26,7 @@ where
     F: Fn(K::Token) -> Fut,
     Fut: Future<Output = Result<R>>,
 {
-    let engine = K::engine(inner);
-    let token = engine.get(inner, id).await?;
+    let token = cache.get(id).await?;
     match send(token.value.clone()).await {
         Err(e) if e.is_token_invalid() => {
             tracing::warn!(
@@ -36,8 +35,8 @@ where
                 errcode = e.code(),
                 "token rejected; refreshing once"
             );
-            engine.expire(inner, id, token.version, e.code()).await?;
-            let token = engine.get(inner, id).await?;
+            cache.expire(id, token.version, e.code()).await?;
+            let token = cache.get(id).await?;
             send(token.value).await
         }
         other => other,
@@ -46,7 +45,8 @@ where
 
 /// Calls a built-in `endpoint` with the token of `id`.
 pub(crate) async fn with_token<K, Req, Resp>(
-    inner: &Arc<Inner>,
+    cache: &Arc<TokenCache<K>>,
+    transport: &Transport,
     id: &K::Id,
     endpoint: Endpoint,
     body: &Req,
@@ -56,9 +56,8 @@ where
     Req: Serialize + Sync + ?Sized,
     Resp: DeserializeOwned,
 {
-    with_token_do::<K, _, _, _>(inner, id, endpoint.name(), |token| async move {
-        inner
-            .transport
+    with_token_do::<K, _, _, _>(cache, id, endpoint.name(), |token| async move {
+        transport
             .call(endpoint, Some(K::expose(&token)), body)
             .await
     })
@@ -67,7 +66,8 @@ where
 
 /// Sends a generic call with the token of `id`.
 pub(crate) async fn api_with_token<K, Resp>(
-    inner: &Arc<Inner>,
+    cache: &Arc<TokenCache<K>>,
+    transport: &Transport,
     id: &K::Id,
     call: &ApiCall,
     body: Option<&[u8]>,
@@ -76,9 +76,8 @@ where
     K: TokenKind,
     Resp: DeserializeOwned,
 {
-    with_token_do::<K, _, _, _>(inner, id, call.name(), |token| async move {
-        inner
-            .transport
+    with_token_do::<K, _, _, _>(cache, id, call.name(), |token| async move {
+        transport
             .call_api(call, Some(K::expose(&token)), body)
             .await
     })

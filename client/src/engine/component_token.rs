@@ -3,21 +3,47 @@
 use std::sync::Arc;
 
 use crate::api::{ComponentTokenRequest, ComponentTokenResponse, Endpoint};
-use crate::component::Inner;
 use crate::error::Error;
 use crate::hooks::ClientEvent;
-use crate::secret::ComponentAccessToken;
+use crate::secret::{ComponentAccessToken, ComponentAppSecret};
 use crate::store::{
-    BoxFuture, ComponentTokenRecord, RevokedRecord, StoreError, StoreKey, StoredValue, Versioned,
+    BoxFuture, ComponentTokenRecord, RevokedRecord, StoreError, StoreKey, StoredValue,
+    TicketRecord, TokenStore, Versioned,
 };
-use crate::tokens::{expiry, refresh_deadline, ticket_is_stale};
+use crate::tokens::{expiry, ticket_is_stale};
+use crate::transport::Transport;
 
 use super::machine::{Token, View};
-use super::{Engine, Fetched, TokenKind};
+use super::{Fetched, Ports, TokenKind};
 
-/// The component access token (one per component).
+/// The component access token (one per component): what its fetch needs.
 #[derive(Debug)]
-pub(crate) struct ComponentKind;
+pub(crate) struct ComponentKind {
+    pub component_appid: String,
+    pub appsecret: ComponentAppSecret,
+    pub key: StoreKey,
+    pub ticket_key: StoreKey,
+    pub transport: Arc<Transport>,
+}
+
+/// The stored ticket, if any (a record of another kind is a corrupt store).
+pub(crate) async fn read_ticket(
+    store: &dyn TokenStore,
+    key: &StoreKey,
+) -> Result<Option<TicketRecord>, Error> {
+    Ok(match store.get(key).await? {
+        Some(Versioned {
+            value: StoredValue::Ticket(t),
+            ..
+        }) => Some(t),
+        Some(_) => {
+            return Err(Error::Store(StoreError::corrupt(format!(
+                "record at {key} has an unexpected kind"
+            ))))
+        }
+        None => None,
+    })
+}
 
 pub(crate) fn corrupt(key_kind: &str) -> Error {
     Error::Store(StoreError::corrupt(format!(
@@ -30,12 +56,8 @@ impl TokenKind for ComponentKind {
     type Token = ComponentAccessToken;
     const NAME: &'static str = "component_access_token";
 
-    fn engine(inner: &Inner) -> &Engine<Self> {
-        &inner.component_tokens
-    }
-
-    fn key(inner: &Inner, _: &()) -> StoreKey {
-        inner.component_key.clone()
+    fn key(&self, _: &()) -> StoreKey {
+        self.key.clone()
     }
 
     fn expose(token: &ComponentAccessToken) -> &str {
@@ -59,14 +81,17 @@ impl TokenKind for ComponentKind {
     }
 
     fn fetch<'a>(
-        inner: &'a Arc<Inner>,
+        &'a self,
+        ports: &'a Ports,
         _: &'a (),
         current: Option<Versioned>,
         _fence: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Fetched<ComponentAccessToken>, Error>> {
         Box::pin(async move {
-            let ticket = inner.stored_ticket().await?.ok_or(Error::TicketMissing)?;
-            let stale = ticket_is_stale(inner.clock.unix_seconds(), ticket.create_time);
+            let ticket = read_ticket(ports.store.as_ref(), &self.ticket_key)
+                .await?
+                .ok_or(Error::TicketMissing)?;
+            let stale = ticket_is_stale(ports.now(), ticket.create_time);
             if stale {
                 tracing::warn!(
                     ticket_create_time = ticket.create_time,
@@ -74,11 +99,11 @@ impl TokenKind for ComponentKind {
                 );
             }
             let request = ComponentTokenRequest {
-                component_appid: inner.component_appid(),
-                component_appsecret: inner.config.component_appsecret.expose_secret(),
+                component_appid: &self.component_appid,
+                component_appsecret: self.appsecret.expose_secret(),
                 component_verify_ticket: ticket.ticket.expose_secret(),
             };
-            let response: ComponentTokenResponse = inner
+            let response: ComponentTokenResponse = self
                 .transport
                 .call(Endpoint::ComponentToken, None, &request)
                 .await
@@ -92,17 +117,11 @@ impl TokenKind for ComponentKind {
                     },
                     other => other,
                 })?;
-            let now = inner.clock.unix_seconds();
-            let cfg = &inner.config;
+            let now = ports.now();
             let record = ComponentTokenRecord {
                 token: response.component_access_token.clone(),
                 obtained_at: now,
-                refresh_at: refresh_deadline(
-                    now,
-                    response.expires_in,
-                    cfg.refresh_margin,
-                    cfg.refresh_jitter.spread(inner.jitter.unit()),
-                ),
+                refresh_at: ports.refresh_at(now, response.expires_in),
                 expires_at: expiry(now, response.expires_in),
             };
             Ok(Fetched {
@@ -151,27 +170,27 @@ impl TokenKind for ComponentKind {
         corrupt("component token")
     }
 
-    fn refreshed(inner: &Inner, _: &(), token: &Token<ComponentAccessToken>) {
+    fn refreshed(_: &(), token: &Token<ComponentAccessToken>) -> ClientEvent {
         tracing::info!(
             expires_at = token.expires_at,
             "component access token refreshed"
         );
-        inner.emit(ClientEvent::ComponentTokenRefreshed {
+        ClientEvent::ComponentTokenRefreshed {
             expires_at: token.expires_at,
-        });
+        }
     }
 
-    fn rejected(inner: &Inner, _: &(), errcode: i64) {
-        inner.emit(ClientEvent::TokenRejected {
+    fn rejected(_: &(), errcode: i64) -> ClientEvent {
+        ClientEvent::TokenRejected {
             authorizer_appid: None,
             errcode,
-        });
+        }
     }
 
-    fn failed(inner: &Inner, _: &(), error: &Error) {
-        inner.emit(ClientEvent::RefreshFailed {
+    fn failed(_: &(), error: &Error) -> ClientEvent {
+        ClientEvent::RefreshFailed {
             authorizer_appid: None,
             errcode: error.code(),
-        });
+        }
     }
 }

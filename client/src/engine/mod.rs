@@ -1,4 +1,7 @@
-//! The token engine: one generic cell per token key, driven by the pure [`machine`].
+//! The token engine: a generic cache ([`TokenCache`]) per token kind over narrow ports
+//! ([`Ports`]: store, clock, jitter, settings), driven by the pure [`machine`]. A kind is one
+//! [`TokenKind`] impl — how its record is read and how it is fetched — and one key; nothing in
+//! the engine reaches back into the client façade.
 //!
 //! A caller reads the record, asks the machine what to do, and either uses the token, starts
 //! one background refresh and uses the token (refresh ahead: it never waits on the network),
@@ -10,7 +13,8 @@
 //!
 //! | file | holds |
 //! |---|---|
-//! | `machine` | the pure decisions and cool-downs |
+//! | `machine` | the pure decisions and cool-downs (`wxopen_proto::token_machine`) |
+//! | `ports` | the narrow ports every cache of one component shares |
 //! | `lease` | the lease guard and the wait for another instance |
 //! | `write` | storing a fetched token: fenced CAS, conflicts, background retries |
 //! | `component_token`, `authorizer_token` | how each kind reads its record and fetches |
@@ -22,6 +26,7 @@ pub(crate) mod authorizer_token;
 pub(crate) mod call;
 pub(crate) mod component_token;
 pub(crate) mod lease;
+pub(crate) mod ports;
 pub(crate) use wxopen_proto::token_machine as machine;
 pub(crate) mod records;
 pub(crate) mod recovery;
@@ -35,12 +40,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::watch;
 
-use crate::component::Inner;
 use crate::error::Error;
+use crate::hooks::ClientEvent;
 use crate::store::{BoxFuture, CasOutcome, RevokedRecord, StoreKey, StoredValue, Versioned};
 
 use lease::{Acquired, LeaseRequest};
 use machine::{decide, settle, Cell, Decision, Token, View};
+pub(crate) use ports::{Ports, Settings, SharedPorts};
 
 /// Above this many cells, idle ones are swept (and the threshold doubles with what is left).
 const SWEEP_MIN: usize = 1024;
@@ -60,21 +66,23 @@ pub(crate) struct Fetched<T> {
     pub event: Option<crate::record_machine::RecordEvent>,
 }
 
-/// One token kind: how its record is read, fetched and compared. Everything about *when* to
-/// refresh is shared (the machine); this is only the *how*.
+/// One token kind: how its record is read, fetched and compared — the fetch port of a
+/// [`TokenCache`]. Everything about *when* to refresh is shared (the machine); this is only the
+/// *how*. An implementation holds what its fetch needs (its transport, the cache of the token it
+/// fetches with); the cache passes it the shared [`Ports`].
 pub(crate) trait TokenKind: Sized + Send + Sync + 'static {
     type Id: Clone + Eq + Hash + Send + Sync + fmt::Debug + 'static;
     type Token: Clone + Send + Sync + fmt::Debug + 'static;
     const NAME: &'static str;
 
-    fn engine(inner: &Inner) -> &Engine<Self>;
-    fn key(inner: &Inner, id: &Self::Id) -> StoreKey;
+    fn key(&self, id: &Self::Id) -> StoreKey;
     fn expose(token: &Self::Token) -> &str;
     /// What the record holds (pure); a record of another kind is a corrupt store.
     fn view(value: Option<&Versioned>) -> Result<View<Self::Token>, Error>;
     /// Fetches a token upstream, starting from `current` (read under the lease).
     fn fetch<'a>(
-        inner: &'a Arc<Inner>,
+        &'a self,
+        ports: &'a Ports,
         id: &'a Self::Id,
         current: Option<Versioned>,
         fence: Option<&'a str>,
@@ -91,9 +99,10 @@ pub(crate) trait TokenKind: Sized + Send + Sync + 'static {
     /// The record with its access token marked expired (compare-and-expire), if it has one.
     fn expired(value: &StoredValue) -> Option<StoredValue>;
     fn revoked_error(id: &Self::Id, record: &RevokedRecord) -> Error;
-    fn refreshed(inner: &Inner, id: &Self::Id, token: &Token<Self::Token>);
-    fn rejected(inner: &Inner, id: &Self::Id, errcode: i64);
-    fn failed(inner: &Inner, id: &Self::Id, error: &Error);
+    /// The client events of a refresh, a rejected token and a failed refresh (pure).
+    fn refreshed(id: &Self::Id, token: &Token<Self::Token>) -> ClientEvent;
+    fn rejected(id: &Self::Id, errcode: i64) -> ClientEvent;
+    fn failed(id: &Self::Id, error: &Error) -> ClientEvent;
 }
 
 type Outcome<T> = Result<Token<T>, Error>;
@@ -112,31 +121,45 @@ impl<T> Default for Slot<T> {
     }
 }
 
-/// The cells of one token kind.
-pub(crate) struct Engine<K: TokenKind> {
+/// The token cache of one kind: a cell per id, refreshes shared by every caller, over the
+/// shared [`Ports`].
+pub(crate) struct TokenCache<K: TokenKind> {
+    kind: K,
+    ports: SharedPorts,
     slots: Mutex<HashMap<K::Id, Slot<K::Token>>>,
     sweep_above: AtomicUsize,
 }
 
-impl<K: TokenKind> Default for Engine<K> {
-    fn default() -> Self {
-        Self {
-            slots: Mutex::new(HashMap::new()),
-            sweep_above: AtomicUsize::new(SWEEP_MIN),
-        }
-    }
-}
-
-impl<K: TokenKind> fmt::Debug for Engine<K> {
+impl<K: TokenKind> fmt::Debug for TokenCache<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Engine")
+        f.debug_struct("TokenCache")
             .field("kind", &K::NAME)
             .field("cells", &self.lock().len())
             .finish()
     }
 }
 
-impl<K: TokenKind> Engine<K> {
+impl<K: TokenKind> TokenCache<K> {
+    /// A cache of `kind` over `ports`.
+    pub(crate) fn new(kind: K, ports: SharedPorts) -> Arc<Self> {
+        Arc::new(Self {
+            kind,
+            ports,
+            slots: Mutex::new(HashMap::new()),
+            sweep_above: AtomicUsize::new(SWEEP_MIN),
+        })
+    }
+
+    /// The shared ports.
+    pub(crate) fn ports(&self) -> &Ports {
+        &self.ports
+    }
+
+    /// The kind (what its fetch holds).
+    pub(crate) fn kind(&self) -> &K {
+        &self.kind
+    }
+
     fn lock(&self) -> MutexGuard<'_, HashMap<K::Id, Slot<K::Token>>> {
         // Every update under this lock is a plain field assignment: a poisoned lock holds
         // consistent data.
@@ -149,31 +172,27 @@ impl<K: TokenKind> Engine<K> {
     }
 
     /// The token of `id`, per the machine's decision.
-    pub(crate) async fn get(
-        &self,
-        inner: &Arc<Inner>,
-        id: &K::Id,
-    ) -> Result<Token<K::Token>, Error> {
+    pub(crate) async fn get(self: &Arc<Self>, id: &K::Id) -> Result<Token<K::Token>, Error> {
         // A refresh joined just as it finished may hand over a token older than this caller's
         // view of time (a clock jump): then decide once more.
         for _ in 0..2 {
-            let token = self.get_once(inner, id).await?;
-            if token.usable_at(inner.clock.unix_seconds()) {
+            let token = self.get_once(id).await?;
+            if token.usable_at(self.ports.now()) {
                 return Ok(token);
             }
         }
         Err(Error::RefreshAborted { token: K::NAME })
     }
 
-    async fn get_once(&self, inner: &Arc<Inner>, id: &K::Id) -> Result<Token<K::Token>, Error> {
-        let key = K::key(inner, id);
-        let read = inner.store.get(&key).await;
+    async fn get_once(self: &Arc<Self>, id: &K::Id) -> Result<Token<K::Token>, Error> {
+        let key = self.kind.key(id);
+        let read = self.ports.store.get(&key).await;
         let view = match read {
             Ok(v) => Ok(K::view(v.as_ref())?),
             Err(e) => Err(e),
         };
-        let now_ms = inner.clock.unix_millis();
-        let generation = inner.ticket_generation();
+        let now_ms = self.ports.clock.unix_millis();
+        let generation = self.ports.ticket_generation();
         let decision = {
             let mut slots = self.lock();
             // Cached reads find their cell; only a key's first read allocates one.
@@ -191,22 +210,21 @@ impl<K: TokenKind> Engine<K> {
         match decision {
             Decision::Use(t) => Ok(t),
             Decision::UseAndRefresh(t) => {
-                drop(self.start(inner, id, Some(t.version)));
+                drop(self.start(id, Some(t.version)));
                 Ok(t)
             }
             Decision::Revoked(record) => Err(K::revoked_error(id, &record)),
             Decision::Fail(e) => Err(e.into()),
             Decision::Refresh { observed } => {
-                let rx = self.start(inner, id, observed);
-                self.wait(inner, rx).await
+                let rx = self.start(id, observed);
+                self.wait(rx).await
             }
         }
     }
 
     /// Starts the refresh of `id` unless one runs; returns its outcome channel.
     fn start(
-        &self,
-        inner: &Arc<Inner>,
+        self: &Arc<Self>,
         id: &K::Id,
         observed: Option<u64>,
     ) -> watch::Receiver<Option<Outcome<K::Token>>> {
@@ -219,12 +237,12 @@ impl<K: TokenKind> Engine<K> {
         slot.cell.flight = true;
         slot.flight = Some(rx.clone());
         drop(slots);
-        let (inner, id) = (inner.clone(), id.clone());
+        let (this, id) = (self.clone(), id.clone());
         tokio::spawn(async move {
-            let outcome = refresh::<K>(&inner, &id, observed).await;
+            let outcome = refresh::<K>(&this, &id, observed).await;
             let tombstoned = match &outcome {
                 Err(Error::MustReauthorize { .. }) => {
-                    let stored = inner.store.get(&K::key(&inner, &id)).await;
+                    let stored = this.ports.store.get(&this.kind.key(&id)).await;
                     matches!(
                         stored.map(|v| K::view(v.as_ref())),
                         Ok(Ok(View::Revoked { .. }))
@@ -233,12 +251,12 @@ impl<K: TokenKind> Engine<K> {
                 _ => false,
             };
             // Settle the cell before anyone hears of the outcome.
-            K::engine(&inner).settle(&inner, &id, &outcome, tombstoned);
+            this.settle(&id, &outcome, tombstoned);
             match &outcome {
-                Ok(t) => K::refreshed(&inner, &id, t),
+                Ok(t) => this.ports.emit(K::refreshed(&id, t)),
                 Err(e) => {
                     tracing::warn!(token = K::NAME, error = %e, "refresh failed");
-                    K::failed(&inner, &id, e);
+                    this.ports.emit(K::failed(&id, e));
                 }
             }
             let _ = tx.send(Some(outcome));
@@ -246,9 +264,9 @@ impl<K: TokenKind> Engine<K> {
         rx
     }
 
-    fn settle(&self, inner: &Inner, id: &K::Id, outcome: &Outcome<K::Token>, tombstoned: bool) {
-        let now_ms = inner.clock.unix_millis();
-        let generation = inner.ticket_generation();
+    fn settle(&self, id: &K::Id, outcome: &Outcome<K::Token>, tombstoned: bool) {
+        let now_ms = self.ports.clock.unix_millis();
+        let generation = self.ports.ticket_generation();
         let mut slots = self.lock();
         if let Some(slot) = slots.get_mut(id) {
             slot.flight = None;
@@ -256,8 +274,8 @@ impl<K: TokenKind> Engine<K> {
                 &mut slot.cell,
                 now_ms,
                 outcome,
-                &inner.config.cooldowns,
-                inner.jitter.unit(),
+                &self.ports.settings.cooldowns,
+                self.ports.jitter.unit(),
                 generation,
                 tombstoned,
             );
@@ -279,16 +297,16 @@ impl<K: TokenKind> Engine<K> {
 
     async fn wait(
         &self,
-        inner: &Inner,
         mut rx: watch::Receiver<Option<Outcome<K::Token>>>,
     ) -> Result<Token<K::Token>, Error> {
-        let deadline = inner.clock.sleep(inner.config.token_wait);
+        let wait = self.ports.settings.token_wait;
+        let deadline = self.ports.clock.sleep(wait);
         tokio::select! {
             r = rx.wait_for(Option::is_some) => match r {
                 Ok(v) => v.clone().unwrap_or(Err(Error::RefreshAborted { token: K::NAME })),
                 Err(_) => Err(Error::RefreshAborted { token: K::NAME }),
             },
-            () = deadline => Err(Error::WaitTimeout { token: K::NAME, waited: inner.config.token_wait }),
+            () = deadline => Err(Error::WaitTimeout { token: K::NAME, waited: wait }),
         }
     }
 
@@ -332,14 +350,13 @@ impl<K: TokenKind> Engine<K> {
     /// the next [`get`](Self::get) refreshes. A record that changed since is left alone.
     pub(crate) async fn expire(
         &self,
-        inner: &Arc<Inner>,
         id: &K::Id,
         version: u64,
         errcode: Option<i64>,
     ) -> Result<bool, Error> {
-        let key = K::key(inner, id);
+        let key = self.kind.key(id);
         self.clear_unwritten(id);
-        let Some(current) = inner.store.get(&key).await? else {
+        let Some(current) = self.ports.store.get(&key).await? else {
             return Ok(false);
         };
         if current.version != version {
@@ -349,14 +366,14 @@ impl<K: TokenKind> Engine<K> {
             return Ok(false);
         };
         let expired = matches!(
-            inner
+            self.ports
                 .store
                 .compare_and_set(&key, Some(version), next, None)
                 .await?,
             CasOutcome::Applied { .. }
         );
         if let (true, Some(errcode)) = (expired, errcode) {
-            K::rejected(inner, id, errcode);
+            self.ports.emit(K::rejected(id, errcode));
         }
         Ok(expired)
     }
@@ -365,21 +382,20 @@ impl<K: TokenKind> Engine<K> {
     /// and refresh; otherwise return the current token. N callers reporting the same rejected
     /// token cause one refresh.
     pub(crate) async fn refresh_if_current(
-        &self,
-        inner: &Arc<Inner>,
+        self: &Arc<Self>,
         id: &K::Id,
         stale: Option<&str>,
     ) -> Result<Token<K::Token>, Error> {
-        let key = K::key(inner, id);
-        let current = inner.store.get(&key).await?;
+        let key = self.kind.key(id);
+        let current = self.ports.store.get(&key).await?;
         if let View::Token(t) = K::view(current.as_ref())? {
             if stale.is_none_or(|s| ct_eq(K::expose(&t.value), s)) {
-                self.expire(inner, id, t.version, None).await?;
-            } else if t.usable_at(inner.clock.unix_seconds()) {
+                self.expire(id, t.version, None).await?;
+            } else if t.usable_at(self.ports.now()) {
                 return Ok(t);
             }
         }
-        self.get(inner, id).await
+        self.get(id).await
     }
 }
 
@@ -394,19 +410,20 @@ fn ct_eq(a: &str, b: &str) -> bool {
 
 /// One refresh of `id`: lease, re-read, fetch, fenced write.
 async fn refresh<K: TokenKind>(
-    inner: &Arc<Inner>,
+    cache: &Arc<TokenCache<K>>,
     id: &K::Id,
     observed: Option<u64>,
 ) -> Outcome<K::Token> {
-    let key = K::key(inner, id);
-    let now = inner.clock.unix_seconds();
-    let cfg = &inner.config;
+    let ports = &cache.ports;
+    let key = cache.kind.key(id);
+    let now = ports.now();
+    let cfg = &ports.settings;
     let acquired = lease::acquire(
         LeaseRequest {
-            store: &inner.store,
-            clock: &inner.clock,
+            store: &ports.store,
+            clock: &ports.clock,
             key: &key,
-            holder: &inner.holder,
+            holder: &ports.holder,
             ttl: cfg.lease_ttl,
             wait: cfg.lease_wait,
             poll: cfg.lease_poll,
@@ -420,7 +437,7 @@ async fn refresh<K: TokenKind>(
         Acquired::Held(g) => Some(g),
         Acquired::Degraded => None,
     };
-    let outcome = refresh_under_lease::<K>(inner, id, &key, observed, now, guard.as_ref()).await;
+    let outcome = refresh_under_lease::<K>(cache, id, &key, observed, now, guard.as_ref()).await;
     // Released before the outcome is published (see LeaseGuard::release).
     if let Some(g) = guard {
         g.release().await;
@@ -443,7 +460,7 @@ fn superseding<K: TokenKind>(
 
 /// The part of [`refresh`] that runs under the lease (or degraded, without one).
 async fn refresh_under_lease<K: TokenKind>(
-    inner: &Arc<Inner>,
+    cache: &Arc<TokenCache<K>>,
     id: &K::Id,
     key: &StoreKey,
     observed: Option<u64>,
@@ -451,15 +468,16 @@ async fn refresh_under_lease<K: TokenKind>(
     guard: Option<&lease::LeaseGuard>,
 ) -> Outcome<K::Token> {
     // Another instance may have finished just before we got the lease.
-    let current = inner.store.get(key).await?;
+    let ports = &cache.ports;
+    let current = ports.store.get(key).await?;
     if let Some(t) = superseding::<K>(current.as_ref(), observed, now) {
         return Ok(t);
     }
     if let View::Revoked { record, .. } = K::view(current.as_ref())? {
         return Err(K::revoked_error(id, &record));
     }
-    let started_at = inner.clock.unix_seconds();
+    let started_at = ports.now();
     let fence = guard.map(|g| g.holder());
-    let fetched = K::fetch(inner, id, current, fence).await?;
-    Ok(write::store_fetched::<K>(inner, id, key, fetched, guard, started_at).await)
+    let fetched = cache.kind.fetch(ports, id, current, fence).await?;
+    Ok(write::store_fetched::<K>(cache, id, key, fetched, guard, started_at).await)
 }

@@ -7,9 +7,9 @@
 
 use std::sync::Arc;
 
+use super::authorizer_token::Scope;
 use super::records::{apply_to_store, Applied};
 use crate::api::AuthorizerListItem;
-use crate::component::Inner;
 use crate::error::Error;
 use crate::hooks::ClientEvent;
 use crate::record_machine::{Kept, RecordEvent};
@@ -44,49 +44,48 @@ pub(crate) enum Recovered {
 
 /// Recovers the refresh token of `wanted` (other than `rejected`, the one WeChat refused).
 pub(crate) async fn recover(
-    inner: &Arc<Inner>,
+    cx: Scope<'_>,
     wanted: &str,
     rejected: Option<&AuthorizerRefreshToken>,
     fence: Option<&str>,
 ) -> Recovered {
-    let scan_key = StoreKey::authorizer_scan(inner.component_appid());
-    let wanted_key = StoreKey::authorizer(inner.component_appid(), wanted);
-    let now = inner.clock.unix_seconds();
-    let interval = inner.config.authorizer_scan_interval.as_secs();
-    let last = match inner.store.get(&scan_key).await {
+    let scan_key = StoreKey::authorizer_scan(&cx.kind.component_appid);
+    let wanted_key = StoreKey::authorizer(&cx.kind.component_appid, wanted);
+    let now = cx.ports.now();
+    let interval = cx.ports.settings.authorizer_scan_interval.as_secs();
+    let last = match cx.ports.store.get(&scan_key).await {
         Ok(v) => v,
         Err(e) => return Recovered::Failed(e.into()),
     };
     if let Some(StoredValue::AuthorizerScan(s)) = last.as_ref().map(|v| &v.value) {
         if now < s.started_at.saturating_add(interval) {
-            return after_recent_scan(inner, &wanted_key, rejected, s.started_at).await;
+            return after_recent_scan(cx, &wanted_key, rejected, s.started_at).await;
         }
     }
     let claim = StoredValue::AuthorizerScan(ScanRecord {
         started_at: now,
         listed: 0,
     });
-    let scan_version = match inner
+    let scan_version = match cx
+        .ports
         .store
         .compare_and_set(&scan_key, last.as_ref().map(|v| v.version), claim, None)
         .await
     {
         Ok(CasOutcome::Applied { version }) => version,
-        Ok(_) => return after_recent_scan(inner, &wanted_key, rejected, now).await,
+        Ok(_) => return after_recent_scan(cx, &wanted_key, rejected, now).await,
         Err(e) => return Recovered::Failed(e.into()),
     };
     tracing::info!(wanted, "scanning the authorizer list");
     let mut found = None;
     let (mut offset, mut listed, mut skipped, mut restored) = (0u32, 0u64, 0u64, 0u64);
     for _ in 0..AUTHORIZER_LIST_MAX_PAGES {
-        let page = match inner.authorizer_list(offset, AUTHORIZER_LIST_PAGE).await {
+        let page = match cx.kind.authorizer_list(offset, AUTHORIZER_LIST_PAGE).await {
             Ok(p) => p,
             Err(e) => return Recovered::Failed(e),
         };
         for item in &page.list {
-            if item.refresh_token.is_empty()
-                || !crate::component::valid_appid(&item.authorizer_appid)
-            {
+            if item.refresh_token.is_empty() || !crate::appid::valid_appid(&item.authorizer_appid) {
                 skipped += 1;
                 tracing::warn!(authorizer_appid = %crate::error::one_line(&item.authorizer_appid), "authorizer list entry without a usable refresh token or appid; skipped");
                 continue;
@@ -95,7 +94,7 @@ pub(crate) async fn recover(
             let is_wanted = item.authorizer_appid == wanted;
             let fence = if is_wanted { fence } else { None };
             match restore(
-                inner,
+                cx,
                 item,
                 now,
                 is_wanted.then_some(rejected).flatten(),
@@ -106,7 +105,7 @@ pub(crate) async fn recover(
                 Ok(Some((version, record, wrote))) if is_wanted => {
                     restored += u64::from(wrote);
                     if wrote {
-                        inner.emit(ClientEvent::RefreshTokenRecovered {
+                        cx.ports.emit(ClientEvent::RefreshTokenRecovered {
                             authorizer_appid: wanted.to_owned(),
                         });
                     }
@@ -132,12 +131,13 @@ pub(crate) async fn recover(
         started_at: now,
         listed,
     });
-    let _ = inner
+    let _ = cx
+        .ports
         .store
         .compare_and_set(&scan_key, Some(scan_version), done, None)
         .await;
     tracing::info!(listed, restored, skipped, "authorizer list scanned");
-    inner.emit(ClientEvent::AuthorizerListScanned {
+    cx.ports.emit(ClientEvent::AuthorizerListScanned {
         listed,
         restored,
         skipped,
@@ -146,12 +146,12 @@ pub(crate) async fn recover(
 }
 
 async fn after_recent_scan(
-    inner: &Inner,
+    cx: Scope<'_>,
     wanted_key: &StoreKey,
     rejected: Option<&AuthorizerRefreshToken>,
     last: u64,
 ) -> Recovered {
-    match inner.store.get(wanted_key).await {
+    match cx.ports.store.get(wanted_key).await {
         Ok(Some(v)) => match v.value {
             StoredValue::Authorizer(record) => match record.refresh_token.clone() {
                 Some(rt) if Some(&rt) != rejected => Recovered::Token {
@@ -171,22 +171,22 @@ async fn after_recent_scan(
 /// Restores `item`'s refresh token through the record machine. `Some((version, record,
 /// wrote))` when the record holds the listed token afterwards.
 async fn restore(
-    inner: &Inner,
+    cx: Scope<'_>,
     item: &AuthorizerListItem,
     scan_started: u64,
     rejected: Option<&AuthorizerRefreshToken>,
     fence: Option<&str>,
 ) -> Result<Option<(u64, AuthorizerRecord, bool)>, Error> {
-    let key = StoreKey::authorizer(inner.component_appid(), &item.authorizer_appid);
+    let key = StoreKey::authorizer(&cx.kind.component_appid, &item.authorizer_appid);
     let event = RecordEvent::Recovered {
         refresh_token: item.refresh_token.clone(),
         auth_time: item.auth_time,
         scan_started,
         rejected: rejected.cloned(),
     };
-    let now = inner.clock.unix_seconds();
+    let now = cx.ports.now();
     Ok(
-        match apply_to_store(inner.store.as_ref(), &key, &event, now, fence).await? {
+        match apply_to_store(cx.ports.store.as_ref(), &key, &event, now, fence).await? {
             Applied::Written {
                 version,
                 value: StoredValue::Authorizer(r),
@@ -207,7 +207,7 @@ async fn restore(
 /// Stores `revoked` as the account's tombstone through the record machine (unless the record
 /// got tokens from another source since `from_serial`) and returns the must-reauthorize error.
 pub(crate) async fn revoke(
-    inner: &Inner,
+    cx: Scope<'_>,
     appid: &str,
     from_serial: Option<u64>,
     revoked: RevokedRecord,
@@ -215,20 +215,20 @@ pub(crate) async fn revoke(
     source: Option<Error>,
     fence: Option<&str>,
 ) -> Error {
-    let key = StoreKey::authorizer(inner.component_appid(), appid);
+    let key = StoreKey::authorizer(&cx.kind.component_appid, appid);
     let event = RecordEvent::Revoked {
         from_serial,
         tombstone: revoked.clone(),
     };
-    let now = inner.clock.unix_seconds();
-    match apply_to_store(inner.store.as_ref(), &key, &event, now, fence).await {
+    let now = cx.ports.now();
+    match apply_to_store(cx.ports.store.as_ref(), &key, &event, now, fence).await {
         Ok(Applied::Written { .. }) => {
             tracing::warn!(
                 authorizer_appid = appid,
                 reason,
                 "authorizer needs re-authorization; tombstone stored"
             );
-            inner.emit(ClientEvent::AuthorizerRevoked {
+            cx.ports.emit(ClientEvent::AuthorizerRevoked {
                 authorizer_appid: appid.to_owned(),
                 errcode: revoked.errcode,
             });

@@ -6,12 +6,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::component::Inner;
 use crate::store::{CasOutcome, StoreKey};
 
 use super::lease::LeaseGuard;
 use super::machine::Token;
-use super::{Fetched, TokenKind};
+use super::{Fetched, TokenCache, TokenKind};
 
 /// Bound on compare-and-set rounds of one write.
 pub(crate) const CAS_ATTEMPTS: usize = 8;
@@ -26,7 +25,7 @@ enum Step {
 }
 
 async fn write_once<K: TokenKind>(
-    inner: &Inner,
+    cache: &TokenCache<K>,
     key: &StoreKey,
     fetched: &mut Fetched<K::Token>,
     guard: Option<&LeaseGuard>,
@@ -34,14 +33,15 @@ async fn write_once<K: TokenKind>(
 ) -> Step {
     let fence = guard.map(LeaseGuard::holder);
     for _ in 0..CAS_ATTEMPTS {
-        let outcome = inner
+        let outcome = cache
+            .ports()
             .store
             .compare_and_set(key, fetched.expected, fetched.value.clone(), fence)
             .await;
         match outcome {
             Ok(CasOutcome::Applied { version }) => return Step::Done(version),
             Ok(CasOutcome::Conflict { current }) => {
-                let now = inner.clock.unix_seconds();
+                let now = cache.ports().now();
                 match K::reconcile(current.as_ref(), fetched, started_at, now) {
                     Some(value) => {
                         fetched.value = value;
@@ -73,14 +73,14 @@ async fn write_once<K: TokenKind>(
 
 /// Stores `fetched` and returns its token (version 0 when it is not in the store).
 pub(crate) async fn store_fetched<K: TokenKind>(
-    inner: &Arc<Inner>,
+    cache: &Arc<TokenCache<K>>,
     id: &K::Id,
     key: &StoreKey,
     mut fetched: Fetched<K::Token>,
     guard: Option<&LeaseGuard>,
     started_at: u64,
 ) -> Token<K::Token> {
-    match write_once::<K>(inner, key, &mut fetched, guard, started_at).await {
+    match write_once::<K>(cache, key, &mut fetched, guard, started_at).await {
         Step::Done(version) => Token {
             version,
             ..fetched.token
@@ -88,10 +88,10 @@ pub(crate) async fn store_fetched<K: TokenKind>(
         Step::KeepCurrent => fetched.token,
         Step::Failed => {
             let token = fetched.token.clone();
-            K::engine(inner).hold_unwritten(id, token.clone(), fetched.expected);
-            let (inner, id, key) = (inner.clone(), id.clone(), key.clone());
+            cache.hold_unwritten(id, token.clone(), fetched.expected);
+            let (cache, id, key) = (cache.clone(), id.clone(), key.clone());
             tokio::spawn(async move {
-                retry_in_background::<K>(inner, id, key, fetched, started_at).await
+                retry_in_background::<K>(cache, id, key, fetched, started_at).await
             });
             token
         }
@@ -100,7 +100,7 @@ pub(crate) async fn store_fetched<K: TokenKind>(
 
 /// Keeps trying to store a fetched token until it is stored, superseded, or expired.
 async fn retry_in_background<K: TokenKind>(
-    inner: Arc<Inner>,
+    cache: Arc<TokenCache<K>>,
     id: K::Id,
     key: StoreKey,
     mut fetched: Fetched<K::Token>,
@@ -108,12 +108,12 @@ async fn retry_in_background<K: TokenKind>(
 ) {
     let mut delay = RETRY_FIRST;
     loop {
-        inner.clock.sleep(delay).await;
-        if !fetched.token.usable_at(inner.clock.unix_seconds()) {
+        cache.ports().clock.sleep(delay).await;
+        if !fetched.token.usable_at(cache.ports().now()) {
             tracing::warn!(key = %key, "the unwritten token expired before the store came back");
             break;
         }
-        match write_once::<K>(&inner, &key, &mut fetched, None, started_at).await {
+        match write_once::<K>(&cache, &key, &mut fetched, None, started_at).await {
             Step::Done(_) => {
                 tracing::info!(key = %key, "refreshed token stored after a retry");
                 break;
@@ -122,5 +122,5 @@ async fn retry_in_background<K: TokenKind>(
             Step::Failed => delay = (delay * 2).min(RETRY_MAX),
         }
     }
-    K::engine(&inner).clear_unwritten(&id);
+    cache.clear_unwritten(&id);
 }
