@@ -1,11 +1,12 @@
 //! The authorization flow: pre-auth codes, authorization links, `query_auth`, and importing
 //! refresh tokens from another system.
 
-use super::{check_appid, ComponentClient};
+use super::client::ComponentClient;
 use crate::api::{
     AuthorizationInfo, Endpoint, PreAuthCodeRequest, PreAuthCodeResponse, QueryAuthRequest,
     QueryAuthResponse,
 };
+use crate::appid::check_appid;
 use crate::auth_url::{self, AuthPage, AuthUrlOptions};
 use crate::authorization::AuthorizationRequest;
 use crate::engine::call::with_token;
@@ -180,6 +181,7 @@ impl ComponentClient {
             .inner
             .authorizer_tokens
             .kind()
+            .calls
             .exchange(authorizer_appid, &refresh_token)
             .await?;
         let now = self.now();

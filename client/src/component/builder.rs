@@ -7,9 +7,10 @@ use std::sync::Arc;
 use tokio::sync::broadcast;
 use wxopen_core::MsgCrypt;
 
-use super::{ComponentClient, Inner};
+use super::client::{ComponentClient, Inner};
 use crate::clock::{Clock, SystemClock};
 use crate::config::ComponentConfig;
+use crate::engine::authorizer_calls::AuthorizerCalls;
 use crate::engine::authorizer_token::AuthorizerKind;
 use crate::engine::component_token::ComponentKind;
 use crate::engine::{Ports, Settings, TokenCache};
@@ -44,6 +45,21 @@ impl fmt::Debug for ComponentClientBuilder {
             .field("clock", &self.clock)
             .field("lease_holder", &self.holder)
             .finish_non_exhaustive()
+    }
+}
+
+impl ComponentClient {
+    /// A client with an in-process [`MemoryStore`](crate::MemoryStore) and the
+    /// [`SystemClock`](crate::SystemClock). **The memory store loses the ticket and every
+    /// refresh token when the process exits** (a warning is logged); deploy with a durable
+    /// store through [`builder`](Self::builder).
+    pub fn new(config: ComponentConfig) -> Result<Self> {
+        Self::builder(config).build()
+    }
+
+    /// A builder for a client with a custom store, clock or HTTP client.
+    pub fn builder(config: ComponentConfig) -> ComponentClientBuilder {
+        ComponentClientBuilder::new(config)
     }
 }
 
@@ -194,9 +210,11 @@ impl ComponentClientBuilder {
         );
         let authorizer_tokens = TokenCache::new(
             AuthorizerKind {
-                component_appid: config.component_appid.clone(),
-                transport: transport.clone(),
-                component: component_tokens.clone(),
+                calls: AuthorizerCalls {
+                    component_appid: config.component_appid.clone(),
+                    transport: transport.clone(),
+                    component: component_tokens.clone(),
+                },
             },
             ports.clone(),
         );

@@ -3,12 +3,13 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{check_appid, ComponentClient};
+use super::client::ComponentClient;
 use crate::api::{
     Ack, ApiCall, AuthorizerInfoRequest, AuthorizerInfoResponse, AuthorizerListRequest,
     AuthorizerListResponse, AuthorizerOption, ClearQuotaRequest, ClearQuotaV2Request, Endpoint,
     LegacyOptionRequest, OptionRequest, StartPushTicketRequest, TokenParam,
 };
+use crate::appid::check_appid;
 use crate::engine::call::{api_with_token, with_token};
 use crate::error::{Error, Result};
 

@@ -2,59 +2,19 @@
 //! redirect that carry the same code share one exchange and its result (see
 //! [`crate::code_exchange`] for the record and the pure step).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::OnceCell;
-
-use super::ComponentClient;
+use super::client::ComponentClient;
 use crate::api::{AuthorizationInfo, FuncInfo, FuncScopeCategory};
 use crate::code_exchange::{settles_the_code, step, ExchangeOutcome, ExchangeRecord, ExchangeStep};
 use crate::error::{Error, Result};
 use crate::secret::AuthorizationCode;
 use crate::store::{CasOutcome, StoreKey, StoredValue, Versioned};
 
-/// Codes remembered in process at most (entries of settled codes go after
-/// [`EXCHANGE_KEEP_SECS`](crate::code_exchange::EXCHANGE_KEEP_SECS); running ones never).
-const IN_PROCESS_MAX: usize = 10_000;
 /// How often a waiting instance reads the store for another instance's outcome.
 const POLL: Duration = Duration::from_millis(250);
 /// Tries to store a grant whose store write failed (`NotStored`), doubling from 1 s.
 const STORE_TRIES: u32 = 5;
-
-type Shared = Arc<OnceCell<Result<AuthorizationInfo>>>;
-
-/// The in-process half: one running exchange per code, shared by every caller.
-#[derive(Debug, Default)]
-pub(crate) struct Exchanges {
-    cells: Mutex<HashMap<String, (u64, Shared)>>,
-}
-
-impl Exchanges {
-    fn cell(&self, id: &str, now: u64) -> Shared {
-        let mut cells = self.cells.lock().unwrap_or_else(|p| p.into_inner());
-        if cells.len() >= IN_PROCESS_MAX {
-            // Settled or old entries go; an exchange in flight is never evicted.
-            cells.retain(|_, (at, cell)| {
-                !cell.initialized()
-                    || now.saturating_sub(*at) < crate::code_exchange::EXCHANGE_KEEP_SECS
-            });
-        }
-        cells
-            .entry(id.to_owned())
-            .or_insert_with(|| (now, Arc::new(OnceCell::new())))
-            .1
-            .clone()
-    }
-
-    fn forget(&self, id: &str, cell: &Shared) {
-        let mut cells = self.cells.lock().unwrap_or_else(|p| p.into_inner());
-        if cells.get(id).is_some_and(|(_, c)| Arc::ptr_eq(c, cell)) {
-            cells.remove(id);
-        }
-    }
-}
 
 impl ComponentClient {
     /// Exchanges an authorization code once across every instance sharing the store, and

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::ComponentClient;
+use super::client::ComponentClient;
 use crate::api::ApiCall;
 use crate::error::Result;
 use crate::message::{parse_authorizer_message, AuthorizerMessage};

@@ -2,141 +2,30 @@
 //!
 //! | file | holds |
 //! |---|---|
+//! | `client` | [`ComponentClient`] itself and what every part shares (`Inner`) |
 //! | `builder` | [`ComponentClientBuilder`] and what it validates |
 //! | `push` | the authorization-event URL: tickets, authorization events, their order |
 //! | `messages` | messages of authorized accounts and passive replies |
 //! | `tokens` | the component and authorizer access tokens (over the token engine) |
 //! | `authorization` | pre-auth codes, authorization links, `query_auth`, imports |
 //! | `endpoints` | the other component APIs and generic calls |
+//! | `exchange`, `exchange_cells` | one `api_query_auth` per authorization code, across instances |
 
 mod authorization;
 mod builder;
+mod client;
 mod endpoints;
 mod exchange;
+mod exchange_cells;
 mod messages;
 mod push;
 mod tokens;
 
-use std::fmt;
-use std::sync::Arc;
-
-use tokio::sync::broadcast;
-use wxopen_core::MsgCrypt;
-
-use crate::clock::Clock;
-use crate::config::ComponentConfig;
-use crate::engine::authorizer_token::AuthorizerKind;
-use crate::engine::component_token::{read_ticket, ComponentKind};
-use crate::engine::{Ports, TokenCache};
-use crate::error::Result;
-use crate::hooks::ClientEvent;
-use crate::store::{StoreKey, TicketRecord, TokenStore};
-use crate::transport::Transport;
-
 pub use crate::engine::recovery::{AUTHORIZER_LIST_MAX_PAGES, AUTHORIZER_LIST_PAGE};
 pub use builder::{ComponentClientBuilder, MAX_LEASE_HOLDER_LEN};
+pub use client::ComponentClient;
 pub use messages::KeyUsed;
 pub use push::TICKET_MAX_AHEAD_SECS;
 pub use tokens::{AuthorizerState, AuthorizerSummary, IssuedToken, MAX_LIST_PAGE};
 
 pub use crate::appid::{valid_appid, MAX_APPID_LEN};
-
-/// What every part of the façade shares. The token engine does not see it: its caches work
-/// over the shared [`Ports`] and their kinds.
-pub(crate) struct Inner {
-    pub(crate) config: ComponentConfig,
-    pub(crate) crypt: MsgCrypt,
-    pub(crate) previous_crypt: Option<MsgCrypt>,
-    pub(crate) replay: Option<Arc<dyn crate::replay::ReplayCache>>,
-    pub(crate) store: Arc<dyn TokenStore>,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) transport: Arc<Transport>,
-    pub(crate) ticket_key: StoreKey,
-    pub(crate) component_key: StoreKey,
-    pub(crate) ports: Arc<Ports>,
-    pub(crate) component_tokens: Arc<TokenCache<ComponentKind>>,
-    pub(crate) authorizer_tokens: Arc<TokenCache<AuthorizerKind>>,
-    pub(crate) exchanges: exchange::Exchanges,
-}
-
-impl Inner {
-    pub(crate) fn emit(&self, event: ClientEvent) {
-        self.ports.emit(event);
-    }
-
-    pub(crate) async fn stored_ticket(&self) -> Result<Option<TicketRecord>> {
-        read_ticket(self.store.as_ref(), &self.ticket_key).await
-    }
-}
-
-/// A component (third-party platform) client: handles pushes, keeps the component and
-/// authorizer tokens alive in a [`TokenStore`], and calls the component API.
-///
-/// Cheap to clone (an `Arc` inside); share one per component across the application.
-#[derive(Clone)]
-pub struct ComponentClient {
-    pub(crate) inner: Arc<Inner>,
-}
-
-impl fmt::Debug for ComponentClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ComponentClient")
-            .field("component_appid", &self.inner.config.component_appid)
-            .field("store", &self.inner.store)
-            .field("clock", &self.inner.clock)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ComponentClient {
-    /// A client with an in-process [`MemoryStore`](crate::MemoryStore) and the
-    /// [`SystemClock`](crate::SystemClock). **The memory store loses the ticket and every
-    /// refresh token when the process exits** (a warning is logged); deploy with a durable
-    /// store through [`builder`](Self::builder).
-    pub fn new(config: ComponentConfig) -> Result<Self> {
-        Self::builder(config).build()
-    }
-
-    /// A builder for a client with a custom store, clock or HTTP client.
-    pub fn builder(config: ComponentConfig) -> ComponentClientBuilder {
-        ComponentClientBuilder::new(config)
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &ComponentConfig {
-        &self.inner.config
-    }
-
-    /// The token store.
-    pub fn store(&self) -> &Arc<dyn TokenStore> {
-        &self.inner.store
-    }
-
-    /// The clock.
-    pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.inner.clock
-    }
-
-    /// Subscribes to [`ClientEvent`]s emitted from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<ClientEvent> {
-        self.inner.ports.events.subscribe()
-    }
-
-    fn now(&self) -> u64 {
-        self.inner.clock.unix_seconds()
-    }
-
-    fn component_appid(&self) -> &str {
-        &self.inner.config.component_appid
-    }
-
-    fn authorizer_key(&self, authorizer_appid: &str) -> Result<StoreKey> {
-        check_appid(authorizer_appid)?;
-        Ok(StoreKey::authorizer(
-            self.component_appid(),
-            authorizer_appid,
-        ))
-    }
-}
-
-pub(crate) use crate::appid::check_appid;

@@ -5,7 +5,7 @@
 
 use wxopen_core::MsgCrypt;
 
-use super::ComponentClient;
+use super::client::ComponentClient;
 use crate::engine::records::{apply_to_store, Applied};
 use crate::engine::write::CAS_ATTEMPTS;
 use crate::error::{Error, PushError, Result};

@@ -1,6 +1,7 @@
 //! The component and authorizer access tokens, over the token engine.
 
-use super::{check_appid, ComponentClient};
+use super::client::ComponentClient;
+use crate::appid::check_appid;
 use crate::error::{Error, Result};
 use crate::health::{self, ComponentHealth};
 use crate::secret::{AuthorizerAccessToken, ComponentAccessToken};

@@ -5,83 +5,27 @@
 
 use std::sync::Arc;
 
-use crate::api::{
-    AuthorizerListRequest, AuthorizerListResponse, AuthorizerTokenRequest, AuthorizerTokenResponse,
-    Endpoint,
-};
 use crate::errcode::ErrorClass;
 use crate::error::Error;
 use crate::hooks::ClientEvent;
 use crate::record_machine::{self, Grant, RecordEvent, Update};
-use crate::secret::{AuthorizerAccessToken, AuthorizerRefreshToken};
+use crate::secret::AuthorizerAccessToken;
 use crate::store::{
     AuthorizerRecord, BoxFuture, RevokeReason, RevokedRecord, StoreKey, StoredValue, Versioned,
 };
 use crate::tokens::expiry;
-use crate::transport::Transport;
 
-use super::component_token::{corrupt, ComponentKind};
+use super::authorizer_calls::{AuthorizerCalls, Scope};
+use super::component_token::corrupt;
 use super::machine::{Token, View};
 use super::recovery::{self, Recovered};
-use super::{call, Fetched, Ports, TokenCache, TokenKind};
+use super::{Fetched, Ports, TokenKind};
 
-/// One authorizer's access token, by authorizer appid: what its fetch needs — the component
-/// appid, the transport and the component-token cache it calls `api_authorizer_token` and
-/// `api_get_authorizer_list` with.
+/// One authorizer's access token, by authorizer appid: its fetch makes the component-token
+/// calls of [`AuthorizerCalls`].
 #[derive(Debug)]
 pub(crate) struct AuthorizerKind {
-    pub component_appid: String,
-    pub transport: Arc<Transport>,
-    pub component: Arc<TokenCache<ComponentKind>>,
-}
-
-/// What an authorizer fetch and a recovery scan work with: the kind and the shared ports.
-#[derive(Clone, Copy)]
-pub(crate) struct Scope<'a> {
-    pub kind: &'a AuthorizerKind,
-    pub ports: &'a Ports,
-}
-
-impl AuthorizerKind {
-    /// `api_authorizer_token` with the component token.
-    pub(crate) async fn exchange(
-        &self,
-        appid: &str,
-        refresh_token: &AuthorizerRefreshToken,
-    ) -> Result<AuthorizerTokenResponse, Error> {
-        call::with_token::<ComponentKind, _, _>(
-            &self.component,
-            &self.transport,
-            &(),
-            Endpoint::AuthorizerToken,
-            &AuthorizerTokenRequest {
-                component_appid: &self.component_appid,
-                authorizer_appid: appid,
-                authorizer_refresh_token: refresh_token.expose_secret(),
-            },
-        )
-        .await
-    }
-
-    /// One page of `api_get_authorizer_list` with the component token.
-    pub(crate) async fn authorizer_list(
-        &self,
-        offset: u32,
-        count: u32,
-    ) -> Result<AuthorizerListResponse, Error> {
-        call::with_token::<ComponentKind, _, _>(
-            &self.component,
-            &self.transport,
-            &(),
-            Endpoint::GetAuthorizerList,
-            &AuthorizerListRequest {
-                component_appid: &self.component_appid,
-                offset,
-                count,
-            },
-        )
-        .await
-    }
+    pub calls: AuthorizerCalls,
 }
 
 impl TokenKind for AuthorizerKind {
@@ -90,7 +34,7 @@ impl TokenKind for AuthorizerKind {
     const NAME: &'static str = "authorizer_access_token";
 
     fn key(&self, id: &String) -> StoreKey {
-        StoreKey::authorizer(&self.component_appid, id)
+        StoreKey::authorizer(&self.calls.component_appid, id)
     }
 
     fn expose(token: &AuthorizerAccessToken) -> &str {
@@ -132,7 +76,10 @@ impl TokenKind for AuthorizerKind {
         current: Option<Versioned>,
         fence: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Fetched<AuthorizerAccessToken>, Error>> {
-        let cx = Scope { kind: self, ports };
+        let cx = Scope {
+            calls: &self.calls,
+            ports,
+        };
         Box::pin(fetch(cx, appid, current, fence))
     }
 
@@ -273,7 +220,7 @@ async fn fetch(
             }
         },
     };
-    let first = cx.kind.exchange(appid, &refresh_token).await;
+    let first = cx.calls.exchange(appid, &refresh_token).await;
     let (response, used) = match first {
         Ok(r) => (r, refresh_token),
         Err(e) if e.class() == Some(ErrorClass::RefreshTokenInvalid) => {
@@ -301,7 +248,7 @@ async fn fetch(
                     expected = Some(version);
                     serial = Some(restored.token_serial);
                     record = Some(restored);
-                    match cx.kind.exchange(appid, &token).await {
+                    match cx.calls.exchange(appid, &token).await {
                         Ok(r) => (r, token),
                         Err(e2) if e2.class() == Some(ErrorClass::RefreshTokenInvalid) => {
                             return Err(invalid(

@@ -15,6 +15,7 @@
 //! |---|---|
 //! | `machine` | the pure decisions and cool-downs (`wxopen_proto::token_machine`) |
 //! | `ports` | the narrow ports every cache of one component shares |
+//! | `kind` | [`TokenKind`], the fetch port of one token kind, and what a fetch returns |
 //! | `lease` | the lease guard and the wait for another instance |
 //! | `write` | storing a fetched token: fenced CAS, conflicts, background retries |
 //! | `component_token`, `authorizer_token` | how each kind reads its record and fetches |
@@ -22,9 +23,11 @@
 //! | `recovery` | authorizer-list scans (rate-limited) and tombstones |
 //! | `call` | calling an API with a token: on 40001/40014/42001 expire it, refresh once, retry once |
 
+pub(crate) mod authorizer_calls;
 pub(crate) mod authorizer_token;
 pub(crate) mod call;
 pub(crate) mod component_token;
+pub(crate) mod kind;
 pub(crate) mod lease;
 pub(crate) mod ports;
 pub(crate) use wxopen_proto::token_machine as machine;
@@ -34,16 +37,15 @@ pub(crate) mod write;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::Hash;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::watch;
 
 use crate::error::Error;
-use crate::hooks::ClientEvent;
-use crate::store::{BoxFuture, CasOutcome, RevokedRecord, StoreKey, StoredValue, Versioned};
+use crate::store::{CasOutcome, StoreKey, Versioned};
 
+pub(crate) use kind::{Fetched, TokenKind};
 use lease::{Acquired, LeaseRequest};
 use machine::{decide, settle, Cell, Decision, Token, View};
 pub(crate) use ports::{Ports, Settings, SharedPorts};
@@ -52,58 +54,6 @@ pub(crate) use ports::{Ports, Settings, SharedPorts};
 const SWEEP_MIN: usize = 1024;
 /// Hard bound on cells after a sweep.
 const MAX_CELLS: usize = 100_000;
-
-/// What a fetch produced: the record to store and the token in it.
-#[derive(Debug, Clone)]
-pub(crate) struct Fetched<T> {
-    pub value: StoredValue,
-    pub token: Token<T>,
-    /// The version to write over (the record the fetch started from, or what the fetch itself
-    /// wrote on the way, e.g. a recovered refresh token).
-    pub expected: Option<u64>,
-    /// For record kinds ruled by the record machine (authorizer tokens): the event this fetch
-    /// is, so a write conflict is resolved by [`crate::record_machine::apply`].
-    pub event: Option<crate::record_machine::RecordEvent>,
-}
-
-/// One token kind: how its record is read, fetched and compared — the fetch port of a
-/// [`TokenCache`]. Everything about *when* to refresh is shared (the machine); this is only the
-/// *how*. An implementation holds what its fetch needs (its transport, the cache of the token it
-/// fetches with); the cache passes it the shared [`Ports`].
-pub(crate) trait TokenKind: Sized + Send + Sync + 'static {
-    type Id: Clone + Eq + Hash + Send + Sync + fmt::Debug + 'static;
-    type Token: Clone + Send + Sync + fmt::Debug + 'static;
-    const NAME: &'static str;
-
-    fn key(&self, id: &Self::Id) -> StoreKey;
-    fn expose(token: &Self::Token) -> &str;
-    /// What the record holds (pure); a record of another kind is a corrupt store.
-    fn view(value: Option<&Versioned>) -> Result<View<Self::Token>, Error>;
-    /// Fetches a token upstream, starting from `current` (read under the lease).
-    fn fetch<'a>(
-        &'a self,
-        ports: &'a Ports,
-        id: &'a Self::Id,
-        current: Option<Versioned>,
-        fence: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Fetched<Self::Token>, Error>>;
-    /// On a write conflict, what to write over `current` instead (pure): `None` keeps what is
-    /// stored (newer truth), `Some(value)` is written over `current`'s version. `started_at`
-    /// is when the fetch started and `now` the time of the write (local clock).
-    fn reconcile(
-        current: Option<&Versioned>,
-        fetched: &Fetched<Self::Token>,
-        started_at: u64,
-        now: u64,
-    ) -> Option<StoredValue>;
-    /// The record with its access token marked expired (compare-and-expire), if it has one.
-    fn expired(value: &StoredValue) -> Option<StoredValue>;
-    fn revoked_error(id: &Self::Id, record: &RevokedRecord) -> Error;
-    /// The client events of a refresh, a rejected token and a failed refresh (pure).
-    fn refreshed(id: &Self::Id, token: &Token<Self::Token>) -> ClientEvent;
-    fn rejected(id: &Self::Id, errcode: i64) -> ClientEvent;
-    fn failed(id: &Self::Id, error: &Error) -> ClientEvent;
-}
 
 type Outcome<T> = Result<Token<T>, Error>;
 
@@ -148,11 +98,6 @@ impl<K: TokenKind> TokenCache<K> {
             slots: Mutex::new(HashMap::new()),
             sweep_above: AtomicUsize::new(SWEEP_MIN),
         })
-    }
-
-    /// The shared ports.
-    pub(crate) fn ports(&self) -> &Ports {
-        &self.ports
     }
 
     /// The kind (what its fetch holds).
@@ -399,6 +344,20 @@ impl<K: TokenKind> TokenCache<K> {
     }
 }
 
+impl<K: TokenKind> write::UnwrittenCells<K> for TokenCache<K> {
+    fn ports(&self) -> &Ports {
+        &self.ports
+    }
+
+    fn hold(&self, id: &K::Id, token: Token<K::Token>, over: Option<u64>) {
+        self.hold_unwritten(id, token, over);
+    }
+
+    fn clear(&self, id: &K::Id) {
+        self.clear_unwritten(id);
+    }
+}
+
 /// Compares two strings in time that depends only on their lengths.
 fn ct_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -479,5 +438,5 @@ async fn refresh_under_lease<K: TokenKind>(
     let started_at = ports.now();
     let fence = guard.map(|g| g.holder());
     let fetched = cache.kind.fetch(ports, id, current, fence).await?;
-    Ok(write::store_fetched::<K>(cache, id, key, fetched, guard, started_at).await)
+    Ok(write::store_fetched(cache, id, key, fetched, guard, started_at).await)
 }

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use super::authorizer_token::Scope;
+use super::authorizer_calls::Scope;
 use super::records::{apply_to_store, Applied};
 use crate::api::AuthorizerListItem;
 use crate::error::Error;
@@ -49,8 +49,8 @@ pub(crate) async fn recover(
     rejected: Option<&AuthorizerRefreshToken>,
     fence: Option<&str>,
 ) -> Recovered {
-    let scan_key = StoreKey::authorizer_scan(&cx.kind.component_appid);
-    let wanted_key = StoreKey::authorizer(&cx.kind.component_appid, wanted);
+    let scan_key = StoreKey::authorizer_scan(&cx.calls.component_appid);
+    let wanted_key = StoreKey::authorizer(&cx.calls.component_appid, wanted);
     let now = cx.ports.now();
     let interval = cx.ports.settings.authorizer_scan_interval.as_secs();
     let last = match cx.ports.store.get(&scan_key).await {
@@ -80,7 +80,7 @@ pub(crate) async fn recover(
     let mut found = None;
     let (mut offset, mut listed, mut skipped, mut restored) = (0u32, 0u64, 0u64, 0u64);
     for _ in 0..AUTHORIZER_LIST_MAX_PAGES {
-        let page = match cx.kind.authorizer_list(offset, AUTHORIZER_LIST_PAGE).await {
+        let page = match cx.calls.authorizer_list(offset, AUTHORIZER_LIST_PAGE).await {
             Ok(p) => p,
             Err(e) => return Recovered::Failed(e),
         };
@@ -177,7 +177,7 @@ async fn restore(
     rejected: Option<&AuthorizerRefreshToken>,
     fence: Option<&str>,
 ) -> Result<Option<(u64, AuthorizerRecord, bool)>, Error> {
-    let key = StoreKey::authorizer(&cx.kind.component_appid, &item.authorizer_appid);
+    let key = StoreKey::authorizer(&cx.calls.component_appid, &item.authorizer_appid);
     let event = RecordEvent::Recovered {
         refresh_token: item.refresh_token.clone(),
         auth_time: item.auth_time,
@@ -215,7 +215,7 @@ pub(crate) async fn revoke(
     source: Option<Error>,
     fence: Option<&str>,
 ) -> Error {
-    let key = StoreKey::authorizer(&cx.kind.component_appid, appid);
+    let key = StoreKey::authorizer(&cx.calls.component_appid, appid);
     let event = RecordEvent::Revoked {
         from_serial,
         tombstone: revoked.clone(),

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use crate::store::{CasOutcome, StoreKey};
 
+use super::kind::{Fetched, TokenKind};
 use super::lease::LeaseGuard;
 use super::machine::Token;
-use super::{Fetched, TokenCache, TokenKind};
+use super::ports::Ports;
 
 /// Bound on compare-and-set rounds of one write.
 pub(crate) const CAS_ATTEMPTS: usize = 8;
@@ -18,14 +19,22 @@ pub(crate) const CAS_ATTEMPTS: usize = 8;
 const RETRY_FIRST: Duration = Duration::from_secs(1);
 const RETRY_MAX: Duration = Duration::from_secs(30);
 
+/// Where a token the store did not take is remembered while it is written again (the cache of
+/// its kind), and the ports the write uses.
+pub(crate) trait UnwrittenCells<K: TokenKind>: Send + Sync + 'static {
+    fn ports(&self) -> &Ports;
+    fn hold(&self, id: &K::Id, token: Token<K::Token>, over: Option<u64>);
+    fn clear(&self, id: &K::Id);
+}
+
 enum Step {
     Done(u64),
     KeepCurrent,
     Failed,
 }
 
-async fn write_once<K: TokenKind>(
-    cache: &TokenCache<K>,
+async fn write_once<K: TokenKind, C: UnwrittenCells<K>>(
+    cache: &C,
     key: &StoreKey,
     fetched: &mut Fetched<K::Token>,
     guard: Option<&LeaseGuard>,
@@ -72,15 +81,15 @@ async fn write_once<K: TokenKind>(
 }
 
 /// Stores `fetched` and returns its token (version 0 when it is not in the store).
-pub(crate) async fn store_fetched<K: TokenKind>(
-    cache: &Arc<TokenCache<K>>,
+pub(crate) async fn store_fetched<K: TokenKind, C: UnwrittenCells<K>>(
+    cache: &Arc<C>,
     id: &K::Id,
     key: &StoreKey,
     mut fetched: Fetched<K::Token>,
     guard: Option<&LeaseGuard>,
     started_at: u64,
 ) -> Token<K::Token> {
-    match write_once::<K>(cache, key, &mut fetched, guard, started_at).await {
+    match write_once::<K, C>(cache.as_ref(), key, &mut fetched, guard, started_at).await {
         Step::Done(version) => Token {
             version,
             ..fetched.token
@@ -88,10 +97,10 @@ pub(crate) async fn store_fetched<K: TokenKind>(
         Step::KeepCurrent => fetched.token,
         Step::Failed => {
             let token = fetched.token.clone();
-            cache.hold_unwritten(id, token.clone(), fetched.expected);
+            cache.hold(id, token.clone(), fetched.expected);
             let (cache, id, key) = (cache.clone(), id.clone(), key.clone());
             tokio::spawn(async move {
-                retry_in_background::<K>(cache, id, key, fetched, started_at).await
+                retry_in_background::<K, C>(cache, id, key, fetched, started_at).await
             });
             token
         }
@@ -99,8 +108,8 @@ pub(crate) async fn store_fetched<K: TokenKind>(
 }
 
 /// Keeps trying to store a fetched token until it is stored, superseded, or expired.
-async fn retry_in_background<K: TokenKind>(
-    cache: Arc<TokenCache<K>>,
+async fn retry_in_background<K: TokenKind, C: UnwrittenCells<K>>(
+    cache: Arc<C>,
     id: K::Id,
     key: StoreKey,
     mut fetched: Fetched<K::Token>,
@@ -113,7 +122,7 @@ async fn retry_in_background<K: TokenKind>(
             tracing::warn!(key = %key, "the unwritten token expired before the store came back");
             break;
         }
-        match write_once::<K>(&cache, &key, &mut fetched, None, started_at).await {
+        match write_once::<K, C>(cache.as_ref(), &key, &mut fetched, None, started_at).await {
             Step::Done(_) => {
                 tracing::info!(key = %key, "refreshed token stored after a retry");
                 break;
@@ -122,5 +131,5 @@ async fn retry_in_background<K: TokenKind>(
             Step::Failed => delay = (delay * 2).min(RETRY_MAX),
         }
     }
-    cache.clear_unwritten(&id);
+    cache.clear(&id);
 }

@@ -1,0 +1,47 @@
+//! The in-process half of the code exchange ([`Exchanges`]): one running exchange per code,
+//! shared by every caller of this process; bounded, and never evicting one in flight.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::OnceCell;
+
+use crate::api::AuthorizationInfo;
+use crate::error::Result;
+
+/// Codes remembered in process at most (entries of settled codes go after
+/// [`EXCHANGE_KEEP_SECS`](crate::code_exchange::EXCHANGE_KEEP_SECS); running ones never).
+const IN_PROCESS_MAX: usize = 10_000;
+
+pub(super) type Shared = Arc<OnceCell<Result<AuthorizationInfo>>>;
+
+/// The in-process half: one running exchange per code, shared by every caller.
+#[derive(Debug, Default)]
+pub(crate) struct Exchanges {
+    cells: Mutex<HashMap<String, (u64, Shared)>>,
+}
+
+impl Exchanges {
+    pub(super) fn cell(&self, id: &str, now: u64) -> Shared {
+        let mut cells = self.cells.lock().unwrap_or_else(|p| p.into_inner());
+        if cells.len() >= IN_PROCESS_MAX {
+            // Settled or old entries go; an exchange in flight is never evicted.
+            cells.retain(|_, (at, cell)| {
+                !cell.initialized()
+                    || now.saturating_sub(*at) < crate::code_exchange::EXCHANGE_KEEP_SECS
+            });
+        }
+        cells
+            .entry(id.to_owned())
+            .or_insert_with(|| (now, Arc::new(OnceCell::new())))
+            .1
+            .clone()
+    }
+
+    pub(super) fn forget(&self, id: &str, cell: &Shared) {
+        let mut cells = self.cells.lock().unwrap_or_else(|p| p.into_inner());
+        if cells.get(id).is_some_and(|(_, c)| Arc::ptr_eq(c, cell)) {
+            cells.remove(id);
+        }
+    }
+}
