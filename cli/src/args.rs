@@ -1,6 +1,5 @@
 //! The command line: subcommands, flags and environment variables (clap derive).
 
-use std::fmt;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -81,28 +80,9 @@ pub enum ConfigCommand {
     },
 }
 
-/// A secret value (token or EncodingAESKey). `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// The secret text, for handing to the crypto.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<String> for Secret {
-    fn from(s: String) -> Self {
-        Secret(s)
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
+/// A secret value (token or EncodingAESKey): the one secret family of `wxopen-proto`
+/// (`Debug` redacts it, nothing displays it, it is zeroized on drop).
+pub use wxopen_proto::secret::SecretString as Secret;
 
 /// The three values of one account's message crypto, as shown in the platform console.
 #[derive(Args, Debug, Clone)]

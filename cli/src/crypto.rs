@@ -32,7 +32,7 @@ pub fn decrypt(args: &DecryptArgs, json: bool) -> Result<Vec<u8>, Failure> {
                 e,
                 &Context {
                     crypt: &crypt,
-                    token: args.account.token.expose(),
+                    token: args.account.token.expose_secret(),
                     appid: &args.account.appid,
                     msg_signature: &q.msg_signature,
                     timestamp: &q.timestamp,
@@ -67,7 +67,7 @@ pub fn verify_url(args: &VerifyUrlArgs, json: bool) -> Result<Vec<u8>, Failure> 
                 e,
                 &Context {
                     crypt: &crypt,
-                    token: args.account.token.expose(),
+                    token: args.account.token.expose_secret(),
                     appid: &args.account.appid,
                     msg_signature: &q.msg_signature,
                     timestamp: &q.timestamp,
@@ -134,7 +134,7 @@ pub fn encrypt(args: &EncryptArgs, json: bool) -> Result<Vec<u8>, Failure> {
 
 /// `wxopen sign`: `msg_signature` with `--encrypt`, else the plain `signature`, plus a newline.
 pub fn sign(args: &SignArgs, json: bool) -> Result<Vec<u8>, Failure> {
-    let token = args.token.expose();
+    let token = args.token.expose_secret();
     if token.is_empty() {
         return Err(Failure::Crypto {
             error: Error::SignatureInput,
@@ -162,8 +162,8 @@ pub fn sign(args: &SignArgs, json: bool) -> Result<Vec<u8>, Failure> {
 
 /// Build the crypto from the account flags, with a hint fitted to a bad key.
 fn new_crypt(account: &AccountArgs) -> Result<MsgCrypt, Failure> {
-    let key = account.aes_key.expose();
-    MsgCrypt::new(account.token.expose(), key, &account.appid).map_err(|e| {
+    let key = account.aes_key.expose_secret();
+    MsgCrypt::new(account.token.expose_secret(), key, &account.appid).map_err(|e| {
         let hint = match e {
             Error::InvalidAesKey(KeyError::WrongLength { len: 44 }) if key.ends_with('=') => {
                 Some("drop the trailing `=`: the EncodingAESKey is the 43 characters shown in the console".to_owned())

@@ -96,6 +96,12 @@ secret_newtype!(
     ComponentAppSecret
 );
 secret_newtype!(
+    /// Any other secret text — a webhook signing key, an internal API bearer key, a message
+    /// token or EncodingAESKey given on a command line — with the same redaction and zeroizing
+    /// as the typed ones.
+    SecretString
+);
+secret_newtype!(
     /// The message-verification Token configured for the component's push URLs.
     MessageToken
 );

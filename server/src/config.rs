@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use url::Url;
+use wxopen_client::secret::SecretString;
 use wxopen_client::valid_appid;
 
 /// A configuration problem: which key, what is wrong, how to fix it.
@@ -62,7 +63,7 @@ pub enum SecretSource {
 /// A resolved secret: its value (never printed) and where it came from.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret {
-    value: String,
+    value: SecretString,
     /// Where it came from.
     pub source: SecretSource,
 }
@@ -70,7 +71,7 @@ pub struct Secret {
 impl Secret {
     /// The value.
     pub fn expose_secret(&self) -> &str {
-        &self.value
+        self.value.expose_secret()
     }
 }
 
@@ -307,11 +308,11 @@ fn secret(
     let secret = match (inline, env, file) {
         (None, None, None) => return Ok(None),
         (Some(v), None, None) => Secret {
-            value: v,
+            value: SecretString::from(v),
             source: SecretSource::Inline,
         },
         (None, Some(var), None) => Secret {
-            value: std::env::var(&var).map_err(|_| {
+            value: std::env::var(&var).map(SecretString::from).map_err(|_| {
                 ConfigError::new(
                     format!("{key}_env"),
                     format!("environment variable {var} is not set"),
@@ -334,7 +335,7 @@ fn secret(
                 )
             })?;
             Secret {
-                value: value.trim_end_matches(['\n', '\r']).to_owned(),
+                value: SecretString::from(value.trim_end_matches(['\n', '\r'])),
                 source: SecretSource::File(path),
             }
         }
