@@ -3,38 +3,49 @@
 //! [`FakeWeChat`] on loopback, driven over HTTP the way WeChat, an admin's browser and the
 //! host's other services use it.
 //!
-//! Steps: WeChat pushes a ticket to the public push route → the authorize page (PC and H5, a
-//! fresh pre-auth code each) → the admin agrees (WeChat pushes `authorized`) → the browser
-//! follows the redirect to the result page → the token API on the internal listener (component
-//! token, authorizer token, authorizers list) → forced expiry on the shared clock → 20
-//! concurrent callers at expiry → compare-and-refresh → the 全网发布 release check for a random
-//! test-account group → a graceful restart on the same data dir
-//! → two instances sharing the store, concurrent callers on both at expiry. Every step checks
-//! what it shows against the fake's state and call counts; a step that does not do what it
-//! should fails the demo (exit code 4).
+//! The demo is a list of named steps (`STEPS`): WeChat pushes a ticket to the public push route → the
+//! authorize page (PC and H5, a fresh pre-auth code each) → the admin agrees (WeChat pushes
+//! `authorized`) → the browser follows the redirect to the result page → the token API on the
+//! internal listener (component token, authorizer token, authorizers list) → forced expiry on
+//! the shared clock → 20 concurrent callers at expiry → compare-and-refresh → the 全网发布
+//! release check for a random test-account group → a graceful restart on the same data dir →
+//! two instances sharing the store, concurrent callers on both at expiry. A small driver runs
+//! them in order and prints each one's name, timing and what it did. Every step checks what it
+//! shows against the fake's state and call counts; a step that does not do what it should
+//! fails the demo (exit code 4) with its name and why.
 //!
 //! One [`ManualClock`] is shared by the fake and every server instance (handed to the server
-//! through [`ServerOptions::clock`]): the fake expires tokens on it, the servers decide on it,
-//! and a forced expiry moves it once. The server runs with its defaults otherwise, except that
-//! the background refresher is off, so every upstream call counted is one a step caused.
+//! through [`ServerOptions::clock`](wxopen_server::ServerOptions::clock)): the fake expires
+//! tokens on it, the servers decide on it, and a forced expiry moves it once. The server runs
+//! with its defaults otherwise, except that the background refresher is off, so every upstream
+//! call counted is one a step caused.
 //!
 //! Nothing leaves the machine: the fake and the server listen on 127.0.0.1 and the HTTP client
-//! ignores proxy settings. Tokens are shown as fingerprints (the first 8 hex digits of their
-//! SHA-1), never in full; the internal API key is drawn at random and never printed.
+//! (`wxopen_fake::harness`, shared with the tests) ignores proxy settings. Tokens are shown as
+//! fingerprints (the first 8 hex digits of their SHA-1), never in full; the internal API key
+//! is drawn at random and never printed.
+
+mod client;
+mod report;
+mod service;
 
 use std::fmt::Display;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use serde_json::{json, Value};
 use wxopen_client::{Clock, ManualClock};
-use wxopen_fake::{Endpoint, FakeConfig, FakeWeChat, Host, ReleaseCheck, CUSTOM_SEND};
-use wxopen_server::{config, ServeError, Server, ServerConfig, ServerOptions};
+use wxopen_fake::harness::{self, AuthorizeLink, ResultPage, Routes, TempDir};
+use wxopen_fake::{Consent, Endpoint, FakeConfig, FakeWeChat, Host, ReleaseCheck, CUSTOM_SEND};
+use wxopen_server::{config, ServerConfig};
 
 use crate::args::DemoArgs;
 use crate::failure::Failure;
+use client::{auth_link, check_entry, ensure, listed, ok_json, one_token, send, Http, Issued, Why};
+use report::Report;
+use service::{config_text, Instance};
 
 /// The account whose admin authorizes the component.
 const AUTHORIZER_APPID: &str = "wxde0000000000a001";
@@ -46,8 +57,6 @@ const EXPIRY_JUMP: Duration = Duration::from_secs(7200 + 1);
 const CALLERS: usize = 20;
 /// Services reporting the same failed token to the compare-and-refresh route.
 const REPORTERS: usize = 5;
-/// A desktop browser (the authorize page links to the PC `componentloginpage`).
-const DESKTOP_UA: &str = "Mozilla/5.0 (X11; Linux x86_64) wxopen-demo";
 /// WeChat's in-app browser on a phone (the authorize page links to the H5 `bindcomponent`).
 const MOBILE_UA: &str =
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 MicroMessenger/8.0.47";
@@ -69,20 +78,60 @@ const EXPECTED_CALLS: [(Endpoint, usize); 5] = [
 /// see duplicates).
 const RELEASE_CHECK_DEADLINE: Duration = Duration::from_millis(1500);
 
+/// What a step returns: the line it prints (what happened), or why it failed.
+type StepFuture<'a> = Pin<Box<dyn Future<Output = Result<String, Why>> + 'a>>;
+/// A step: one thing done to the service and checked.
+type Step = for<'a> fn(&'a mut Demo) -> StepFuture<'a>;
+
+/// The demo: each step's name (as printed, and in `--json`) and what runs it, in order.
+const STEPS: [(&str, Step); 16] = [
+    ("ticket push", |d| Box::pin(d.ticket_push())),
+    ("authorize page (PC)", |d| Box::pin(d.authorize_page_pc())),
+    ("authorize page (H5)", |d| Box::pin(d.authorize_page_h5())),
+    ("admin consent + push", |d| Box::pin(d.admin_consent())),
+    ("redirect → result page", |d| Box::pin(d.redirect())),
+    ("component token (API)", |d| Box::pin(d.component_token())),
+    ("authorizer token (API)", |d| Box::pin(d.authorizer_token())),
+    ("authorizers list", |d| Box::pin(d.authorizers_list())),
+    ("forced expiry", |d| Box::pin(d.forced_expiry())),
+    ("20 callers at expiry", |d| Box::pin(d.callers_at_expiry())),
+    ("compare-and-refresh", |d| Box::pin(d.compare_and_refresh())),
+    ("release check", |d| Box::pin(d.release_check())),
+    ("graceful restart", |d| Box::pin(d.graceful_restart())),
+    ("after the restart", |d| Box::pin(d.after_the_restart())),
+    ("second instance", |d| Box::pin(d.second_instance())),
+    ("two instances at expiry", |d| {
+        Box::pin(d.two_instances_at_expiry())
+    }),
+];
+
 /// Run the demo. Text mode prints each step as it happens and returns nothing more to print;
 /// `--json` returns one JSON object with every step, its timing and the call counts.
 pub fn run(_args: &DemoArgs, json: bool) -> Result<Vec<u8>, Failure> {
     // Declared before the runtime, so it is removed after the servers (runtime tasks) are gone.
-    let dir = TempDir::new()?;
+    let dir =
+        TempDir::new("wxopen-demo").map_err(|e| Failure::Demo(format!("the data dir: {e}")))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Failure::Demo(format!("cannot start the async runtime: {e}")))?;
     let mut report = Report::new(json);
-    runtime.block_on(flow(&mut report, dir.path()))?;
+    runtime.block_on(drive(&mut report, dir.path()))?;
     drop(runtime);
     Ok(report.finish())
+}
+
+/// The driver: set up, run [`STEPS`] in order (timing and printing each), check the totals.
+async fn drive(report: &mut Report, data_dir: &Path) -> Result<(), Failure> {
+    let mut demo = Demo::start(data_dir).await?;
+    demo.header(report);
+    for (name, step) in STEPS {
+        report.begin();
+        let detail = step(&mut demo).await.map_err(|why| fail(name, why.0))?;
+        report.step(name, detail);
+    }
+    demo.finish(report).await
 }
 
 /// A token's fingerprint: the first 8 hex digits of its SHA-1. Enough to see that a token
@@ -92,20 +141,8 @@ pub fn fingerprint(secret: &str) -> String {
     format!("#{}", &digest.as_str()[..8])
 }
 
-/// Fails the step with every failed check's reason.
-fn check_release(report: &wxopen_fake::ReleaseCheckReport, step: &str) -> Result<(), Failure> {
-    let failed: Vec<String> = report
-        .failures()
-        .map(|c| {
-            format!(
-                "{} for {}: {}",
-                c.check.name(),
-                c.account.appid,
-                c.failure.as_deref().unwrap_or("failed")
-            )
-        })
-        .collect();
-    check(failed.is_empty(), step, &failed.join("; "))
+fn fail(step: &str, what: impl Display) -> Failure {
+    Failure::Demo(format!("{step}: {what}"))
 }
 
 fn endpoint_name(e: Endpoint) -> &'static str {
@@ -116,447 +153,167 @@ fn endpoint_name(e: Endpoint) -> &'static str {
         .unwrap_or("?")
 }
 
-fn fail(step: &str, what: impl Display) -> Failure {
-    Failure::Demo(format!("{step}: {what}"))
-}
+// ------------------------------------------------------------------ the demo's state
 
-fn check(ok: bool, step: &str, what: &str) -> Result<(), Failure> {
-    if ok {
-        Ok(())
-    } else {
-        Err(fail(step, what))
-    }
-}
-
-/// The data dir of the demo's SQLite store; removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Result<Self, Failure> {
-        let path = std::env::temp_dir().join(format!(
-            "wxopen-demo-{}-{:08x}",
-            std::process::id(),
-            rand::random::<u32>()
-        ));
-        std::fs::create_dir_all(&path).map_err(|e| {
-            Failure::Demo(format!(
-                "cannot create the data dir {}: {e}",
-                path.display()
-            ))
-        })?;
-        Ok(Self(path))
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Collects the steps; in text mode also prints them as they happen.
-struct Report {
-    json: bool,
-    started: Instant,
-    step_started: Instant,
-    steps: Vec<Value>,
-    header: Vec<(String, String)>,
-    counts: Vec<(String, usize)>,
-}
-
-impl Report {
-    fn new(json: bool) -> Self {
-        let now = Instant::now();
-        Report {
-            json,
-            started: now,
-            step_started: now,
-            steps: Vec::new(),
-            header: Vec::new(),
-            counts: Vec::new(),
-        }
-    }
-
-    fn line(&self, text: &str) {
-        if !self.json {
-            let mut out = std::io::stdout().lock();
-            // A closed stdout must not stop the flow; the exit code still tells.
-            let _ = writeln!(out, "{text}").and_then(|()| out.flush());
-        }
-    }
-
-    fn info(&mut self, key: &str, value: String) {
-        self.line(&format!("  {key:<14} {value}"));
-        self.header.push((key.to_owned(), value));
-    }
-
-    /// Start timing the next step.
-    fn begin(&mut self) {
-        self.step_started = Instant::now();
-    }
-
-    /// Record the step that began at the last [`Report::begin`].
-    fn step(&mut self, name: &str, detail: String) {
-        let took = self.step_started.elapsed();
-        let n = self.steps.len() + 1;
-        if n == 1 {
-            self.line("");
-            self.line(&format!(
-                "  {:>2}  {:<28} {:>9}  what happened",
-                "#", "step", "took"
-            ));
-        }
-        let ms = took.as_secs_f64() * 1000.0;
-        self.line(&format!("  {n:>2}  {name:<28} {ms:>6.2} ms  {detail}"));
-        self.steps.push(json!({
-            "step": name,
-            "ms": (ms * 1000.0).round() / 1000.0,
-            "detail": detail,
-        }));
-    }
-
-    fn finish(self) -> Vec<u8> {
-        let total_ms = self.started.elapsed().as_secs_f64() * 1000.0;
-        if !self.json {
-            self.line(&format!(
-                "\n  done in {total_ms:.1} ms; every step checked."
-            ));
-            return Vec::new();
-        }
-        let header: serde_json::Map<String, Value> = self
-            .header
-            .into_iter()
-            .map(|(k, v)| (k, Value::from(v)))
-            .collect();
-        let counts: serde_json::Map<String, Value> = self
-            .counts
-            .into_iter()
-            .map(|(k, v)| (k, Value::from(v)))
-            .collect();
-        let mut text = json!({
-            "ok": true,
-            "setup": header,
-            "steps": self.steps,
-            "upstream_calls": counts,
-            "total_ms": (total_ms * 1000.0).round() / 1000.0,
-        })
-        .to_string();
-        text.push('\n');
-        text.into_bytes()
-    }
-}
-
-// ------------------------------------------------------------------ servers
-
-/// A server instance running on the demo's runtime.
-struct Running {
-    public: String,
-    internal: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<Result<(), ServeError>>,
-}
-
-/// Binds a server for `cfg` on the shared `clock` and runs it until [`Running::stop`].
-async fn start_server(
-    cfg: ServerConfig,
+/// Everything the steps share: the fake, the client side, the server instances, and what
+/// earlier steps found that later ones check against.
+struct Demo {
+    fake: FakeWeChat,
     clock: Arc<dyn Clock>,
-    step: &str,
-) -> Result<Running, Failure> {
-    let server = Server::bind(cfg, ServerOptions::default().clock(clock))
-        .await
-        .map_err(|e| fail(step, format!("the server did not start: {e}")))?;
-    let public = format!("http://{}", server.public_addr());
-    let internal = format!("http://{}", server.internal_addr());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(server.run(async move {
-        let _ = rx.await;
-    }));
-    Ok(Running {
-        public,
-        internal,
-        stop: Some(tx),
-        task,
-    })
+    http: Http,
+    cfg: ServerConfig,
+    /// The server (none between the two halves of the restart) and its routes.
+    server: Option<Instance>,
+    routes: Routes,
+    /// The second instance on the same store, from that step on.
+    second: Option<Instance>,
+    seen: Seen,
 }
 
-impl Running {
-    /// Graceful shutdown: stop accepting, finish in-flight requests, release leases.
-    async fn stop(mut self, step: &str) -> Result<(), Failure> {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
+/// What earlier steps found.
+#[derive(Default)]
+struct Seen {
+    /// The PC authorize page's link (its pre-auth code is the one the admin consents with).
+    pc: AuthorizeLink,
+    consent: Option<Consent>,
+    /// The fake's tokens for the account after the redirect.
+    access: String,
+    refresh: String,
+    /// The fake's call total once the account was authorized; served tokens must not move it.
+    calls_after_redirect: usize,
+    component: Issued,
+    authorizer: Issued,
+    /// The token the 20 callers got, the one compare-and-refresh gave, and the component
+    /// token before and after the restart.
+    fresh: Issued,
+    renewed: Issued,
+    kept: Issued,
+    component_after_restart: Issued,
+}
+
+impl Demo {
+    /// Starts the fake and a server on one shared clock, the server configured for the fake
+    /// with its SQLite store in `data_dir`.
+    async fn start(data_dir: &Path) -> Result<Self, Failure> {
+        // One clock for everything: the fake expires tokens on it and every server instance
+        // decides on it (the same `Arc<dyn Clock>`, handed over through ServerOptions::clock).
+        let fake = FakeWeChat::builder()
+            .config(FakeConfig::default())
+            .clock(ManualClock::at_unix(START_UNIX))
+            .start()
+            .await
+            .map_err(|e| fail("starting FakeWeChat", e))?;
+        let clock: Arc<dyn Clock> = fake.clock();
+        let key = format!("{:032x}", rand::random::<u128>());
+        let http = Http::new(key.clone())?;
+        let port = harness::free_port()
+            .map_err(|e| Failure::Demo(format!("cannot find a free loopback port: {e}")))?;
+        let text = config_text(&fake, port, data_dir, &key);
+        let cfg = config::parse(&text, data_dir).map_err(|e| fail("configuring the server", e))?;
+        let server = Instance::start(cfg.clone(), clock.clone(), fake.component_appid())
+            .await
+            .map_err(|why| fail("starting the server", why.0))?;
+        Ok(Self {
+            fake,
+            clock,
+            http,
+            cfg,
+            routes: server.routes.clone(),
+            server: Some(server),
+            second: None,
+            seen: Seen::default(),
+        })
+    }
+
+    fn appid(&self) -> &str {
+        self.fake.component_appid()
+    }
+
+    /// The setup lines above the steps.
+    fn header(&self, report: &mut Report) {
+        report.line(
+            "wxopen demo: the real server against FakeWeChat, driven over HTTP (loopback only)",
+        );
+        let fake = &self.fake;
+        let (primary, fallback) = (fake.primary_url(), fake.fallback_url());
+        report.info(
+            "fake platform",
+            format!("{primary} (api) and {fallback} (api2 fallback)"),
+        );
+        report.info("component", format!("{} (fake credentials)", self.appid()));
+        let Routes {
+            public, internal, ..
+        } = &self.routes;
+        report.info(
+            "server",
+            format!(
+                "wxopen-server: public {public}, internal {internal} (background refresher off)"
+            ),
+        );
+        report.info(
+            "store",
+            format!(
+                "{} (the default SQLite store, in a temp dir removed at the end)",
+                self.cfg.store
+            ),
+        );
+        report.info(
+            "clock",
+            format!(
+                "one ManualClock for the fake and every server, at unix {}",
+                fake.now_unix()
+            ),
+        );
+    }
+
+    /// After the steps: both instances stop gracefully, and the fake counted exactly the
+    /// calls the flow needs.
+    async fn finish(mut self, report: &mut Report) -> Result<(), Failure> {
+        if let Some(second) = self.second.take() {
+            second
+                .stop()
+                .await
+                .map_err(|why| fail("stopping the second instance", why.0))?;
         }
-        match tokio::time::timeout(Duration::from_secs(10), self.task).await {
-            Err(_) => Err(fail(step, "the server did not stop within 10 s")),
-            Ok(Err(e)) => Err(fail(step, format!("the server task failed: {e}"))),
-            Ok(Ok(Err(e))) => Err(fail(step, format!("the server stopped with: {e}"))),
-            Ok(Ok(Ok(()))) => Ok(()),
+        if let Some(server) = self.server.take() {
+            server
+                .stop()
+                .await
+                .map_err(|why| fail("stopping the server", why.0))?;
         }
+        check_counts(&self.fake, report).map_err(|why| fail("upstream call counts", why.0))
     }
 }
 
-/// A free loopback port for the public listener, whose address the configuration must name
-/// before the server binds it (`public_base_url`, where WeChat sends the admin back).
-fn free_port() -> Result<u16, Failure> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| Failure::Demo(format!("cannot find a free loopback port: {e}")))
-}
-
-/// A TOML basic string.
-fn toml_string(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-/// The service configuration, as a `wxopen.toml` would hold it: the fake's credentials, the
-/// fake's two hosts as API base URLs, the default SQLite store in `data_dir`, one API client.
-fn config_text(fake: &FakeWeChat, public_port: u16, data_dir: &Path, key: &str) -> String {
-    format!(
-        r#"[server]
-public_listen = "127.0.0.1:{public_port}"
-internal_listen = "127.0.0.1:0"
-public_base_url = "http://127.0.0.1:{public_port}"
-allow_http_redirect = true
-data_dir = {data_dir}
-
-[refresher]
-enabled = false
-
-[[component]]
-appid = {appid}
-appsecret = {secret}
-token = {token}
-encoding_aes_key = {aes}
-api_base_urls = [{primary}, {fallback}]
-
-[[client]]
-name = "demo"
-key = {key}
-components = [{appid}]
-"#,
-        data_dir = toml_string(&data_dir.display().to_string()),
-        appid = toml_string(fake.component_appid()),
-        secret = toml_string(fake.component_appsecret()),
-        token = toml_string(fake.token()),
-        aes = toml_string(fake.encoding_aes_key()),
-        primary = toml_string(&fake.primary_url()),
-        fallback = toml_string(&fake.fallback_url()),
-        key = toml_string(key),
+/// The fake's view, printed and checked: exactly [`EXPECTED_CALLS`], and nothing else.
+fn check_counts(fake: &FakeWeChat, report: &mut Report) -> Result<(), Why> {
+    report.line("");
+    report.line("  upstream calls counted by the fake:");
+    for (endpoint, want) in EXPECTED_CALLS {
+        let n = fake.calls(endpoint);
+        report.line(&format!("    {:<26} {n}", endpoint_name(endpoint)));
+        report.count(endpoint_name(endpoint), n);
+        ensure(
+            n == want,
+            format!(
+                "{} called {n} times, expected {want}",
+                endpoint_name(endpoint)
+            ),
+        )?;
+    }
+    let total = fake.total_calls();
+    let primary = fake.host_calls(Host::Primary);
+    report.line(&format!(
+        "    {:<26} {total} ({primary} on api, {} on the api2 fallback)",
+        "total",
+        total - primary.min(total)
+    ));
+    report.count("total", total);
+    ensure(
+        total == EXPECTED_CALLS.iter().map(|(_, n)| n).sum::<usize>(),
+        "unexpected extra calls",
     )
 }
-
-// ------------------------------------------------------------------ HTTP
-
-/// What a request got back.
-struct Answer {
-    status: u16,
-    body: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or(Value::Null)
-    }
-
-    /// The body as JSON when the status is 200; otherwise a failure naming the status and the
-    /// server's `error`.
-    fn ok_json(&self, step: &str, what: &str) -> Result<Value, Failure> {
-        let j = self.json();
-        if self.status == 200 {
-            return Ok(j);
-        }
-        let error = j["error"].as_str().unwrap_or(&self.body).to_owned();
-        Err(fail(step, format!("{what}: HTTP {}: {error}", self.status)))
-    }
-}
-
-/// The demo's HTTP side: a browser, WeChat and the host's services, all on loopback.
-#[derive(Clone)]
-struct Http {
-    client: reqwest::Client,
-    key: String,
-}
-
-impl Http {
-    fn new(key: String) -> Result<Self, Failure> {
-        // Loopback only: never route through a proxy from the environment. No idle connections
-        // are kept, so a server shut down gracefully has nothing left open to wait for.
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .user_agent(DESKTOP_UA)
-            .pool_max_idle_per_host(0)
-            .timeout(Duration::from_secs(10))
-            .connect_timeout(Duration::from_secs(2))
-            .build()
-            .map_err(|e| Failure::Demo(format!("building the HTTP client: {e}")))?;
-        Ok(Self { client, key })
-    }
-
-    async fn send(req: reqwest::RequestBuilder, step: &str) -> Result<Answer, Failure> {
-        let r = req.send().await.map_err(|e| fail(step, e))?;
-        let status = r.status().as_u16();
-        let body = r.text().await.map_err(|e| fail(step, e))?;
-        Ok(Answer { status, body })
-    }
-
-    async fn get(&self, url: &str, step: &str) -> Result<Answer, Failure> {
-        Self::send(self.client.get(url), step).await
-    }
-
-    /// A token-API GET with the bearer key.
-    fn api_get(&self, url: &str) -> reqwest::RequestBuilder {
-        self.client.get(url).bearer_auth(&self.key)
-    }
-
-    /// A compare-and-refresh POST with the bearer key.
-    fn api_refresh(&self, url: &str, stale: &str) -> reqwest::RequestBuilder {
-        self.client
-            .post(url)
-            .bearer_auth(&self.key)
-            .json(&json!({ "stale": stale }))
-    }
-
-    /// A token from a token route: the value of `field` and its `expires_at`.
-    async fn token(&self, url: &str, field: &str, step: &str) -> Result<Issued, Failure> {
-        let a = Self::send(self.api_get(url), step).await?;
-        Issued::from_json(&a.ok_json(step, url)?, field, step)
-    }
-
-    /// Sends every request at once (they start together behind a barrier) and returns the
-    /// token each got.
-    async fn all_at_once(
-        requests: Vec<reqwest::RequestBuilder>,
-        field: &str,
-        step: &str,
-    ) -> Result<Vec<Issued>, Failure> {
-        let barrier = Arc::new(tokio::sync::Barrier::new(requests.len()));
-        let tasks: Vec<_> = requests
-            .into_iter()
-            .map(|req| {
-                let barrier = barrier.clone();
-                tokio::spawn(async move {
-                    barrier.wait().await;
-                    let r = req.send().await?;
-                    let status = r.status().as_u16();
-                    let body = r.text().await?;
-                    Ok::<_, reqwest::Error>(Answer { status, body })
-                })
-            })
-            .collect();
-        let mut out = Vec::with_capacity(tasks.len());
-        for t in tasks {
-            let a = t
-                .await
-                .map_err(|e| fail(step, e))?
-                .map_err(|e| fail(step, e))?;
-            out.push(Issued::from_json(
-                &a.ok_json(step, "a concurrent caller")?,
-                field,
-                step,
-            )?);
-        }
-        Ok(out)
-    }
-}
-
-/// A token as the token API answers it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Issued {
-    token: String,
-    expires_in: u64,
-    expires_at: u64,
-}
-
-impl Issued {
-    fn from_json(j: &Value, field: &str, step: &str) -> Result<Self, Failure> {
-        match (
-            j[field].as_str(),
-            j["expires_in"].as_u64(),
-            j["expires_at"].as_u64(),
-        ) {
-            (Some(t), Some(expires_in), Some(expires_at)) => Ok(Self {
-                token: t.to_owned(),
-                expires_in,
-                expires_at,
-            }),
-            _ => Err(fail(
-                step,
-                format!("the answer has no {field}, expires_in and expires_at"),
-            )),
-        }
-    }
-}
-
-/// Whether every caller got the same token; that token.
-fn one_token<'a>(got: &'a [Issued], step: &str) -> Result<&'a Issued, Failure> {
-    let first = got
-        .first()
-        .ok_or_else(|| fail(step, "no caller answered"))?;
-    check(
-        got.iter().all(|g| g.token == first.token),
-        step,
-        "the callers got different tokens",
-    )?;
-    Ok(first)
-}
-
-// ------------------------------------------------------------------ HTML
-
-/// Undoes the server pages' HTML escaping.
-fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
-}
-
-/// The text between `start` and the next `end` after it.
-fn between<'a>(html: &'a str, start: &str, end: &str) -> Option<&'a str> {
-    let from = html.find(start)? + start.len();
-    let len = html[from..].find(end)?;
-    Some(&html[from..from + len])
-}
-
-/// The authorize page's link and the parameters the demo checks.
-struct AuthLink {
-    url: String,
-    pre_auth_code: String,
-    redirect_uri: String,
-}
-
-fn auth_link(html: &str, component: &str, step: &str) -> Result<AuthLink, Failure> {
-    let href = between(html, "id=\"authorize\" href=\"", "\"")
-        .ok_or_else(|| fail(step, "the page has no authorization link"))?;
-    let url = unescape(href);
-    let parsed = url::Url::parse(&url).map_err(|e| fail(step, format!("the link: {e}")))?;
-    let param = |name: &str| {
-        parsed
-            .query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-    };
-    check(
-        param("component_appid").as_deref() == Some(component),
-        step,
-        "the link is not for this component",
-    )?;
-    let pre_auth_code =
-        param("pre_auth_code").ok_or_else(|| fail(step, "the link has no pre_auth_code"))?;
-    let redirect_uri =
-        param("redirect_uri").ok_or_else(|| fail(step, "the link has no redirect_uri"))?;
-    Ok(AuthLink {
-        url,
-        pre_auth_code,
-        redirect_uri,
-    })
-}
-
-// ------------------------------------------------------------------ the flow
 
 /// The fake's call counts at one moment.
 #[derive(Debug, Clone, Copy)]
@@ -589,728 +346,544 @@ fn moved(before: Calls, after: Calls) -> String {
     )
 }
 
-/// Routes of one server instance.
-struct Routes {
-    public: String,
-    internal: String,
-    component: String,
+/// Fails the step with every failed check's reason.
+fn check_release(report: &wxopen_fake::ReleaseCheckReport) -> Result<(), Why> {
+    let failed: Vec<String> = report
+        .failures()
+        .map(|c| {
+            format!(
+                "{} for {}: {}",
+                c.check.name(),
+                c.account.appid,
+                c.failure.as_deref().unwrap_or("failed")
+            )
+        })
+        .collect();
+    ensure(failed.is_empty(), failed.join("; "))
 }
 
-impl Routes {
-    fn of(server: &Running, component: &str) -> Self {
-        Self {
-            public: server.public.clone(),
-            internal: server.internal.clone(),
-            component: component.to_owned(),
-        }
-    }
-
-    fn push(&self) -> String {
-        format!("{}/wechat/{}/component", self.public, self.component)
-    }
-
-    fn authorize(&self) -> String {
-        format!("{}/wechat/{}/authorize", self.public, self.component)
-    }
-
-    fn component_token(&self) -> String {
-        format!("{}/v1/{}/component/token", self.internal, self.component)
-    }
-
-    fn authorizers(&self) -> String {
-        format!("{}/v1/{}/authorizers", self.internal, self.component)
-    }
-
-    fn authorizer(&self) -> String {
-        format!("{}/{AUTHORIZER_APPID}", self.authorizers())
-    }
-
-    fn authorizer_token(&self) -> String {
-        format!("{}/token", self.authorizer())
-    }
-
-    fn authorizer_refresh(&self) -> String {
-        format!("{}/token/refresh", self.authorizer())
-    }
-
-    fn readyz(&self) -> String {
-        format!("{}/readyz", self.internal)
-    }
-}
-
-/// The authorizer's entry as the internal API shows it: from the list, or, while the store
-/// cannot list (the list answers 501), from `GET /v1/{component}/authorizers/{appid}`. Returns
-/// the entry and how it was found.
-async fn listed(http: &Http, routes: &Routes, step: &str) -> Result<(Value, String), Failure> {
-    let list = Http::send(http.api_get(&routes.authorizers()), step).await?;
-    if list.status == 501 {
-        let one = Http::send(http.api_get(&routes.authorizer()), step).await?;
-        let entry = one.ok_json(step, "GET /v1/{component}/authorizers/{appid}")?;
-        return Ok((
-            entry,
-            "by appid (this store cannot list yet: the list answers 501)".to_owned(),
-        ));
-    }
-    let j = list.ok_json(step, "GET /v1/{component}/authorizers")?;
-    let items = j["authorizers"]
-        .as_array()
-        .ok_or_else(|| fail(step, "the list has no `authorizers`"))?;
-    let entry = items
-        .iter()
-        .find(|a| a["authorizer_appid"] == AUTHORIZER_APPID)
-        .cloned()
-        .ok_or_else(|| fail(step, "the authorizer is not listed"))?;
-    Ok((entry, format!("in the list ({} account(s))", items.len())))
-}
-
-fn check_entry(entry: &Value, step: &str) -> Result<(), Failure> {
-    check(
-        entry["authorizer_appid"] == AUTHORIZER_APPID
-            && entry["status"] == "authorized"
-            && entry["has_refresh_token"] == true,
-        step,
-        "the authorizer is not shown as authorized with a refresh token",
-    )
-}
-
-async fn flow(report: &mut Report, data_dir: &Path) -> Result<(), Failure> {
-    // One clock for everything: the fake expires tokens on it and every server instance
-    // decides on it (the same `Arc<dyn Clock>`, handed over through ServerOptions::clock).
-    let manual = ManualClock::at_unix(START_UNIX);
-    let fake = FakeWeChat::builder()
-        .config(FakeConfig::default())
-        .clock(manual)
-        .start()
-        .await
-        .map_err(|e| fail("starting FakeWeChat", e))?;
-    let clock: Arc<dyn Clock> = fake.clock();
-    let appid = fake.component_appid().to_owned();
-    let key = format!("{:032x}", rand::random::<u128>());
-    let http = Http::new(key.clone())?;
-    let text = config_text(&fake, free_port()?, data_dir, &key);
-    let cfg = config::parse(&text, data_dir).map_err(|e| fail("configuring the server", e))?;
-    let server = start_server(cfg.clone(), clock.clone(), "starting the server").await?;
-    let routes = Routes::of(&server, &appid);
-
+/// The slowest of the checks' latencies `f`, in ms, or `-`.
+fn slowest(
+    report: &wxopen_fake::ReleaseCheckReport,
+    f: fn(&wxopen_fake::CheckResult) -> Option<Duration>,
+) -> String {
     report
-        .line("wxopen demo: the real server against FakeWeChat, driven over HTTP (loopback only)");
-    report.info(
-        "fake platform",
-        format!(
-            "{} (api) and {} (api2 fallback)",
-            fake.primary_url(),
-            fake.fallback_url()
-        ),
-    );
-    report.info("component", format!("{appid} (fake credentials)"));
-    report.info(
-        "server",
-        format!(
-            "wxopen-server: public {}, internal {} (background refresher off)",
-            routes.public, routes.internal
-        ),
-    );
-    report.info(
-        "store",
-        format!(
-            "{} (the default SQLite store, in a temp dir removed at the end)",
-            cfg.store
-        ),
-    );
-    report.info(
-        "clock",
-        format!(
-            "one ManualClock for the fake and every server, at unix {}",
-            fake.now_unix()
-        ),
-    );
+        .checks
+        .iter()
+        .filter_map(f)
+        .max()
+        .map_or("-".to_owned(), |d| {
+            format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+        })
+}
 
-    // 1. WeChat pushes a component_verify_ticket to the authorization event URL.
-    report.begin();
-    let step = "ticket push";
-    let push = fake.push_ticket().map_err(|e| fail(step, e))?;
-    let ticket = fake
-        .current_ticket()
-        .ok_or_else(|| fail(step, "the fake issued no ticket"))?;
-    let a = Http::send(
-        http.client
-            .post(push.url(&routes.push()))
-            .body(push.body.clone()),
-        step,
-    )
-    .await?;
-    check(
-        a.status == 200 && a.body == "success",
-        step,
-        &format!("answered HTTP {} {:?}, not \"success\"", a.status, a.body),
-    )?;
-    check(fake.total_calls() == 0, step, "the push called the API")?;
-    report.step(
-        step,
-        format!(
-            "POST /wechat/{appid}/component: {} bytes of AES envelope with msg_signature → 200 \"{}\"; ticket {} stored, 0 API calls",
+// ------------------------------------------------------------------ the steps
+
+impl Demo {
+    /// WeChat pushes a `component_verify_ticket` to the authorization event URL.
+    async fn ticket_push(&mut self) -> Result<String, Why> {
+        let push = self.fake.push_ticket()?;
+        let ticket = self
+            .fake
+            .current_ticket()
+            .ok_or("the fake issued no ticket")?;
+        let url = push.url(&self.routes.push());
+        let a = send(self.http.client.post(url).body(push.body.clone())).await?;
+        ensure(
+            a.status == 200 && a.body == "success",
+            format!("answered HTTP {} {:?}, not \"success\"", a.status, a.body),
+        )?;
+        ensure(self.fake.total_calls() == 0, "the push called the API")?;
+        Ok(format!(
+            "POST /wechat/{}/component: {} bytes of AES envelope with msg_signature → 200 \"{}\"; ticket {} stored, 0 API calls",
+            self.appid(),
             push.body.len(),
             a.body,
             fingerprint(&ticket)
-        ),
-    );
+        ))
+    }
 
-    // 2. An admin opens the authorization entry page in a desktop browser.
-    report.begin();
-    let step = "authorize page (PC)";
-    let a = http.get(&routes.authorize(), step).await?;
-    check(a.status == 200, step, &format!("HTTP {}", a.status))?;
-    let pc = auth_link(&a.body, &appid, step)?;
-    let expected_redirect = format!("{}/wechat/{appid}/authorized", routes.public);
-    check(
-        pc.url.contains("componentloginpage") && pc.redirect_uri == expected_redirect,
-        step,
-        "not a componentloginpage link back to this server",
-    )?;
-    check(
-        fake.calls(Endpoint::ComponentToken) == 1 && fake.calls(Endpoint::CreatePreAuthCode) == 1,
-        step,
-        "expected one component token and one pre-auth code",
-    )?;
-    report.step(
-        step,
-        format!(
-            "GET /wechat/{appid}/authorize → HTML page, pre-auth code {} ({} + {}): {}",
+    /// An admin opens the authorization entry page in a desktop browser.
+    async fn authorize_page_pc(&mut self) -> Result<String, Why> {
+        let a = self.http.get(&self.routes.authorize()).await?;
+        ensure(a.status == 200, format!("HTTP {}", a.status))?;
+        let pc = auth_link(&a.body, self.appid())?;
+        ensure(
+            pc.url.contains("componentloginpage") && pc.redirect_uri == self.routes.authorized(),
+            "not a componentloginpage link back to this server",
+        )?;
+        ensure(
+            self.fake.calls(Endpoint::ComponentToken) == 1
+                && self.fake.calls(Endpoint::CreatePreAuthCode) == 1,
+            "expected one component token and one pre-auth code",
+        )?;
+        let detail = format!(
+            "GET /wechat/{}/authorize → HTML page, pre-auth code {} ({} + {}): {}",
+            self.appid(),
             fingerprint(&pc.pre_auth_code),
             endpoint_name(Endpoint::ComponentToken),
             endpoint_name(Endpoint::CreatePreAuthCode),
             pc.url
-        ),
-    );
+        );
+        self.seen.pc = pc;
+        Ok(detail)
+    }
 
-    // 3. The same page on a phone: the H5 link, and a fresh pre-auth code.
-    report.begin();
-    let step = "authorize page (H5)";
-    let a = Http::send(
-        http.client
-            .get(routes.authorize())
-            .header(reqwest::header::USER_AGENT, MOBILE_UA),
-        step,
-    )
-    .await?;
-    check(a.status == 200, step, &format!("HTTP {}", a.status))?;
-    let h5 = auth_link(&a.body, &appid, step)?;
-    check(
-        h5.url.contains("bindcomponent"),
-        step,
-        "not a bindcomponent link",
-    )?;
-    check(
-        h5.pre_auth_code != pc.pre_auth_code,
-        step,
-        "the page reused a pre-auth code",
-    )?;
-    check(
-        fake.calls(Endpoint::ComponentToken) == 1,
-        step,
-        "the component token was fetched again",
-    )?;
-    report.step(
-        step,
-        format!(
+    /// The same page on a phone: the H5 link, and a fresh pre-auth code.
+    async fn authorize_page_h5(&mut self) -> Result<String, Why> {
+        let request = self.http.client.get(self.routes.authorize());
+        let a = send(request.header(reqwest::header::USER_AGENT, MOBILE_UA)).await?;
+        ensure(a.status == 200, format!("HTTP {}", a.status))?;
+        let h5 = auth_link(&a.body, self.appid())?;
+        ensure(h5.url.contains("bindcomponent"), "not a bindcomponent link")?;
+        ensure(
+            h5.pre_auth_code != self.seen.pc.pre_auth_code,
+            "the page reused a pre-auth code",
+        )?;
+        ensure(
+            self.fake.calls(Endpoint::ComponentToken) == 1,
+            "the component token was fetched again",
+        )?;
+        Ok(format!(
             "mobile user agent → fresh pre-auth code {} (the component token reused): {}",
             fingerprint(&h5.pre_auth_code),
             h5.url
-        ),
-    );
+        ))
+    }
 
-    // 4. The admin agrees on the PC page: WeChat pushes `authorized` to the event URL…
-    report.begin();
-    let step = "admin consent + push";
-    let consent = fake
-        .simulate_admin_consent(&pc.pre_auth_code, AUTHORIZER_APPID)
-        .map_err(|e| fail(step, e))?;
-    let a = Http::send(
-        http.client
-            .post(consent.push.url(&routes.push()))
-            .body(consent.push.body.clone()),
-        step,
-    )
-    .await?;
-    check(
-        a.status == 200 && a.body == "success",
-        step,
-        &format!("the authorized push got HTTP {} {:?}", a.status, a.body),
-    )?;
-    report.step(
-        step,
-        format!(
+    /// The admin agrees on the PC page: WeChat pushes `authorized` to the event URL…
+    async fn admin_consent(&mut self) -> Result<String, Why> {
+        let consent = self
+            .fake
+            .simulate_admin_consent(&self.seen.pc.pre_auth_code, AUTHORIZER_APPID)?;
+        let url = consent.push.url(&self.routes.push());
+        let a = send(self.http.client.post(url).body(consent.push.body.clone())).await?;
+        ensure(
+            a.status == 200 && a.body == "success",
+            format!("the authorized push got HTTP {} {:?}", a.status, a.body),
+        )?;
+        let detail = format!(
             "admin of {AUTHORIZER_APPID} agreed; WeChat pushes `authorized` with auth_code {} → 200 \"{}\" (the server exchanges it in the background)",
             fingerprint(&consent.auth_code),
             a.body
-        ),
-    );
+        );
+        self.seen.consent = Some(consent);
+        Ok(detail)
+    }
 
-    // 5. …and sends the browser back to the redirect URI with the same code.
-    report.begin();
-    let step = "redirect → result page";
-    let sep = if pc.redirect_uri.contains('?') {
-        '&'
-    } else {
-        '?'
-    };
-    let back = format!("{}{sep}{}", pc.redirect_uri, consent.redirect_query);
-    let a = http.get(&back, step).await?;
-    check(
-        a.status == 200,
-        step,
-        &format!("HTTP {}: {}", a.status, a.body),
-    )?;
-    let account = between(&a.body, "<code id=\"authorizer\">", "</code>").map(unescape);
-    check(
-        account.as_deref() == Some(AUTHORIZER_APPID),
-        step,
-        "the result page does not name the account",
-    )?;
-    let sets = between(&a.body, "<span id=\"permissions\">", "</span>")
-        .map(unescape)
-        .unwrap_or_default();
-    let access = fake
-        .authorizer_access_token(AUTHORIZER_APPID)
-        .ok_or_else(|| fail(step, "the fake issued no authorizer token"))?;
-    let refresh = fake
-        .authorizer_refresh_token(AUTHORIZER_APPID)
-        .ok_or_else(|| fail(step, "the account is not authorized on the fake"))?;
-    let component_token = fake.component_access_token().unwrap_or_default();
-    let leaks = [
-        access.as_str(),
-        refresh.as_str(),
-        component_token.as_str(),
-        consent.auth_code.as_str(),
-        "@@@",
-    ];
-    check(
-        !leaks.iter().any(|s| !s.is_empty() && a.body.contains(s)),
-        step,
-        "the result page shows a token or code",
-    )?;
-    check(
-        fake.calls(Endpoint::QueryAuth) == 1,
-        step,
-        &format!(
-            "{} called {} times (the push and the redirect share one)",
-            endpoint_name(Endpoint::QueryAuth),
-            fake.calls(Endpoint::QueryAuth)
-        ),
-    )?;
-    report.step(
-        step,
-        format!(
-            "GET /wechat/{appid}/authorized?auth_code=…&expires_in={} → page \"Account {AUTHORIZER_APPID}\", {} permission sets, no token in it; 1 {} for the push and the redirect",
+    /// …and sends the browser back to the redirect URI with the same code.
+    async fn redirect(&mut self) -> Result<String, Why> {
+        let consent = self.seen.consent.take().ok_or("no admin consent yet")?;
+        let a = self
+            .http
+            .get(&self.seen.pc.redirect(&consent.redirect_query))
+            .await?;
+        ensure(a.status == 200, format!("HTTP {}: {}", a.status, a.body))?;
+        let page = ResultPage::read(&a.body);
+        ensure(
+            page.authorizer.as_deref() == Some(AUTHORIZER_APPID),
+            "the result page does not name the account",
+        )?;
+        self.seen.access = self
+            .fake
+            .authorizer_access_token(AUTHORIZER_APPID)
+            .ok_or("the fake issued no authorizer token")?;
+        self.seen.refresh = self
+            .fake
+            .authorizer_refresh_token(AUTHORIZER_APPID)
+            .ok_or("the account is not authorized on the fake")?;
+        self.check_no_secret_on(&a.body, &consent.auth_code)?;
+        let query_auth = self.fake.calls(Endpoint::QueryAuth);
+        ensure(
+            query_auth == 1,
+            format!(
+                "{} called {query_auth} times (the push and the redirect share one)",
+                endpoint_name(Endpoint::QueryAuth)
+            ),
+        )?;
+        Ok(format!(
+            "GET /wechat/{}/authorized?auth_code=…&expires_in={} → page \"Account {AUTHORIZER_APPID}\", {} permission sets, no token in it; 1 {} for the push and the redirect",
+            self.appid(),
             consent.expires_in,
-            sets.split(',').filter(|s| !s.trim().is_empty()).count(),
+            page.permissions.len(),
             endpoint_name(Endpoint::QueryAuth)
-        ),
-    );
+        ))
+    }
 
-    // 6. A service of the host asks the internal token API for the component token.
-    report.begin();
-    let step = "component token (API)";
-    let before = fake.total_calls();
-    let anonymous = Http::send(http.client.get(routes.component_token()), step).await?;
-    check(
-        anonymous.status == 401,
-        step,
-        "answered without the bearer key",
-    )?;
-    let ct = http
-        .token(&routes.component_token(), "component_access_token", step)
-        .await?;
-    check(
-        fake.check_component_access_token(&ct.token).is_ok(),
-        step,
-        "the fake does not accept the token",
-    )?;
-    check(
-        ct.expires_at.saturating_sub(fake.now_unix()) == ct.expires_in,
-        step,
-        "the server's expires_in is not on the fake's clock",
-    )?;
-    check(
-        fake.total_calls() == before,
-        step,
-        "the token was fetched again",
-    )?;
-    report.step(
-        step,
-        format!(
-            "GET /v1/{appid}/component/token with the bearer key → {}, expires_in {} s (on the shared clock), 0 API calls; without the key: {}",
+    /// The result page shows no token and no code.
+    fn check_no_secret_on(&self, page: &str, auth_code: &str) -> Result<(), Why> {
+        let component_token = self.fake.component_access_token().unwrap_or_default();
+        let secrets = [
+            self.seen.access.as_str(),
+            self.seen.refresh.as_str(),
+            component_token.as_str(),
+            auth_code,
+            "@@@",
+        ];
+        ensure(
+            !secrets.iter().any(|s| !s.is_empty() && page.contains(s)),
+            "the result page shows a token or code",
+        )
+    }
+
+    /// A service of the host asks the internal token API for the component token.
+    async fn component_token(&mut self) -> Result<String, Why> {
+        let before = self.fake.total_calls();
+        let url = self.routes.component_token();
+        let anonymous = send(self.http.client.get(&url)).await?;
+        ensure(anonymous.status == 401, "answered without the bearer key")?;
+        let ct = self.http.token(&url, "component_access_token").await?;
+        ensure(
+            self.fake.check_component_access_token(&ct.token).is_ok(),
+            "the fake does not accept the token",
+        )?;
+        ensure(
+            ct.expires_at.saturating_sub(self.fake.now_unix()) == ct.expires_in,
+            "the server's expires_in is not on the fake's clock",
+        )?;
+        ensure(
+            self.fake.total_calls() == before,
+            "the token was fetched again",
+        )?;
+        let detail = format!(
+            "GET /v1/{}/component/token with the bearer key → {}, expires_in {} s (on the shared clock), 0 API calls; without the key: {}",
+            self.appid(),
             fingerprint(&ct.token),
             ct.expires_in,
             anonymous.status
-        ),
-    );
+        );
+        self.seen.calls_after_redirect = before;
+        self.seen.component = ct;
+        Ok(detail)
+    }
 
-    // 7. The authorizer token: stored by query_auth, served from the store.
-    report.begin();
-    let step = "authorizer token (API)";
-    let at = http
-        .token(&routes.authorizer_token(), "authorizer_access_token", step)
-        .await?;
-    check(
-        at.token == access
-            && fake
-                .check_authorizer_access_token(AUTHORIZER_APPID, &at.token)
-                .is_ok(),
-        step,
-        "not the token query_auth stored",
-    )?;
-    check(fake.total_calls() == before, step, "the token was fetched")?;
-    report.step(
-        step,
-        format!(
-            "GET /v1/{appid}/authorizers/{AUTHORIZER_APPID}/token → {} (from query_auth, in the store), expires_in {} s, 0 API calls",
+    /// The authorizer token: stored by `query_auth`, served from the store.
+    async fn authorizer_token(&mut self) -> Result<String, Why> {
+        let url = self.routes.authorizer_token(AUTHORIZER_APPID);
+        let at = self.http.token(&url, "authorizer_access_token").await?;
+        ensure(
+            at.token == self.seen.access
+                && self
+                    .fake
+                    .check_authorizer_access_token(AUTHORIZER_APPID, &at.token)
+                    .is_ok(),
+            "not the token query_auth stored",
+        )?;
+        ensure(
+            self.fake.total_calls() == self.seen.calls_after_redirect,
+            "the token was fetched",
+        )?;
+        let detail = format!(
+            "GET /v1/{}/authorizers/{AUTHORIZER_APPID}/token → {} (from query_auth, in the store), expires_in {} s, 0 API calls",
+            self.appid(),
             fingerprint(&at.token),
             at.expires_in
-        ),
-    );
+        );
+        self.seen.authorizer = at;
+        Ok(detail)
+    }
 
-    // 8. The accounts the component serves.
-    report.begin();
-    let step = "authorizers list";
-    let (entry, how) = listed(&http, &routes, step).await?;
-    check_entry(&entry, step)?;
-    check(
-        !entry.to_string().contains(&at.token) && !entry.to_string().contains(&refresh),
-        step,
-        "the list shows a token",
-    )?;
-    report.step(
-        step,
-        format!(
+    /// The accounts the component serves.
+    async fn authorizers_list(&mut self) -> Result<String, Why> {
+        let (entry, how) = listed(&self.http, &self.routes, AUTHORIZER_APPID).await?;
+        check_entry(&entry, AUTHORIZER_APPID)?;
+        let shown = entry.to_string();
+        ensure(
+            !shown.contains(&self.seen.authorizer.token) && !shown.contains(&self.seen.refresh),
+            "the list shows a token",
+        )?;
+        Ok(format!(
             "{AUTHORIZER_APPID} {how}: authorized, refresh token held, access token until {}; no secret shown",
             entry["access_token_expires_at"]
-        ),
-    );
+        ))
+    }
 
-    // 9. Time passes: the shared clock jumps past the tokens' 7200 s lifetime.
-    report.begin();
-    let step = "forced expiry";
-    fake.advance(EXPIRY_JUMP);
-    let now = fake.now_unix();
-    let summary = Http::send(http.api_get(&routes.authorizer()), step)
-        .await?
-        .ok_json(step, "GET /v1/{component}/authorizers/{appid}")?;
-    let stored_until = summary["access_token_expires_at"]
-        .as_u64()
-        .ok_or_else(|| fail(step, "the server shows no access token expiry"))?;
-    check(
-        stored_until == at.expires_at && stored_until < now,
-        step,
-        "the server's stored token is not expired on the shared clock",
-    )?;
-    let refused = fake.check_authorizer_access_token(AUTHORIZER_APPID, &at.token);
-    check(
-        refused.is_err() && fake.check_component_access_token(&ct.token).is_err(),
-        step,
-        "the fake still accepts the old tokens",
-    )?;
-    check(
-        fake.total_calls() == before,
-        step,
-        "something refreshed early",
-    )?;
-    report.step(
-        step,
-        format!(
+    /// Time passes: the shared clock jumps past the tokens' 7200 s lifetime.
+    async fn forced_expiry(&mut self) -> Result<String, Why> {
+        self.fake.advance(EXPIRY_JUMP);
+        let now = self.fake.now_unix();
+        let at = &self.seen.authorizer;
+        let summary = send(self.http.api_get(&self.routes.authorizer(AUTHORIZER_APPID))).await?;
+        let summary = ok_json(&summary, "GET /v1/{component}/authorizers/{appid}")?;
+        let stored_until = summary["access_token_expires_at"]
+            .as_u64()
+            .ok_or("the server shows no access token expiry")?;
+        ensure(
+            stored_until == at.expires_at && stored_until < now,
+            "the server's stored token is not expired on the shared clock",
+        )?;
+        let refused = self
+            .fake
+            .check_authorizer_access_token(AUTHORIZER_APPID, &at.token);
+        ensure(
+            refused.is_err()
+                && self
+                    .fake
+                    .check_component_access_token(&self.seen.component.token)
+                    .is_err(),
+            "the fake still accepts the old tokens",
+        )?;
+        ensure(
+            self.fake.total_calls() == self.seen.calls_after_redirect,
+            "something refreshed early",
+        )?;
+        Ok(format!(
             "shared clock +{} s → unix {now}: the server shows authorizer token {} expired at {stored_until}, {} s ago; the fake answers {} for it, and the component token is expired too",
             EXPIRY_JUMP.as_secs(),
             fingerprint(&at.token),
             now - stored_until,
             refused.err().unwrap_or_default()
-        ),
-    );
+        ))
+    }
 
-    // 10. Many services ask at once while the token is expired: one refresh upstream.
-    report.begin();
-    let step = "20 callers at expiry";
-    let before = Calls::of(&fake);
-    let got = Http::all_at_once(
-        (0..CALLERS)
-            .map(|_| http.api_get(&routes.authorizer_token()))
-            .collect(),
-        "authorizer_access_token",
-        step,
-    )
-    .await?;
-    let after = Calls::of(&fake);
-    let fresh = one_token(&got, step)?.clone();
-    check(
-        after.authorizer - before.authorizer == 1,
-        step,
-        &format!(
-            "{} called {} times, expected 1",
-            endpoint_name(Endpoint::AuthorizerToken),
-            after.authorizer - before.authorizer
-        ),
-    )?;
-    check(
-        after.component - before.component == 1,
-        step,
-        "expected one component token refresh",
-    )?;
-    check(
-        fresh.token != at.token
-            && fresh.expires_at > now
-            && fake
-                .check_authorizer_access_token(AUTHORIZER_APPID, &fresh.token)
-                .is_ok(),
-        step,
-        "no new accepted authorizer token",
-    )?;
-    report.step(
-        step,
-        format!(
-            "{CALLERS} concurrent GETs of the expired token → {} upstream {} call ({}; the component token had expired too); all {CALLERS} got {} (was {})",
-            after.authorizer - before.authorizer,
+    /// Many services ask at once while the token is expired: one refresh upstream.
+    async fn callers_at_expiry(&mut self) -> Result<String, Why> {
+        let url = self.routes.authorizer_token(AUTHORIZER_APPID);
+        let before = Calls::of(&self.fake);
+        let requests = (0..CALLERS).map(|_| self.http.api_get(&url)).collect();
+        let got = Http::tokens_at_once(requests, "authorizer_access_token").await?;
+        let after = Calls::of(&self.fake);
+        let fresh = one_token(&got)?;
+        let refreshes = after.authorizer - before.authorizer;
+        ensure(
+            refreshes == 1,
+            format!(
+                "{} called {refreshes} times, expected 1",
+                endpoint_name(Endpoint::AuthorizerToken)
+            ),
+        )?;
+        ensure(
+            after.component - before.component == 1,
+            "expected one component token refresh",
+        )?;
+        let old = &self.seen.authorizer;
+        ensure(
+            fresh.token != old.token
+                && fresh.expires_at > self.fake.now_unix()
+                && self
+                    .fake
+                    .check_authorizer_access_token(AUTHORIZER_APPID, &fresh.token)
+                    .is_ok(),
+            "no new accepted authorizer token",
+        )?;
+        let detail = format!(
+            "{CALLERS} concurrent GETs of the expired token → {refreshes} upstream {} call ({}; the component token had expired too); all {CALLERS} got {} (was {})",
             endpoint_name(Endpoint::AuthorizerToken),
             moved(before, after),
             fingerprint(&fresh.token),
-            fingerprint(&at.token)
-        ),
-    );
+            fingerprint(&old.token)
+        );
+        self.seen.fresh = fresh;
+        Ok(detail)
+    }
 
-    // 11. Services report the same failed token (WeChat said 40001): one refresh.
-    report.begin();
-    let step = "compare-and-refresh";
-    let before = Calls::of(&fake);
-    let got = Http::all_at_once(
-        (0..REPORTERS)
-            .map(|_| http.api_refresh(&routes.authorizer_refresh(), &fresh.token))
-            .collect(),
-        "authorizer_access_token",
-        step,
-    )
-    .await?;
-    let renewed = one_token(&got, step)?.clone();
-    let mid = Calls::of(&fake);
-    check(
-        mid.authorizer - before.authorizer == 1 && mid.component == before.component,
-        step,
-        &format!(
-            "{} called {} times, expected 1",
-            endpoint_name(Endpoint::AuthorizerToken),
-            mid.authorizer - before.authorizer
-        ),
-    )?;
-    check(
-        renewed.token != fresh.token,
-        step,
-        "the stale token was handed back",
-    )?;
-    // A late report of the same stale token gets the current one, without a call.
-    let late = Issued::from_json(
-        &Http::send(
-            http.api_refresh(&routes.authorizer_refresh(), &fresh.token),
-            step,
-        )
-        .await?
-        .ok_json(step, "the late report")?,
-        "authorizer_access_token",
-        step,
-    )?;
-    let after = Calls::of(&fake);
-    check(
-        late.token == renewed.token && after.total == mid.total,
-        step,
-        "a late report of the stale token refreshed again",
-    )?;
-    report.step(
-        step,
-        format!(
-            "{REPORTERS} concurrent POSTs of /token/refresh {{\"stale\": \"{}\"}} → {} upstream {} call ({}); all got {}; a late report of the same stale token: the current one, 0 calls",
-            fingerprint(&fresh.token),
-            mid.authorizer - before.authorizer,
+    /// Services report the same failed token (WeChat said 40001): one refresh.
+    async fn compare_and_refresh(&mut self) -> Result<String, Why> {
+        let url = self.routes.authorizer_refresh(AUTHORIZER_APPID);
+        let stale = self.seen.fresh.token.clone();
+        let before = Calls::of(&self.fake);
+        let requests = (0..REPORTERS)
+            .map(|_| self.http.api_refresh(&url, &stale))
+            .collect();
+        let got = Http::tokens_at_once(requests, "authorizer_access_token").await?;
+        let renewed = one_token(&got)?;
+        let mid = Calls::of(&self.fake);
+        let refreshes = mid.authorizer - before.authorizer;
+        ensure(
+            refreshes == 1 && mid.component == before.component,
+            format!(
+                "{} called {refreshes} times, expected 1",
+                endpoint_name(Endpoint::AuthorizerToken)
+            ),
+        )?;
+        ensure(renewed.token != stale, "the stale token was handed back")?;
+        // A late report of the same stale token gets the current one, without a call.
+        let late = send(self.http.api_refresh(&url, &stale)).await?;
+        let late = Issued::from_json(
+            &ok_json(&late, "the late report")?,
+            "authorizer_access_token",
+        )?;
+        let after = Calls::of(&self.fake);
+        ensure(
+            late.token == renewed.token && after.total == mid.total,
+            "a late report of the stale token refreshed again",
+        )?;
+        let detail = format!(
+            "{REPORTERS} concurrent POSTs of /token/refresh {{\"stale\": \"{}\"}} → {refreshes} upstream {} call ({}); all got {}; a late report of the same stale token: the current one, 0 calls",
+            fingerprint(&stale),
             endpoint_name(Endpoint::AuthorizerToken),
             moved(before, after),
             fingerprint(&renewed.token)
-        ),
-    );
+        );
+        self.seen.renewed = renewed;
+        Ok(detail)
+    }
 
-    // The 全网发布 release check, as the console's button runs it: WeChat's test messages for
-    // a group of test accounts drawn at random, to the message URL, judged within 5 s.
-    report.begin();
-    let step = "release check";
-    let group = rand::random_range(1..=5usize);
-    let release = ReleaseCheck::new(format!(
-        "{}/wechat/{}/callback/$APPID$",
-        routes.public,
-        fake.component_appid()
-    ))
-    .group(group)
-    .deadline(RELEASE_CHECK_DEADLINE);
-    let before = Calls::of(&fake);
-    let result = fake
-        .run_release_check(&release)
-        .await
-        .map_err(|e| fail(step, e))?;
-    check_release(&result, step)?;
-    let after = Calls::of(&fake);
-    let slowest = |f: fn(&wxopen_fake::CheckResult) -> Option<Duration>| {
-        result
-            .checks
-            .iter()
-            .filter_map(f)
-            .max()
-            .map_or("-".to_owned(), |d| {
-                format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-            })
-    };
-    report.step(
-        step,
-        format!(
+    /// The 全网发布 release check, as the console's button runs it: WeChat's test messages for
+    /// a group of test accounts drawn at random, to the message URL, judged within 5 s.
+    async fn release_check(&mut self) -> Result<String, Why> {
+        let group = rand::random_range(1..=5usize);
+        let message_url = format!(
+            "{}/wechat/{}/callback/$APPID$",
+            self.routes.public,
+            self.appid()
+        );
+        let release = ReleaseCheck::new(message_url)
+            .group(group)
+            .deadline(RELEASE_CHECK_DEADLINE);
+        let before = Calls::of(&self.fake);
+        let result = self.fake.run_release_check(&release).await?;
+        check_release(&result)?;
+        let after = Calls::of(&self.fake);
+        Ok(format!(
             "group {group}: {} checks passed (text → TESTCOMPONENT_MSG_TYPE_TEXT_callback, LOCATION event → LOCATIONfrom_callback, QUERY_AUTH_CODE → empty answer then api_query_auth + custom/send \"<code>_from_api\"); slowest reply {}, slowest customer-service message {} after the check was sent; {} upstream calls",
             result.checks.len(),
-            slowest(|c| c.reply_latency),
-            slowest(|c| c.custom_send_latency),
+            slowest(&result, |c| c.reply_latency),
+            slowest(&result, |c| c.custom_send_latency),
             after.total - before.total
-        ),
-    );
+        ))
+    }
 
-    // 12. The service is restarted: graceful shutdown, then a new server on the same data dir.
-    report.begin();
-    let step = "graceful restart";
-    let kept = http
-        .token(&routes.component_token(), "component_access_token", step)
-        .await?;
-    server.stop(step).await?;
-    check(
-        Http::send(http.api_get(&routes.component_token()), step)
-            .await
-            .is_err(),
-        step,
-        "the stopped server still answers",
-    )?;
-    let server = start_server(cfg.clone(), clock.clone(), step).await?;
-    let routes = Routes::of(&server, &appid);
-    report.step(
-        step,
-        format!(
+    /// The service is restarted: graceful shutdown, then a new server on the same data dir.
+    async fn graceful_restart(&mut self) -> Result<String, Why> {
+        let url = self.routes.component_token();
+        let kept = self.http.token(&url, "component_access_token").await?;
+        let old = self.server.take().ok_or("no server running")?;
+        old.stop().await?;
+        ensure(
+            send(self.http.api_get(&url)).await.is_err(),
+            "the stopped server still answers",
+        )?;
+        let server = Instance::start(self.cfg.clone(), self.clock.clone(), self.appid()).await?;
+        self.routes = server.routes.clone();
+        self.server = Some(server);
+        let detail = format!(
             "stopped (in-flight requests finished, leases released; component token was {}); a new server on the same data dir: public {}, internal {}",
             fingerprint(&kept.token),
-            routes.public,
-            routes.internal
-        ),
-    );
+            self.routes.public,
+            self.routes.internal
+        );
+        self.seen.kept = kept;
+        Ok(detail)
+    }
 
-    // 13. Nothing was lost: ticket, component token, authorizer (with its refresh token).
-    report.begin();
-    let step = "after the restart";
-    let before = Calls::of(&fake);
-    let ready = Http::send(http.client.get(routes.readyz()), step).await?;
-    let ready_json = ready.ok_json(step, "GET /readyz")?;
-    let ticket_state = ready_json["components"][&appid]["ticket"]
-        .as_str()
-        .unwrap_or("?")
-        .to_owned();
-    check(
-        ticket_state == "ok" && ready_json["ready"] == true,
-        step,
-        &format!("/readyz: ticket {ticket_state}"),
-    )?;
-    let ct2 = http
-        .token(&routes.component_token(), "component_access_token", step)
-        .await?;
-    let at2 = http
-        .token(&routes.authorizer_token(), "authorizer_access_token", step)
-        .await?;
-    let (entry, how) = listed(&http, &routes, step).await?;
-    check_entry(&entry, step)?;
-    let after = Calls::of(&fake);
-    check(
-        after.total == before.total,
-        step,
-        &format!(
-            "{} upstream calls after the restart, expected 0",
-            after.total - before.total
-        ),
-    )?;
-    check(
-        ct2.token == kept.token && at2.token == renewed.token,
-        step,
-        "not the tokens stored before the restart",
-    )?;
-    report.step(
-        step,
-        format!(
+    /// Nothing was lost: ticket, component token, authorizer (with its refresh token).
+    async fn after_the_restart(&mut self) -> Result<String, Why> {
+        let before = Calls::of(&self.fake);
+        let ticket_state = self.ready_ticket().await?;
+        let ct = self
+            .http
+            .token(&self.routes.component_token(), "component_access_token")
+            .await?;
+        let at = self
+            .http
+            .token(
+                &self.routes.authorizer_token(AUTHORIZER_APPID),
+                "authorizer_access_token",
+            )
+            .await?;
+        let (entry, how) = listed(&self.http, &self.routes, AUTHORIZER_APPID).await?;
+        check_entry(&entry, AUTHORIZER_APPID)?;
+        let after = Calls::of(&self.fake);
+        ensure(
+            after.total == before.total,
+            format!(
+                "{} upstream calls after the restart, expected 0",
+                after.total - before.total
+            ),
+        )?;
+        ensure(
+            ct.token == self.seen.kept.token && at.token == self.seen.renewed.token,
+            "not the tokens stored before the restart",
+        )?;
+        let detail = format!(
             "/readyz ready (ticket {ticket_state}); component token {} and authorizer token {} served from the file, as before; {AUTHORIZER_APPID} still there {how}; 0 API calls",
-            fingerprint(&ct2.token),
-            fingerprint(&at2.token)
-        ),
-    );
+            fingerprint(&ct.token),
+            fingerprint(&at.token)
+        );
+        self.seen.component_after_restart = ct;
+        Ok(detail)
+    }
 
-    // 14. A second instance on the same store file (as behind a load balancer).
-    report.begin();
-    let step = "second instance";
-    let mut second_cfg = cfg.clone();
-    second_cfg.public_listen = "127.0.0.1:0"
-        .parse()
-        .map_err(|e| fail(step, format!("{e}")))?;
-    let second = start_server(second_cfg, clock.clone(), step).await?;
-    let routes2 = Routes::of(&second, &appid);
-    let before = Calls::of(&fake);
-    let at3 = http
-        .token(&routes2.authorizer_token(), "authorizer_access_token", step)
-        .await?;
-    check(
-        at3.token == renewed.token && Calls::of(&fake).total == before.total,
-        step,
-        "the second instance does not serve the stored token",
-    )?;
-    report.step(
-        step,
-        format!(
+    /// `/readyz` says ready and the ticket is there; returns the ticket's state.
+    async fn ready_ticket(&self) -> Result<String, Why> {
+        let ready = send(self.http.client.get(self.routes.readyz())).await?;
+        let ready = ok_json(&ready, "GET /readyz")?;
+        let ticket_state = ready["components"][self.appid()]["ticket"]
+            .as_str()
+            .unwrap_or("?")
+            .to_owned();
+        ensure(
+            ticket_state == "ok" && ready["ready"] == true,
+            format!("/readyz: ticket {ticket_state}"),
+        )?;
+        Ok(ticket_state)
+    }
+
+    /// A second instance on the same store file (as behind a load balancer).
+    async fn second_instance(&mut self) -> Result<String, Why> {
+        let mut cfg = self.cfg.clone();
+        cfg.public_listen = "127.0.0.1:0".parse()?;
+        let second = Instance::start(cfg, self.clock.clone(), self.appid()).await?;
+        let routes = second.routes.clone();
+        self.second = Some(second);
+        let before = Calls::of(&self.fake);
+        let at = self
+            .http
+            .token(
+                &routes.authorizer_token(AUTHORIZER_APPID),
+                "authorizer_access_token",
+            )
+            .await?;
+        ensure(
+            at.token == self.seen.renewed.token && Calls::of(&self.fake).total == before.total,
+            "the second instance does not serve the stored token",
+        )?;
+        Ok(format!(
             "public {}, internal {}, same store file: serves {} from it, 0 API calls",
-            routes2.public,
-            routes2.internal,
-            fingerprint(&at3.token)
-        ),
-    );
+            routes.public,
+            routes.internal,
+            fingerprint(&at.token)
+        ))
+    }
 
-    // 15. Expiry again, with callers on both instances at once: one refresh in total.
-    report.begin();
-    let step = "two instances at expiry";
-    fake.advance(EXPIRY_JUMP);
-    let now = fake.now_unix();
-    check(
-        renewed.expires_at < now && ct2.expires_at < now,
-        step,
-        "the tokens are not expired on the shared clock",
-    )?;
-    let before = Calls::of(&fake);
-    let requests = (0..CALLERS)
-        .map(|i| {
-            let r = if i % 2 == 0 { &routes } else { &routes2 };
-            http.api_get(&r.authorizer_token())
-        })
-        .collect();
-    let got = Http::all_at_once(requests, "authorizer_access_token", step).await?;
-    let after = Calls::of(&fake);
-    let last = one_token(&got, step)?.clone();
-    check(
-        after.authorizer - before.authorizer == 1 && after.component - before.component == 1,
-        step,
-        &format!(
-            "{} across both instances, expected 1 each",
-            moved(before, after)
-        ),
-    )?;
-    check(
-        last.token != renewed.token
-            && fake
-                .check_authorizer_access_token(AUTHORIZER_APPID, &last.token)
-                .is_ok(),
-        step,
-        "no new accepted authorizer token",
-    )?;
-    report.step(
-        step,
-        format!(
+    /// Expiry again, with callers on both instances at once: one refresh in total.
+    async fn two_instances_at_expiry(&mut self) -> Result<String, Why> {
+        let second = self.second.as_ref().ok_or("no second instance")?;
+        self.fake.advance(EXPIRY_JUMP);
+        let now = self.fake.now_unix();
+        let renewed = &self.seen.renewed;
+        ensure(
+            renewed.expires_at < now && self.seen.component_after_restart.expires_at < now,
+            "the tokens are not expired on the shared clock",
+        )?;
+        let urls = [
+            self.routes.authorizer_token(AUTHORIZER_APPID),
+            second.routes.authorizer_token(AUTHORIZER_APPID),
+        ];
+        let before = Calls::of(&self.fake);
+        let requests = (0..CALLERS)
+            .map(|i| self.http.api_get(&urls[i % 2]))
+            .collect();
+        let got = Http::tokens_at_once(requests, "authorizer_access_token").await?;
+        let after = Calls::of(&self.fake);
+        let last = one_token(&got)?;
+        ensure(
+            after.authorizer - before.authorizer == 1 && after.component - before.component == 1,
+            format!(
+                "{} across both instances, expected 1 each",
+                moved(before, after)
+            ),
+        )?;
+        ensure(
+            last.token != renewed.token
+                && self
+                    .fake
+                    .check_authorizer_access_token(AUTHORIZER_APPID, &last.token)
+                    .is_ok(),
+            "no new accepted authorizer token",
+        )?;
+        Ok(format!(
             "shared clock +{} s; {} + {} concurrent GETs on the two instances → {} upstream {} call in total ({}); all {CALLERS} got {} (fetched with the ticket and the refresh token stored before the restart)",
             EXPIRY_JUMP.as_secs(),
             CALLERS / 2,
@@ -1319,40 +892,6 @@ async fn flow(report: &mut Report, data_dir: &Path) -> Result<(), Failure> {
             endpoint_name(Endpoint::AuthorizerToken),
             moved(before, after),
             fingerprint(&last.token)
-        ),
-    );
-
-    second.stop("stopping the second instance").await?;
-    server.stop("stopping the server").await?;
-
-    // The fake's view: exactly the calls the flow needs.
-    report.line("");
-    report.line("  upstream calls counted by the fake:");
-    for (endpoint, want) in EXPECTED_CALLS {
-        let n = fake.calls(endpoint);
-        report.line(&format!("    {:<26} {n}", endpoint_name(endpoint)));
-        report.counts.push((endpoint_name(endpoint).to_owned(), n));
-        check(
-            n == want,
-            "upstream call counts",
-            &format!(
-                "{} called {n} times, expected {want}",
-                endpoint_name(endpoint)
-            ),
-        )?;
+        ))
     }
-    let total = fake.total_calls();
-    let primary = fake.host_calls(Host::Primary);
-    report.line(&format!(
-        "    {:<26} {total} ({primary} on api, {} on the api2 fallback)",
-        "total",
-        total - primary.min(total)
-    ));
-    report.counts.push(("total".to_owned(), total));
-    check(
-        total == EXPECTED_CALLS.iter().map(|(_, n)| n).sum::<usize>(),
-        "upstream call counts",
-        "unexpected extra calls",
-    )?;
-    Ok(())
 }

@@ -36,7 +36,7 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
     let seed = env("WXOPEN_SCHEMATHESIS_SEED", "14");
     let checks = env("WXOPEN_SCHEMATHESIS_CHECKS", CHECKS);
     let fake = fake().await;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let key = random_key();
     let config = write_config(dir.path(), &fake, &key);
     let http = http();

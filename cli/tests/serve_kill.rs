@@ -98,17 +98,18 @@ impl Ctx<'_> {
         self.fake.component_appid()
     }
 
-    fn token_url(&self, s: &Serve, a: &str) -> String {
-        format!("{}/v1/{}/authorizers/{a}/token", s.internal, self.appid())
+    fn routes(&self, s: &Serve) -> Routes {
+        s.routes(self.appid())
     }
 
     async fn token(&self, s: &Serve, a: &str) -> Answer {
-        send(self.http.get(self.token_url(s, a)).bearer_auth(&self.key)).await
+        let url = self.routes(s).authorizer_token(a);
+        send(self.http.get(url).bearer_auth(&self.key)).await
     }
 
     fn refresh_request(&self, s: &Serve, a: &str, stale: &str) -> reqwest::RequestBuilder {
         self.http
-            .post(format!("{}/refresh", self.token_url(s, a)))
+            .post(self.routes(s).authorizer_refresh(a))
             .bearer_auth(&self.key)
             .json(&json!({ "stale": stale }))
     }
@@ -133,12 +134,7 @@ async fn outcome(h: tokio::task::JoinHandle<Option<Answer>>) -> Option<Answer> {
 }
 
 fn spawn_request(req: reqwest::RequestBuilder) -> tokio::task::JoinHandle<Option<Answer>> {
-    tokio::spawn(async move {
-        let r = req.send().await.ok()?;
-        let status = r.status().as_u16();
-        let body = r.text().await.ok()?;
-        Some(Answer { status, body })
-    })
+    tokio::spawn(async move { wxopen_fake::harness::send(req).await.ok() })
 }
 
 /// Compares the SQLite file (the process is dead) with every acknowledged write.
@@ -182,7 +178,7 @@ async fn check_store(dir: &Path, fake: &FakeWeChat, ledger: &Ledger, tally: &mut
 
 /// After a restart: ready, and every account's token served as stored and accepted upstream.
 async fn check_served(c: &Ctx<'_>, s: &Serve, ledger: &mut Ledger, tally: &mut Tally) {
-    let ready = send(c.http.get(format!("{}/readyz", s.internal))).await;
+    let ready = send(c.http.get(c.routes(s).readyz())).await;
     assert_eq!(
         ready.status, 200,
         "/readyz after the restart: {}",
@@ -249,7 +245,7 @@ async fn kill_in_flight(
 async fn sigkill_at_awkward_moments_loses_no_acknowledged_write() {
     let started = Instant::now();
     let fake = fake().await;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let c = Ctx {
         http: http(),
         fake: &fake,
@@ -280,14 +276,14 @@ async fn sigkill_at_awkward_moments_loses_no_acknowledged_write() {
 
         // Writes, each acknowledged: a ticket, a new account, a forced refresh (round robin
         // over the accounts, so refresh tokens stored many restarts ago are used).
-        let (ticket, ct, a) = push_ticket(&c.http, &s.public, &fake).await;
+        let (ticket, ct, a) = push_ticket(&c.http, &c.routes(&s), &fake).await;
         assert_eq!((a.status, a.body.as_str()), (200, "success"));
         ledger.ack_ticket(ticket, ct);
         tally.acknowledged += 1;
 
         let account = format!("wxk1{cycle:014}");
-        let (_, granted) = consent(&c.http, &s.public, &fake, &account).await;
-        let a = send(c.http.get(redirect_url(&s.public, &fake, &granted))).await;
+        let (_, granted) = consent(&c.http, &c.routes(&s), &fake, &account).await;
+        let a = send(c.http.get(redirect_url(&c.routes(&s), &granted))).await;
         assert_eq!(a.status, 200, "redirect: {}", a.body);
         ledger.accounts.insert(
             account.clone(),
@@ -318,14 +314,14 @@ async fn sigkill_at_awkward_moments_loses_no_acknowledged_write() {
                 // The browser's redirect is exchanging its code (`query_auth`) upstream. Never
                 // acknowledged: whether that account is stored is not checked.
                 let other = format!("wxk2{cycle:014}");
-                let (_, granted) = consent(&c.http, &s.public, &fake, &other).await;
-                let req = c.http.get(redirect_url(&s.public, &fake, &granted));
+                let (_, granted) = consent(&c.http, &c.routes(&s), &fake, &other).await;
+                let req = c.http.get(redirect_url(&c.routes(&s), &granted));
                 kill_in_flight(&mut s, &fake, Endpoint::QueryAuth, req).await;
                 tally.in_flight_kills += 1;
             }
             2 => {
                 // Right after an acknowledged write.
-                let (ticket, ct, a) = push_ticket(&c.http, &s.public, &fake).await;
+                let (ticket, ct, a) = push_ticket(&c.http, &c.routes(&s), &fake).await;
                 assert_eq!((a.status, a.body.as_str()), (200, "success"));
                 ledger.ack_ticket(ticket, ct);
                 tally.acknowledged += 1;
@@ -341,7 +337,7 @@ async fn sigkill_at_awkward_moments_loses_no_acknowledged_write() {
                     let wxopen_fake::PushKind::ComponentVerifyTicket { ticket } = &push.kind else {
                         unreachable!()
                     };
-                    let url = push.url(&format!("{}/wechat/{}/component", s.public, c.appid()));
+                    let url = push.url(&c.routes(&s).push());
                     pushes.push((
                         ticket.clone(),
                         fake.now_unix(),
@@ -390,14 +386,16 @@ async fn sigkill_at_awkward_moments_loses_no_acknowledged_write() {
     wait_healthy(&c.http, &s.internal).await;
     let oldest = ledger.refreshable()[0].clone();
     forced_refresh(&c, &s, &mut ledger, &oldest, &mut tally).await;
-    let url = format!("{}/v1/{}/component/token", s.internal, c.appid());
-    let current = send(c.http.get(&url).bearer_auth(&c.key)).await.json()["component_access_token"]
+    let routes = c.routes(&s);
+    let current = send(c.http.get(routes.component_token()).bearer_auth(&c.key))
+        .await
+        .json()["component_access_token"]
         .as_str()
         .unwrap()
         .to_owned();
     let req = c
         .http
-        .post(format!("{url}/refresh"))
+        .post(routes.component_refresh())
         .bearer_auth(&c.key)
         .json(&json!({ "stale": current }));
     kill_in_flight(&mut s, &fake, Endpoint::ComponentToken, req).await;
@@ -447,7 +445,7 @@ async fn sigkill_at_awkward_moments_loses_no_acknowledged_write() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_refresh_does_not_block_its_account_after_a_restart() {
     let fake = fake().await;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let c = Ctx {
         http: http(),
         fake: &fake,
@@ -456,12 +454,13 @@ async fn a_killed_refresh_does_not_block_its_account_after_a_restart() {
     let config = write_config(dir.path(), &fake, &c.key);
     let mut s = Serve::start(&config, &[], &[]);
     wait_healthy(&c.http, &s.internal).await;
-    let (_, _, a) = push_ticket(&c.http, &s.public, &fake).await;
+    let routes = c.routes(&s);
+    let (_, _, a) = push_ticket(&c.http, &routes, &fake).await;
     assert_eq!(a.status, 200);
     let account = "wxk300000000000001";
-    let (_, granted) = consent(&c.http, &s.public, &fake, account).await;
+    let (_, granted) = consent(&c.http, &routes, &fake, account).await;
     assert_eq!(
-        send(c.http.get(redirect_url(&s.public, &fake, &granted)))
+        send(c.http.get(redirect_url(&routes, &granted)))
             .await
             .status,
         200

@@ -96,14 +96,10 @@ impl Answers {
     }
 }
 
-fn push_url(s: &Serve, fake: &FakeWeChat) -> String {
-    format!("{}/wechat/{}/component", s.public, fake.component_appid())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_whole_flow_logs_no_secret() {
     let fake = fake().await;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let key = random_key();
     let wrong_key = random_key();
     let config = write_config(dir.path(), &fake, &key);
@@ -123,27 +119,24 @@ async fn a_whole_flow_logs_no_secret() {
         &[("WXOPEN_LOG", "trace")],
     );
     wait_healthy(&http, &s.internal).await;
-    let api = |p: &str| format!("{}/v1/{appid}{p}", s.internal);
+    let routes = s.routes(&appid);
+    let import = format!("{}/import", routes.authorizers());
 
     // The ticket.
     fake.advance(std::time::Duration::from_secs(1));
     let push = fake.push_ticket().unwrap();
     secrets.add("push signature", push.query.signature.clone());
     secrets.add("push msg_signature", push.query.msg_signature.clone());
-    let a = send(
-        http.post(push.url(&push_url(&s, &fake)))
-            .body(push.body.clone()),
-    )
-    .await;
+    let a = send(http.post(push.url(&routes.push())).body(push.body.clone())).await;
     assert_eq!((a.status, a.body.as_str()), (200, "success"));
     secrets.note_fake_tokens(&fake);
 
     // The authorize page, PC and H5: two pre-auth codes (and the component token).
-    let pc = send(http.get(format!("{}/wechat/{appid}/authorize", s.public))).await;
+    let pc = send(http.get(routes.authorize())).await;
     assert_eq!(pc.status, 200);
     let pre_pc = pre_auth_code(&pc.body);
     let h5 = send(
-        http.get(format!("{}/wechat/{appid}/authorize?state=s-1", s.public))
+        http.get(format!("{}?state=s-1", routes.authorize()))
             .header("user-agent", MOBILE_UA),
     )
     .await;
@@ -161,20 +154,20 @@ async fn a_whole_flow_logs_no_secret() {
         consent.push.query.msg_signature.clone(),
     );
     let a = send(
-        http.post(consent.push.url(&push_url(&s, &fake)))
+        http.post(consent.push.url(&routes.push()))
             .body(consent.push.body.clone()),
     )
     .await;
     assert_eq!((a.status, a.body.as_str()), (200, "success"));
     let page = answers.keep(
         "result page",
-        send(http.get(redirect_url(&s.public, &fake, &consent))).await,
+        send(http.get(redirect_url(&routes, &consent))).await,
     );
     assert_eq!(page.status, 200, "{}", page.body);
     secrets.note_fake_tokens(&fake);
 
     // The token API.
-    let ct = send(http.get(api("/component/token")).bearer_auth(&key)).await;
+    let ct = send(http.get(routes.component_token()).bearer_auth(&key)).await;
     assert_eq!(ct.status, 200);
     let ct = ct.json()["component_access_token"]
         .as_str()
@@ -182,7 +175,7 @@ async fn a_whole_flow_logs_no_secret() {
         .to_owned();
     secrets.add("component_access_token", ct.clone());
     let at = send(
-        http.get(api(&format!("/authorizers/{AUTHORIZER}/token")))
+        http.get(routes.authorizer_token(AUTHORIZER))
             .bearer_auth(&key),
     )
     .await;
@@ -194,23 +187,19 @@ async fn a_whole_flow_logs_no_secret() {
     secrets.add("authorizer_access_token", at.clone());
     let list = answers.keep(
         "authorizers list",
-        send(http.get(api("/authorizers")).bearer_auth(&key)).await,
+        send(http.get(routes.authorizers()).bearer_auth(&key)).await,
     );
     assert_eq!(list.status, 200);
     let one = answers.keep(
         "one authorizer",
-        send(
-            http.get(api(&format!("/authorizers/{AUTHORIZER}")))
-                .bearer_auth(&key),
-        )
-        .await,
+        send(http.get(routes.authorizer(AUTHORIZER)).bearer_auth(&key)).await,
     );
     assert_eq!(one.status, 200);
 
     // Compare-and-refresh of both tokens: one call upstream each.
     let before = fake.calls(Endpoint::AuthorizerToken);
     let r = send(
-        http.post(api(&format!("/authorizers/{AUTHORIZER}/token/refresh")))
+        http.post(routes.authorizer_refresh(AUTHORIZER))
             .bearer_auth(&key)
             .json(&json!({ "stale": at })),
     )
@@ -222,7 +211,7 @@ async fn a_whole_flow_logs_no_secret() {
         r.json()["authorizer_access_token"].as_str().unwrap(),
     );
     let r = send(
-        http.post(api("/component/token/refresh"))
+        http.post(routes.component_refresh())
             .bearer_auth(&key)
             .json(&json!({ "stale": ct })),
     )
@@ -240,7 +229,7 @@ async fn a_whole_flow_logs_no_secret() {
         .unwrap();
     secrets.add("push signature", msg.query.signature.clone());
     secrets.add("push msg_signature", msg.query.msg_signature.clone());
-    let callback = format!("{}/wechat/{appid}/callback/{AUTHORIZER}", s.public);
+    let callback = routes.callback(AUTHORIZER);
     let a = send(http.post(msg.url(&callback)).body(msg.body.clone())).await;
     assert_eq!((a.status, a.body.as_str()), (200, "success"));
 
@@ -250,7 +239,7 @@ async fn a_whole_flow_logs_no_secret() {
     let imported = answers.keep(
         "import results",
         send(
-            http.post(api("/authorizers/import"))
+            http.post(&import)
                 .bearer_auth(&key)
                 .json(&json!({"authorizers": [{"authorizer_appid": "wxa0e5000000000002", "refresh_token": bogus}]})),
         )
@@ -271,7 +260,7 @@ async fn a_whole_flow_logs_no_secret() {
     secrets.add("push signature", push.query.signature.clone());
     secrets.add("push msg_signature", push.query.msg_signature.clone());
     let tampered = push
-        .url(&push_url(&s, &fake))
+        .url(&routes.push())
         .replace("msg_signature=", "msg_signature=0");
     let bad_sig = answers.keep(
         "push with a wrong signature",
@@ -280,7 +269,7 @@ async fn a_whole_flow_logs_no_secret() {
     assert_eq!(bad_sig.status, 400, "{}", bad_sig.body);
     let not_xml = answers.keep(
         "push that is not XML",
-        send(http.post(push.url(&push_url(&s, &fake))).body("{not xml")).await,
+        send(http.post(push.url(&routes.push())).body("{not xml")).await,
     );
     assert_eq!(not_xml.status, 400);
     let msg = fake
@@ -302,18 +291,18 @@ async fn a_whole_flow_logs_no_secret() {
     assert_eq!(bad_msg.status, 400);
     let no_key = answers.keep(
         "no bearer key",
-        send(http.get(api("/component/token"))).await,
+        send(http.get(routes.component_token())).await,
     );
     assert_eq!(no_key.status, 401);
     let wrong = answers.keep(
         "wrong bearer key",
-        send(http.get(api("/component/token")).bearer_auth(&wrong_key)).await,
+        send(http.get(routes.component_token()).bearer_auth(&wrong_key)).await,
     );
     assert_eq!(wrong.status, 401);
     let unknown = answers.keep(
         "unknown account",
         send(
-            http.get(api("/authorizers/wxa0e5000000000009/token"))
+            http.get(routes.authorizer_token("wxa0e5000000000009"))
                 .bearer_auth(&key),
         )
         .await,
@@ -324,8 +313,8 @@ async fn a_whole_flow_logs_no_secret() {
     let bad_redirect = answers.keep(
         "redirect with an unknown auth_code",
         send(http.get(format!(
-            "{}/wechat/{appid}/authorized?auth_code={unknown_code}&expires_in=600",
-            s.public
+            "{}?auth_code={unknown_code}&expires_in=600",
+            routes.authorized()
         )))
         .await,
     );
@@ -339,7 +328,7 @@ async fn a_whole_flow_logs_no_secret() {
     let upstream_down = answers.keep(
         "refresh while WeChat answers 502",
         send(
-            http.post(api(&format!("/authorizers/{AUTHORIZER}/token/refresh")))
+            http.post(routes.authorizer_refresh(AUTHORIZER))
                 .bearer_auth(&key)
                 .json(&json!({ "stale": current })),
         )
@@ -347,10 +336,7 @@ async fn a_whole_flow_logs_no_secret() {
     );
     assert_eq!(upstream_down.status, 502, "{}", upstream_down.body);
     fake.clear_faults();
-    let ready = answers.keep(
-        "readyz",
-        send(http.get(format!("{}/readyz", s.internal))).await,
-    );
+    let ready = answers.keep("readyz", send(http.get(routes.readyz())).await);
     assert_eq!(ready.status, 200, "{}", ready.body);
     let metrics = answers.keep(
         "metrics",

@@ -19,7 +19,7 @@ const ACCOUNT: &str = "wxa7e0000000000001";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_the_refresh_in_flight_and_releases_its_lease() {
     let fake = fake().await;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let key = random_key();
     let config = write_config(dir.path(), &fake, &key);
     let http = http();
@@ -27,13 +27,9 @@ async fn sigterm_finishes_the_refresh_in_flight_and_releases_its_lease() {
     wait_healthy(&http, &s.internal).await;
     authorize(&http, &s, &fake, ACCOUNT).await;
     let refresh = |s: &Serve, stale: &str| {
-        http.post(format!(
-            "{}/v1/{}/authorizers/{ACCOUNT}/token/refresh",
-            s.internal,
-            fake.component_appid()
-        ))
-        .bearer_auth(&key)
-        .json(&json!({ "stale": stale }))
+        http.post(s.routes(fake.component_appid()).authorizer_refresh(ACCOUNT))
+            .bearer_auth(&key)
+            .json(&json!({ "stale": stale }))
     };
 
     // A refresh waits on WeChat (1 s) when SIGTERM arrives.

@@ -78,6 +78,12 @@
 //! the client's [`PushQuery`](wxopen_client::PushQuery)). Endpoints are the client's own
 //! [`Endpoint`] (re-exported); [`contract`] is the fake's request schema for each.
 //!
+//! # Driving a service
+//! [`harness`] holds what `wxopen demo` and the CLI's and server's tests share to drive a
+//! wxopen service over loopback HTTP: a proxy-free client, a temporary directory, a free port,
+//! a task that runs until told to stop, the service's routes, its configuration for this fake
+//! and the reading of its authorization pages.
+//!
 //! # Feature flags
 //! None: the crate always needs `tokio` and `wiremock`.
 
@@ -91,6 +97,7 @@ mod error;
 mod fake;
 mod faults;
 mod handlers;
+pub mod harness;
 mod push;
 pub mod release_check;
 mod sent;

@@ -339,10 +339,10 @@ async fn slow_dead_and_confused_webhooks_still_get_wechat_its_answer() {
         .mount(&hook)
         .await;
     // A port nothing listens on.
-    let dead = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}/hook", l.local_addr().unwrap())
-    };
+    let dead = format!(
+        "http://127.0.0.1:{}/hook",
+        wxopen_fake::harness::free_port().unwrap()
+    );
     let cases = [
         (format!("{}/slow", hook.uri()), "timeout"),
         (dead, "unreachable"),

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use common::*;
 use wiremock::MockServer;
 use wxopen_client::{ManualClock, RetryPolicy};
+use wxopen_fake::harness::TempDir;
 use wxopen_server::{config, Server, ServerOptions};
 
 async fn run_on(dir: &std::path::Path, upstream: &MockServer) -> (Server, ManualClock) {
@@ -36,8 +37,8 @@ async fn a_restart_on_the_same_data_dir_loses_nothing() {
     let upstream = MockServer::start().await;
     mount_component_token(&upstream, "ctok").await;
     mount_query_auth(&upstream, "wxauthorizer01", "atok-1", "refreshtoken@@@r1").await;
-    let dir = std::env::temp_dir().join(format!("wxopen-restart-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let temp = TempDir::new("wxopen-restart").unwrap();
+    let dir = temp.path().join("data");
     {
         let (server, _clock) = run_on(&dir, &upstream).await;
         let client = server.client(APPID).unwrap();
@@ -67,5 +68,7 @@ async fn a_restart_on_the_same_data_dir_loses_nothing() {
         "refreshtoken@@@r1"
     );
     drop(server);
-    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(dir.is_dir());
+    drop(temp);
+    assert!(!dir.exists());
 }

@@ -1,6 +1,8 @@
 //! The real `wxopen` binary as `wxopen serve`, against a FakeWeChat in the test process: the
 //! configuration file, spawning with captured output, SIGKILL and SIGTERM, the HTTP steps
-//! WeChat and an admin's browser take, and a read of the SQLite store between runs.
+//! WeChat and an admin's browser take, and a read of the SQLite store between runs. The HTTP
+//! client, the temp dir, the routes and the reading of the authorize page are
+//! `wxopen_fake::harness`, shared with `wxopen demo` and the server's tests.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
@@ -11,6 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use wxopen_client::{ComponentClient, ManualClock, TokenStore};
+use wxopen_fake::harness::{self, AuthorizeLink};
+pub use wxopen_fake::harness::{Answer, Routes, TempDir};
 use wxopen_fake::{Consent, FakeConfig, FakeWeChat, PushKind};
 
 /// A fake platform with fresh random credentials, on a [`ManualClock`] that starts at the
@@ -30,8 +34,9 @@ pub fn random_key() -> String {
     format!("{:032x}", rand::random::<u128>())
 }
 
-fn toml_string(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+/// A fresh temp dir for one test's configuration and data, removed at the end.
+pub fn temp_dir() -> TempDir {
+    TempDir::new("wxopen-cli-test").unwrap()
 }
 
 /// Writes `dir/wxopen.toml`: both listeners on free loopback ports (port 0; the binary prints
@@ -50,25 +55,14 @@ data_dir = {data_dir}
 [refresher]
 enabled = false
 
-[[component]]
-appid = {appid}
-appsecret = {secret}
-token = {token}
-encoding_aes_key = {aes}
-api_base_urls = [{primary}, {fallback}]
-
+{component}
 [[client]]
 name = "tests"
 key = {key}
 "#,
-        data_dir = toml_string(&data_dir.display().to_string()),
-        appid = toml_string(fake.component_appid()),
-        secret = toml_string(fake.component_appsecret()),
-        token = toml_string(fake.token()),
-        aes = toml_string(fake.encoding_aes_key()),
-        primary = toml_string(&fake.primary_url()),
-        fallback = toml_string(&fake.fallback_url()),
-        key = toml_string(key),
+        data_dir = harness::toml_string(&data_dir.display().to_string()),
+        component = harness::component_toml(fake),
+        key = harness::toml_string(key),
     );
     let path = dir.join("wxopen.toml");
     std::fs::write(&path, text).unwrap();
@@ -180,6 +174,11 @@ impl Serve {
         }
     }
 
+    /// The routes of `component` on this process.
+    pub fn routes(&self, component: &str) -> Routes {
+        Routes::new(&self.public, &self.internal, component)
+    }
+
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -235,58 +234,34 @@ impl Drop for Serve {
     }
 }
 
-/// What a request got back.
-#[derive(Debug, Clone)]
-pub struct Answer {
-    pub status: u16,
-    pub body: String,
-}
-
-impl Answer {
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
-    }
-}
-
-/// Loopback only, no proxy from the environment, no idle connections kept.
+/// The harness's loopback client: no proxy from the environment, no idle connections kept.
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(0)
-        .timeout(Duration::from_secs(15))
-        .connect_timeout(Duration::from_secs(2))
-        .build()
-        .unwrap()
+    harness::client().unwrap()
 }
 
+/// Sends and reads the whole answer; panics if there is none.
 pub async fn send(req: reqwest::RequestBuilder) -> Answer {
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    Answer {
-        status,
-        body: r.text().await.unwrap(),
-    }
+    harness::send(req).await.unwrap()
 }
 
 /// Polls `/healthz` until it answers 200 (at most 10 s).
 pub async fn wait_healthy(http: &reqwest::Client, internal: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Ok(r) = http.get(format!("{internal}/healthz")).send().await {
-            if r.status() == 200 {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "/healthz never answered 200");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    assert!(
+        harness::wait_ok(
+            http,
+            &format!("{internal}/healthz"),
+            Duration::from_secs(10)
+        )
+        .await,
+        "/healthz never answered 200"
+    );
 }
 
 /// WeChat pushes a new ticket (the fake clock moves a second first, so its `CreateTime` is
 /// the newest) to the public push route. Returns the ticket, its `CreateTime` and the answer.
 pub async fn push_ticket(
     http: &reqwest::Client,
-    public: &str,
+    routes: &Routes,
     fake: &FakeWeChat,
 ) -> (String, u64, Answer) {
     fake.advance(Duration::from_secs(1));
@@ -294,43 +269,25 @@ pub async fn push_ticket(
     let PushKind::ComponentVerifyTicket { ticket } = &push.kind else {
         unreachable!()
     };
-    let url = push.url(&format!(
-        "{public}/wechat/{}/component",
-        fake.component_appid()
-    ));
+    let url = push.url(&routes.push());
     let a = send(http.post(url).body(push.body.clone())).await;
     (ticket.clone(), fake.now_unix(), a)
 }
 
 /// The `pre_auth_code` of the authorize page's link.
 pub fn pre_auth_code(html: &str) -> String {
-    let start = html
-        .find("id=\"authorize\" href=\"")
-        .expect("no authorize link")
-        + 21;
-    let len = html[start..].find('"').unwrap();
-    let href = html[start..start + len].replace("&amp;", "&");
-    url::Url::parse(&href)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "pre_auth_code")
-        .map(|(_, v)| v.into_owned())
-        .expect("no pre_auth_code in the link")
+    AuthorizeLink::find(html).unwrap().pre_auth_code
 }
 
 /// An admin opens the authorize page and agrees on WeChat's side; returns the pre-auth code
 /// and the consent (the redirect's query and the `authorized` push), not yet delivered.
 pub async fn consent(
     http: &reqwest::Client,
-    public: &str,
+    routes: &Routes,
     fake: &FakeWeChat,
     authorizer: &str,
 ) -> (String, Consent) {
-    let page = send(http.get(format!(
-        "{public}/wechat/{}/authorize",
-        fake.component_appid()
-    )))
-    .await;
+    let page = send(http.get(routes.authorize())).await;
     assert_eq!(page.status, 200, "authorize page: {}", page.body);
     let pre = pre_auth_code(&page.body);
     let consent = fake.simulate_admin_consent(&pre, authorizer).unwrap();
@@ -338,12 +295,8 @@ pub async fn consent(
 }
 
 /// The browser comes back to `/authorized` with the code (`query_auth`, stored, result page).
-pub fn redirect_url(public: &str, fake: &FakeWeChat, consent: &Consent) -> String {
-    format!(
-        "{public}/wechat/{}/authorized?{}",
-        fake.component_appid(),
-        consent.redirect_query
-    )
+pub fn redirect_url(routes: &Routes, consent: &Consent) -> String {
+    format!("{}?{}", routes.authorized(), consent.redirect_query)
 }
 
 /// What the SQLite file holds, read with a client of the component over the same store
@@ -388,13 +341,12 @@ pub async fn read_store(dir: &Path, fake: &FakeWeChat, appids: &[String]) -> Sna
 /// Pushes a ticket to `serve` and authorizes `account` through the authorize page, the fake's
 /// consent and the redirect (each step must answer 200): a served component with one account.
 pub async fn authorize(http: &reqwest::Client, serve: &Serve, fake: &FakeWeChat, account: &str) {
-    let (_, _, a) = push_ticket(http, &serve.public, fake).await;
+    let routes = serve.routes(fake.component_appid());
+    let (_, _, a) = push_ticket(http, &routes, fake).await;
     assert_eq!(a.status, 200);
-    let (_, granted) = consent(http, &serve.public, fake, account).await;
+    let (_, granted) = consent(http, &routes, fake, account).await;
     assert_eq!(
-        send(http.get(redirect_url(&serve.public, fake, &granted)))
-            .await
-            .status,
+        send(http.get(redirect_url(&routes, &granted))).await.status,
         200
     );
 }

@@ -1,6 +1,8 @@
 //! The service under test against a wiremock upstream: in process ([`App`], its routers called
 //! with `tower::ServiceExt::oneshot`) or running on loopback ([`Running`], for shutdown and
-//! restart); and pushes built the way WeChat builds them.
+//! restart); and pushes built the way WeChat builds them. A running service is driven with
+//! `wxopen_fake::harness` (its loopback client, and its task that runs until told to stop),
+//! shared with `wxopen demo` and the CLI's tests.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -11,7 +13,8 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 use wxopen_client::{ManualClock, MemoryStore, RetryPolicy, TokenStore};
 use wxopen_core::MsgCrypt;
-use wxopen_server::{config, Server, ServerOptions};
+use wxopen_fake::harness::{self, Stoppable};
+use wxopen_server::{config, ServeError, Server, ServerOptions};
 
 pub const APPID: &str = "wxcomponent0001";
 pub const OTHER: &str = "wxcomponent0002";
@@ -29,30 +32,26 @@ pub struct Running {
     pub store: Arc<MemoryStore>,
     pub http: reqwest::Client,
     pub metrics: Arc<wxopen_server::metrics::Metrics>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<Result<(), wxopen_server::ServeError>>>,
+    task: Stoppable<Result<(), ServeError>>,
 }
 
 impl Running {
-    pub async fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.task.take() {
-            t.await.unwrap().unwrap();
-        }
+    pub async fn stop(self) {
+        self.task
+            .stop(Duration::from_secs(30))
+            .await
+            .unwrap()
+            .unwrap();
     }
 
     /// Triggers graceful shutdown without waiting for it.
     pub fn begin_stop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
+        self.task.begin_stop();
     }
 
     /// Waits for the server task to end (after [`Running::begin_stop`]).
-    pub async fn join(mut self) -> Result<(), wxopen_server::ServeError> {
-        self.task.take().unwrap().await.unwrap()
+    pub async fn join(self) -> Result<(), ServeError> {
+        self.task.join().await.unwrap()
     }
 
     pub fn internal_get(&self, path: &str, key: Option<&str>) -> reqwest::RequestBuilder {
@@ -80,17 +79,9 @@ impl Running {
     }
 
     pub async fn post_push(&self, component: &str, query: &str, body: Vec<u8>) -> (u16, String) {
-        let r = self
-            .http
-            .post(format!(
-                "{}/wechat/{component}/component?{query}",
-                self.public
-            ))
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.text().await.unwrap())
+        let url = format!("{}/wechat/{component}/component?{query}", self.public);
+        let a = harness::send(self.http.post(url).body(body)).await.unwrap();
+        (a.status, a.body)
     }
 
     pub fn now(&self) -> u64 {
@@ -172,19 +163,15 @@ pub async fn start_config(cfg: wxopen_server::ServerConfig, store: Arc<MemorySto
     let public = format!("http://{}", server.public_addr());
     let internal = format!("http://{}", server.internal_addr());
     let metrics = server.metrics();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(server.run(async move {
-        let _ = rx.await;
-    }));
+    let task = Stoppable::spawn(|stop| server.run(stop));
     Running {
         public,
         internal,
         clock,
         store,
-        http: reqwest::Client::new(),
+        http: harness::client().unwrap(),
         metrics,
-        stop: Some(tx),
-        task: Some(task),
+        task,
     }
 }
 
