@@ -4,8 +4,8 @@
 //! This table is the fake's reading of `api-contracts.md`; a request that does not fit it gets the
 //! platform's error object, never a success.
 
-pub use wxopen_client::api::Endpoint;
-use wxopen_client::api::{TokenParam, ENDPOINTS};
+pub use wxopen_proto::api::Endpoint;
+use wxopen_proto::api::TokenParam;
 
 /// `POST /cgi-bin/message/custom/send?access_token=…` (send a customer-service message on
 /// behalf of an authorized account, with its authorizer access token): not a component API,
@@ -29,7 +29,7 @@ pub const CUSTOM_SEND: Endpoint = Endpoint::Other {
 };
 
 /// Which access token the fake accepts in an endpoint's query string (finer than the client's
-/// [`wxopen_client::api::TokenParam`], which names only the query parameter).
+/// [`wxopen_proto::api::TokenParam`], which names only the query parameter).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AcceptedToken {
     /// No token: the body authenticates (appsecret, ticket).
@@ -105,13 +105,63 @@ macro_rules! fields {
     }};
 }
 
+/// The paths the fake serves, written from the platform's documentation — the fake's own list,
+/// not the client's table: a wrong path in the client's table is then a test failure (the
+/// request reaches no endpoint here), not a copy.
+pub const SERVED: [(&str, Endpoint); 13] = [
+    (
+        "/cgi-bin/component/api_component_token",
+        Endpoint::ComponentToken,
+    ),
+    (
+        "/cgi-bin/component/api_create_preauthcode",
+        Endpoint::CreatePreAuthCode,
+    ),
+    ("/cgi-bin/component/api_query_auth", Endpoint::QueryAuth),
+    (
+        "/cgi-bin/component/api_authorizer_token",
+        Endpoint::AuthorizerToken,
+    ),
+    (
+        "/cgi-bin/component/api_get_authorizer_info",
+        Endpoint::GetAuthorizerInfo,
+    ),
+    (
+        "/cgi-bin/component/api_get_authorizer_list",
+        Endpoint::GetAuthorizerList,
+    ),
+    (
+        "/cgi-bin/component/api_get_authorizer_option",
+        Endpoint::GetAuthorizerOptionLegacy,
+    ),
+    (
+        "/cgi-bin/component/api_set_authorizer_option",
+        Endpoint::SetAuthorizerOptionLegacy,
+    ),
+    (
+        "/cgi-bin/component/get_authorizer_option",
+        Endpoint::GetAuthorizerOption,
+    ),
+    (
+        "/cgi-bin/component/set_authorizer_option",
+        Endpoint::SetAuthorizerOption,
+    ),
+    (
+        "/cgi-bin/component/api_start_push_ticket",
+        Endpoint::StartPushTicket,
+    ),
+    ("/cgi-bin/clear_quota", Endpoint::ClearQuota),
+    ("/cgi-bin/component/clear_quota/v2", Endpoint::ClearQuotaV2),
+];
+
 /// The endpoint the fake serves at `path` (exact match, no trailing slash tolerance): one of
-/// [`wxopen_client::api::ENDPOINTS`], or [`CUSTOM_SEND`].
+/// [`SERVED`], or [`CUSTOM_SEND`].
 pub fn endpoint_at(path: &str) -> Option<Endpoint> {
-    ENDPOINTS
+    SERVED
         .into_iter()
-        .chain([CUSTOM_SEND])
-        .find(|e| e.path() == path)
+        .chain([("/cgi-bin/message/custom/send", CUSTOM_SEND)])
+        .find(|(p, _)| *p == path)
+        .map(|(_, e)| e)
 }
 
 /// The fake's contract for a component-API `endpoint`; `None` for [`Endpoint::Other`] paths:
@@ -197,7 +247,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_clients_table_matches_the_fakes_own_paths() {
+        use wxopen_proto::api::ENDPOINTS;
+        assert_eq!(
+            ENDPOINTS.len(),
+            SERVED.len(),
+            "an endpoint the fake does not serve"
+        );
+        for (path, e) in SERVED {
+            assert_eq!(e.path(), path, "the client's path for {e:?}");
+        }
+        assert_eq!(CUSTOM_SEND.path(), "/cgi-bin/message/custom/send");
+    }
+
+    #[test]
     fn every_client_endpoint_is_served_once() {
+        use wxopen_proto::api::ENDPOINTS;
         for e in ENDPOINTS {
             assert_eq!(endpoint_at(e.path()), Some(e));
             assert_eq!(contract(e).map(|c| c.endpoint), Some(e));

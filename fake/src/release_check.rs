@@ -44,7 +44,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use rand::distr::{Alphanumeric, SampleString};
-use wxopen_client::message::{parse_authorizer_message, MsgType};
+use wxopen_proto::message::{parse_authorizer_message, MsgType};
 
 use crate::error::FakeError;
 use crate::fake::{text_message_xml, FakeWeChat};
