@@ -3,12 +3,13 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 use wxopen_client::store::{claim_key, StoreErrorKind};
 use wxopen_client::{
-    BoxFuture, CasOutcome, StoreError, StoreKey, StoredValue, TokenStore, Versioned,
+    BoxFuture, CasOutcome, Clock, StoreError, StoreKey, StoredValue, SystemClock, TokenStore,
+    Versioned,
 };
 
 use crate::codec;
@@ -55,12 +56,17 @@ pub struct SqliteOptions {
     /// How long a statement waits for another process's write lock before the operation fails
     /// with [`StoreErrorKind::Unavailable`] (SQLite's `busy_timeout`). Default 5 s.
     pub busy_timeout: Duration,
+    /// The clock leases and claims are timed by (default: the system clock). Give the client's
+    /// clock (e.g. a `ManualClock` in a test) so a lease expires on the same time as the
+    /// client's wait for it. Processes sharing a file should share a time source.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for SqliteOptions {
     fn default() -> Self {
         Self {
             busy_timeout: Duration::from_secs(5),
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -69,6 +75,12 @@ impl SqliteOptions {
     /// Sets [`SqliteOptions::busy_timeout`].
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
+        self
+    }
+
+    /// Sets [`SqliteOptions::clock`].
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
         self
     }
 }
@@ -82,8 +94,9 @@ impl SqliteOptions {
 ///   and, when fenced, the lease row in the same transaction that writes. Versions come from a
 ///   one-row counter incremented in that transaction, so they are unique and non-zero across
 ///   every process sharing the file.
-/// - Leases live in their own table (`name`, `holder`, `expires_at_ms`, wall-clock
-///   milliseconds, because several processes share them).
+/// - Leases live in their own table (`name`, `holder`, `expires_at_ms`: milliseconds on the
+///   store's clock, [`SqliteOptions::clock`], the system clock unless one is given; processes
+///   sharing a file share it).
 /// - Records are never dropped by the store itself: SQLite keeps whatever the client wrote until
 ///   it is overwritten or deleted ([`StoredValue::expires_at_hint`] is recorded in the
 ///   `expires_at` column for inspection only).
@@ -103,6 +116,8 @@ struct Inner {
     /// Point reads and listings (WAL: readers see every committed write and never wait for
     /// the writer), so a cached token read does not queue behind a write's fsync.
     reader: Mutex<Connection>,
+    /// Times leases and claims.
+    clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -113,10 +128,11 @@ impl fmt::Debug for SqliteStore {
     }
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+impl Inner {
+    /// The store's clock, in the milliseconds the lease and claim tables hold.
+    fn now_ms(&self) -> i64 {
+        i64::try_from(self.clock.unix_millis()).unwrap_or(i64::MAX)
+    }
 }
 
 fn ttl_ms(ttl: Duration) -> i64 {
@@ -298,6 +314,7 @@ impl SqliteStore {
             inner: Arc::new(Inner {
                 path,
                 conn: Mutex::new(conn),
+                clock: options.clock.clone(),
                 reader: Mutex::new(reader),
             }),
         })
@@ -497,6 +514,7 @@ fn cas(
     expected: Option<u64>,
     value: &StoredValue,
     fence: Option<&str>,
+    now: i64,
 ) -> Result<CasOutcome, StoreError> {
     let text = codec::encode(value)?;
     let hint = value
@@ -506,7 +524,7 @@ fn cas(
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(|e| op_err("begin", e))?;
     if let Some(holder) = fence {
-        if !holds_lease(&tx, lease, holder, now_ms())? {
+        if !holds_lease(&tx, lease, holder, now)? {
             return Ok(CasOutcome::LeaseLost);
         }
     }
@@ -550,11 +568,16 @@ fn cad(conn: &mut Connection, key: &str, expected: u64) -> Result<bool, StoreErr
     Ok(n == 1)
 }
 
-fn lease(conn: &mut Connection, name: &str, holder: &str, ttl: i64) -> Result<bool, StoreError> {
+fn lease(
+    conn: &mut Connection,
+    name: &str,
+    holder: &str,
+    ttl: i64,
+    now: i64,
+) -> Result<bool, StoreError> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(|e| op_err("begin", e))?;
-    let now = now_ms();
     let row: Option<(String, i64)> = tx
         .prepare_cached("SELECT holder, expires_at_ms FROM wxopen_leases WHERE name = ?1")
         .and_then(|mut st| {
@@ -579,11 +602,16 @@ fn lease(conn: &mut Connection, name: &str, holder: &str, ttl: i64) -> Result<bo
     Ok(free)
 }
 
-fn extend(conn: &mut Connection, name: &str, holder: &str, ttl: i64) -> Result<bool, StoreError> {
+fn extend(
+    conn: &mut Connection,
+    name: &str,
+    holder: &str,
+    ttl: i64,
+    now: i64,
+) -> Result<bool, StoreError> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(|e| op_err("begin", e))?;
-    let now = now_ms();
     let n = tx
         .prepare_cached(
             "UPDATE wxopen_leases SET expires_at_ms = ?3
@@ -635,11 +663,10 @@ fn list(
     Ok(out)
 }
 
-fn claim(conn: &mut Connection, name: &str, ttl: i64) -> Result<bool, StoreError> {
+fn claim(conn: &mut Connection, name: &str, ttl: i64, now: i64) -> Result<bool, StoreError> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(|e| op_err("begin", e))?;
-    let now = now_ms();
     tx.prepare_cached(
         "DELETE FROM wxopen_claims WHERE name IN (
              SELECT name FROM wxopen_claims WHERE expires_at_ms <= ?1
@@ -677,7 +704,8 @@ impl TokenStore for SqliteStore {
     ) -> BoxFuture<'a, Result<CasOutcome, StoreError>> {
         let (k, l) = (key.to_string(), key.lease_name());
         let fence = fence.map(str::to_owned);
-        Box::pin(self.run(move |c| cas(c, &k, &l, expected, &value, fence.as_deref())))
+        let now = self.inner.now_ms();
+        Box::pin(self.run(move |c| cas(c, &k, &l, expected, &value, fence.as_deref(), now)))
     }
 
     fn compare_and_delete<'a>(
@@ -696,7 +724,8 @@ impl TokenStore for SqliteStore {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         let (l, h) = (key.lease_name(), holder.to_owned());
-        Box::pin(self.run(move |c| lease(c, &l, &h, ttl_ms(ttl))))
+        let now = self.inner.now_ms();
+        Box::pin(self.run(move |c| lease(c, &l, &h, ttl_ms(ttl), now)))
     }
 
     fn extend_lease<'a>(
@@ -706,7 +735,8 @@ impl TokenStore for SqliteStore {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         let (l, h) = (key.lease_name(), holder.to_owned());
-        Box::pin(self.run(move |c| extend(c, &l, &h, ttl_ms(ttl))))
+        let now = self.inner.now_ms();
+        Box::pin(self.run(move |c| extend(c, &l, &h, ttl_ms(ttl), now)))
     }
 
     fn release_lease<'a>(
@@ -737,7 +767,8 @@ impl TokenStore for SqliteStore {
         let name = claim_key(component_appid, id);
         Box::pin(async move {
             let name = name?;
-            self.run(move |conn| claim(conn, &name, ttl_ms(ttl).max(1)))
+            let now = self.inner.now_ms();
+            self.run(move |conn| claim(conn, &name, ttl_ms(ttl).max(1), now))
                 .await
         })
     }

@@ -512,3 +512,40 @@ async fn reads_answer_while_another_process_holds_the_write_lock() {
     let got = store.get(&key).await.unwrap().unwrap();
     assert_eq!((got.version, got.value), (v2, ticket("t2")));
 }
+
+/// Leases and claims are timed by the injected clock (the client's), not the system clock: with
+/// a `ManualClock` standing still, a lease never lapses; moved past its TTL, it does — no sleep.
+#[tokio::test]
+async fn leases_and_claims_follow_the_injected_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = wxopen_client::ManualClock::at_unix(1_700_000_000);
+    let options = wxopen_store::SqliteOptions::default().clock(Arc::new(clock.clone()));
+    let store = SqliteStore::open_with(dir.path().join("wxopen.db"), options).unwrap();
+    let key = StoreKey::component_token("wxclock");
+    let ttl = Duration::from_secs(30);
+    assert!(store.try_lease(&key, "a", ttl).await.unwrap());
+    assert!(!store.try_lease(&key, "b", ttl).await.unwrap());
+    clock.advance(Duration::from_secs(29));
+    assert!(
+        !store.try_lease(&key, "b", ttl).await.unwrap(),
+        "29 s of a 30 s lease"
+    );
+    assert!(store.extend_lease(&key, "a", ttl).await.unwrap());
+    clock.advance(Duration::from_secs(31));
+    assert!(
+        !store.extend_lease(&key, "a", ttl).await.unwrap(),
+        "lapsed on the clock"
+    );
+    assert!(store.try_lease(&key, "b", ttl).await.unwrap());
+    // A fenced write checks the lease on the same clock.
+    let write = store
+        .compare_and_set(&key, None, ticket("t"), Some("a"))
+        .await
+        .unwrap();
+    assert_eq!(write, CasOutcome::LeaseLost);
+    // Claims too.
+    assert!(store.claim_once("wxclock", "m1", ttl).await.unwrap());
+    assert!(!store.claim_once("wxclock", "m1", ttl).await.unwrap());
+    clock.advance(Duration::from_secs(31));
+    assert!(store.claim_once("wxclock", "m1", ttl).await.unwrap());
+}
