@@ -29,7 +29,7 @@
 //! | [`config`] | `wxopen.toml`: parsing, validation, secrets from env or files, redaction |
 //! | [`openapi`] | the internal API as OpenAPI 3 |
 //! | `refresher` | proactive, paced refresh; `api_start_push_ticket` |
-//! | [`metrics`] | Prometheus counters and summaries, the metric names |
+//! | [`metrics`] | Prometheus counters, latency histograms and scrape-time gauges (`prometheus-client`), the metric names |
 //!
 //! # Feature flags
 //!
