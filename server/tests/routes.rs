@@ -476,7 +476,7 @@ async fn the_openapi_document_matches_the_routes() {
     let upstream = MockServer::start().await;
     let s = in_process(&upstream).await;
     let doc = s.internal_get("/v1/openapi.json", None).await.json();
-    assert_eq!(doc["openapi"], "3.0.3");
+    assert_eq!(doc["openapi"], "3.1.0");
     for (method, p) in wxopen_server::openapi::OPERATIONS {
         assert!(
             doc["paths"][p][method].is_object(),
