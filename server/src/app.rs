@@ -19,7 +19,7 @@ use crate::background::Background;
 use crate::config::{ComponentSection, ServerConfig};
 use crate::metrics::{MeteredStore, Metrics, UpstreamObserver};
 use crate::refresher;
-use crate::routes::{authorize, authorizers, health, message, openapi, push, tokens};
+use crate::routes::{authorize, message, push};
 use crate::state::{AppState, Component};
 use crate::webhook::Webhook;
 
@@ -56,41 +56,14 @@ fn public_router(state: Arc<AppState>) -> Router {
 }
 
 /// The internal listener's routes: the token API (the "中控" server other services read
-/// tokens from), authorizers, health, metrics and the OpenAPI document. Every
-/// `/v1/{component}/…` route takes a client's bearer key (see `auth.rs`).
+/// tokens from), authorizers, health, metrics and the OpenAPI document, listed once in
+/// [`crate::openapi::internal_routes`] with their documentation. Every `/v1/{component}/…` route
+/// takes a client's bearer key (see `auth.rs`).
 fn internal_router(state: Arc<AppState>) -> Router {
     let timeout = state.config.request_timeout;
     let metrics = state.metrics.clone();
-    let routes = Router::new()
-        .route(
-            "/v1/{component}/component/token",
-            get(tokens::component_token),
-        )
-        .route(
-            "/v1/{component}/component/token/refresh",
-            post(tokens::component_token_refresh),
-        )
-        .route("/v1/{component}/authorizers", get(authorizers::list))
-        .route(
-            "/v1/{component}/authorizers/import",
-            post(authorizers::import),
-        )
-        .route(
-            "/v1/{component}/authorizers/{appid}",
-            get(authorizers::get_one).delete(authorizers::delete),
-        )
-        .route(
-            "/v1/{component}/authorizers/{appid}/token",
-            get(tokens::authorizer_token),
-        )
-        .route(
-            "/v1/{component}/authorizers/{appid}/token/refresh",
-            post(tokens::authorizer_token_refresh),
-        )
-        .route("/v1/openapi.json", get(openapi::document))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(crate::routes::metrics::scrape))
+    let (routes, _) = crate::openapi::internal_routes().split_for_parts();
+    let routes = routes
         .layer(DefaultBodyLimit::max(MAX_INTERNAL_BODY))
         .with_state(state);
     crate::http::wrap(routes, timeout, "internal", metrics)

@@ -10,11 +10,33 @@ use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use subtle::ConstantTimeEq;
+use utoipa::IntoParams;
 
 use crate::config::ApiClient;
 use crate::error::ApiError;
 use crate::state::{AppState, Component};
+
+/// The `{component}` of a `/v1/{component}/…` path, as the API document describes it (the
+/// [`Authed`] extractor reads it from the raw path parameters).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Describes the parameter; never built.
+pub(crate) struct ComponentPath {
+    /// The component appid.
+    #[param(pattern = "^[A-Za-z0-9_]{1,32}$")]
+    component: String,
+}
+
+/// The `{appid}` of a `/v1/{component}/authorizers/{appid}…` path (after [`ComponentPath`]).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct AccountPath {
+    /// The authorizer appid.
+    #[param(pattern = "^[A-Za-z0-9_]{1,32}$")]
+    pub appid: String,
+}
 
 /// An authenticated request to a `/v1/{component}/…` route.
 pub(crate) struct Authed {

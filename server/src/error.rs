@@ -1,13 +1,18 @@
 //! HTTP error answers: JSON `{error, errcode?, hint}`, never a secret, a stack trace or a
 //! push's query string.
 
+use std::collections::BTreeMap;
+
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+use utoipa::{IntoResponses, ToSchema};
 use wxopen_client::{Error, StoreErrorKind};
 
-/// An error answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// An error answer: what went wrong and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = Error)]
 pub struct ApiError {
     #[serde(skip)]
     pub(crate) status: StatusCode,
@@ -15,6 +20,7 @@ pub struct ApiError {
     pub error: String,
     /// WeChat's code, or the official crypto code, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub errcode: Option<i64>,
     /// What to do about it.
     pub hint: String,
@@ -96,5 +102,43 @@ impl From<Error> for ApiError {
             error: e.to_string(),
             hint: hint.into(),
         }
+    }
+}
+
+/// The error answers of every `/v1/{component}/…` operation, as the API document lists them
+/// (each an [`ApiError`] body): the bearer check's (401, 403, 404) and those of
+/// `From<wxopen_client::Error>`.
+pub(crate) struct ApiErrors;
+
+impl IntoResponses for ApiErrors {
+    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+        [
+            ("400", "invalid request (path, query or body)"),
+            ("401", "missing or unknown bearer key"),
+            ("403", "this client may not use that component"),
+            ("404", "unknown component, or no such authorizer"),
+            ("409", "the account must authorize the component again"),
+            ("429", "a WeChat quota is exhausted"),
+            (
+                "502",
+                "WeChat refused the platform's configuration, answered an error or could not be reached",
+            ),
+            (
+                "503",
+                "no usable ticket yet, the store is unavailable, or a refresh is still running",
+            ),
+        ]
+        .into_iter()
+        .map(|(status, description)| {
+            let body = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name(ApiError::name())))
+                .build();
+            let response = ResponseBuilder::new()
+                .description(description)
+                .content("application/json", body)
+                .build();
+            (status.to_owned(), RefOr::T(response))
+        })
+        .collect()
     }
 }

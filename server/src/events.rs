@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::sync::broadcast::{error::RecvError, Receiver};
 use wxopen_client::ClientEvent;
 
-use crate::metrics::{name, Metrics};
+use crate::metrics::Metrics;
 
 /// Starts counting `events` of `component` into `metrics`.
 pub(crate) fn count(component: String, mut events: Receiver<ClientEvent>, metrics: Arc<Metrics>) {
@@ -26,16 +26,7 @@ pub(crate) fn count(component: String, mut events: Receiver<ClientEvent>, metric
 
 /// The metric one event adds to (pure apart from the counter).
 fn record(metrics: &Metrics, component: &str, e: &ClientEvent) {
-    let refresh = |token: &str, result: &str| {
-        metrics.inc(
-            name::REFRESHES,
-            &[
-                ("component", component),
-                ("token", token),
-                ("result", result),
-            ],
-        );
-    };
+    let refresh = |token, result| metrics.refresh(component, token, result);
     match e {
         ClientEvent::ComponentTokenRefreshed { .. } => refresh("component", "ok"),
         ClientEvent::AuthorizerTokenRefreshed { .. } => refresh("authorizer", "ok"),
@@ -53,20 +44,12 @@ fn record(metrics: &Metrics, component: &str, e: &ClientEvent) {
             authorizer_appid,
             errcode,
         } => {
-            let code = errcode.to_string();
             let token = if authorizer_appid.is_some() {
                 "authorizer"
             } else {
                 "component"
             };
-            metrics.inc(
-                name::TOKENS_REJECTED,
-                &[
-                    ("component", component),
-                    ("token", token),
-                    ("errcode", &code),
-                ],
-            );
+            metrics.token_rejected(component, token, *errcode);
         }
         _ => {}
     }

@@ -89,7 +89,7 @@ impl Layer {
                 listener: self.listener,
                 route,
                 method: &method,
-                status: status.as_str(),
+                status,
                 request_id: id.to_str().unwrap_or(""),
                 latency: started.elapsed(),
             },

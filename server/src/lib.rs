@@ -21,15 +21,15 @@
 //! |---|---|
 //! | `app` | the top: building the state, assembling the routers, running, graceful shutdown |
 //! | `routes::{push, authorize, message}` | the public routes: authorization event URL, authorization pages, message URL |
-//! | `routes::{tokens, authorizers, health, metrics, openapi}` | the internal routes |
+//! | `routes::{tokens, authorizers, health, metrics}` | the internal routes, each described by its `#[utoipa::path]` |
 //! | `auth` | the `Authed` extractor: bearer keys of the internal API |
 //! | `observe` | outcomes of requests turned into metrics and log lines |
 //! | `state` | the bottom: the state every handler shares, the served components |
 //! | [`messages`] | release check, deduplication and webhook relay of messages |
 //! | [`config`] | `wxopen.toml`: parsing, validation, secrets from env or files, redaction |
-//! | [`openapi`] | the internal API as OpenAPI 3 |
+//! | [`openapi`] | the internal router and its OpenAPI 3.1 document, both from one list of the handlers |
 //! | `refresher` | proactive, paced refresh; `api_start_push_ticket` |
-//! | [`metrics`] | Prometheus counters and summaries, the metric names |
+//! | [`metrics`] | Prometheus counters, latency histograms and scrape-time gauges (`prometheus-client`), the metric names |
 //!
 //! # Feature flags
 //!

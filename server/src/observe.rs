@@ -2,17 +2,18 @@
 //! a token request, an HTTP request, a relay) turned into the metric it counts and the log line
 //! it writes, here and nowhere else. Route handlers decide; this file counts and logs.
 //!
-//! Metric names come from [`crate::metrics::name`]. Log lines keep the targets they had before
-//! the routes moved into their own files (`wxopen_server::public`, `::internal`,
-//! `::messages`, `::http`), so a `WXOPEN_LOG` filter written for them still applies.
+//! Each metric is one typed method of [`Metrics`] (names and label sets live there). Log lines
+//! keep the targets they had before the routes moved into their own files
+//! (`wxopen_server::public`, `::internal`, `::messages`, `::http`), so a `WXOPEN_LOG` filter
+//! written for them still applies.
 
 use std::fmt::Display;
 use std::time::Duration;
 
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use wxopen_client::{Error, PushError};
 
-use crate::metrics::{name, Metrics};
+use crate::metrics::Metrics;
 
 /// Log target of the public routes (push, authorization pages, message URL).
 const PUBLIC: &str = "wxopen_server::public";
@@ -63,26 +64,14 @@ pub(crate) enum PushOutcome {
 /// Counts and logs a push of `component`.
 pub(crate) fn push(metrics: &Metrics, component: &str, outcome: &PushOutcome) {
     match outcome {
-        PushOutcome::UnknownComponent => metrics.inc(
-            name::PUSHES,
-            &[("component", "unknown"), ("result", "unknown_component")],
-        ),
-        PushOutcome::BadQuery(_) => metrics.inc(
-            name::PUSHES,
-            &[("component", component), ("result", "bad_query")],
-        ),
+        PushOutcome::UnknownComponent => metrics.push("unknown", "unknown_component", None),
+        PushOutcome::BadQuery(_) => metrics.push(component, "bad_query", None),
         PushOutcome::TimedOut { budget } => {
-            metrics.inc(
-                name::PUSHES,
-                &[("component", component), ("result", "timeout")],
-            );
+            metrics.push(component, "timeout", None);
             tracing::warn!(target: PUBLIC, component = %component, budget_ms = budget.as_millis() as u64, "push not handled within its budget (store slow?); answering 503 so WeChat pushes again");
         }
         PushOutcome::Refused(e) => {
-            metrics.inc(
-                name::PUSHES,
-                &[("component", component), ("result", refusal_label(e))],
-            );
+            metrics.push(component, refusal_label(e), None);
             tracing::warn!(target: PUBLIC, component = %component, error = %e, "push refused");
         }
         PushOutcome::Accepted {
@@ -90,14 +79,7 @@ pub(crate) fn push(metrics: &Metrics, component: &str, outcome: &PushOutcome) {
             replayed,
         } => {
             let result = if *replayed { "replayed" } else { "ok" };
-            metrics.inc(
-                name::PUSHES,
-                &[
-                    ("component", component),
-                    ("result", result),
-                    ("info_type", info_type),
-                ],
-            );
+            metrics.push(component, result, Some(info_type));
         }
     }
 }
@@ -164,14 +146,7 @@ impl MessageResult {
 
 /// Counts an answered message of `component`.
 pub(crate) fn message(metrics: &Metrics, component: &str, msg_type: &str, result: MessageResult) {
-    metrics.inc(
-        name::MESSAGES,
-        &[
-            ("component", component),
-            ("result", result.label()),
-            ("msg_type", msg_type),
-        ],
-    );
+    metrics.message(component, result.label(), Some(msg_type));
 }
 
 /// Why a POST to the message URL was not answered as a message.
@@ -190,14 +165,8 @@ pub(crate) enum MessageRefusal {
 /// Counts a refused message of `component` (bad paths and queries are not counted).
 pub(crate) fn message_refused(metrics: &Metrics, component: &str, refusal: &MessageRefusal) {
     match refusal {
-        MessageRefusal::UnknownComponent => metrics.inc(
-            name::MESSAGES,
-            &[("component", "unknown"), ("result", "unknown_component")],
-        ),
-        MessageRefusal::Refused(e) => metrics.inc(
-            name::MESSAGES,
-            &[("component", component), ("result", refusal_label(e))],
-        ),
+        MessageRefusal::UnknownComponent => metrics.message("unknown", "unknown_component", None),
+        MessageRefusal::Refused(e) => metrics.message(component, refusal_label(e), None),
         MessageRefusal::BadAuthorizer | MessageRefusal::BadQuery(_) => {}
     }
 }
@@ -217,7 +186,7 @@ pub(crate) fn message_received(authorizer_appid: &str, msg_type: &str, delivery_
 /// Counts and logs a deduplication claim that failed (`Some(error)`) or timed out (`None`);
 /// the message is handled anyway.
 pub(crate) fn dedupe_failed(metrics: &Metrics, component: &str, error: Option<&dyn Display>) {
-    metrics.inc(name::DEDUPE_ERRORS, &[("component", component)]);
+    metrics.dedupe_error(component);
     match error {
         Some(e) => {
             tracing::warn!(target: MESSAGES, component = %component, error = %e, "cannot deduplicate a message; handling it anyway")
@@ -238,17 +207,11 @@ pub(crate) fn release_check_sent(
 ) {
     match result {
         Ok(appid) => {
-            metrics.inc(
-                name::RELEASE_CHECK_SENDS,
-                &[("component", component), ("result", "ok")],
-            );
+            metrics.release_check_send(component, "ok");
             tracing::info!(target: MESSAGES, component = %component, authorizer_appid = %appid, elapsed_ms = elapsed_ms, "release check: customer-service message sent");
         }
         Err(e) => {
-            metrics.inc(
-                name::RELEASE_CHECK_SENDS,
-                &[("component", component), ("result", "error")],
-            );
+            metrics.release_check_send(component, "error");
             tracing::warn!(target: MESSAGES, component = %component, error = %e, elapsed_ms = elapsed_ms, "release check: the customer-service follow-up failed");
         }
     }
@@ -263,16 +226,10 @@ pub(crate) fn release_check_dropped(component: &str) {
 pub(crate) fn webhook_delivery(
     metrics: &Metrics,
     component: &str,
-    result: &str,
+    result: &'static str,
     latency: Option<Duration>,
 ) {
-    metrics.inc(
-        name::WEBHOOK_DELIVERIES,
-        &[("component", component), ("result", result)],
-    );
-    if let Some(latency) = latency {
-        metrics.observe(name::WEBHOOK_SECONDS, &[("component", component)], latency);
-    }
+    metrics.webhook_delivery(component, result, latency);
 }
 
 /// Logs a webhook reply that could not be built (WeChat gets `success`).
@@ -365,14 +322,7 @@ pub(crate) fn token_request(
         Some(Error::LeaseBusy { .. }) => "lease_busy",
         _ => return,
     };
-    metrics.inc(
-        name::LEASE_WAITS,
-        &[
-            ("component", component),
-            ("token", kind.label()),
-            ("reason", reason),
-        ],
-    );
+    metrics.lease_wait(component, kind.label(), reason);
 }
 
 /// Logs a compare-and-refresh request of `client` (of an authorizer's token when
@@ -408,8 +358,7 @@ pub(crate) struct HttpRequest<'a> {
     /// The matched route (`unmatched` when none).
     pub route: &'a str,
     pub method: &'a Method,
-    /// The status code, as three digits.
-    pub status: &'a str,
+    pub status: StatusCode,
     pub request_id: &'a str,
     pub latency: Duration,
 }
@@ -417,21 +366,14 @@ pub(crate) struct HttpRequest<'a> {
 /// Counts and logs an answered HTTP request (path only: a push's query string carries its
 /// signature).
 pub(crate) fn http_request(metrics: &Metrics, r: &HttpRequest<'_>) {
-    metrics.inc(
-        name::HTTP_REQUESTS,
-        &[
-            ("listener", r.listener),
-            ("route", r.route),
-            ("status", r.status),
-        ],
-    );
+    metrics.http_request(r.listener, r.route, r.status.as_u16());
     tracing::info!(
         target: HTTP,
         request_id = %r.request_id,
         listener = r.listener,
         method = %r.method,
         route = %r.route,
-        status = %r.status,
+        status = r.status.as_str(),
         latency_ms = r.latency.as_millis() as u64,
         "http request"
     );

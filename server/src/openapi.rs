@@ -1,9 +1,26 @@
-//! `GET /v1/openapi.json`: the internal API as an OpenAPI 3 document. A test sends a request
-//! to every documented operation and fails when the document and the routes drift.
+//! The internal API as an OpenAPI 3.1 document, derived from the handlers: each internal route
+//! handler carries a `#[utoipa::path]` naming its path, parameters, request body, answers and
+//! security, with the request and response types it actually uses (`#[derive(ToSchema)]`).
+//! `internal_routes` lists the handlers once, and both the internal router and the document
+//! are built from that list (`utoipa-axum`), so a route cannot be served undocumented or
+//! documented unserved. `GET /v1/openapi.json` serves the document.
 
-use serde_json::{json, Value};
+use std::sync::{Arc, OnceLock};
 
-/// The operations of the internal API: `(method, path)`.
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::Value;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::ApiError;
+use crate::routes::{authorizers, health, metrics, tokens};
+use crate::state::AppState;
+
+/// The operations of the internal API, `(method, path)`: what the document must describe (the
+/// tests compare the document with this list, and request every operation it describes).
 pub const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/v1/{component}/component/token"),
     ("post", "/v1/{component}/component/token/refresh"),
@@ -19,141 +36,110 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/metrics"),
 ];
 
-fn appid_param(name: &str, what: &str) -> Value {
-    json!({
-        "name": name, "in": "path", "required": true, "description": what,
-        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_]{1,32}$"}
+/// The name of the bearer security scheme the `/v1/{component}/…` operations require.
+const BEARER: &str = "bearer";
+
+/// Every route of the internal listener with its documentation (state not yet given).
+pub(crate) fn internal_routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::with_openapi(base())
+        .routes(routes!(tokens::component_token))
+        .routes(routes!(tokens::component_token_refresh))
+        .routes(routes!(authorizers::list))
+        .routes(routes!(authorizers::import))
+        .routes(routes!(authorizers::get_one, authorizers::delete))
+        .routes(routes!(tokens::authorizer_token))
+        .routes(routes!(tokens::authorizer_token_refresh))
+        .routes(routes!(openapi_document))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(metrics::scrape))
+}
+
+/// What the document says besides the operations: its info, the bearer scheme, the error body.
+fn base() -> OpenApi {
+    let info = InfoBuilder::new()
+        .title("wxopen internal token API")
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(Some(
+            "Tokens of a WeChat Open Platform third-party platform for the host's other services. One service (this one) fetches and refreshes; every other service reads here and reports rejected tokens with compare-and-refresh.",
+        ))
+        .build();
+    let components = ComponentsBuilder::new()
+        .security_scheme(
+            BEARER,
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        )
+        // Named by the error answers of every operation (`ApiErrors`), which are built by hand
+        // and so do not collect it themselves.
+        .schema_from::<ApiError>()
+        .build();
+    OpenApiBuilder::new()
+        .info(info)
+        .components(Some(components))
+        .build()
+}
+
+/// The document, built once.
+fn api() -> &'static Value {
+    static API: OnceLock<Value> = OnceLock::new();
+    API.get_or_init(|| {
+        let mut doc = serde_json::to_value(internal_routes().into_openapi()).unwrap_or_default();
+        optional_bodies(&mut doc);
+        doc
     })
 }
 
-fn errors(codes: &[&str]) -> Value {
-    let mut m = serde_json::Map::new();
-    for c in codes {
-        m.insert(
-            (*c).to_owned(),
-            json!({"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}),
-        );
-    }
-    Value::Object(m)
-}
-
-fn with(mut base: Value, extra: Value) -> Value {
-    if let (Some(b), Some(e)) = (base.as_object_mut(), extra.as_object()) {
-        for (k, v) in e {
-            b.insert(k.clone(), v.clone());
+/// utoipa describes an optional request body (`request_body = Option<T>`) as "`T` or JSON
+/// `null`", with no `required`. The handlers that take one (compare-and-refresh) read an absent
+/// (empty) body as "no `T`" and refuse `null`: so such a body is described as `T`, not required.
+fn optional_bodies(doc: &mut Value) {
+    let operations = doc["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut());
+    for op in operations {
+        let Some(body) = op.get_mut("requestBody") else {
+            continue;
+        };
+        if body.get("required").is_some() {
+            continue;
         }
-    }
-    base
-}
-
-fn json_body(schema: &str) -> Value {
-    json!({"content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
-}
-
-fn ok(schema: &str) -> Value {
-    json!({"description": "ok", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
-}
-
-/// The document.
-pub fn document() -> Value {
-    let comp = appid_param("component", "the component appid");
-    let acct = appid_param("appid", "the authorizer appid");
-    let auth_errors = ["400", "401", "403", "404", "409", "429", "502", "503"];
-    let secured = json!([{"bearer": []}]);
-    let token_op = |summary: &str, params: Vec<Value>, schema: &str, body: Option<&str>| {
-        let mut op = json!({
-            "summary": summary,
-            "security": secured.clone(),
-            "parameters": params,
-            "responses": with(json!({"200": ok(schema)}), errors(&auth_errors)),
-        });
-        if let (Some(b), Some(o)) = (body, op.as_object_mut()) {
-            o.insert(
-                "requestBody".into(),
-                with(json_body(b), json!({"required": false})),
-            );
-        }
-        op
-    };
-    json!({
-        "openapi": "3.0.3",
-        "info": {
-            "title": "wxopen internal token API",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": "Tokens of a WeChat Open Platform third-party platform for the host's other services. One service (this one) fetches and refreshes; every other service reads here and reports rejected tokens with compare-and-refresh."
-        },
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {
-                "Error": {"type": "object", "required": ["error", "hint"], "properties": {
-                    "error": {"type": "string"}, "errcode": {"type": "integer"}, "hint": {"type": "string"}}},
-                "ComponentToken": {"type": "object", "required": ["component_access_token", "expires_in", "expires_at"], "properties": {
-                    "component_access_token": {"type": "string"}, "expires_in": {"type": "integer", "minimum": 0}, "expires_at": {"type": "integer"}}},
-                "AuthorizerToken": {"type": "object", "required": ["authorizer_access_token", "expires_in", "expires_at"], "properties": {
-                    "authorizer_access_token": {"type": "string"}, "expires_in": {"type": "integer", "minimum": 0}, "expires_at": {"type": "integer"}}},
-                "Refresh": {"type": "object", "additionalProperties": false, "properties": {
-                    "stale": {"type": "string", "description": "the token a service saw rejected; refreshed only if it is still the current one (omit it, or send no body, to refresh unconditionally)"}}},
-                "Authorizer": {"type": "object", "required": ["authorizer_appid", "status", "has_refresh_token", "authorized_at"], "properties": {
-                    "authorizer_appid": {"type": "string"},
-                    "status": {"type": "string", "enum": ["authorized", "revoked"]},
-                    "has_refresh_token": {"type": "boolean"},
-                    "access_token_expires_at": {"type": "integer"},
-                    "authorized_at": {"type": "integer"},
-                    "revoked_reason": {"type": "string"},
-                    "errcode": {"type": "integer"}}},
-                "AuthorizerPage": {"type": "object", "required": ["authorizers", "next"], "properties": {
-                    "authorizers": {"type": "array", "items": {"$ref": "#/components/schemas/Authorizer"}},
-                    "next": {"type": "string", "nullable": true}}},
-                "Import": {"type": "object", "required": ["authorizers"], "additionalProperties": false, "properties": {
-                    "authorizers": {"type": "array", "minItems": 1, "maxItems": crate::routes::authorizers::MAX_IMPORT, "items": {
-                        "type": "object", "additionalProperties": false, "required": ["authorizer_appid", "refresh_token"], "properties": {
-                            "authorizer_appid": {"type": "string"}, "refresh_token": {"type": "string"}}}}}},
-                "ImportResult": {"type": "object", "required": ["results"], "properties": {
-                    "results": {"type": "array", "items": {"type": "object", "required": ["authorizer_appid", "ok"], "properties": {
-                        "authorizer_appid": {"type": "string"}, "ok": {"type": "boolean"}, "expires_at": {"type": "integer"},
-                        "error": {"type": "string"}, "errcode": {"type": "integer", "nullable": true}}}}}},
-                "Readiness": {"type": "object", "required": ["ready", "components"], "properties": {
-                    "ready": {"type": "boolean"}, "components": {"type": "object"}}}
+        for content in body["content"].as_object_mut().into_iter().flatten() {
+            let schema = &mut content.1["schema"];
+            let alternatives = schema["oneOf"].as_array().cloned().unwrap_or_default();
+            if let [one, null] = alternatives.as_slice() {
+                if null == &serde_json::json!({"type": "null"}) {
+                    *schema = one.clone();
+                }
             }
-        },
-        "paths": {
-            "/v1/{component}/component/token": {"get": token_op("The component access token", vec![comp.clone()], "ComponentToken", None)},
-            "/v1/{component}/component/token/refresh": {"post": token_op("Compare-and-refresh the component access token", vec![comp.clone()], "ComponentToken", Some("Refresh"))},
-            "/v1/{component}/authorizers": {"get": {
-                "summary": "One page of authorized accounts (no secrets)",
-                "security": secured.clone(),
-                "parameters": [comp.clone(),
-                    {"name": "after", "in": "query", "required": false, "schema": {"type": "string", "pattern": "^[A-Za-z0-9_]{1,32}$"}},
-                    {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
-                "responses": with(json!({"200": ok("AuthorizerPage")}), errors(&auth_errors))}},
-            "/v1/{component}/authorizers/import": {"post": {
-                "summary": "Import accounts with refresh tokens from another system",
-                "security": secured.clone(),
-                "parameters": [comp.clone()],
-                "requestBody": with(json_body("Import"), json!({"required": true})),
-                "responses": with(json!({"200": ok("ImportResult")}), errors(&auth_errors))}},
-            "/v1/{component}/authorizers/{appid}": {
-                "get": token_op("One authorized account (no secrets)", vec![comp.clone(), acct.clone()], "Authorizer", None),
-                "delete": {"summary": "Forget an account", "security": secured.clone(), "parameters": [comp.clone(), acct.clone()],
-                    "responses": with(json!({"204": {"description": "deleted"}}), errors(&auth_errors))}},
-            "/v1/{component}/authorizers/{appid}/token": {"get": token_op("An account's access token", vec![comp.clone(), acct.clone()], "AuthorizerToken", None)},
-            "/v1/{component}/authorizers/{appid}/token/refresh": {"post": token_op("Compare-and-refresh an account's access token", vec![comp, acct], "AuthorizerToken", Some("Refresh"))},
-            "/v1/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
-            "/healthz": {"get": {"summary": "Up", "responses": {"200": {"description": "up", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
-            "/readyz": {"get": {"summary": "Store reachable, ticket fresh, component token obtainable", "responses": {
-                "200": ok("Readiness"), "503": {"description": "not ready", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}}}}}},
-            "/metrics": {"get": {"summary": "Prometheus text", "responses": {"200": {"description": "ok", "content": {"text/plain": {"schema": {"type": "string"}}}}}}}
         }
-    })
+        body["required"] = Value::Bool(false);
+    }
+}
+
+/// The document as JSON.
+pub fn document() -> Value {
+    api().clone()
+}
+
+/// `GET /v1/openapi.json`.
+#[utoipa::path(
+    get,
+    path = "/v1/openapi.json",
+    summary = "This document",
+    responses((status = 200, description = "ok", body = Object)),
+)]
+pub(crate) async fn openapi_document() -> Response {
+    Json(api()).into_response()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn every_operation_is_documented_and_nothing_else() {
-        let doc = document();
+    fn documented(doc: &Value) -> Vec<(String, String)> {
         let mut documented = Vec::new();
         for (path, item) in doc["paths"].as_object().into_iter().flatten() {
             for method in item.as_object().into_iter().flatten().map(|(m, _)| m) {
@@ -161,11 +147,150 @@ mod tests {
             }
         }
         documented.sort();
+        documented
+    }
+
+    #[test]
+    fn every_operation_is_documented_and_nothing_else() {
         let mut listed: Vec<(String, String)> = OPERATIONS
             .iter()
             .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
             .collect();
         listed.sort();
-        assert_eq!(documented, listed);
+        assert_eq!(documented(&document()), listed);
+    }
+
+    /// Every `/v1/…` operation needs the bearer key and documents the same error answers; the
+    /// probes, the metrics and the document need none.
+    #[test]
+    fn security_and_statuses() {
+        let doc = document();
+        assert_eq!(doc["openapi"], "3.1.0");
+        assert_eq!(
+            doc["components"]["securitySchemes"][BEARER],
+            serde_json::json!({"type": "http", "scheme": "bearer"})
+        );
+        let errors = ["400", "401", "403", "404", "409", "429", "502", "503"];
+        for (method, path) in documented(&doc) {
+            let op = &doc["paths"][&path][&method];
+            let statuses: Vec<&str> = op["responses"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{method} {path}: no responses"))
+                .keys()
+                .map(String::as_str)
+                .collect();
+            if path.starts_with("/v1/{component}/") {
+                assert_eq!(
+                    op["security"],
+                    serde_json::json!([{BEARER: []}]),
+                    "{method} {path}"
+                );
+                let ok = if method == "delete" { "204" } else { "200" };
+                let mut expected = vec![ok];
+                expected.extend(errors);
+                expected.sort_unstable();
+                assert_eq!(statuses, expected, "{method} {path}");
+                for e in errors {
+                    assert_eq!(
+                        op["responses"][e]["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/Error",
+                        "{method} {path} {e}"
+                    );
+                }
+            } else {
+                assert!(op["security"].is_null(), "{method} {path}");
+                let expected: &[&str] = if path == "/readyz" {
+                    &["200", "503"]
+                } else {
+                    &["200"]
+                };
+                assert_eq!(statuses, expected, "{method} {path}");
+            }
+        }
+        assert!(
+            doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"]["text/plain"]
+                .is_object(),
+            "{doc}"
+        );
+    }
+
+    /// The schemas come from the types the handlers serialize and deserialize: their required
+    /// fields, the import limit, the refresh body's refusal of unknown fields and of `null`.
+    #[test]
+    fn schemas_follow_the_handlers_types() {
+        let doc = document();
+        let schemas = &doc["components"]["schemas"];
+        let required = |name: &str| -> Vec<String> {
+            let mut r: Vec<String> = schemas[name]["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect();
+            r.sort();
+            r
+        };
+        assert_eq!(required("Error"), ["error", "hint"]);
+        assert_eq!(
+            required("ComponentToken"),
+            ["component_access_token", "expires_at", "expires_in"]
+        );
+        assert_eq!(
+            required("AuthorizerToken"),
+            ["authorizer_access_token", "expires_at", "expires_in"]
+        );
+        assert_eq!(
+            required("Authorizer"),
+            [
+                "authorized_at",
+                "authorizer_appid",
+                "has_refresh_token",
+                "status"
+            ]
+        );
+        assert_eq!(required("AuthorizerPage"), ["authorizers", "next"]);
+        assert_eq!(required("Import"), ["authorizers"]);
+        assert_eq!(
+            required("ImportItem"),
+            ["authorizer_appid", "refresh_token"]
+        );
+        assert_eq!(required("ImportResult"), ["results"]);
+        assert_eq!(required("ImportOutcome"), ["authorizer_appid", "ok"]);
+        assert_eq!(required("Readiness"), ["components", "ready"]);
+        assert_eq!(required("Refresh"), Vec::<String>::new());
+        assert_eq!(
+            schemas["Import"]["properties"]["authorizers"]["maxItems"],
+            crate::routes::authorizers::MAX_IMPORT
+        );
+        assert_eq!(
+            schemas["Import"]["properties"]["authorizers"]["minItems"],
+            1
+        );
+        for name in ["Refresh", "Import", "ImportItem"] {
+            assert_eq!(
+                schemas[name]["additionalProperties"], false,
+                "{name} refuses unknown fields"
+            );
+        }
+        assert_eq!(schemas["Refresh"]["properties"]["stale"]["type"], "string");
+        // An optional body, not a nullable one.
+        for path in [
+            "/v1/{component}/component/token/refresh",
+            "/v1/{component}/authorizers/{appid}/token/refresh",
+        ] {
+            let body = &doc["paths"][path]["post"]["requestBody"];
+            assert_eq!(body["required"], false, "{path}");
+            assert_eq!(
+                body["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/Refresh",
+                "{path}"
+            );
+        }
+        let import = &doc["paths"]["/v1/{component}/authorizers/import"]["post"]["requestBody"];
+        assert_eq!(import["required"], true);
+        assert_eq!(
+            schemas["AuthorizerStatus"]["enum"],
+            serde_json::json!(["authorized", "revoked"])
+        );
     }
 }

@@ -112,8 +112,7 @@ pub(crate) async fn round(
             if !due {
                 continue;
             }
-            app.metrics
-                .inc(crate::metrics::name::REFRESHER_DUE, &[("component", appid)]);
+            app.metrics.refresher_due(appid);
             if let Err(e) = client.authorizer_access_token(&s.authorizer_appid).await {
                 tracing::warn!(component = appid, authorizer_appid = %s.authorizer_appid, error = %e, "authorizer token not refreshed");
             }

@@ -470,36 +470,73 @@ async fn health_readiness_and_metrics() {
     assert!(text.contains("# HELP wxopen_refreshes_total "), "{text}");
 }
 
-/// Every operation the OpenAPI document lists is routed (no 404/405), and the document parses.
+/// The served OpenAPI document lists exactly `openapi::OPERATIONS`, and every operation it
+/// describes is routed (no 404/405), answers one of the statuses the document gives it, with the
+/// documented content type, and needs the bearer key exactly when the document says so.
 #[tokio::test]
 async fn the_openapi_document_matches_the_routes() {
     let upstream = MockServer::start().await;
     let s = in_process(&upstream).await;
     let doc = s.internal_get("/v1/openapi.json", None).await.json();
-    assert_eq!(doc["openapi"], "3.0.3");
-    for (method, p) in wxopen_server::openapi::OPERATIONS {
-        assert!(
-            doc["paths"][p][method].is_object(),
-            "{method} {p} not documented"
-        );
-        let url = p
-            .replace("{component}", APPID)
-            .replace("{appid}", "wxauthorizer01");
-        let req = match *method {
-            "get" => s.internal(Method::GET, &url),
-            "post" => s
-                .internal(Method::POST, &url)
-                .json(&json!({"authorizers": [{"authorizer_appid": "wxa", "refresh_token": "r"}]})),
-            "delete" => s.internal(Method::DELETE, &url),
-            other => panic!("{other}"),
-        };
-        let status = req.bearer(KEY).send().await.status;
-        assert!(
-            status != 404 || p.contains("{appid}"),
-            "{method} {p}: {status}"
-        );
-        assert_ne!(status, 405, "{method} {p}");
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut documented = Vec::new();
+    for (p, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            documented.push((method.clone(), p.clone()));
+            let url = p
+                .replace("{component}", APPID)
+                .replace("{appid}", "wxauthorizer01");
+            let call = |key: Option<&str>| {
+                let req = match method.as_str() {
+                    "get" => s.internal(Method::GET, &url),
+                    "delete" => s.internal(Method::DELETE, &url),
+                    "post" if p.ends_with("/import") => s.internal(Method::POST, &url).json(
+                        &json!({"authorizers": [{"authorizer_appid": "wxa", "refresh_token": "r"}]}),
+                    ),
+                    "post" => s.internal(Method::POST, &url).json(&json!({})),
+                    other => panic!("{other}"),
+                };
+                match key {
+                    Some(k) => req.bearer(k),
+                    None => req,
+                }
+            };
+            let answer = call(Some(KEY)).send().await;
+            let status = answer.status;
+            assert!(
+                status != 404 || p.contains("{appid}"),
+                "{method} {p}: {status}"
+            );
+            assert_ne!(status, 405, "{method} {p}");
+            let documented_answer = &op["responses"][status.to_string()];
+            assert!(
+                documented_answer.is_object(),
+                "{method} {p}: {status} is not documented"
+            );
+            if let Some(content) = documented_answer["content"].as_object() {
+                let content_type = answer.header("content-type");
+                let media = content_type.split(';').next().unwrap().trim();
+                assert!(
+                    content.contains_key(media),
+                    "{method} {p}: {status} answered {content_type}, documented {:?}",
+                    content.keys().collect::<Vec<_>>()
+                );
+            }
+            let anonymous = call(None).send().await.status;
+            if op["security"].is_array() {
+                assert_eq!(anonymous, 401, "{method} {p} answers without the key");
+            } else {
+                assert_ne!(anonymous, 401, "{method} {p} needs no key");
+            }
+        }
     }
+    documented.sort();
+    let mut listed: Vec<(String, String)> = wxopen_server::openapi::OPERATIONS
+        .iter()
+        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    listed.sort();
+    assert_eq!(documented, listed);
 }
 
 /// A token request that gives up on another instance's lease answers 503 with a hint and is

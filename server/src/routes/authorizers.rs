@@ -7,29 +7,48 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
 use wxopen_client::{AuthorizerRefreshToken, AuthorizerSummary};
 
 use crate::answer::no_store;
-use crate::auth::Authed;
-use crate::error::ApiError;
+use crate::auth::{AccountPath, Authed, ComponentPath};
+use crate::error::{ApiError, ApiErrors};
 use crate::observe;
 
-/// Most accounts one import request may carry.
+/// Most accounts one import request may carry (the `maxItems` of `Import.authorizers` in the
+/// API document, which a test compares).
 pub const MAX_IMPORT: usize = 100;
 
+/// Whether an account still authorizes the component.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum AuthorizerStatus {
+    /// Authorized.
+    Authorized,
+    /// Revoked (unauthorized, or its refresh token is dead).
+    Revoked,
+}
+
 /// One authorizer as the API lists it (no secrets).
-#[derive(Debug, Serialize)]
-struct AuthorizerJson {
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Authorizer)]
+pub(crate) struct AuthorizerJson {
     authorizer_appid: String,
-    status: &'static str,
+    status: AuthorizerStatus,
     has_refresh_token: bool,
+    /// When its access token expires (Unix seconds), if one is stored.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     access_token_expires_at: Option<u64>,
+    /// When the authorization was last confirmed (Unix seconds).
     authorized_at: u64,
+    /// Why it was revoked.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     revoked_reason: Option<String>,
+    /// WeChat's errcode that revoked it, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     errcode: Option<i64>,
 }
 
@@ -37,9 +56,9 @@ impl From<AuthorizerSummary> for AuthorizerJson {
     fn from(s: AuthorizerSummary) -> Self {
         Self {
             status: if s.authorized {
-                "authorized"
+                AuthorizerStatus::Authorized
             } else {
-                "revoked"
+                AuthorizerStatus::Revoked
             },
             has_refresh_token: s.has_refresh_token,
             access_token_expires_at: s.access_token_expires_at,
@@ -56,14 +75,37 @@ impl From<AuthorizerSummary> for AuthorizerJson {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// One page of authorizers, in appid order.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AuthorizerPage {
+    authorizers: Vec<AuthorizerJson>,
+    /// The `after` of the next page; `null` on the last one.
+    #[schema(required = true)]
+    next: Option<String>,
+}
+
+/// The query of a page.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListParams {
+    /// Start after this authorizer appid.
+    #[param(pattern = "^[A-Za-z0-9_]{1,32}$", nullable = false)]
     after: Option<String>,
+    /// Page size (default 100).
+    #[param(minimum = 1, maximum = 1000, nullable = false)]
     limit: Option<usize>,
 }
 
 /// `GET /v1/{component}/authorizers?after=&limit=`.
+#[utoipa::path(
+    get,
+    path = "/v1/{component}/authorizers",
+    summary = "One page of authorized accounts (no secrets)",
+    params(ComponentPath, ListParams),
+    security(("bearer" = [])),
+    responses((status = 200, description = "ok", body = AuthorizerPage), ApiErrors),
+)]
 pub(crate) async fn list(
     Authed {
         component: comp, ..
@@ -86,16 +128,24 @@ pub(crate) async fn list(
             let next = (page.len() == limit)
                 .then(|| page.last().map(|s| s.authorizer_appid.clone()))
                 .flatten();
-            let items: Vec<AuthorizerJson> = page.into_iter().map(Into::into).collect();
-            no_store(Json(json!({"authorizers": items, "next": next})).into_response())
+            let authorizers = page.into_iter().map(Into::into).collect();
+            no_store(Json(AuthorizerPage { authorizers, next }).into_response())
         }
         Err(e) => ApiError::from(e).into_response(),
     }
 }
 
 /// `GET /v1/{component}/authorizers/{appid}`.
+#[utoipa::path(
+    get,
+    path = "/v1/{component}/authorizers/{appid}",
+    summary = "One authorized account (no secrets)",
+    params(ComponentPath, AccountPath),
+    security(("bearer" = [])),
+    responses((status = 200, description = "ok", body = AuthorizerJson), ApiErrors),
+)]
 pub(crate) async fn get_one(
-    Path((_, appid)): Path<(String, String)>,
+    Path(AccountPath { appid }): Path<AccountPath>,
     Authed {
         component: comp, ..
     }: Authed,
@@ -113,8 +163,16 @@ pub(crate) async fn get_one(
 }
 
 /// `DELETE /v1/{component}/authorizers/{appid}`.
+#[utoipa::path(
+    delete,
+    path = "/v1/{component}/authorizers/{appid}",
+    summary = "Forget an account",
+    params(ComponentPath, AccountPath),
+    security(("bearer" = [])),
+    responses((status = 204, description = "deleted"), ApiErrors),
+)]
 pub(crate) async fn delete(
-    Path((_, appid)): Path<(String, String)>,
+    Path(AccountPath { appid }): Path<AccountPath>,
     Authed {
         client,
         component: comp,
@@ -127,20 +185,60 @@ pub(crate) async fn delete(
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// An account to import.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ImportItem {
     authorizer_appid: String,
+    /// Its `authorizer_refresh_token`.
     refresh_token: String,
 }
 
-#[derive(Debug, Deserialize)]
+/// Accounts with refresh tokens from another system.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Import)]
 pub(crate) struct ImportBody {
+    /// 1 to `MAX_IMPORT` (100) accounts.
+    #[schema(min_items = 1, max_items = 100)]
     authorizers: Vec<ImportItem>,
 }
 
+/// How the import of one account went.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ImportOutcome {
+    authorizer_appid: String,
+    ok: bool,
+    /// When its new access token expires (Unix seconds); imported accounts only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    expires_at: Option<u64>,
+    /// What went wrong; failed accounts only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    error: Option<String>,
+    /// WeChat's code (`null` when there is none); failed accounts only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<i64>)]
+    errcode: Option<Option<i64>>,
+}
+
+/// The outcome of each account, in the order sent.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ImportResult {
+    results: Vec<ImportOutcome>,
+}
+
 /// `POST /v1/{component}/authorizers/import`.
+#[utoipa::path(
+    post,
+    path = "/v1/{component}/authorizers/import",
+    summary = "Import accounts with refresh tokens from another system",
+    params(ComponentPath),
+    request_body = ImportBody,
+    security(("bearer" = [])),
+    responses((status = 200, description = "ok", body = ImportResult), ApiErrors),
+)]
 pub(crate) async fn import(
     Authed {
         client,
@@ -163,18 +261,30 @@ pub(crate) async fn import(
             AuthorizerRefreshToken::new(i.refresh_token),
         )
     });
-    let results: Vec<Value> = comp
+    let results = comp
         .client
         .import_authorizers(items)
         .await
         .into_iter()
-        .map(|(appid, r)| match r {
-            Ok(expires_at) => json!({"authorizer_appid": appid, "ok": true, "expires_at": expires_at}),
+        .map(|(authorizer_appid, r)| match r {
+            Ok(expires_at) => ImportOutcome {
+                authorizer_appid,
+                ok: true,
+                expires_at: Some(expires_at),
+                error: None,
+                errcode: None,
+            },
             Err(e) => {
                 let api = ApiError::from(e);
-                json!({"authorizer_appid": appid, "ok": false, "error": api.error, "errcode": api.errcode})
+                ImportOutcome {
+                    authorizer_appid,
+                    ok: false,
+                    expires_at: None,
+                    error: Some(api.error),
+                    errcode: Some(api.errcode),
+                }
             }
         })
         .collect();
-    no_store(Json(json!({ "results": results })).into_response())
+    no_store(Json(ImportResult { results }).into_response())
 }

@@ -1,46 +1,82 @@
 //! The probes: `GET /healthz` (the process is up) and `GET /readyz` (per component: the store
 //! answers, the ticket is fresh, the component token is obtainable).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::answer::no_store;
 use crate::state::AppState;
 
+/// The process is up.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Health {
+    /// `up`.
+    status: &'static str,
+}
+
+/// Whether every component is ready, and why not.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Readiness {
+    /// Every component is ready.
+    ready: bool,
+    /// Each component by appid.
+    components: BTreeMap<String, ComponentReadiness>,
+}
+
+/// One component's readiness.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ComponentReadiness {
+    /// `ok` or `unreachable`.
+    store: &'static str,
+    /// `ok`, `stale (…)`, `missing (…)` or `unknown`.
+    ticket: &'static str,
+    /// `ok` or `unavailable: <why>`.
+    component_token: String,
+    /// All three are `ok`.
+    ready: bool,
+}
+
 /// `GET /healthz`: `{"status": "up"}`.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    summary = "Up",
+    responses((status = 200, description = "up", body = Health)),
+)]
 pub(crate) async fn healthz() -> Response {
-    Json(json!({"status": "up"})).into_response()
+    Json(Health { status: "up" }).into_response()
 }
 
 /// `GET /readyz`: 200 when every component is ready, else 503, with the reasons.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    summary = "Store reachable, ticket fresh, component token obtainable",
+    responses(
+        (status = 200, description = "ready", body = Readiness),
+        (status = 503, description = "not ready", body = Readiness),
+    ),
+)]
 pub(crate) async fn readyz(State(app): State<Arc<AppState>>) -> Response {
     let mut ready = true;
-    let mut comps = serde_json::Map::new();
+    let mut components = BTreeMap::new();
     for (appid, comp) in &app.components {
         let now = comp.client.clock().unix_seconds();
-        let mut reasons = serde_json::Map::new();
         let ticket = comp.client.stored_ticket().await;
         let store_ok = ticket.is_ok();
-        reasons.insert(
-            "store".into(),
-            json!(if store_ok {
-                "ok".to_owned()
-            } else {
-                "unreachable".to_owned()
-            }),
-        );
         let ticket_state = match &ticket {
             Ok(Some(t)) if !wxopen_client::tokens::ticket_is_stale(now, t.create_time) => "ok",
             Ok(Some(_)) => "stale (older than 12 h)",
             Ok(None) => "missing (WeChat pushes one every 10 minutes)",
             Err(_) => "unknown",
         };
-        reasons.insert("ticket".into(), json!(ticket_state));
         let token = tokio::time::timeout(
             std::time::Duration::from_secs(2),
             comp.client.component_access_token(),
@@ -53,14 +89,20 @@ pub(crate) async fn readyz(State(app): State<Arc<AppState>>) -> Response {
         };
         let ok = store_ok && ticket_state == "ok" && token_state == "ok";
         ready &= ok;
-        reasons.insert("component_token".into(), json!(token_state));
-        reasons.insert("ready".into(), json!(ok));
-        comps.insert(appid.clone(), Value::Object(reasons));
+        components.insert(
+            appid.clone(),
+            ComponentReadiness {
+                store: if store_ok { "ok" } else { "unreachable" },
+                ticket: ticket_state,
+                component_token: token_state,
+                ready: ok,
+            },
+        );
     }
     let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    no_store((status, Json(json!({"ready": ready, "components": comps}))).into_response())
+    no_store((status, Json(Readiness { ready, components })).into_response())
 }

@@ -11,6 +11,12 @@ use crate::metrics::name;
 use crate::state::AppState;
 
 /// `GET /metrics`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    summary = "Prometheus text",
+    responses((status = 200, description = "ok", body = String, content_type = "text/plain")),
+)]
 pub(crate) async fn scrape(State(app): State<Arc<AppState>>) -> Response {
     let mut gauges = Vec::new();
     for (appid, comp) in &app.components {

@@ -8,29 +8,48 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use wxopen_client::{AuthorizerAccessToken, ComponentAccessToken, IssuedToken};
 
 use crate::answer::no_store;
-use crate::auth::Authed;
-use crate::error::ApiError;
+use crate::auth::{AccountPath, Authed, ComponentPath};
+use crate::error::{ApiError, ApiErrors};
 use crate::observe::{self, TokenKind};
 use crate::state::{AppState, Component};
 
-/// The answer of every token route: the token with `expires_in` and `expires_at`, or the error
-/// (a given-up wait counted).
-fn token_answer<T>(
+/// The component access token.
+// No `Debug`: it holds the token.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ComponentToken {
+    component_access_token: String,
+    /// Seconds left.
+    expires_in: u64,
+    /// When it expires (Unix seconds).
+    expires_at: u64,
+}
+
+/// An authorizer access token.
+// No `Debug`: it holds the token.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct AuthorizerToken {
+    authorizer_access_token: String,
+    /// Seconds left.
+    expires_in: u64,
+    /// When it expires (Unix seconds).
+    expires_at: u64,
+}
+
+/// The answer of every token route: the token with `expires_in` and `expires_at` (`answer`
+/// builds it from the token, `expires_in`, `expires_at`), or the error (a given-up wait
+/// counted).
+fn token_answer<T, A: Serialize>(
     app: &AppState,
     kind: TokenKind,
     comp: &Component,
     issued: Result<IssuedToken<T>, wxopen_client::Error>,
-    expose: impl Fn(&T) -> &str,
+    answer: impl Fn(&T, u64, u64) -> A,
 ) -> Response {
-    let field = match kind {
-        TokenKind::Component => "component_access_token",
-        TokenKind::Authorizer => "authorizer_access_token",
-    };
     observe::token_request(
         &app.metrics,
         &comp.section.appid,
@@ -40,26 +59,27 @@ fn token_answer<T>(
     match issued {
         Ok(t) => {
             let now = comp.client.clock().unix_seconds();
-            no_store(
-                Json(json!({
-                    field: expose(&t.token),
-                    "expires_in": t.expires_at.saturating_sub(now),
-                    "expires_at": t.expires_at,
-                }))
-                .into_response(),
-            )
+            let expires_in = t.expires_at.saturating_sub(now);
+            no_store(Json(answer(&t.token, expires_in, t.expires_at)).into_response())
         }
         Err(e) => ApiError::from(e).into_response(),
     }
 }
 
+/// What a compare-and-refresh does, as the API document says it.
+const REFRESH: &str = "Refreshes only if `stale` is still the current token, so however many callers report the same token, it is refreshed once; either way the current token comes back. Without `stale` (no body, or `{}`) the refresh is unconditional; `\"stale\": null` is refused.";
+
 /// `{"stale": "<the token that failed>"}` (optional). Without `stale` (an empty body or `{}`)
 /// the refresh is unconditional; `"stale": null` is refused (400), so a service that lost its
 /// token does not refresh everyone's by accident.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RefreshBody {
+#[schema(as = Refresh)]
+pub(crate) struct RefreshBody {
+    /// The token a service saw rejected; refreshed only if it is still the current one (omit
+    /// it, or send no body, to refresh unconditionally).
     #[serde(default, deserialize_with = "some_string")]
+    #[schema(nullable = false)]
     stale: Option<String>,
 }
 
@@ -80,6 +100,14 @@ fn refresh_body(body: &[u8]) -> Result<RefreshBody, Response> {
 }
 
 /// `GET /v1/{component}/component/token`.
+#[utoipa::path(
+    get,
+    path = "/v1/{component}/component/token",
+    summary = "The component access token",
+    params(ComponentPath),
+    security(("bearer" = [])),
+    responses((status = 200, description = "ok", body = ComponentToken), ApiErrors),
+)]
 pub(crate) async fn component_token(
     State(app): State<Arc<AppState>>,
     Authed {
@@ -92,7 +120,11 @@ pub(crate) async fn component_token(
         TokenKind::Component,
         &comp,
         issued,
-        ComponentAccessToken::expose_secret,
+        |t: &ComponentAccessToken, expires_in, expires_at| ComponentToken {
+            component_access_token: t.expose_secret().to_owned(),
+            expires_in,
+            expires_at,
+        },
     )
 }
 
@@ -100,6 +132,16 @@ pub(crate) async fn component_token(
 ///
 /// The bearer check is answered after the body is read, as it always was: a body over
 /// `MAX_INTERNAL_BODY` is a 413 with or without a key.
+#[utoipa::path(
+    post,
+    path = "/v1/{component}/component/token/refresh",
+    summary = "Compare-and-refresh the component access token",
+    description = REFRESH,
+    params(ComponentPath),
+    request_body = Option<RefreshBody>,
+    security(("bearer" = [])),
+    responses((status = 200, description = "ok", body = ComponentToken), ApiErrors),
+)]
 pub(crate) async fn component_token_refresh(
     State(app): State<Arc<AppState>>,
     Path(_): Path<String>,
@@ -127,14 +169,26 @@ pub(crate) async fn component_token_refresh(
         TokenKind::Component,
         &comp,
         issued,
-        ComponentAccessToken::expose_secret,
+        |t: &ComponentAccessToken, expires_in, expires_at| ComponentToken {
+            component_access_token: t.expose_secret().to_owned(),
+            expires_in,
+            expires_at,
+        },
     )
 }
 
 /// `GET /v1/{component}/authorizers/{appid}/token`.
+#[utoipa::path(
+    get,
+    path = "/v1/{component}/authorizers/{appid}/token",
+    summary = "An account's access token",
+    params(ComponentPath, AccountPath),
+    security(("bearer" = [])),
+    responses((status = 200, description = "ok", body = AuthorizerToken), ApiErrors),
+)]
 pub(crate) async fn authorizer_token(
     State(app): State<Arc<AppState>>,
-    Path((_, appid)): Path<(String, String)>,
+    Path(AccountPath { appid }): Path<AccountPath>,
     Authed {
         component: comp, ..
     }: Authed,
@@ -145,16 +199,30 @@ pub(crate) async fn authorizer_token(
         TokenKind::Authorizer,
         &comp,
         issued,
-        AuthorizerAccessToken::expose_secret,
+        |t: &AuthorizerAccessToken, expires_in, expires_at| AuthorizerToken {
+            authorizer_access_token: t.expose_secret().to_owned(),
+            expires_in,
+            expires_at,
+        },
     )
 }
 
 /// `POST /v1/{component}/authorizers/{appid}/token/refresh`.
 ///
 /// Like [`component_token_refresh`], the bearer check is answered after the body is read.
+#[utoipa::path(
+    post,
+    path = "/v1/{component}/authorizers/{appid}/token/refresh",
+    summary = "Compare-and-refresh an account's access token",
+    description = REFRESH,
+    params(ComponentPath, AccountPath),
+    request_body = Option<RefreshBody>,
+    security(("bearer" = [])),
+    responses((status = 200, description = "ok", body = AuthorizerToken), ApiErrors),
+)]
 pub(crate) async fn authorizer_token_refresh(
     State(app): State<Arc<AppState>>,
-    Path((_, appid)): Path<(String, String)>,
+    Path(AccountPath { appid }): Path<AccountPath>,
     authed: Result<Authed, Response>,
     body: axum::body::Bytes,
 ) -> Response {
@@ -179,6 +247,10 @@ pub(crate) async fn authorizer_token_refresh(
         TokenKind::Authorizer,
         &comp,
         issued,
-        AuthorizerAccessToken::expose_secret,
+        |t: &AuthorizerAccessToken, expires_in, expires_at| AuthorizerToken {
+            authorizer_access_token: t.expose_secret().to_owned(),
+            expires_in,
+            expires_at,
+        },
     )
 }
