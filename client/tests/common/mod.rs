@@ -8,14 +8,12 @@
 //! [`stores`] has a store that fails on demand, [`waiting`] bounded waits for background work.
 #![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 
-mod legacy;
 pub mod pushes;
 pub mod scenario;
 pub mod stores;
 pub mod upstream;
 pub mod waiting;
 
-pub use legacy::{authorize, harness, harness_with, hits, mount_component_token, push_ticket};
 pub use pushes::*;
 pub use scenario::*;
 pub use stores::*;
