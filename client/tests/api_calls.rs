@@ -9,16 +9,9 @@ use common::*;
 use serde_json::json;
 use wxopen_client::{AuthPage, AuthType, AuthUrlOptions, PreAuthCode};
 
-/// A ticket and one component-token fetch ("ctok").
-fn ready() -> Scenario {
-    Scenario::new()
-        .ticket("ticket@@@t")
-        .component_token("ctok", 1)
-}
-
-/// [`ready`] with "wxa" authorized ("atok-…" as given, refresh token "refreshtoken@@@r").
+/// A ticket, one component-token fetch ("ctok"), and "wxa" authorized ("atok-…" as given, refresh token "refreshtoken@@@r").
 async fn authorized(access: &str) -> Harness {
-    ready()
+    Scenario::ready("ctok", 1)
         .authorized("wxa", access, "refreshtoken@@@r")
         .start()
         .await
@@ -26,7 +19,7 @@ async fn authorized(access: &str) -> Harness {
 
 #[tokio::test]
 async fn authorizer_info_list_and_legacy_options() {
-    let h = ready().start().await;
+    let h = Scenario::ready("ctok", 1).start().await;
     let info = ok_json(json!({
         "authorizer_info": {"nick_name": "Shop", "user_name": "gh_x", "MiniProgramInfo": {"network": {}}},
         "authorization_info": {"authorizer_appid": "wxa", "func_info": [{"funcscope_category": {"id": 17}}]}
@@ -116,7 +109,7 @@ async fn new_options_and_quota_resets() {
 #[tokio::test]
 async fn authorization_urls_pc_and_h5_exactly_encoded() {
     let code = json!({"pre_auth_code": "preauthcode@@@X+Y/Z=", "expires_in": 1800});
-    let h = ready()
+    let h = Scenario::ready("ctok", 1)
         .expect(1, post(P_PREAUTH), ok_json(code))
         .start()
         .await;

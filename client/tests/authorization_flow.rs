@@ -65,9 +65,7 @@ async fn query_auth_returns_the_result_when_the_store_fails() {
 /// and the refresh token is recovered from the list when it is needed.
 #[tokio::test]
 async fn an_empty_refresh_token_from_query_auth_is_absent_not_an_error() {
-    let h = Scenario::new()
-        .ticket("ticket@@@t")
-        .component_token("ctok", 2)
+    let h = Scenario::ready("ctok", 2)
         .expect(1, post(P_QUERY_AUTH), exchanged(""))
         .start()
         .await;
@@ -95,9 +93,7 @@ async fn import_authorizers_with_their_refresh_tokens() {
     let good =
         json!({"authorizer_appid": "wxgood01", "authorizer_refresh_token": "refreshtoken@@@g"});
     let bad = json!({"authorizer_appid": "wxbad01"});
-    let h = Scenario::new()
-        .ticket("ticket@@@t")
-        .component_token("ctok", 1)
+    let h = Scenario::ready("ctok", 1)
         .expect(
             1,
             post(P_AUTHORIZER_TOKEN).body_has(good),
@@ -130,11 +126,7 @@ async fn import_authorizers_with_their_refresh_tokens() {
     assert_eq!(results[0].1.as_ref().unwrap(), &(T0 + 7200));
     assert_eq!(results[1].1.as_ref().unwrap_err().code(), Some(61023));
     assert!(matches!(results[2].1, Err(Error::InvalidInput { .. })));
-    let rec = h.record("wxgood01").await.unwrap();
-    assert_eq!(
-        rec.refresh_token.unwrap().expose_secret(),
-        "refreshtoken@@@g2"
-    );
+    assert_eq!(h.refresh_token("wxgood01").await, "refreshtoken@@@g2");
     assert_eq!(h.atok("wxgood01").await, "atok-g");
     assert!(h.record("wxbad01").await.is_none());
     h.verify().await;
@@ -196,15 +188,7 @@ async fn key_rotation_mid_flow_loses_no_push() {
         .encrypt_authorizer_reply_as(used, b"<xml>ok</xml>")
         .unwrap();
     let old = MsgCrypt::new(TOKEN, AES_KEY, APPID).unwrap();
-    let back = old
-        .decrypt_message(
-            reply.to_xml().as_bytes(),
-            &reply.msg_signature,
-            &reply.timestamp,
-            &reply.nonce,
-        )
-        .unwrap();
-    assert_eq!(back, b"<xml>ok</xml>");
+    assert_eq!(open_reply(&old, &reply), b"<xml>ok</xml>");
     // A key that is neither is refused.
     let (q, body) = push_with(
         "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG",

@@ -51,6 +51,16 @@ async fn fetch_in_flight(
     (h, events, caller)
 }
 
+/// The lease on `key` runs out (as a TTL does) and "instance-b" takes it.
+async fn lease_taken_over(h: &Harness, key: &StoreKey) {
+    h.store.expire_leases();
+    assert!(h
+        .store
+        .try_lease(key, "instance-b", Duration::from_secs(60))
+        .await
+        .unwrap());
+}
+
 /// A client on a [`FaultyStore`] with a recorded ticket.
 async fn on_faulty_store(scenario: Scenario) -> Harness<FaultyStore> {
     let store = Arc::new(FaultyStore::default());
@@ -89,16 +99,12 @@ async fn a_dropped_caller_cancels_nothing_and_the_lease_is_released() {
 /// A rotated refresh token is written even when the caller that started the refresh is gone.
 #[tokio::test]
 async fn a_rotated_refresh_token_is_written_after_the_caller_left() {
-    let h = Scenario::new()
-        .ticket("ticket@@@t")
-        .component_token("ctok", 2)
-        .authorized("wxauthorizer01", "atok-1", "refreshtoken@@@old")
-        .start()
-        .await;
-    h.clock.advance(Duration::from_secs(7200));
     let rotated = rotated_atok_answer("atok-2", "refreshtoken@@@rotated");
     let slow = rotated.set_delay(Duration::from_millis(300));
-    h.expect(1, post(P_AUTHORIZER_TOKEN), slow).await;
+    let h = Scenario::expired_authorizer(2, "refreshtoken@@@old")
+        .expect(1, post(P_AUTHORIZER_TOKEN), slow)
+        .start()
+        .await;
     let mut events = h.client.subscribe();
     let client = h.client.clone();
     let caller =
@@ -112,11 +118,11 @@ async fn a_rotated_refresh_token_is_written_after_the_caller_left() {
         matches!(e, ClientEvent::AuthorizerTokenRefreshed { .. })
     })
     .await;
-    let rec = h.record("wxauthorizer01").await.unwrap();
     assert_eq!(
-        rec.refresh_token.unwrap().expose_secret(),
+        h.refresh_token("wxauthorizer01").await,
         "refreshtoken@@@rotated"
     );
+    let rec = h.record("wxauthorizer01").await.unwrap();
     assert_eq!(rec.access_token.unwrap().expose_secret(), "atok-2");
 }
 
@@ -184,12 +190,7 @@ async fn a_slower_older_refresh_never_overwrites_a_newer_token() {
         expires_at: T0 + 7200,
     });
     // Our lease runs out (as a TTL does) and a second instance takes it.
-    h.store.expire_leases();
-    assert!(h
-        .store
-        .try_lease(&key, "instance-b", Duration::from_secs(60))
-        .await
-        .unwrap());
+    lease_taken_over(&h, &key).await;
     assert!(matches!(
         h.store
             .compare_and_set(&key, None, newer, Some("instance-b"))
@@ -228,11 +229,7 @@ async fn a_failed_store_write_neither_loses_the_token_nor_refetches() {
 /// events are ordered by WeChat's CreateTime and the time of query_auth.
 #[tokio::test]
 async fn a_late_unauthorized_push_revokes_nothing_newer() {
-    let h = Scenario::new()
-        .ticket("ticket@@@t")
-        .component_token("ctok", 1)
-        .start()
-        .await;
+    let h = Scenario::ready("ctok", 1).start().await;
     // Authorized at T0 + 100 (query_auth at the clock's time).
     h.clock.advance(Duration::from_secs(100));
     h.authorize("wxauthorizer01", "atok-1", "refreshtoken@@@r1")
@@ -258,11 +255,7 @@ async fn a_late_unauthorized_push_revokes_nothing_newer() {
         h.client.authorizer_state("wxauthorizer01").await.unwrap(),
         Some(AuthorizerState::Revoked(_))
     ));
-    let e = h
-        .client
-        .authorizer_access_token("wxauthorizer01")
-        .await
-        .unwrap_err();
+    let e = h.atok_error("wxauthorizer01").await;
     assert!(e.must_reauthorize(), "{e}");
     // Replayed (same or older) unauthorized pushes change nothing; a newer authorized push
     // replaces the tombstone (its refresh token is then recovered or query_auth stores it).
@@ -318,12 +311,7 @@ async fn replay_window_is_on_by_default_and_future_tickets_are_refused() {
 async fn a_write_after_the_lease_was_lost_is_left_to_the_new_holder() {
     let (h, _, caller) = fetch_in_flight("ctok-old", Duration::from_millis(400)).await;
     let key = StoreKey::component_token(APPID);
-    h.store.expire_leases();
-    assert!(h
-        .store
-        .try_lease(&key, "instance-b", Duration::from_secs(60))
-        .await
-        .unwrap());
+    lease_taken_over(&h, &key).await;
     assert_eq!(caller.await.unwrap().unwrap().expose_secret(), "ctok-old");
     assert!(h.client.component_token_record().await.unwrap().is_none());
 }

@@ -29,9 +29,7 @@ async fn one_fetch_answered(answer: ResponseTemplate) -> Harness {
 
 /// A ticket, one component-token fetch, and the authorizer list (one page) answered once.
 async fn listing(page: ResponseTemplate) -> Harness {
-    Scenario::new()
-        .ticket("ticket@@@t")
-        .component_token("ctok", 1)
+    Scenario::ready("ctok", 1)
         .expect(1, post(P_AUTHORIZER_LIST), page)
         .start()
         .await
@@ -178,12 +176,7 @@ async fn unknown_and_malformed_appids_cost_bounded_work() {
 #[tokio::test]
 async fn query_auth_clears_a_tombstone() {
     let h = listing(list_answer(0, &[])).await;
-    assert!(h
-        .client
-        .authorizer_access_token("wxauthorizer01")
-        .await
-        .unwrap_err()
-        .must_reauthorize());
+    assert!(h.atok_error("wxauthorizer01").await.must_reauthorize());
     h.authorize("wxauthorizer01", "atok-1", "refreshtoken@@@r1")
         .await;
     assert_eq!(h.atok("wxauthorizer01").await, "atok-1");
@@ -193,22 +186,14 @@ async fn query_auth_clears_a_tombstone() {
 /// refresh token fails, the error is still must-reauthorize with 61023, the failure its source.
 #[tokio::test]
 async fn refresh_token_invalid_keeps_its_meaning_when_recovery_fails() {
-    let h = Scenario::new()
-        .ticket("ticket@@@t")
-        .component_token("ctok", 2)
-        .authorized("wxauthorizer01", "atok-1", "refreshtoken@@@lost")
+    let rejected = err_json(61023, "refresh_token is invalid");
+    let h = Scenario::expired_authorizer(2, "refreshtoken@@@lost")
+        .expect(1, post(P_AUTHORIZER_TOKEN), rejected)
         .start()
         .await;
-    h.clock.advance(Duration::from_secs(7200));
-    let rejected = err_json(61023, "refresh_token is invalid");
-    h.expect(1, post(P_AUTHORIZER_TOKEN), rejected).await;
     let missing = ResponseTemplate::new(404);
     h.server.allow(post(P_AUTHORIZER_LIST), missing).await;
-    let e = h
-        .client
-        .authorizer_access_token("wxauthorizer01")
-        .await
-        .unwrap_err();
+    let e = h.atok_error("wxauthorizer01").await;
     assert!(e.must_reauthorize(), "{e}");
     assert_eq!(e.code(), Some(61023));
     let source = std::error::Error::source(&e).expect("the recovery failure is the source");

@@ -102,11 +102,7 @@ async fn dead_primary_connection_refused_goes_to_api2() {
 #[tokio::test]
 async fn transport_error_messages_never_contain_the_token() {
     let dead_url = dead_base_url();
-    let h = Scenario::new()
-        .ticket("ticket@@@t")
-        .component_token("ctok-secret-value", 1)
-        .start()
-        .await;
+    let h = Scenario::ready("ctok-secret-value", 1).start().await;
     h.client.component_access_token().await.unwrap();
     // Same store, but every API domain is dead now.
     let dead_client = h.client_with(h.config.clone().with_base_urls([dead_url]).unwrap());

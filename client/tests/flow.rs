@@ -98,11 +98,8 @@ async fn ticket_push_to_refreshed_authorizer_token() {
         .await
         .unwrap();
     assert_eq!(info.authorizer_appid, "wxauthorizer01");
+    assert_eq!(h.refresh_token("wxauthorizer01").await, "refreshtoken@@@r1");
     let rec = h.record("wxauthorizer01").await.unwrap();
-    assert_eq!(
-        rec.refresh_token.as_ref().unwrap().expose_secret(),
-        "refreshtoken@@@r1"
-    );
     assert_eq!(rec.expires_at, T0 + 7200);
     assert_eq!(rec.refresh_at, T0 + 6600);
 
@@ -128,11 +125,8 @@ async fn ticket_push_to_refreshed_authorizer_token() {
     let rotated = rotated_atok_answer("atok-2", "refreshtoken@@@r2");
     h.expect(1, refresh, rotated).await;
     assert_eq!(h.atok("wxauthorizer01").await, "atok-2");
+    assert_eq!(h.refresh_token("wxauthorizer01").await, "refreshtoken@@@r2");
     let rec = h.record("wxauthorizer01").await.unwrap();
-    assert_eq!(
-        rec.refresh_token.as_ref().unwrap().expose_secret(),
-        "refreshtoken@@@r2"
-    );
     assert_eq!(rec.access_token.as_ref().unwrap().expose_secret(), "atok-2");
     assert_eq!(rec.expires_at, T0 + 7300 + 7200);
 
@@ -167,11 +161,7 @@ async fn ticket_push_to_refreshed_authorizer_token() {
 /// call per request while WeChat answered 45009.)
 #[tokio::test]
 async fn refresh_ahead_runs_in_the_background_and_a_failure_is_remembered() {
-    let h = Scenario::new()
-        .ticket("ticket@@@t")
-        .component_token("ctok-1", 1)
-        .start()
-        .await;
+    let h = Scenario::ready("ctok-1", 1).start().await;
     h.client.component_access_token().await.unwrap();
     h.server.reset().await;
 
@@ -220,11 +210,7 @@ async fn refresh_ahead_runs_in_the_background_and_a_failure_is_remembered() {
 
 #[tokio::test]
 async fn second_client_on_the_same_store_reuses_ticket_and_component_token() {
-    let h = Scenario::new()
-        .ticket("ticket@@@t")
-        .component_token("ctok-1", 1)
-        .start()
-        .await;
+    let h = Scenario::ready("ctok-1", 1).start().await;
     h.client.component_access_token().await.unwrap();
 
     // A second client on the same in-process store (what another instance sharing a store
@@ -238,16 +224,8 @@ async fn second_client_on_the_same_store_reuses_ticket_and_component_token() {
             .expose_secret(),
         "ctok-1"
     );
-    assert_eq!(
-        again
-            .stored_ticket()
-            .await
-            .unwrap()
-            .unwrap()
-            .ticket
-            .expose_secret(),
-        "ticket@@@t"
-    );
+    let stored = again.stored_ticket().await.unwrap().unwrap();
+    assert_eq!(stored.ticket.expose_secret(), "ticket@@@t");
     h.verify().await;
 }
 

@@ -17,6 +17,13 @@ fn hanging_fake() -> Scenario {
     Scenario::new().expect(0, Mock::given(any()), hang)
 }
 
+/// Pushes `ticket` (with this `CreateTime`) and tells whether the handler stored it.
+async fn ticket_stored(h: &Harness, ticket: &str, create_time: u64) -> bool {
+    let (q, body) = push(&ticket_xml(ticket, create_time), TS, "n");
+    let ack = h.client.handle_component_push(&q, &body).await.unwrap();
+    ack.ticket_stored
+}
+
 #[tokio::test]
 async fn handler_answers_without_upstream_even_when_fake_hangs() {
     let h = hanging_fake().start().await;
@@ -45,14 +52,7 @@ async fn handler_answers_without_upstream_even_when_fake_hangs() {
 #[tokio::test]
 async fn duplicate_or_older_ticket_never_replaces_newer() {
     let h = hanging_fake().start().await;
-    let (q, body) = push(&ticket_xml("ticket@@@new", T0 + 600), TS, "n");
-    assert!(
-        h.client
-            .handle_component_push(&q, &body)
-            .await
-            .unwrap()
-            .ticket_stored
-    );
+    assert!(ticket_stored(&h, "ticket@@@new", T0 + 600).await);
     // Duplicate (same CreateTime, even with another value) and older pushes are ignored.
     for (ticket, t) in [
         ("ticket@@@new", T0 + 600),
@@ -71,31 +71,14 @@ async fn duplicate_or_older_ticket_never_replaces_newer() {
     assert_eq!(stored.ticket.expose_secret(), "ticket@@@new");
     assert_eq!(stored.create_time, T0 + 600);
     // A newer one replaces it.
-    let (q, body) = push(&ticket_xml("ticket@@@newer", T0 + 1200), TS, "n");
-    assert!(
-        h.client
-            .handle_component_push(&q, &body)
-            .await
-            .unwrap()
-            .ticket_stored
-    );
-    assert_eq!(
-        h.client
-            .stored_ticket()
-            .await
-            .unwrap()
-            .unwrap()
-            .ticket
-            .expose_secret(),
-        "ticket@@@newer"
-    );
+    assert!(ticket_stored(&h, "ticket@@@newer", T0 + 1200).await);
+    let stored = h.client.stored_ticket().await.unwrap().unwrap();
+    assert_eq!(stored.ticket.expose_secret(), "ticket@@@newer");
 }
 
 #[tokio::test]
 async fn unauthorized_drops_that_authorizers_tokens_only() {
-    let h = Scenario::new()
-        .ticket("ticket@@@t")
-        .component_token("ctok", 1)
+    let h = Scenario::ready("ctok", 1)
         .authorized("wxauthorizer01", "atok-1", "refreshtoken@@@r1")
         .authorized("wxauthorizer02", "atok-2", "refreshtoken@@@r2")
         .start()
@@ -236,15 +219,10 @@ async fn authorized_account_messages_decrypt_and_reply() {
         .encrypt_authorizer_reply(b"<xml><Content>ok</Content></xml>")
         .unwrap();
     assert_eq!(reply.timestamp, T0.to_string());
-    let back = crypt
-        .decrypt_message(
-            reply.to_xml().as_bytes(),
-            &reply.msg_signature,
-            &reply.timestamp,
-            &reply.nonce,
-        )
-        .unwrap();
-    assert_eq!(back, b"<xml><Content>ok</Content></xml>");
+    assert_eq!(
+        open_reply(&crypt, &reply),
+        b"<xml><Content>ok</Content></xml>"
+    );
     // Deterministic variant.
     let r1 = h
         .client

@@ -6,19 +6,16 @@ mod common;
 
 use common::*;
 use serde_json::json;
+use wiremock::ResponseTemplate;
 use wxopen_client::{ClientEvent, Error};
 
 /// An authorized account whose refresh token WeChat no longer accepts, both tokens expired:
 /// the next call must refresh, and fetches one more component token ("ctok-2").
 async fn setup() -> Harness {
-    let h = Scenario::new()
-        .ticket("ticket@@@t")
-        .component_token("ctok", 1)
-        .authorized("wxauthorizer01", "atok-1", "refreshtoken@@@lost")
+    // Both tokens expired: the next call must use the refresh token.
+    let h = Scenario::expired_authorizer(1, "refreshtoken@@@lost")
         .start()
         .await;
-    // Expire the access token so the next call must use the refresh token.
-    h.clock.advance(std::time::Duration::from_secs(7200));
     h.verify().await;
     h.server.reset().await;
     // The component token expired too; one more fetch.
@@ -26,7 +23,7 @@ async fn setup() -> Harness {
     h
 }
 
-fn refresh_rejected() -> wiremock::ResponseTemplate {
+fn refresh_rejected() -> ResponseTemplate {
     err_json(61023, "refresh_token is invalid")
 }
 
@@ -61,9 +58,8 @@ async fn recovered_from_authorizer_list_then_retried_once() {
     .await;
 
     assert_eq!(h.atok("wxauthorizer01").await, "atok-2");
-    let rec = h.record("wxauthorizer01").await.unwrap();
     assert_eq!(
-        rec.refresh_token.as_ref().unwrap().expose_secret(),
+        h.refresh_token("wxauthorizer01").await,
         "refreshtoken@@@current"
     );
     let mut recovered = false;
@@ -83,26 +79,24 @@ async fn recovered_from_authorizer_list_then_retried_once() {
     assert!(recovered);
     // One scan restored every listed account, not only the one asked for.
     assert_eq!(scanned, Some((501, 501)));
-    let other = h.record("wxother7").await.unwrap();
-    assert_eq!(
-        other.refresh_token.unwrap().expose_secret(),
-        "refreshtoken@@@o7"
-    );
+    assert_eq!(h.refresh_token("wxother7").await, "refreshtoken@@@o7");
     h.verify().await;
+}
+
+/// The token error when the refresh token is rejected at each of exactly `exchanges`
+/// exchanges and the one list scan answers `list`.
+async fn rejected_refresh(exchanges: u64, list: ResponseTemplate) -> (Harness, Error) {
+    let h = setup().await;
+    h.expect(exchanges, post(P_AUTHORIZER_TOKEN), refresh_rejected())
+        .await;
+    h.expect(1, post(P_AUTHORIZER_LIST), list).await;
+    let err = h.atok_error("wxauthorizer01").await;
+    (h, err)
 }
 
 #[tokio::test]
 async fn not_in_list_means_must_reauthorize() {
-    let h = setup().await;
-    h.expect(1, post(P_AUTHORIZER_TOKEN), refresh_rejected())
-        .await;
-    h.expect(1, post(P_AUTHORIZER_LIST), list_answer(0, &[]))
-        .await;
-    let err = h
-        .client
-        .authorizer_access_token("wxauthorizer01")
-        .await
-        .unwrap_err();
+    let (h, err) = rejected_refresh(1, list_answer(0, &[])).await;
     assert!(err.must_reauthorize(), "{err}");
     assert!(matches!(
         err,
@@ -117,17 +111,9 @@ async fn not_in_list_means_must_reauthorize() {
 
 #[tokio::test]
 async fn recovered_token_rejected_too_is_one_retry_only() {
-    let h = setup().await;
     // Both the stored and the listed token are rejected: exactly 2 exchanges, 1 list call.
-    h.expect(2, post(P_AUTHORIZER_TOKEN), refresh_rejected())
-        .await;
     let listed = list_answer(1, &[("wxauthorizer01", "refreshtoken@@@other")]);
-    h.expect(1, post(P_AUTHORIZER_LIST), listed).await;
-    let err = h
-        .client
-        .authorizer_access_token("wxauthorizer01")
-        .await
-        .unwrap_err();
+    let (h, err) = rejected_refresh(2, listed).await;
     assert!(
         matches!(
             err,
@@ -145,9 +131,7 @@ async fn recovered_token_rejected_too_is_one_retry_only() {
 async fn unknown_authorizer_is_looked_up_in_the_list() {
     // Nothing stored (e.g. the store was lost): the list supplies the refresh token.
     let listed = json!({"authorizer_appid": "wxauthorizer09", "authorizer_refresh_token": "refreshtoken@@@listed"});
-    let h = Scenario::new()
-        .ticket("ticket@@@t")
-        .component_token("ctok", 1)
+    let h = Scenario::ready("ctok", 1)
         .expect(
             1,
             post(P_AUTHORIZER_LIST),
@@ -191,11 +175,11 @@ async fn reauthorization_during_a_refresh_keeps_the_new_refresh_token() {
         "atok-from-refresh"
     );
     // ...but does not overwrite the newer authorization.
-    let rec = h.record("wxauthorizer01").await.unwrap();
     assert_eq!(
-        rec.refresh_token.as_ref().unwrap().expose_secret(),
+        h.refresh_token("wxauthorizer01").await,
         "refreshtoken@@@reauth"
     );
+    let rec = h.record("wxauthorizer01").await.unwrap();
     assert_eq!(rec.access_token.unwrap().expose_secret(), "atok-reauth");
     h.verify().await;
 }

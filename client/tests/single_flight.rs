@@ -30,9 +30,7 @@ async fn all_get_ctok_1(clients: impl IntoIterator<Item = ComponentClient>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_hundred_concurrent_authorizer_token_callers_one_refresh() {
-    let h = Scenario::new()
-        .ticket("ticket@@@t")
-        .component_token("ctok-1", 1)
+    let h = Scenario::ready("ctok-1", 1)
         .authorized("wxauthorizer01", "atok-1", "refreshtoken@@@r1")
         .start()
         .await;

@@ -18,16 +18,9 @@ fn query_auth_ok() -> ResponseTemplate {
     query_auth_answer("wxauthorizer01", "atok", "rtok")
 }
 
-/// A ticket and one component-token fetch.
-fn ready() -> Scenario {
-    Scenario::new()
-        .ticket("ticket@@@t")
-        .component_token("ctok", 1)
-}
-
-/// [`ready`] with a fallback domain where nothing may arrive.
+/// A ticket, one component-token fetch, and a fallback domain where nothing may arrive.
 fn ready_with_idle_fallback(primary_answer: ResponseTemplate) -> Scenario {
-    ready()
+    Scenario::ready("ctok", 1)
         .with_fallback()
         .expect(1, post(P_QUERY_AUTH), primary_answer)
         .on_fallback()
@@ -62,7 +55,7 @@ async fn http_5xx_is_not_retried_and_not_failed_over() {
 #[tokio::test]
 async fn a_timeout_is_not_retried() {
     let late = query_auth_ok().set_delay(Duration::from_secs(3));
-    let h = ready()
+    let h = Scenario::ready("ctok", 1)
         .config(|c| c.with_timeouts(Duration::from_millis(150), Duration::from_millis(150)))
         .expect(1, post(P_QUERY_AUTH), late)
         .start()
@@ -92,7 +85,7 @@ async fn system_busy_is_an_answer_and_is_not_retried() {
 
 #[tokio::test]
 async fn http_429_is_retried() {
-    let h = ready()
+    let h = Scenario::ready("ctok", 1)
         .in_turn([
             (post(P_QUERY_AUTH), ResponseTemplate::new(429)),
             (post(P_QUERY_AUTH), query_auth_ok()),
@@ -107,7 +100,7 @@ async fn http_429_is_retried() {
 
 #[tokio::test]
 async fn a_connection_never_made_fails_over() {
-    let h = ready()
+    let h = Scenario::ready("ctok", 1)
         .dead_primary()
         .expect(1, post(P_QUERY_AUTH), query_auth_ok())
         .start()

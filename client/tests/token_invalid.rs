@@ -25,9 +25,7 @@ fn rotating_component_token() -> Scenario {
 /// `authorizer_info`'s error while WeChat answers it `answer`, expecting `fetches`
 /// component-token fetches and `calls` calls.
 async fn info_failing(fetches: u64, calls: u64, answer: ResponseTemplate) -> (Harness, Error) {
-    let h = Scenario::new()
-        .ticket("ticket@@@t")
-        .component_token("ctok", fetches)
+    let h = Scenario::ready("ctok", fetches)
         .expect(calls, post(P_AUTHORIZER_INFO), answer)
         .start()
         .await;
@@ -99,9 +97,7 @@ async fn compare_and_expire_leaves_a_newer_token_alone() {
 async fn authorizer_token_40014_one_refresh_one_retry_keeps_refresh_token() {
     const OPTION: &str = "/cgi-bin/component/get_authorizer_option";
     let voice = json!({"option_name": "voice_recognize", "option_value": "1"});
-    let h = Scenario::new()
-        .ticket("ticket@@@t")
-        .component_token("ctok", 1)
+    let h = Scenario::ready("ctok", 1)
         .authorized("wxauthorizer01", "atok-old", "refreshtoken@@@r1")
         .expect(
             1,
@@ -119,11 +115,8 @@ async fn authorizer_token_40014_one_refresh_one_retry_keeps_refresh_token() {
         .unwrap();
     assert_eq!(opt.option_value, "1");
     // No refresh token in the response: the stored one is kept, never lost.
+    assert_eq!(h.refresh_token("wxauthorizer01").await, "refreshtoken@@@r1");
     let rec = h.record("wxauthorizer01").await.unwrap();
-    assert_eq!(
-        rec.refresh_token.as_ref().unwrap().expose_secret(),
-        "refreshtoken@@@r1"
-    );
     assert_eq!(rec.access_token.unwrap().expose_secret(), "atok-new");
     h.verify().await;
 }

@@ -1,7 +1,7 @@
 //! Pushes as WeChat sends them: the XML of each event, encrypted for the component and signed,
 //! with its query string.
 
-use wxopen_client::PushQuery;
+use wxopen_client::{PushQuery, Reply};
 use wxopen_core::MsgCrypt;
 
 use super::{AES_KEY, APPID, TOKEN};
@@ -31,6 +31,15 @@ pub fn push_for(appid: &str, xml: &str, timestamp: &str, nonce: &str) -> (PushQu
     ))
     .unwrap();
     (query, body.into_bytes())
+}
+
+/// Decrypts a passive `reply` with `crypt`, checking its signature, as the platform does.
+pub fn open_reply(crypt: &MsgCrypt, reply: &Reply) -> Vec<u8> {
+    let xml = reply.to_xml();
+    let (signature, timestamp, nonce) = (&reply.msg_signature, &reply.timestamp, &reply.nonce);
+    crypt
+        .decrypt_message(xml.as_bytes(), signature, timestamp, nonce)
+        .unwrap()
 }
 
 /// A `component_verify_ticket` push.

@@ -3,7 +3,7 @@
 //! ```ignore
 //! let h = Scenario::new()
 //!     .ticket("ticket@@@t")
-//!     .component_token("ctok", 1)
+//!     .component_token("ctok", 1) // or Scenario::ready("ctok", 1) for these two steps
 //!     .authorized("wxauthorizer01", "atok-1", "refreshtoken@@@r1")
 //!     .expect(1, post(P_AUTHORIZER_INFO).ctok("ctok"), err_json(48001, "api unauthorized"))
 //!     .start()
@@ -14,11 +14,12 @@
 //! so mocks are mounted in that order too (the first mounted wins among equals).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use wiremock::{MockBuilder, MockServer, ResponseTemplate};
 use wxopen_client::{
     AuthorizationCode, AuthorizerRecord, Clock, ComponentClient, ComponentClientBuilder,
-    ComponentConfig, ComponentVerifyTicket, ManualClock, MemoryStore, TokenStore,
+    ComponentConfig, ComponentVerifyTicket, Error, ManualClock, MemoryStore, TokenStore,
 };
 
 use super::{
@@ -59,6 +60,7 @@ enum Step {
     ComponentToken(String, u64),
     ComponentTokens(Vec<String>),
     Authorize(String, String, String),
+    Advance(Duration),
 }
 
 /// The upstream, store and client a test starts from; [`start`](Self::start) sets it up.
@@ -89,6 +91,23 @@ impl Scenario {
             ticket: None,
             steps: Vec::new(),
         }
+    }
+
+    /// A running component: the ticket "ticket@@@t" pushed at `T0`, and exactly `fetches`
+    /// component-token fetches answered `token`.
+    pub fn ready(token: &str, fetches: u64) -> Self {
+        Scenario::new()
+            .ticket("ticket@@@t")
+            .component_token(token, fetches)
+    }
+
+    /// The account "wxauthorizer01" authorized ("atok-1", `refresh`) two hours ago: its
+    /// access token has expired, and so has the component token ("ctok", `fetches` fetches in
+    /// all).
+    pub fn expired_authorizer(fetches: u64, refresh: &str) -> Self {
+        Scenario::ready("ctok", fetches)
+            .authorized("wxauthorizer01", "atok-1", refresh)
+            .advance(Duration::from_secs(7200))
     }
 }
 
@@ -181,6 +200,12 @@ impl<S: TokenStore + 'static> Scenario<S> {
         self
     }
 
+    /// Moves the clock on by `by` (e.g. past the tokens' expiry).
+    pub fn advance(mut self, by: Duration) -> Self {
+        self.steps.push(Step::Advance(by));
+        self
+    }
+
     /// Mounts the mocks of the steps after this one on the fallback server (see
     /// [`with_fallback`](Self::with_fallback)) instead of the primary.
     pub fn on_fallback(mut self) -> Self {
@@ -267,6 +292,7 @@ impl<S: TokenStore + 'static> Scenario<S> {
                 Step::Authorize(authorizer, access, refresh) => {
                     h.authorize(&authorizer, &access, &refresh).await;
                 }
+                Step::Advance(by) => h.clock.advance(by),
             }
         }
         h
@@ -275,8 +301,11 @@ impl<S: TokenStore + 'static> Scenario<S> {
 
 /// A started [`Scenario`]: the client, its clock and store, and the mock servers.
 pub struct Harness<S = MemoryStore> {
+    /// The client under test.
     pub client: ComponentClient,
+    /// Its clock, at `T0` when the scenario started (then moved by `advance` steps).
     pub clock: ManualClock,
+    /// Its store.
     pub store: Arc<S>,
     /// The mock server behind the first live API domain.
     pub server: MockServer,
@@ -351,6 +380,18 @@ impl<S: TokenStore + 'static> Harness<S> {
     pub async fn atok(&self, authorizer: &str) -> String {
         let token = self.client.authorizer_access_token(authorizer).await;
         token.unwrap().expose_secret().to_owned()
+    }
+
+    /// The authorizer's access token error (panics if there is a token).
+    pub async fn atok_error(&self, authorizer: &str) -> Error {
+        let token = self.client.authorizer_access_token(authorizer).await;
+        token.unwrap_err()
+    }
+
+    /// The authorizer's stored refresh token (panics if there is none).
+    pub async fn refresh_token(&self, authorizer: &str) -> String {
+        let record = self.record(authorizer).await.unwrap();
+        record.refresh_token.unwrap().expose_secret().to_owned()
     }
 
     /// The authorizer's stored record (panics on a store error).
