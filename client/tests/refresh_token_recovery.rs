@@ -162,7 +162,10 @@ async fn reauthorization_during_a_refresh_keeps_the_new_refresh_token() {
         let client = h.client.clone();
         tokio::spawn(async move { client.authorizer_access_token("wxauthorizer01").await })
     };
-    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    eventually("the refresh reached WeChat", || async {
+        h.server.hits(P_AUTHORIZER_TOKEN).await == 1
+    })
+    .await;
     h.client
         .query_auth(&wxopen_client::AuthorizationCode::new(
             "queryauthcode@@@again",
