@@ -7,31 +7,25 @@ use wxopen_client::ApiCall;
 
 use common::*;
 use serde_json::json;
-use wiremock::matchers::{body_json, method, path, query_param};
-use wiremock::{Mock, MockServer};
 use wxopen_client::{AuthPage, AuthType, AuthUrlOptions, PreAuthCode};
 
-async fn ready() -> (MockServer, Harness) {
-    let server = MockServer::start().await;
-    let h = harness(&[&server]);
-    push_ticket(&h, "ticket@@@t", T0).await;
-    mount_component_token(&server, "ctok", 1).await;
-    (server, h)
+/// A ticket, one component-token fetch ("ctok"), and "wxa" authorized ("atok-…" as given, refresh token "refreshtoken@@@r").
+async fn authorized(access: &str) -> Harness {
+    Scenario::ready("ctok", 1)
+        .authorized("wxa", access, "refreshtoken@@@r")
+        .start()
+        .await
 }
 
 #[tokio::test]
 async fn authorizer_info_list_and_legacy_options() {
-    let (server, h) = ready().await;
-    Mock::given(method("POST"))
-        .and(path(P_AUTHORIZER_INFO))
-        .and(query_param("component_access_token", "ctok"))
-        .and(body_json(json!({"component_appid": APPID, "authorizer_appid": "wxa"})))
-        .respond_with(ok_json(json!({
-            "authorizer_info": {"nick_name": "Shop", "user_name": "gh_x", "MiniProgramInfo": {"network": {}}},
-            "authorization_info": {"authorizer_appid": "wxa", "func_info": [{"funcscope_category": {"id": 17}}]}
-        })))
-        .expect(1)
-        .mount(&server)
+    let h = Scenario::ready("ctok", 1).start().await;
+    let info = ok_json(json!({
+        "authorizer_info": {"nick_name": "Shop", "user_name": "gh_x", "MiniProgramInfo": {"network": {}}},
+        "authorization_info": {"authorizer_appid": "wxa", "func_info": [{"funcscope_category": {"id": 17}}]}
+    }));
+    let asked = json!({"component_appid": APPID, "authorizer_appid": "wxa"});
+    h.expect(1, post(P_AUTHORIZER_INFO).ctok("ctok").body(asked), info)
         .await;
     let info = h.client.authorizer_info("wxa").await.unwrap();
     assert!(info.authorizer_info.is_mini_program());
@@ -40,105 +34,84 @@ async fn authorizer_info_list_and_legacy_options() {
         17
     );
 
-    Mock::given(method("POST"))
-        .and(path(P_AUTHORIZER_LIST))
-        .and(body_json(json!({"component_appid": APPID, "offset": 10, "count": 5})))
-        .respond_with(ok_json(json!({"total_count": 11, "list": [{"authorizer_appid": "wxa", "refresh_token": "rt", "auth_time": 5}]})))
-        .expect(1)
-        .mount(&server)
+    let page = json!({"component_appid": APPID, "offset": 10, "count": 5});
+    let listed = json!({"total_count": 11, "list": [{"authorizer_appid": "wxa", "refresh_token": "rt", "auth_time": 5}]});
+    h.expect(1, post(P_AUTHORIZER_LIST).body(page), ok_json(listed))
         .await;
     let list = h.client.authorizer_list(10, 5).await.unwrap();
     assert_eq!(list.total_count, 11);
     assert_eq!(list.list[0].auth_time, 5);
     assert!(h.client.authorizer_list(0, 0).await.is_err());
 
-    Mock::given(method("POST"))
-        .and(path("/cgi-bin/component/api_get_authorizer_option"))
-        .and(body_json(json!({"component_appid": APPID, "authorizer_appid": "wxa", "option_name": "location_report"})))
-        .respond_with(ok_json(json!({"authorizer_appid": "wxa", "option_name": "location_report", "option_value": "1"})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let option = json!({"component_appid": APPID, "authorizer_appid": "wxa", "option_name": "location_report"});
+    let answer =
+        json!({"authorizer_appid": "wxa", "option_name": "location_report", "option_value": "1"});
+    h.expect(
+        1,
+        post("/cgi-bin/component/api_get_authorizer_option").body(option),
+        ok_json(answer),
+    )
+    .await;
     let o = h
         .client
         .authorizer_option_legacy("wxa", "location_report")
         .await
         .unwrap();
     assert_eq!(o.option_value, "1");
-    Mock::given(method("POST"))
-        .and(path("/cgi-bin/component/api_set_authorizer_option"))
-        .and(body_json(json!({"component_appid": APPID, "authorizer_appid": "wxa", "option_name": "location_report", "option_value": "2"})))
-        .respond_with(err_json(0, "ok"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let set = json!({"component_appid": APPID, "authorizer_appid": "wxa", "option_name": "location_report", "option_value": "2"});
+    h.expect(
+        1,
+        post("/cgi-bin/component/api_set_authorizer_option").body(set),
+        err_json(0, "ok"),
+    )
+    .await;
     h.client
         .set_authorizer_option_legacy("wxa", "location_report", "2")
         .await
         .unwrap();
-    server.verify().await;
+    h.verify().await;
 }
 
 #[tokio::test]
 async fn new_options_and_quota_resets() {
-    let (server, h) = ready().await;
-    authorize(&h, &server, "wxa", "atok", "refreshtoken@@@r").await;
-    Mock::given(method("POST"))
-        .and(path("/cgi-bin/component/set_authorizer_option"))
-        .and(query_param("access_token", "atok"))
-        .and(body_json(
-            json!({"option_name": "customer_service", "option_value": "1"}),
-        ))
-        .respond_with(err_json(0, "ok"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let h = authorized("atok").await;
+    let ok = || err_json(0, "ok");
+    let option = json!({"option_name": "customer_service", "option_value": "1"});
+    h.expect(
+        1,
+        post("/cgi-bin/component/set_authorizer_option")
+            .atok("atok")
+            .body(option),
+        ok(),
+    )
+    .await;
     h.client
         .set_authorizer_option("wxa", "customer_service", "1")
         .await
         .unwrap();
 
-    Mock::given(method("POST"))
-        .and(path("/cgi-bin/clear_quota"))
-        .and(query_param("access_token", "ctok"))
-        .and(body_json(json!({"appid": APPID})))
-        .respond_with(err_json(0, "ok"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let clear = |token: &str, appid: &str| {
+        post("/cgi-bin/clear_quota")
+            .atok(token)
+            .body(json!({ "appid": appid }))
+    };
+    h.expect(1, clear("ctok", APPID), ok()).await;
     h.client.clear_component_quota().await.unwrap();
-    Mock::given(method("POST"))
-        .and(path("/cgi-bin/clear_quota"))
-        .and(query_param("access_token", "atok"))
-        .and(body_json(json!({"appid": "wxa"})))
-        .respond_with(err_json(0, "ok"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    h.expect(1, clear("atok", "wxa"), ok()).await;
     h.client.clear_authorizer_quota("wxa").await.unwrap();
-    Mock::given(method("POST"))
-        .and(path("/cgi-bin/component/clear_quota/v2"))
-        .and(body_json(
-            json!({"component_appid": APPID, "appsecret": SECRET, "appid": "wxa"}),
-        ))
-        .respond_with(err_json(0, "ok"))
-        .expect(1)
-        .mount(&server)
+    let v2 = json!({"component_appid": APPID, "appsecret": SECRET, "appid": "wxa"});
+    h.expect(1, post("/cgi-bin/component/clear_quota/v2").body(v2), ok())
         .await;
     h.client.clear_quota_v2(Some("wxa")).await.unwrap();
-    server.verify().await;
+    h.verify().await;
 }
 
 #[tokio::test]
 async fn authorization_urls_pc_and_h5_exactly_encoded() {
-    let (server, h) = ready().await;
-    Mock::given(method("POST"))
-        .and(path(P_PREAUTH))
-        .respond_with(ok_json(
-            json!({"pre_auth_code": "preauthcode@@@X+Y/Z=", "expires_in": 1800}),
-        ))
-        .expect(1)
-        .mount(&server)
+    let code = json!({"pre_auth_code": "preauthcode@@@X+Y/Z=", "expires_in": 1800});
+    let h = Scenario::ready("ctok", 1)
+        .expect(1, post(P_PREAUTH), ok_json(code))
+        .start()
         .await;
     let opts = AuthUrlOptions::new("https://shop.example.com/wx/cb?from=pc&lang=zh CN")
         .auth_type(AuthType::OfficialAccounts)
@@ -178,56 +151,45 @@ async fn authorization_urls_pc_and_h5_exactly_encoded() {
         )
         .await
         .is_err());
-    server.verify().await;
+    h.verify().await;
 }
 
 #[tokio::test]
 async fn any_api_on_behalf_of_an_authorizer_with_token_rules() {
-    let (server, h) = ready().await;
-    authorize(&h, &server, "wxa", "atok-old", "refreshtoken@@@r").await;
-    Mock::given(method("POST"))
-        .and(path("/cgi-bin/message/custom/send"))
-        .and(query_param("access_token", "atok-old"))
-        .respond_with(err_json(40001, "invalid credential"))
-        .expect(1)
-        .mount(&server)
+    const SEND: &str = "/cgi-bin/message/custom/send";
+    let h = authorized("atok-old").await;
+    let message = json!({"touser": "openid", "msgtype": "text", "text": {"content": "hi"}});
+    h.expect(
+        1,
+        post(SEND).atok("atok-old"),
+        err_json(40001, "invalid credential"),
+    )
+    .await;
+    h.expect(1, post(P_AUTHORIZER_TOKEN), atok_answer("atok-new"))
         .await;
-    Mock::given(method("POST"))
-        .and(path(P_AUTHORIZER_TOKEN))
-        .respond_with(ok_json(
-            json!({"authorizer_access_token": "atok-new", "expires_in": 7200}),
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/cgi-bin/message/custom/send"))
-        .and(query_param("access_token", "atok-new"))
-        .and(body_json(
-            json!({"touser": "openid", "msgtype": "text", "text": {"content": "hi"}}),
-        ))
-        .respond_with(err_json(0, "ok"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    h.expect(
+        1,
+        post(SEND).atok("atok-new").body(message.clone()),
+        err_json(0, "ok"),
+    )
+    .await;
     let v: serde_json::Value = h
         .client
         .call_authorizer_api(
             "wxa",
             &ApiCall::post("cgi-bin/message/custom/send").unwrap(),
-            Some(&json!({"touser": "openid", "msgtype": "text", "text": {"content": "hi"}})),
+            Some(&message),
         )
         .await
         .unwrap();
     assert_eq!(v["errmsg"], "ok");
 
-    Mock::given(method("POST"))
-        .and(path("/cgi-bin/component/fastregisterweapp"))
-        .and(query_param("component_access_token", "ctok"))
-        .respond_with(err_json(89249, "task running"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    h.expect(
+        1,
+        post("/cgi-bin/component/fastregisterweapp").ctok("ctok"),
+        err_json(89249, "task running"),
+    )
+    .await;
     let err = h
         .client
         .call_component_api::<_, serde_json::Value>(
@@ -242,5 +204,5 @@ async fn any_api_on_behalf_of_an_authorizer_with_token_rules() {
             .contains("/cgi-bin/component/fastregisterweapp"),
         "{err}"
     );
-    server.verify().await;
+    h.verify().await;
 }

@@ -10,48 +10,36 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::json;
-use wiremock::matchers::{body_partial_json, method, path, query_param};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::ResponseTemplate;
 use wxopen_client::{
-    ApiCall, AuthorizationCode, AuthorizerRefreshToken, ComponentClient, Error, KeyUsed,
-    ManualClock, MemoryReplayCache, MemoryStore, PushQuery, TokenStore,
+    ApiCall, AuthorizationCode, AuthorizerRefreshToken, Error, KeyUsed, MemoryReplayCache,
+    PushQuery,
 };
 use wxopen_core::MsgCrypt;
 
 const NEW_AES_KEY: &str = "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut";
 
-fn query_auth_answer(refresh: &str) -> ResponseTemplate {
-    ok_json(json!({"authorization_info": {
-        "authorizer_appid": "wxauthorizer01",
-        "authorizer_access_token": "atok-1",
-        "expires_in": 7200,
-        "authorizer_refresh_token": refresh,
-        "func_info": [{"funcscope_category": {"id": 1}}]
-    }}))
+/// query_auth's answer for "wxauthorizer01" ("atok-1") with this refresh token.
+fn exchanged(refresh: &str) -> ResponseTemplate {
+    query_auth_answer("wxauthorizer01", "atok-1", refresh)
 }
 
 /// The code is spent once WeChat answers: a store failure then returns the answer in the
 /// error, and storing it later works.
 #[tokio::test]
 async fn query_auth_returns_the_result_when_the_store_fails() {
-    let server = MockServer::start().await;
-    let clock = ManualClock::at_unix(T0);
-    let store = Arc::new(FaultyStore::default());
-    let client = client_on(config(&[&server]), store.clone(), &clock);
-    client
-        .record_ticket(wxopen_client::ComponentVerifyTicket::new("ticket@@@t"), T0)
-        .await
-        .unwrap();
-    mount_component_token(&server, "ctok", 1).await;
-    client.component_access_token().await.unwrap();
-    Mock::given(method("POST"))
-        .and(path(P_QUERY_AUTH))
-        .respond_with(query_auth_answer("refreshtoken@@@r1"))
-        .expect(1)
-        .mount(&server)
+    let h = Scenario::new()
+        .store(Arc::new(FaultyStore::default()))
+        .recorded_ticket("ticket@@@t")
+        .component_token("ctok", 1)
+        .start()
         .await;
-    store.fail_writes.store(true, Ordering::SeqCst);
-    let err = client
+    h.client.component_access_token().await.unwrap();
+    h.expect(1, post(P_QUERY_AUTH), exchanged("refreshtoken@@@r1"))
+        .await;
+    h.store.fail_writes.store(true, Ordering::SeqCst);
+    let err = h
+        .client
         .query_auth(&AuthorizationCode::new("queryauthcode@@@c"))
         .await
         .unwrap_err();
@@ -67,32 +55,19 @@ async fn query_auth_returns_the_result_when_the_store_fails() {
         "refreshtoken@@@r1"
     );
     assert!(!err.to_string().contains("refreshtoken@@@r1"), "{err}");
-    store.fail_writes.store(false, Ordering::SeqCst);
-    client.store_authorization(info).await.unwrap();
-    assert_eq!(
-        client
-            .authorizer_access_token("wxauthorizer01")
-            .await
-            .unwrap()
-            .expose_secret(),
-        "atok-1"
-    );
-    server.verify().await;
+    h.store.fail_writes.store(false, Ordering::SeqCst);
+    h.client.store_authorization(info).await.unwrap();
+    assert_eq!(h.atok("wxauthorizer01").await, "atok-1");
+    h.verify().await;
 }
 
 /// An empty refresh token in the answer is treated as absent: the access token is stored,
 /// and the refresh token is recovered from the list when it is needed.
 #[tokio::test]
 async fn an_empty_refresh_token_from_query_auth_is_absent_not_an_error() {
-    let server = MockServer::start().await;
-    let h = harness(&[&server]);
-    push_ticket(&h, "ticket@@@t", T0).await;
-    mount_component_token(&server, "ctok", 2).await;
-    Mock::given(method("POST"))
-        .and(path(P_QUERY_AUTH))
-        .respond_with(query_auth_answer(""))
-        .expect(1)
-        .mount(&server)
+    let h = Scenario::ready("ctok", 2)
+        .expect(1, post(P_QUERY_AUTH), exchanged(""))
+        .start()
         .await;
     let info = h
         .client
@@ -100,71 +75,36 @@ async fn an_empty_refresh_token_from_query_auth_is_absent_not_an_error() {
         .await
         .unwrap();
     assert!(info.authorizer_refresh_token.is_none());
-    assert_eq!(
-        h.client
-            .authorizer_access_token("wxauthorizer01")
-            .await
-            .unwrap()
-            .expose_secret(),
-        "atok-1"
-    );
+    assert_eq!(h.atok("wxauthorizer01").await, "atok-1");
     // At expiry the refresh token comes from the authorizer list.
     h.clock.advance(Duration::from_secs(7200));
-    Mock::given(method("POST"))
-        .and(path(P_AUTHORIZER_LIST))
-        .respond_with(ok_json(json!({"total_count": 1, "list": [
-            {"authorizer_appid": "wxauthorizer01", "refresh_token": "refreshtoken@@@listed", "auth_time": 1}
-        ]})))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(P_AUTHORIZER_TOKEN))
-        .and(body_partial_json(
-            json!({"authorizer_refresh_token": "refreshtoken@@@listed"}),
-        ))
-        .respond_with(ok_json(
-            json!({"authorizer_access_token": "atok-2", "expires_in": 7200}),
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
-    assert_eq!(
-        h.client
-            .authorizer_access_token("wxauthorizer01")
-            .await
-            .unwrap()
-            .expose_secret(),
-        "atok-2"
-    );
-    server.verify().await;
+    let listed = list_answer(1, &[("wxauthorizer01", "refreshtoken@@@listed")]);
+    h.expect(1, post(P_AUTHORIZER_LIST), listed).await;
+    let refresh = post(P_AUTHORIZER_TOKEN)
+        .body_has(json!({"authorizer_refresh_token": "refreshtoken@@@listed"}));
+    h.expect(1, refresh, atok_answer("atok-2")).await;
+    assert_eq!(h.atok("wxauthorizer01").await, "atok-2");
+    h.verify().await;
 }
 
 /// Teams moving from another SDK import refresh tokens: one api_authorizer_token call each.
 #[tokio::test]
 async fn import_authorizers_with_their_refresh_tokens() {
-    let server = MockServer::start().await;
-    let h = harness(&[&server]);
-    push_ticket(&h, "ticket@@@t", T0).await;
-    mount_component_token(&server, "ctok", 1).await;
-    Mock::given(method("POST"))
-        .and(path(P_AUTHORIZER_TOKEN))
-        .and(body_partial_json(
-            json!({"authorizer_appid": "wxgood01", "authorizer_refresh_token": "refreshtoken@@@g"}),
-        ))
-        .respond_with(ok_json(json!({
-            "authorizer_access_token": "atok-g", "expires_in": 7200,
-            "authorizer_refresh_token": "refreshtoken@@@g2"
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(P_AUTHORIZER_TOKEN))
-        .and(body_partial_json(json!({"authorizer_appid": "wxbad01"})))
-        .respond_with(err_json(61023, "refresh_token is invalid"))
-        .expect(1)
-        .mount(&server)
+    let good =
+        json!({"authorizer_appid": "wxgood01", "authorizer_refresh_token": "refreshtoken@@@g"});
+    let bad = json!({"authorizer_appid": "wxbad01"});
+    let h = Scenario::ready("ctok", 1)
+        .expect(
+            1,
+            post(P_AUTHORIZER_TOKEN).body_has(good),
+            rotated_atok_answer("atok-g", "refreshtoken@@@g2"),
+        )
+        .expect(
+            1,
+            post(P_AUTHORIZER_TOKEN).body_has(bad),
+            err_json(61023, "refresh_token is invalid"),
+        )
+        .start()
         .await;
     let results = h
         .client
@@ -186,31 +126,10 @@ async fn import_authorizers_with_their_refresh_tokens() {
     assert_eq!(results[0].1.as_ref().unwrap(), &(T0 + 7200));
     assert_eq!(results[1].1.as_ref().unwrap_err().code(), Some(61023));
     assert!(matches!(results[2].1, Err(Error::InvalidInput { .. })));
-    let rec = h
-        .client
-        .authorizer_record("wxgood01")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        rec.refresh_token.unwrap().expose_secret(),
-        "refreshtoken@@@g2"
-    );
-    assert_eq!(
-        h.client
-            .authorizer_access_token("wxgood01")
-            .await
-            .unwrap()
-            .expose_secret(),
-        "atok-g"
-    );
-    assert!(h
-        .client
-        .authorizer_record("wxbad01")
-        .await
-        .unwrap()
-        .is_none());
-    server.verify().await;
+    assert_eq!(h.refresh_token("wxgood01").await, "refreshtoken@@@g2");
+    assert_eq!(h.atok("wxgood01").await, "atok-g");
+    assert!(h.record("wxbad01").await.is_none());
+    h.verify().await;
 }
 
 fn push_with(key: &str, xml: &str) -> (PushQuery, Vec<u8>) {
@@ -229,10 +148,8 @@ fn push_with(key: &str, xml: &str) -> (PushQuery, Vec<u8>) {
 /// the new one both decrypt; a reply uses the key of the message it answers.
 #[tokio::test]
 async fn key_rotation_mid_flow_loses_no_push() {
-    let server = MockServer::start().await;
-    let clock = ManualClock::at_unix(T0);
-    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
-    let before = client_on(config(&[&server]), store.clone(), &clock);
+    let h = Scenario::new().start().await;
+    let before = &h.client;
     let (q, body) = push_with(AES_KEY, &ticket_xml("ticket@@@1", T0));
     assert!(
         before
@@ -243,9 +160,9 @@ async fn key_rotation_mid_flow_loses_no_push() {
     );
 
     // The key is rotated in the console; the service restarts with both keys.
-    let mut cfg = config(&[&server]).with_previous_encoding_aes_key(AES_KEY);
+    let mut cfg = h.config.clone().with_previous_encoding_aes_key(AES_KEY);
     cfg.encoding_aes_key = NEW_AES_KEY.into();
-    let after = client_on(cfg, store.clone(), &clock);
+    let after = h.client_with(cfg);
     for (i, key) in [AES_KEY, NEW_AES_KEY, AES_KEY, NEW_AES_KEY]
         .iter()
         .enumerate()
@@ -271,15 +188,7 @@ async fn key_rotation_mid_flow_loses_no_push() {
         .encrypt_authorizer_reply_as(used, b"<xml>ok</xml>")
         .unwrap();
     let old = MsgCrypt::new(TOKEN, AES_KEY, APPID).unwrap();
-    let back = old
-        .decrypt_message(
-            reply.to_xml().as_bytes(),
-            &reply.msg_signature,
-            &reply.timestamp,
-            &reply.nonce,
-        )
-        .unwrap();
-    assert_eq!(back, b"<xml>ok</xml>");
+    assert_eq!(open_reply(&old, &reply), b"<xml>ok</xml>");
     // A key that is neither is refused.
     let (q, body) = push_with(
         "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG",
@@ -292,18 +201,17 @@ async fn key_rotation_mid_flow_loses_no_push() {
 /// and an idempotent GET is retried.
 #[tokio::test]
 async fn generic_calls_follow_their_idempotency() {
-    let server = MockServer::start().await;
-    let h = harness_with(
-        config(&[&server, &server])
-            .with_timeouts(Duration::from_millis(300), Duration::from_millis(300)),
-    );
-    push_ticket(&h, "ticket@@@t", T0).await;
-    mount_component_token(&server, "ctok", 1).await;
-    authorize(&h, &server, "wxauthorizer01", "atok-1", "refreshtoken@@@r1").await;
-    Mock::given(method("POST"))
-        .and(path("/cgi-bin/message/custom/send"))
-        .respond_with(err_json(0, "ok").set_delay(Duration::from_secs(2)))
-        .mount(&server)
+    let late = err_json(0, "ok").set_delay(Duration::from_secs(2));
+    let h = Scenario::new()
+        .same_server_twice()
+        .config(|c| c.with_timeouts(Duration::from_millis(300), Duration::from_millis(300)))
+        .ticket("ticket@@@t")
+        .component_token("ctok", 1)
+        .authorized("wxauthorizer01", "atok-1", "refreshtoken@@@r1")
+        .start()
+        .await;
+    h.server
+        .allow(post("/cgi-bin/message/custom/send"), late)
         .await;
     let send = ApiCall::post("cgi-bin/message/custom/send").unwrap();
     let err = h
@@ -316,20 +224,16 @@ async fn generic_calls_follow_their_idempotency() {
         .await
         .unwrap_err();
     assert!(err.is_retryable(), "{err}");
-    assert_eq!(hits(&server, "/cgi-bin/message/custom/send").await, 1);
+    assert_eq!(h.server.hits("/cgi-bin/message/custom/send").await, 1);
 
-    Mock::given(method("GET"))
-        .and(path("/wxa/gettemplatelist"))
-        .and(query_param("access_token", "atok-1"))
+    get("/wxa/gettemplatelist")
+        .atok("atok-1")
         .respond_with(ResponseTemplate::new(503))
         .up_to_n_times(2)
-        .mount(&server)
+        .mount(&h.server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/wxa/gettemplatelist"))
-        .respond_with(ok_json(json!({"errcode": 0, "template_list": []})))
-        .mount(&server)
-        .await;
+    let templates = ok_json(json!({"errcode": 0, "template_list": []}));
+    h.server.allow(get("/wxa/gettemplatelist"), templates).await;
     let list = ApiCall::get(format!("wxa/{}", "gettemplatelist"))
         .unwrap()
         .idempotent(true);
@@ -339,19 +243,17 @@ async fn generic_calls_follow_their_idempotency() {
         .await
         .unwrap();
     assert_eq!(v["template_list"], json!([]));
-    assert_eq!(hits(&server, "/wxa/gettemplatelist").await, 3);
+    assert_eq!(h.server.hits("/wxa/gettemplatelist").await, 3);
 }
 
 /// With a replay cache, a push seen before is answered `success` and not applied again.
 #[tokio::test]
 async fn a_replayed_push_is_answered_and_not_applied() {
-    let server = MockServer::start().await;
-    let clock = ManualClock::at_unix(T0);
-    let client = ComponentClient::builder(config(&[&server]))
-        .clock(Arc::new(clock.clone()))
-        .replay_cache(Arc::new(MemoryReplayCache::new(16)))
-        .build()
-        .unwrap();
+    let h = Scenario::new()
+        .client(|b| b.replay_cache(Arc::new(MemoryReplayCache::new(16))))
+        .start()
+        .await;
+    let client = &h.client;
     let (q, body) = push(&ticket_xml("ticket@@@1", T0), TS, "n");
     let first = client.handle_component_push(&q, &body).await.unwrap();
     assert!(first.ticket_stored && !first.replayed);

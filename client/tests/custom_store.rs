@@ -9,11 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use wiremock::MockServer;
 use wxopen_client::store::check_store_contract;
 use wxopen_client::{
-    BoxFuture, CasOutcome, ComponentClient, Error, StoreError, StoreKey, StoredValue, TokenStore,
-    Versioned,
+    BoxFuture, CasOutcome, Error, StoreError, StoreKey, StoredValue, TokenStore, Versioned,
 };
 
 /// Keeps every record as a JSON string under its `Display` key, as a Redis backend would.
@@ -216,32 +214,14 @@ async fn json_store_passes_the_contract_and_runs_the_flow() {
         .await
         .unwrap();
 
-    let server = MockServer::start().await;
-    let dyn_store: Arc<dyn TokenStore> = store.clone();
-    let client = ComponentClient::builder(config(&[&server]))
-        .store(dyn_store)
-        .clock(Arc::new(wxopen_client::ManualClock::at_unix(T0)))
-        .build()
-        .unwrap();
-    let (q, body) = push(&ticket_xml("ticket@@@json", T0), TS, "n");
-    client.handle_component_push(&q, &body).await.unwrap();
-    mount_component_token(&server, "ctok-json", 1).await;
-    assert_eq!(
-        client
-            .component_access_token()
-            .await
-            .unwrap()
-            .expose_secret(),
-        "ctok-json"
-    );
-    assert_eq!(
-        client
-            .component_access_token()
-            .await
-            .unwrap()
-            .expose_secret(),
-        "ctok-json"
-    );
+    let h = Scenario::new()
+        .store(store.clone())
+        .ticket("ticket@@@json")
+        .component_token("ctok-json", 1)
+        .start()
+        .await;
+    assert_eq!(h.ctok().await, "ctok-json");
+    assert_eq!(h.ctok().await, "ctok-json");
     // Keys are namespaced by the component appid.
     let raw = store.raw();
     assert!(raw.contains(&format!("wxopen:{{{APPID}}}:ticket")), "{raw}");
@@ -249,17 +229,13 @@ async fn json_store_passes_the_contract_and_runs_the_flow() {
         raw.contains(&format!("wxopen:{{{APPID}}}:component_token")),
         "{raw}"
     );
-    server.verify().await;
+    h.verify().await;
 }
 
 #[tokio::test]
 async fn store_failure_fails_the_push_so_wechat_retries() {
-    let server = MockServer::start().await;
-    let client = ComponentClient::builder(config(&[&server]))
-        .store(Arc::new(DownStore))
-        .clock(Arc::new(wxopen_client::ManualClock::at_unix(T0)))
-        .build()
-        .unwrap();
+    let h = Scenario::new().store(Arc::new(DownStore)).start().await;
+    let client = &h.client;
     let (q, body) = push(&ticket_xml("ticket@@@x", T0), TS, "n");
     let err = client.handle_component_push(&q, &body).await.unwrap_err();
     assert!(matches!(err, Error::Store(_)), "{err:?}");

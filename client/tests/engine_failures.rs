@@ -9,20 +9,66 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use serde_json::json;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer};
+use tokio::sync::broadcast::Receiver;
+use tokio::task::JoinHandle;
+use wiremock::ResponseTemplate;
 use wxopen_client::{
-    AuthorizerState, CasOutcome, ClientEvent, ComponentTokenRecord, Error, ManualClock,
-    MemoryStore, StoreKey, StoredValue, TokenStore,
+    AuthorizerState, CasOutcome, ClientEvent, ComponentAccessToken, ComponentTokenRecord, Error,
+    ManualClock, MemoryStore, StoreKey, StoredValue, TokenStore,
 };
 
-fn slow_component_token(token: &str, delay: Duration) -> Mock {
-    Mock::given(method("POST"))
-        .and(path(P_COMPONENT_TOKEN))
-        .respond_with(
-            ok_json(json!({"component_access_token": token, "expires_in": 7200})).set_delay(delay),
+/// `api_component_token`'s answer `token`, after `delay`.
+fn slow_component_token(token: &str, delay: Duration) -> ResponseTemplate {
+    ctok_answer(token).set_delay(delay)
+}
+
+/// A caller's component-token fetch (exactly one, answered `token` after `delay`) that has
+/// reached WeChat; the events subscribed before it started.
+async fn fetch_in_flight(
+    token: &str,
+    delay: Duration,
+) -> (
+    Harness,
+    Receiver<ClientEvent>,
+    JoinHandle<wxopen_client::Result<ComponentAccessToken>>,
+) {
+    let h = Scenario::new()
+        .ticket("ticket@@@t")
+        .expect(
+            1,
+            post(P_COMPONENT_TOKEN),
+            slow_component_token(token, delay),
         )
+        .start()
+        .await;
+    let events = h.client.subscribe();
+    let client = h.client.clone();
+    let caller = tokio::spawn(async move { client.component_access_token().await });
+    eventually("the fetch reached WeChat", || async {
+        h.server.hits(P_COMPONENT_TOKEN).await == 1
+    })
+    .await;
+    (h, events, caller)
+}
+
+/// The lease on `key` runs out (as a TTL does) and "instance-b" takes it.
+async fn lease_taken_over(h: &Harness, key: &StoreKey) {
+    h.store.expire_leases();
+    assert!(h
+        .store
+        .try_lease(key, "instance-b", Duration::from_secs(60))
+        .await
+        .unwrap());
+}
+
+/// A client on a [`FaultyStore`] with a recorded ticket.
+async fn on_faulty_store(scenario: Scenario) -> Harness<FaultyStore> {
+    let store = Arc::new(FaultyStore::default());
+    scenario
+        .store(store)
+        .recorded_ticket("ticket@@@t")
+        .start()
+        .await
 }
 
 /// Finding 3 (before: the lease leaked and another instance waited 2.6 s for nobody): a
@@ -30,20 +76,7 @@ fn slow_component_token(token: &str, delay: Duration) -> Mock {
 /// and the lease is released for the next instance.
 #[tokio::test]
 async fn a_dropped_caller_cancels_nothing_and_the_lease_is_released() {
-    let server = MockServer::start().await;
-    let h = harness(&[&server]);
-    push_ticket(&h, "ticket@@@t", T0).await;
-    slow_component_token("ctok", Duration::from_millis(300))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let mut events = h.client.subscribe();
-    let client = h.client.clone();
-    let caller = tokio::spawn(async move { client.component_access_token().await });
-    eventually("the fetch reached WeChat", || async {
-        hits(&server, P_COMPONENT_TOKEN).await == 1
-    })
-    .await;
+    let (h, mut events, caller) = fetch_in_flight("ctok", Duration::from_millis(300)).await;
     caller.abort();
     assert!(caller.await.unwrap_err().is_cancelled());
     wait_event(&mut events, |e| {
@@ -60,44 +93,24 @@ async fn a_dropped_caller_cancels_nothing_and_the_lease_is_released() {
             .unwrap()
     })
     .await;
-    server.verify().await;
+    h.verify().await;
 }
 
 /// A rotated refresh token is written even when the caller that started the refresh is gone.
 #[tokio::test]
 async fn a_rotated_refresh_token_is_written_after_the_caller_left() {
-    let server = MockServer::start().await;
-    let h = harness(&[&server]);
-    push_ticket(&h, "ticket@@@t", T0).await;
-    mount_component_token(&server, "ctok", 2).await;
-    authorize(
-        &h,
-        &server,
-        "wxauthorizer01",
-        "atok-1",
-        "refreshtoken@@@old",
-    )
-    .await;
-    h.clock.advance(Duration::from_secs(7200));
-    Mock::given(method("POST"))
-        .and(path(P_AUTHORIZER_TOKEN))
-        .respond_with(
-            ok_json(json!({
-                "authorizer_access_token": "atok-2",
-                "expires_in": 7200,
-                "authorizer_refresh_token": "refreshtoken@@@rotated"
-            }))
-            .set_delay(Duration::from_millis(300)),
-        )
-        .expect(1)
-        .mount(&server)
+    let rotated = rotated_atok_answer("atok-2", "refreshtoken@@@rotated");
+    let slow = rotated.set_delay(Duration::from_millis(300));
+    let h = Scenario::expired_authorizer(2, "refreshtoken@@@old")
+        .expect(1, post(P_AUTHORIZER_TOKEN), slow)
+        .start()
         .await;
     let mut events = h.client.subscribe();
     let client = h.client.clone();
     let caller =
         tokio::spawn(async move { client.authorizer_access_token("wxauthorizer01").await });
     eventually("the refresh reached WeChat", || async {
-        hits(&server, P_AUTHORIZER_TOKEN).await == 1
+        h.server.hits(P_AUTHORIZER_TOKEN).await == 1
     })
     .await;
     caller.abort();
@@ -105,16 +118,11 @@ async fn a_rotated_refresh_token_is_written_after_the_caller_left() {
         matches!(e, ClientEvent::AuthorizerTokenRefreshed { .. })
     })
     .await;
-    let rec = h
-        .client
-        .authorizer_record("wxauthorizer01")
-        .await
-        .unwrap()
-        .unwrap();
     assert_eq!(
-        rec.refresh_token.unwrap().expose_secret(),
+        h.refresh_token("wxauthorizer01").await,
         "refreshtoken@@@rotated"
     );
+    let rec = h.record("wxauthorizer01").await.unwrap();
     assert_eq!(rec.access_token.unwrap().expose_secret(), "atok-2");
 }
 
@@ -123,22 +131,17 @@ async fn a_rotated_refresh_token_is_written_after_the_caller_left() {
 /// background refresh, and neither caller waits.
 #[tokio::test]
 async fn two_instances_refresh_ahead_once() {
-    let server = MockServer::start().await;
-    let clock = ManualClock::at_unix(T0);
-    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
-    let a = client_on(config(&[&server]), store.clone(), &clock);
-    let b = client_on(config(&[&server]), store.clone(), &clock);
-    a.record_ticket(wxopen_client::ComponentVerifyTicket::new("ticket@@@t"), T0)
-        .await
-        .unwrap();
-    mount_component_token(&server, "ctok-1", 1).await;
-    a.component_access_token().await.unwrap();
-    server.reset().await;
-    clock.advance(Duration::from_secs(6700));
-    slow_component_token("ctok-2", Duration::from_millis(300))
-        .expect(1)
-        .mount(&server)
+    let h = Scenario::new()
+        .recorded_ticket("ticket@@@t")
+        .component_token("ctok-1", 1)
+        .start()
         .await;
+    let (a, b) = (&h.client, h.second_client());
+    a.component_access_token().await.unwrap();
+    h.server.reset().await;
+    h.clock.advance(Duration::from_secs(6700));
+    let slow = slow_component_token("ctok-2", Duration::from_millis(300));
+    h.expect(1, post(P_COMPONENT_TOKEN), slow).await;
     let (ta, tb) = tokio::join!(a.component_access_token(), b.component_access_token());
     assert_eq!(ta.unwrap().expose_secret(), "ctok-1");
     assert_eq!(tb.unwrap().expose_secret(), "ctok-1");
@@ -154,55 +157,30 @@ async fn two_instances_refresh_ahead_once() {
         b.component_access_token().await.unwrap().expose_secret(),
         "ctok-2"
     );
-    assert_eq!(
-        a.component_access_token().await.unwrap().expose_secret(),
-        "ctok-2"
-    );
-    server.verify().await;
+    assert_eq!(h.ctok().await, "ctok-2");
+    h.verify().await;
 }
 
 /// A lease error degrades to in-process single flight: the refresh still happens, once.
 #[tokio::test]
 async fn a_lease_error_degrades_to_in_process_single_flight() {
-    let server = MockServer::start().await;
-    let clock = ManualClock::at_unix(T0);
-    let store = Arc::new(FaultyStore::default());
-    let client = client_on(config(&[&server]), store.clone(), &clock);
-    client
-        .record_ticket(wxopen_client::ComponentVerifyTicket::new("ticket@@@t"), T0)
-        .await
-        .unwrap();
-    store.fail_leases.store(true, Ordering::SeqCst);
-    slow_component_token("ctok", Duration::from_millis(100))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let slow = slow_component_token("ctok", Duration::from_millis(100));
+    let h = on_faulty_store(Scenario::new().expect(1, post(P_COMPONENT_TOKEN), slow)).await;
+    h.store.fail_leases.store(true, Ordering::SeqCst);
     let results =
-        futures_util::future::join_all((0..10).map(|_| client.component_access_token())).await;
+        futures_util::future::join_all((0..10).map(|_| h.client.component_access_token())).await;
     for r in results {
         assert_eq!(r.unwrap().expose_secret(), "ctok");
     }
-    assert!(client.component_token_record().await.unwrap().is_some());
-    server.verify().await;
+    assert!(h.client.component_token_record().await.unwrap().is_some());
+    h.verify().await;
 }
 
 /// Writes are fenced: a slower, older refresh whose lease was taken over never overwrites the
 /// newer token the new holder stored.
 #[tokio::test]
 async fn a_slower_older_refresh_never_overwrites_a_newer_token() {
-    let server = MockServer::start().await;
-    let h = harness(&[&server]);
-    push_ticket(&h, "ticket@@@t", T0).await;
-    slow_component_token("ctok-old", Duration::from_millis(400))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let client = h.client.clone();
-    let caller = tokio::spawn(async move { client.component_access_token().await });
-    eventually("the fetch reached WeChat", || async {
-        hits(&server, P_COMPONENT_TOKEN).await == 1
-    })
-    .await;
+    let (h, _, caller) = fetch_in_flight("ctok-old", Duration::from_millis(400)).await;
     // Meanwhile another instance takes the lease over and stores a newer token.
     let key = StoreKey::component_token(APPID);
     let newer = StoredValue::ComponentToken(ComponentTokenRecord {
@@ -212,12 +190,7 @@ async fn a_slower_older_refresh_never_overwrites_a_newer_token() {
         expires_at: T0 + 7200,
     });
     // Our lease runs out (as a TTL does) and a second instance takes it.
-    h.store.expire_leases();
-    assert!(h
-        .store
-        .try_lease(&key, "instance-b", Duration::from_secs(60))
-        .await
-        .unwrap());
+    lease_taken_over(&h, &key).await;
     assert!(matches!(
         h.store
             .compare_and_set(&key, None, newer, Some("instance-b"))
@@ -237,54 +210,30 @@ async fn a_slower_older_refresh_never_overwrites_a_newer_token() {
 /// fetched again.
 #[tokio::test]
 async fn a_failed_store_write_neither_loses_the_token_nor_refetches() {
-    let server = MockServer::start().await;
-    let clock = ManualClock::at_unix(T0);
-    let store = Arc::new(FaultyStore::default());
-    let client = client_on(config(&[&server]), store.clone(), &clock);
-    client
-        .record_ticket(wxopen_client::ComponentVerifyTicket::new("ticket@@@t"), T0)
-        .await
-        .unwrap();
-    mount_component_token(&server, "ctok", 1).await;
-    store.fail_writes.store(true, Ordering::SeqCst);
+    let h = on_faulty_store(Scenario::new().component_token("ctok", 1)).await;
+    h.store.fail_writes.store(true, Ordering::SeqCst);
     for _ in 0..20 {
-        assert_eq!(
-            client
-                .component_access_token()
-                .await
-                .unwrap()
-                .expose_secret(),
-            "ctok"
-        );
+        assert_eq!(h.ctok().await, "ctok");
     }
-    assert!(client.component_token_record().await.unwrap().is_none());
-    store.fail_writes.store(false, Ordering::SeqCst);
+    assert!(h.client.component_token_record().await.unwrap().is_none());
+    h.store.fail_writes.store(false, Ordering::SeqCst);
     eventually("the background write stored the token", || async {
-        client.component_token_record().await.unwrap().is_some()
+        h.client.component_token_record().await.unwrap().is_some()
     })
     .await;
-    assert_eq!(
-        client
-            .component_access_token()
-            .await
-            .unwrap()
-            .expose_secret(),
-        "ctok"
-    );
-    server.verify().await;
+    assert_eq!(h.ctok().await, "ctok");
+    h.verify().await;
 }
 
 /// Finding 6 (before: a late `unauthorized` deleted a newer authorization): authorization
 /// events are ordered by WeChat's CreateTime and the time of query_auth.
 #[tokio::test]
 async fn a_late_unauthorized_push_revokes_nothing_newer() {
-    let server = MockServer::start().await;
-    let h = harness(&[&server]);
-    push_ticket(&h, "ticket@@@t", T0).await;
-    mount_component_token(&server, "ctok", 1).await;
+    let h = Scenario::ready("ctok", 1).start().await;
     // Authorized at T0 + 100 (query_auth at the clock's time).
     h.clock.advance(Duration::from_secs(100));
-    authorize(&h, &server, "wxauthorizer01", "atok-1", "refreshtoken@@@r1").await;
+    h.authorize("wxauthorizer01", "atok-1", "refreshtoken@@@r1")
+        .await;
     let (q, body) = push(
         &unauthorized_xml("wxauthorizer01", T0 + 50),
         &(T0 + 100).to_string(),
@@ -292,11 +241,7 @@ async fn a_late_unauthorized_push_revokes_nothing_newer() {
     );
     h.client.handle_component_push(&q, &body).await.unwrap();
     assert!(
-        h.client
-            .authorizer_record("wxauthorizer01")
-            .await
-            .unwrap()
-            .is_some(),
+        h.record("wxauthorizer01").await.is_some(),
         "stale push ignored"
     );
     // A newer one revokes: tombstone, and tokens are refused without a call to WeChat.
@@ -310,11 +255,7 @@ async fn a_late_unauthorized_push_revokes_nothing_newer() {
         h.client.authorizer_state("wxauthorizer01").await.unwrap(),
         Some(AuthorizerState::Revoked(_))
     ));
-    let e = h
-        .client
-        .authorizer_access_token("wxauthorizer01")
-        .await
-        .unwrap_err();
+    let e = h.atok_error("wxauthorizer01").await;
     assert!(e.must_reauthorize(), "{e}");
     // Replayed (same or older) unauthorized pushes change nothing; a newer authorized push
     // replaces the tombstone (its refresh token is then recovered or query_auth stores it).
@@ -337,8 +278,7 @@ async fn a_late_unauthorized_push_revokes_nothing_newer() {
 /// the future is refused, not stored.
 #[tokio::test]
 async fn replay_window_is_on_by_default_and_future_tickets_are_refused() {
-    let server = MockServer::start().await;
-    let h = harness(&[&server]);
+    let h = Scenario::new().start().await;
     assert_eq!(
         h.client.config().push_timestamp_window,
         Some(Duration::from_secs(600))
@@ -369,26 +309,9 @@ async fn replay_window_is_on_by_default_and_future_tickets_are_refused() {
 /// left to the new holder (whose fetch superseded ours), and our caller still gets its token.
 #[tokio::test]
 async fn a_write_after_the_lease_was_lost_is_left_to_the_new_holder() {
-    let server = MockServer::start().await;
-    let h = harness(&[&server]);
-    push_ticket(&h, "ticket@@@t", T0).await;
-    slow_component_token("ctok-old", Duration::from_millis(400))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let client = h.client.clone();
-    let caller = tokio::spawn(async move { client.component_access_token().await });
-    eventually("the fetch reached WeChat", || async {
-        hits(&server, P_COMPONENT_TOKEN).await == 1
-    })
-    .await;
+    let (h, _, caller) = fetch_in_flight("ctok-old", Duration::from_millis(400)).await;
     let key = StoreKey::component_token(APPID);
-    h.store.expire_leases();
-    assert!(h
-        .store
-        .try_lease(&key, "instance-b", Duration::from_secs(60))
-        .await
-        .unwrap());
+    lease_taken_over(&h, &key).await;
     assert_eq!(caller.await.unwrap().unwrap().expose_secret(), "ctok-old");
     assert!(h.client.component_token_record().await.unwrap().is_none());
 }
@@ -521,9 +444,6 @@ async fn the_contract_check_catches_a_lease_that_collides_with_its_record() {
 /// predecessor held when it was killed mid-refresh (instead of waiting out the TTL).
 #[tokio::test]
 async fn a_restarted_instance_with_its_old_holder_name_takes_its_lease_back() {
-    let server = MockServer::start().await;
-    mount_component_token(&server, "ctok-after-restart", 1).await;
-    let clock = ManualClock::at_unix(T0);
     let store = Arc::new(MemoryStore::new());
     let key = StoreKey::component_token(APPID);
     // The killed predecessor's lease, valid for an hour.
@@ -531,20 +451,18 @@ async fn a_restarted_instance_with_its_old_holder_name_takes_its_lease_back() {
         .try_lease(&key, "node-a:slot-0", Duration::from_secs(3600))
         .await
         .unwrap());
-    let dyn_store: Arc<dyn TokenStore> = store.clone();
-    let client = wxopen_client::ComponentClient::builder(config(&[&server]))
-        .store(dyn_store)
-        .clock(Arc::new(clock.clone()))
-        .lease_holder("node-a:slot-0")
-        .build()
-        .unwrap();
-    let (q, body) = push(&ticket_xml("ticket@@@t", T0), TS, "n1");
-    client.handle_component_push(&q, &body).await.unwrap();
-    let token = client.component_access_token().await.unwrap();
-    assert_eq!(token.expose_secret(), "ctok-after-restart");
-    assert_eq!(hits(&server, P_COMPONENT_TOKEN).await, 1);
+    let h = Scenario::new()
+        .store(store)
+        .client(|b| b.lease_holder("node-a:slot-0"))
+        .ticket("ticket@@@t")
+        .component_token("ctok-after-restart", 1)
+        .start()
+        .await;
+    assert_eq!(h.ctok().await, "ctok-after-restart");
+    assert_eq!(h.server.hits(P_COMPONENT_TOKEN).await, 1);
     // Released after the refresh: another instance can take it now.
-    assert!(store
+    assert!(h
+        .store
         .try_lease(&key, "node-b", Duration::from_secs(60))
         .await
         .unwrap());

@@ -7,111 +7,66 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{MockBuilder, ResponseTemplate};
 use wxopen_client::Error;
 
-async fn ticket_only(h: &Harness) {
-    push_ticket(h, "ticket@@@t", T0).await;
+/// A primary and a fallback domain, and a ticket.
+fn two_domains() -> Scenario {
+    Scenario::new().with_fallback().ticket("ticket@@@t")
+}
+
+/// The component token comes from the fallback domain, each domain's mocks met exactly.
+async fn served_by_api2(h: Harness) {
+    assert_eq!(h.ctok().await, "ctok-from-api2");
+    h.verify().await;
+}
+
+/// The primary answers `req` with `answer` for all its 3 attempts (max_attempts_per_host);
+/// then the fallback domain serves the token.
+async fn fails_over(req: MockBuilder, answer: ResponseTemplate) {
+    let h = two_domains()
+        .expect(3, req, answer)
+        .on_fallback()
+        .component_token("ctok-from-api2", 1)
+        .start()
+        .await;
+    served_by_api2(h).await;
 }
 
 #[tokio::test]
 async fn system_busy_retries_then_api2() {
-    let primary = MockServer::start().await;
-    let fallback = MockServer::start().await;
-    let h = harness(&[&primary, &fallback]);
-    ticket_only(&h).await;
-    Mock::given(method("POST"))
-        .and(path(P_COMPONENT_TOKEN))
-        .respond_with(err_json(-1, "system error"))
-        .expect(3) // max_attempts_per_host
-        .mount(&primary)
-        .await;
-    mount_component_token(&fallback, "ctok-from-api2", 1).await;
-    assert_eq!(
-        h.client
-            .component_access_token()
-            .await
-            .unwrap()
-            .expose_secret(),
-        "ctok-from-api2"
-    );
-    primary.verify().await;
-    fallback.verify().await;
+    fails_over(post(P_COMPONENT_TOKEN), err_json(-1, "system error")).await;
 }
 
 #[tokio::test]
 async fn http_5xx_retries_then_api2() {
-    let primary = MockServer::start().await;
-    let fallback = MockServer::start().await;
-    let h = harness(&[&primary, &fallback]);
-    ticket_only(&h).await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(502))
-        .expect(3)
-        .mount(&primary)
-        .await;
-    mount_component_token(&fallback, "ctok-from-api2", 1).await;
-    assert_eq!(
-        h.client
-            .component_access_token()
-            .await
-            .unwrap()
-            .expose_secret(),
-        "ctok-from-api2"
-    );
-    primary.verify().await;
-    fallback.verify().await;
+    fails_over(any_post(), ResponseTemplate::new(502)).await;
 }
 
 #[tokio::test]
 async fn transient_then_success_stays_on_primary() {
-    let primary = MockServer::start().await;
-    let fallback = MockServer::start().await;
-    let h = harness(&[&primary, &fallback]);
-    ticket_only(&h).await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(1)
-        .expect(1)
-        .with_priority(1)
-        .mount(&primary)
+    let h = two_domains()
+        .in_turn([
+            (any_post(), ResponseTemplate::new(503)),
+            (post(P_COMPONENT_TOKEN), ctok_answer("ctok")),
+        ])
+        .on_fallback()
+        .expect(0, any_post(), ResponseTemplate::new(500))
+        .start()
         .await;
-    mount_component_token(&primary, "ctok", 1).await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(500))
-        .expect(0)
-        .mount(&fallback)
-        .await;
-    assert_eq!(
-        h.client
-            .component_access_token()
-            .await
-            .unwrap()
-            .expose_secret(),
-        "ctok"
-    );
-    primary.verify().await;
-    fallback.verify().await;
+    assert_eq!(h.ctok().await, "ctok");
+    h.verify().await;
 }
 
 #[tokio::test]
 async fn timeouts_fail_over_and_everything_down_is_bounded() {
-    let primary = MockServer::start().await;
-    let fallback = MockServer::start().await;
-    let cfg = config(&[&primary, &fallback])
-        .with_timeouts(Duration::from_millis(150), Duration::from_millis(150));
-    let h = harness_with(cfg);
-    ticket_only(&h).await;
-    Mock::given(method("POST"))
-        .respond_with(err_json(-1, "late").set_delay(Duration::from_secs(5)))
-        .expect(3)
-        .mount(&primary)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(500))
-        .expect(3)
-        .mount(&fallback)
+    let late = err_json(-1, "late").set_delay(Duration::from_secs(5));
+    let h = two_domains()
+        .config(|c| c.with_timeouts(Duration::from_millis(150), Duration::from_millis(150)))
+        .expect(3, any_post(), late)
+        .on_fallback()
+        .expect(3, any_post(), ResponseTemplate::new(500))
+        .start()
         .await;
     let started = std::time::Instant::now();
     let err = h.client.component_access_token().await.unwrap_err();
@@ -129,49 +84,28 @@ async fn timeouts_fail_over_and_everything_down_is_bounded() {
         other => panic!("{other:?}"),
     }
     assert!(err.is_retryable());
-    primary.verify().await;
-    fallback.verify().await;
+    h.verify().await;
 }
 
 #[tokio::test]
 async fn dead_primary_connection_refused_goes_to_api2() {
     // A port with nothing listening: connect errors are retryable.
-    let dead_url = dead_base_url();
-    let fallback = MockServer::start().await;
-    let cfg = config(&[&fallback])
-        .with_base_urls([dead_url, fallback.uri()])
-        .unwrap();
-    let h = harness_with(cfg);
-    ticket_only(&h).await;
-    mount_component_token(&fallback, "ctok-from-api2", 1).await;
-    assert_eq!(
-        h.client
-            .component_access_token()
-            .await
-            .unwrap()
-            .expose_secret(),
-        "ctok-from-api2"
-    );
-    fallback.verify().await;
+    let h = Scenario::new()
+        .dead_primary()
+        .ticket("ticket@@@t")
+        .component_token("ctok-from-api2", 1)
+        .start()
+        .await;
+    served_by_api2(h).await;
 }
 
 #[tokio::test]
 async fn transport_error_messages_never_contain_the_token() {
     let dead_url = dead_base_url();
-    let server = MockServer::start().await;
-    let h = harness(&[&server]);
-    ticket_only(&h).await;
-    mount_component_token(&server, "ctok-secret-value", 1).await;
+    let h = Scenario::ready("ctok-secret-value", 1).start().await;
     h.client.component_access_token().await.unwrap();
     // Same store, but every API domain is dead now.
-    let store: std::sync::Arc<dyn wxopen_client::TokenStore> = h.store.clone();
-    let dead_client = wxopen_client::ComponentClient::builder(
-        config(&[&server]).with_base_urls([dead_url]).unwrap(),
-    )
-    .store(store)
-    .clock(std::sync::Arc::new(h.clock.clone()))
-    .build()
-    .unwrap();
+    let dead_client = h.client_with(h.config.clone().with_base_urls([dead_url]).unwrap());
     let err = dead_client
         .authorizer_info("wxauthorizer01")
         .await

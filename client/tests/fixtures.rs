@@ -7,8 +7,8 @@ mod common;
 
 use common::*;
 use serde_json::Value;
-use wiremock::matchers::{body_json, method, path, query_param, query_param_is_missing};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::matchers::{query_param, query_param_is_missing};
+use wiremock::ResponseTemplate;
 use wxopen_client::api::{check_response, ResponseError, TokenParam, ENDPOINTS};
 use wxopen_client::{AuthorizationCode, ComponentConfig, Error};
 use wxopen_vectors::{api_fixture, api_fixtures};
@@ -92,11 +92,19 @@ async fn client_sends_exactly_the_documented_requests() {
         "/request/authorizer_appid",
     );
 
-    let server = MockServer::start().await;
+    // The fixtures' own component, with the library's defaults (not the tests' tuning).
+    let (id, key) = (appid.clone(), secret.clone());
+    let h = Scenario::new()
+        .config(move |tuned| {
+            let urls = tuned.base_urls.iter().map(|u| u.to_string());
+            ComponentConfig::new(id, key, TOKEN, AES_KEY)
+                .with_base_urls(urls)
+                .unwrap()
+        })
+        .start()
+        .await;
     for f in api_fixtures() {
-        let mut mock = Mock::given(method("POST"))
-            .and(path(f.endpoint.as_str()))
-            .and(body_json(&f.request));
+        let mut mock = post(f.endpoint.as_str()).body(f.request.clone());
         let keys: Vec<String> = f.query.as_object().unwrap().keys().cloned().collect();
         let token = if f.endpoint.contains("authorizer_option") && keys == ["access_token"] {
             atok.clone()
@@ -114,14 +122,10 @@ async fn client_sends_exactly_the_documented_requests() {
         mock.respond_with(ResponseTemplate::new(200).set_body_json(&f.response))
             .expect(1)
             .named(f.name.as_str())
-            .mount(&server)
+            .mount(&h.server)
             .await;
     }
 
-    let cfg = ComponentConfig::new(appid.as_str(), secret.as_str(), TOKEN, AES_KEY)
-        .with_base_urls([server.uri()])
-        .unwrap();
-    let h = harness_with(cfg);
     let xml = format!(
         "<xml><AppId>{appid}</AppId><CreateTime>{T0}</CreateTime><InfoType>component_verify_ticket</InfoType><ComponentVerifyTicket>{ticket}</ComponentVerifyTicket></xml>"
     );
@@ -181,5 +185,5 @@ async fn client_sends_exactly_the_documented_requests() {
         .await
         .unwrap();
     c.clear_component_quota().await.unwrap();
-    server.verify().await;
+    h.verify().await;
 }

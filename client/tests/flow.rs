@@ -7,14 +7,21 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::json;
-use wiremock::matchers::{body_json, method, path, query_param};
-use wiremock::{Mock, MockServer};
+use wiremock::MockBuilder;
 use wxopen_client::{AuthPage, AuthUrlOptions, ClientEvent, ComponentEvent, Error, TokenState};
+
+/// A component-token fetch with exactly the documented body, carrying `ticket`.
+fn component_token_request(ticket: &str) -> MockBuilder {
+    post(P_COMPONENT_TOKEN).body(json!({
+        "component_appid": APPID,
+        "component_appsecret": SECRET,
+        "component_verify_ticket": ticket
+    }))
+}
 
 #[tokio::test]
 async fn ticket_push_to_refreshed_authorizer_token() {
-    let server = MockServer::start().await;
-    let h = harness(&[&server]);
+    let h = Scenario::new().start().await;
     let mut events = h.client.subscribe();
 
     // 1. Before any ticket: typed error, no upstream call.
@@ -32,7 +39,7 @@ async fn ticket_push_to_refreshed_authorizer_token() {
     assert!(matches!(err, Error::TicketMissing), "{err}");
 
     // 2. Ticket push (it ends the ticket cool-down).
-    push_ticket(&h, "ticket@@@first", T0).await;
+    h.push_ticket("ticket@@@first", T0).await;
     assert_eq!(
         events.recv().await.unwrap(),
         ClientEvent::TicketReceived {
@@ -42,35 +49,19 @@ async fn ticket_push_to_refreshed_authorizer_token() {
     );
 
     // 3. Component token: exactly the documented request body, with the pushed ticket.
-    Mock::given(method("POST"))
-        .and(path(P_COMPONENT_TOKEN))
-        .and(body_json(json!({
-            "component_appid": APPID,
-            "component_appsecret": SECRET,
-            "component_verify_ticket": "ticket@@@first"
-        })))
-        .respond_with(ok_json(
-            json!({"component_access_token": "ctok-1", "expires_in": 7200}),
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let first = component_token_request("ticket@@@first");
+    h.expect(1, first, ctok_answer("ctok-1")).await;
     let ctok = h.client.component_access_token().await.unwrap();
     assert_eq!(ctok.expose_secret(), "ctok-1");
     // Cached: the second call makes no upstream request (expect(1) above).
     assert_eq!(h.client.component_access_token().await.unwrap(), ctok);
 
     // 4. Pre-auth code and authorization URL.
-    Mock::given(method("POST"))
-        .and(path(P_PREAUTH))
-        .and(query_param("component_access_token", "ctok-1"))
-        .and(body_json(json!({"component_appid": APPID})))
-        .respond_with(ok_json(
-            json!({"pre_auth_code": "preauthcode@@@abc", "expires_in": 600}),
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let preauth = post(P_PREAUTH)
+        .ctok("ctok-1")
+        .body(json!({"component_appid": APPID}));
+    let code = json!({"pre_auth_code": "preauthcode@@@abc", "expires_in": 600});
+    h.expect(1, preauth, ok_json(code)).await;
     let request = h
         .client
         .authorization_url(AuthPage::Pc, &AuthUrlOptions::new("https://example.com/cb"))
@@ -96,102 +87,46 @@ async fn ticket_push_to_refreshed_authorizer_token() {
     assert_eq!(grant.authorizer_appid, "wxauthorizer01");
 
     // 6. query_auth stores the tokens before returning.
-    Mock::given(method("POST"))
-        .and(path(P_QUERY_AUTH))
-        .and(query_param("component_access_token", "ctok-1"))
-        .and(body_json(
-            json!({"component_appid": APPID, "authorization_code": "queryauthcode@@@xyz"}),
-        ))
-        .respond_with(ok_json(json!({"authorization_info": {
-            "authorizer_appid": "wxauthorizer01",
-            "authorizer_access_token": "atok-1",
-            "expires_in": 7200,
-            "authorizer_refresh_token": "refreshtoken@@@r1",
-            "func_info": [{"funcscope_category": {"id": 1}}]
-        }})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let exchange = post(P_QUERY_AUTH)
+        .ctok("ctok-1")
+        .body(json!({"component_appid": APPID, "authorization_code": "queryauthcode@@@xyz"}));
+    let answer = query_auth_answer("wxauthorizer01", "atok-1", "refreshtoken@@@r1");
+    h.expect(1, exchange, answer).await;
     let info = h
         .client
         .query_auth(&grant.authorization_code)
         .await
         .unwrap();
     assert_eq!(info.authorizer_appid, "wxauthorizer01");
-    let rec = h
-        .client
-        .authorizer_record("wxauthorizer01")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        rec.refresh_token.as_ref().unwrap().expose_secret(),
-        "refreshtoken@@@r1"
-    );
+    assert_eq!(h.refresh_token("wxauthorizer01").await, "refreshtoken@@@r1");
+    let rec = h.record("wxauthorizer01").await.unwrap();
     assert_eq!(rec.expires_at, T0 + 7200);
     assert_eq!(rec.refresh_at, T0 + 6600);
 
     // 7. Served from the store while fresh.
-    assert_eq!(
-        h.client
-            .authorizer_access_token("wxauthorizer01")
-            .await
-            .unwrap()
-            .expose_secret(),
-        "atok-1"
-    );
+    assert_eq!(h.atok("wxauthorizer01").await, "atok-1");
 
     // 8. Time passes beyond expiry of both tokens. The component token is refreshed with the
     //    newest ticket, then the authorizer token with the stored refresh token; the new
     //    refresh token WeChat returns is stored with the new access token.
-    push_ticket(&h, "ticket@@@second", T0 + 7000).await;
+    h.push_ticket("ticket@@@second", T0 + 7000).await;
     h.clock.advance(Duration::from_secs(7300));
-    Mock::given(method("POST"))
-        .and(path(P_COMPONENT_TOKEN))
-        .and(body_json(json!({
-            "component_appid": APPID,
-            "component_appsecret": SECRET,
-            "component_verify_ticket": "ticket@@@second"
-        })))
-        .respond_with(ok_json(
-            json!({"component_access_token": "ctok-2", "expires_in": 7200}),
-        ))
+    component_token_request("ticket@@@second")
+        .respond_with(ctok_answer("ctok-2"))
         .expect(1)
         .with_priority(1)
-        .mount(&server)
+        .mount(&h.server)
         .await;
-    Mock::given(method("POST"))
-        .and(path(P_AUTHORIZER_TOKEN))
-        .and(query_param("component_access_token", "ctok-2"))
-        .and(body_json(json!({
-            "component_appid": APPID,
-            "authorizer_appid": "wxauthorizer01",
-            "authorizer_refresh_token": "refreshtoken@@@r1"
-        })))
-        .respond_with(ok_json(json!({
-            "authorizer_access_token": "atok-2",
-            "expires_in": 7200,
-            "authorizer_refresh_token": "refreshtoken@@@r2"
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let atok = h
-        .client
-        .authorizer_access_token("wxauthorizer01")
-        .await
-        .unwrap();
-    assert_eq!(atok.expose_secret(), "atok-2");
-    let rec = h
-        .client
-        .authorizer_record("wxauthorizer01")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        rec.refresh_token.as_ref().unwrap().expose_secret(),
-        "refreshtoken@@@r2"
-    );
+    let refresh = post(P_AUTHORIZER_TOKEN).ctok("ctok-2").body(json!({
+        "component_appid": APPID,
+        "authorizer_appid": "wxauthorizer01",
+        "authorizer_refresh_token": "refreshtoken@@@r1"
+    }));
+    let rotated = rotated_atok_answer("atok-2", "refreshtoken@@@r2");
+    h.expect(1, refresh, rotated).await;
+    assert_eq!(h.atok("wxauthorizer01").await, "atok-2");
+    assert_eq!(h.refresh_token("wxauthorizer01").await, "refreshtoken@@@r2");
+    let rec = h.record("wxauthorizer01").await.unwrap();
     assert_eq!(rec.access_token.as_ref().unwrap().expose_secret(), "atok-2");
     assert_eq!(rec.expires_at, T0 + 7300 + 7200);
 
@@ -214,7 +149,7 @@ async fn ticket_push_to_refreshed_authorizer_token() {
         authorizer_appid: "wxauthorizer01".into(),
         expires_at: T0 + 7300 + 7200
     }));
-    server.verify().await;
+    h.verify().await;
 }
 
 /// Refresh ahead runs in the background: the caller holding a valid token never waits on the
@@ -226,12 +161,9 @@ async fn ticket_push_to_refreshed_authorizer_token() {
 /// call per request while WeChat answered 45009.)
 #[tokio::test]
 async fn refresh_ahead_runs_in_the_background_and_a_failure_is_remembered() {
-    let server = MockServer::start().await;
-    let h = harness(&[&server]);
-    push_ticket(&h, "ticket@@@t", T0).await;
-    mount_component_token(&server, "ctok-1", 1).await;
+    let h = Scenario::ready("ctok-1", 1).start().await;
     h.client.component_access_token().await.unwrap();
-    server.reset().await;
+    h.server.reset().await;
 
     // Inside the margin (10 min before expiry).
     h.clock.advance(Duration::from_secs(6700));
@@ -240,14 +172,9 @@ async fn refresh_ahead_runs_in_the_background_and_a_failure_is_remembered() {
         wxopen_client::tokens::token_state(T0 + 6700, rec.refresh_at, rec.expires_at),
         TokenState::RefreshAhead
     );
-    Mock::given(method("POST"))
-        .and(path(P_COMPONENT_TOKEN))
-        .respond_with(
-            err_json(45009, "reach max api daily quota limit").set_delay(Duration::from_secs(1)),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let quota = err_json(45009, "reach max api daily quota limit");
+    let slow = quota.set_delay(Duration::from_secs(1));
+    h.expect(1, post(P_COMPONENT_TOKEN), slow).await;
     let mut events = h.client.subscribe();
     // The caller gets the valid token without waiting for the (slow) refresh: its outcome
     // has not arrived when the call returns.
@@ -268,49 +195,27 @@ async fn refresh_ahead_runs_in_the_background_and_a_failure_is_remembered() {
     }
     // During the cool-down: the valid token, and nothing reaches WeChat.
     for _ in 0..20 {
-        assert_eq!(
-            h.client
-                .component_access_token()
-                .await
-                .unwrap()
-                .expose_secret(),
-            "ctok-1"
-        );
+        assert_eq!(h.ctok().await, "ctok-1");
     }
-    server.verify().await;
-    server.reset().await;
+    h.verify().await;
+    h.server.reset().await;
 
     // After the cool-down (10 min ± 20 %) the token has expired: the caller waits for a
     // refresh, which succeeds.
     h.clock.advance(Duration::from_secs(721));
-    mount_component_token(&server, "ctok-2", 1).await;
-    assert_eq!(
-        h.client
-            .component_access_token()
-            .await
-            .unwrap()
-            .expose_secret(),
-        "ctok-2"
-    );
-    server.verify().await;
+    h.server.component_token("ctok-2", 1).await;
+    assert_eq!(h.ctok().await, "ctok-2");
+    h.verify().await;
 }
 
 #[tokio::test]
 async fn second_client_on_the_same_store_reuses_ticket_and_component_token() {
-    let server = MockServer::start().await;
-    let h = harness(&[&server]);
-    push_ticket(&h, "ticket@@@t", T0).await;
-    mount_component_token(&server, "ctok-1", 1).await;
+    let h = Scenario::ready("ctok-1", 1).start().await;
     h.client.component_access_token().await.unwrap();
 
     // A second client on the same in-process store (what another instance sharing a store
     // sees; not a process restart, which needs a persistent store).
-    let store: std::sync::Arc<dyn wxopen_client::TokenStore> = h.store.clone();
-    let again = wxopen_client::ComponentClient::builder(config(&[&server]))
-        .store(store)
-        .clock(std::sync::Arc::new(h.clock.clone()))
-        .build()
-        .unwrap();
+    let again = h.second_client();
     assert_eq!(
         again
             .component_access_token()
@@ -319,25 +224,16 @@ async fn second_client_on_the_same_store_reuses_ticket_and_component_token() {
             .expose_secret(),
         "ctok-1"
     );
-    assert_eq!(
-        again
-            .stored_ticket()
-            .await
-            .unwrap()
-            .unwrap()
-            .ticket
-            .expose_secret(),
-        "ticket@@@t"
-    );
-    server.verify().await;
+    let stored = again.stored_ticket().await.unwrap().unwrap();
+    assert_eq!(stored.ticket.expose_secret(), "ticket@@@t");
+    h.verify().await;
 }
 
 #[tokio::test]
 async fn health_reports_a_missing_or_stale_ticket() {
-    let server = MockServer::start().await;
-    let h = harness(&[&server]);
+    let h = Scenario::new().start().await;
     assert!(!h.client.health().await.unwrap().is_healthy());
-    push_ticket(&h, "ticket@@@t", T0).await;
+    h.push_ticket("ticket@@@t", T0).await;
     let health = h.client.health().await.unwrap();
     assert!(health.is_healthy());
     assert_eq!(health.ticket_create_time, Some(T0));

@@ -8,8 +8,6 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use common::*;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer};
 
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
@@ -35,15 +33,13 @@ async fn calls_are_traced_without_secrets() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let server = MockServer::start().await;
-    let h = harness(&[&server]);
-    push_ticket(&h, "ticket@@@SECRET-TICKET", T0).await;
-    mount_component_token(&server, "SECRET-CTOK", 1).await;
-    Mock::given(method("POST"))
-        .and(path(P_AUTHORIZER_INFO))
-        .respond_with(err_json(-1, "system error"))
-        .mount(&server)
+    let h = Scenario::new()
+        .ticket("ticket@@@SECRET-TICKET")
+        .component_token("SECRET-CTOK", 1)
+        .start()
         .await;
+    let busy = err_json(-1, "system error");
+    h.server.allow(post(P_AUTHORIZER_INFO), busy).await;
     let err = h.client.authorizer_info("wxa").await.unwrap_err();
     assert_eq!(err.code(), Some(-1));
 

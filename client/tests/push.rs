@@ -8,24 +8,25 @@ use std::time::Duration;
 
 use common::*;
 use wiremock::matchers::any;
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
 use wxopen_client::{ComponentEvent, Error, PushError, PushQuery};
 
 /// Every upstream request would hang for a minute, and none is expected.
-async fn hanging_fake() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(60)))
-        .expect(0)
-        .mount(&server)
-        .await;
-    server
+fn hanging_fake() -> Scenario {
+    let hang = ResponseTemplate::new(200).set_delay(Duration::from_secs(60));
+    Scenario::new().expect(0, Mock::given(any()), hang)
+}
+
+/// Pushes `ticket` (with this `CreateTime`) and tells whether the handler stored it.
+async fn ticket_stored(h: &Harness, ticket: &str, create_time: u64) -> bool {
+    let (q, body) = push(&ticket_xml(ticket, create_time), TS, "n");
+    let ack = h.client.handle_component_push(&q, &body).await.unwrap();
+    ack.ticket_stored
 }
 
 #[tokio::test]
 async fn handler_answers_without_upstream_even_when_fake_hangs() {
-    let server = hanging_fake().await;
-    let h = harness(&[&server]);
+    let h = hanging_fake().start().await;
     let started = std::time::Instant::now();
     for (i, xml) in [
         ticket_xml("ticket@@@a", T0),
@@ -44,22 +45,14 @@ async fn handler_answers_without_upstream_even_when_fake_hangs() {
         assert_eq!(ack.reply, "success");
     }
     assert!(started.elapsed() < Duration::from_secs(2));
-    server.verify().await;
-    assert!(server.received_requests().await.unwrap().is_empty());
+    h.verify().await;
+    assert!(h.server.received_requests().await.unwrap().is_empty());
 }
 
 #[tokio::test]
 async fn duplicate_or_older_ticket_never_replaces_newer() {
-    let server = hanging_fake().await;
-    let h = harness(&[&server]);
-    let (q, body) = push(&ticket_xml("ticket@@@new", T0 + 600), TS, "n");
-    assert!(
-        h.client
-            .handle_component_push(&q, &body)
-            .await
-            .unwrap()
-            .ticket_stored
-    );
+    let h = hanging_fake().start().await;
+    assert!(ticket_stored(&h, "ticket@@@new", T0 + 600).await);
     // Duplicate (same CreateTime, even with another value) and older pushes are ignored.
     for (ticket, t) in [
         ("ticket@@@new", T0 + 600),
@@ -78,65 +71,38 @@ async fn duplicate_or_older_ticket_never_replaces_newer() {
     assert_eq!(stored.ticket.expose_secret(), "ticket@@@new");
     assert_eq!(stored.create_time, T0 + 600);
     // A newer one replaces it.
-    let (q, body) = push(&ticket_xml("ticket@@@newer", T0 + 1200), TS, "n");
-    assert!(
-        h.client
-            .handle_component_push(&q, &body)
-            .await
-            .unwrap()
-            .ticket_stored
-    );
-    assert_eq!(
-        h.client
-            .stored_ticket()
-            .await
-            .unwrap()
-            .unwrap()
-            .ticket
-            .expose_secret(),
-        "ticket@@@newer"
-    );
+    assert!(ticket_stored(&h, "ticket@@@newer", T0 + 1200).await);
+    let stored = h.client.stored_ticket().await.unwrap().unwrap();
+    assert_eq!(stored.ticket.expose_secret(), "ticket@@@newer");
 }
 
 #[tokio::test]
 async fn unauthorized_drops_that_authorizers_tokens_only() {
-    let server = MockServer::start().await;
-    let h = harness(&[&server]);
-    push_ticket(&h, "ticket@@@t", T0).await;
-    mount_component_token(&server, "ctok", 1).await;
-    authorize(&h, &server, "wxauthorizer01", "atok-1", "refreshtoken@@@r1").await;
-    authorize(&h, &server, "wxauthorizer02", "atok-2", "refreshtoken@@@r2").await;
+    let h = Scenario::ready("ctok", 1)
+        .authorized("wxauthorizer01", "atok-1", "refreshtoken@@@r1")
+        .authorized("wxauthorizer02", "atok-2", "refreshtoken@@@r2")
+        .start()
+        .await;
     let mut events = h.client.subscribe();
     let (q, body) = push(&unauthorized_xml("wxauthorizer01", T0 + 10), TS, "n");
     let ack = h.client.handle_component_push(&q, &body).await.unwrap();
     assert!(
         matches!(ack.event, ComponentEvent::Unauthorized { ref authorizer_appid, .. } if authorizer_appid == "wxauthorizer01")
     );
-    assert!(h
-        .client
-        .authorizer_record("wxauthorizer01")
-        .await
-        .unwrap()
-        .is_none());
-    assert!(h
-        .client
-        .authorizer_record("wxauthorizer02")
-        .await
-        .unwrap()
-        .is_some());
+    assert!(h.record("wxauthorizer01").await.is_none());
+    assert!(h.record("wxauthorizer02").await.is_some());
     assert_eq!(
         events.recv().await.unwrap(),
         wxopen_client::ClientEvent::AuthorizerUnauthorized {
             authorizer_appid: "wxauthorizer01".into()
         }
     );
-    server.verify().await;
+    h.verify().await;
 }
 
 #[tokio::test]
 async fn verification_uses_msg_signature_not_signature() {
-    let server = hanging_fake().await;
-    let h = harness(&[&server]);
+    let h = hanging_fake().start().await;
     let (q, body) = push(&ticket_xml("ticket@@@a", T0), "1700000000", "n");
     // The query carries the genuine three-field `signature` for this token, timestamp and nonce.
     let signature = q.signature.clone().unwrap();
@@ -184,8 +150,7 @@ async fn verification_uses_msg_signature_not_signature() {
 
 #[tokio::test]
 async fn hostile_xml_inside_a_valid_envelope_is_refused() {
-    let server = hanging_fake().await;
-    let h = harness(&[&server]);
+    let h = hanging_fake().start().await;
     for (xml, expected) in [
         (
             "<!DOCTYPE x [<!ENTITY e \"boom\">]><xml><AppId>wxcomponent0001</AppId><InfoType>component_verify_ticket</InfoType></xml>",
@@ -211,9 +176,10 @@ async fn hostile_xml_inside_a_valid_envelope_is_refused() {
 
 #[tokio::test]
 async fn timestamp_window_when_enabled() {
-    let server = hanging_fake().await;
-    let h =
-        harness_with(config(&[&server]).with_push_timestamp_window(Some(Duration::from_secs(300))));
+    let h = hanging_fake()
+        .config(|c| c.with_push_timestamp_window(Some(Duration::from_secs(300))))
+        .start()
+        .await;
     let (q, body) = push(&ticket_xml("ticket@@@a", T0), &(T0 - 301).to_string(), "n");
     let err = h.client.handle_component_push(&q, &body).await.unwrap_err();
     assert_eq!(err.code(), Some(-40001));
@@ -223,8 +189,7 @@ async fn timestamp_window_when_enabled() {
 
 #[tokio::test]
 async fn authorized_account_messages_decrypt_and_reply() {
-    let server = hanging_fake().await;
-    let h = harness(&[&server]);
+    let h = hanging_fake().start().await;
     // A message for an authorized account: encrypted with the component's key, trailing id =
     // component appid, envelope with ToUserName.
     let msg = "<xml><ToUserName><![CDATA[gh_account]]></ToUserName><FromUserName><![CDATA[openid]]></FromUserName><CreateTime>1</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hi]]></Content></xml>";
@@ -254,15 +219,10 @@ async fn authorized_account_messages_decrypt_and_reply() {
         .encrypt_authorizer_reply(b"<xml><Content>ok</Content></xml>")
         .unwrap();
     assert_eq!(reply.timestamp, T0.to_string());
-    let back = crypt
-        .decrypt_message(
-            reply.to_xml().as_bytes(),
-            &reply.msg_signature,
-            &reply.timestamp,
-            &reply.nonce,
-        )
-        .unwrap();
-    assert_eq!(back, b"<xml><Content>ok</Content></xml>");
+    assert_eq!(
+        open_reply(&crypt, &reply),
+        b"<xml><Content>ok</Content></xml>"
+    );
     // Deterministic variant.
     let r1 = h
         .client
@@ -282,5 +242,5 @@ async fn authorized_account_messages_decrypt_and_reply() {
         .decrypt_authorizer_message(&q, enc.to_xml().as_bytes())
         .unwrap_err();
     assert_eq!(err.code(), Some(-40005), "{err}");
-    server.verify().await;
+    h.verify().await;
 }

@@ -4,7 +4,6 @@
 mod common;
 
 use common::*;
-use wiremock::MockServer;
 use wxopen_client::{
     AuthorizationCode, AuthorizerAccessToken, AuthorizerRefreshToken, ClientEvent,
     ComponentAccessToken, ComponentAppSecret, ComponentVerifyTicket, EncodingAesKey, MessageToken,
@@ -13,18 +12,12 @@ use wxopen_client::{
 
 #[tokio::test]
 async fn nothing_leaks_through_debug_or_display() {
-    let server = MockServer::start().await;
-    let h = harness(&[&server]);
-    push_ticket(&h, "ticket@@@SECRET-TICKET", T0).await;
-    common::mount_component_token(&server, "SECRET-CTOK", 1).await;
-    authorize(
-        &h,
-        &server,
-        "wxauthorizer01",
-        "SECRET-ATOK",
-        "refreshtoken@@@SECRET-RT",
-    )
-    .await;
+    let h = Scenario::new()
+        .ticket("ticket@@@SECRET-TICKET")
+        .component_token("SECRET-CTOK", 1)
+        .authorized("wxauthorizer01", "SECRET-ATOK", "refreshtoken@@@SECRET-RT")
+        .start()
+        .await;
 
     let mut texts = vec![
         format!("{:?}", h.client),
@@ -74,5 +67,5 @@ async fn nothing_leaks_through_debug_or_display() {
         h.client.config().component_appsecret.expose_secret(),
         SECRET
     );
-    server.verify().await;
+    h.verify().await;
 }
