@@ -189,6 +189,10 @@ impl fmt::Debug for MemoryStore {
 }
 
 impl TokenStore for MemoryStore {
+    fn is_shared(&self) -> bool {
+        false
+    }
+
     fn get<'a>(
         &'a self,
         key: &'a StoreKey,

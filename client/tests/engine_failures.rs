@@ -161,11 +161,13 @@ async fn two_instances_refresh_ahead_once() {
     h.verify().await;
 }
 
-/// A lease error degrades to in-process single flight: the refresh still happens, once.
+/// On a store no other process uses, a lease error degrades to in-process single flight: the
+/// refresh still happens, once.
 #[tokio::test]
 async fn a_lease_error_degrades_to_in_process_single_flight() {
     let slow = slow_component_token("ctok", Duration::from_millis(100));
     let h = on_faulty_store(Scenario::new().expect(1, post(P_COMPONENT_TOKEN), slow)).await;
+    h.store.unshared.store(true, Ordering::SeqCst);
     h.store.fail_leases.store(true, Ordering::SeqCst);
     let results =
         futures_util::future::join_all((0..10).map(|_| h.client.component_access_token())).await;
@@ -173,6 +175,25 @@ async fn a_lease_error_degrades_to_in_process_single_flight() {
         assert_eq!(r.unwrap().expose_secret(), "ctok");
     }
     assert!(h.client.component_token_record().await.unwrap().is_some());
+    h.verify().await;
+}
+
+/// On a shared store (the default for any store but the in-process one) a lease error is no
+/// licence to fetch: other instances would each fetch too, invalidating one another's token.
+/// Every caller gets the store's error; WeChat is not called.
+#[tokio::test]
+async fn a_lease_error_on_a_shared_store_fetches_nothing() {
+    // A short wait: the lease polls are counted (the test clock does not move by itself).
+    let scenario = Scenario::new()
+        .config(|c| c.with_token_wait(Duration::from_millis(300)))
+        .expect(0, post(P_COMPONENT_TOKEN), ctok_answer("ctok"));
+    let h = on_faulty_store(scenario).await;
+    h.store.fail_leases.store(true, Ordering::SeqCst);
+    let results =
+        futures_util::future::join_all((0..10).map(|_| h.client.component_access_token())).await;
+    for r in results {
+        assert!(matches!(r, Err(Error::Store(_))), "{r:?}");
+    }
     h.verify().await;
 }
 

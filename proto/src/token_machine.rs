@@ -287,8 +287,10 @@ pub fn settle<T: Clone>(
     match outcome {
         Ok(t) => {
             cell.cooldown = None;
-            cell.failures = 0;
+            // A token the store did not take (version 0) proves little: the failure count
+            // stands, so the next rejection's cool-down keeps doubling.
             if t.version != 0 {
+                cell.failures = 0;
                 cell.last_seen = Some(t.clone());
             }
         }
@@ -296,19 +298,31 @@ pub fn settle<T: Clone>(
             cell.cooldown = None;
             cell.failures = 0;
         }
-        Err(e) => {
-            cell.failures = cell.failures.saturating_add(1);
-            cell.cooldown = cooldown_for(e, policy, cell.failures).map(|d| {
-                let d = jittered(d, policy.jitter, unit);
-                Cooldown {
-                    until_ms: now_ms
-                        .saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-                    error: e.clone(),
-                    ticket_generation: e.is_ticket_problem().then_some(ticket_generation),
-                }
-            });
-        }
+        Err(e) => remember_failure(cell, now_ms, e, policy, unit, ticket_generation),
     }
+}
+
+/// Counts a failure of the token in `cell` and starts its cool-down by class (a running refresh,
+/// if any, is left alone). [`settle`] calls it for a failed refresh; the driver calls it when
+/// WeChat rejects a token that was never stored (its own unfenced fetch, replaced since by
+/// another's): that is a failure to remember, not a reason to fetch again at once.
+pub fn remember_failure<T>(
+    cell: &mut Cell<T>,
+    now_ms: u64,
+    error: &Error,
+    policy: &CooldownPolicy,
+    unit: f64,
+    ticket_generation: u64,
+) {
+    cell.failures = cell.failures.saturating_add(1);
+    cell.cooldown = cooldown_for(error, policy, cell.failures).map(|d| {
+        let d = jittered(d, policy.jitter, unit);
+        Cooldown {
+            until_ms: now_ms.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            error: error.clone(),
+            ticket_generation: error.is_ticket_problem().then_some(ticket_generation),
+        }
+    });
 }
 
 #[cfg(test)]
@@ -418,6 +432,46 @@ mod tests {
         match decide(NOW * 1000 + 5, Ok(&expired), &failed, 0) {
             Decision::Fail(ErrorOrStore::Remembered(e)) => assert_eq!(e.code(), Some(45009)),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_remembered_failure_leaves_a_running_refresh_alone_and_counts() {
+        let p = CooldownPolicy::default();
+        let mut cell: Cell<u8> = Cell {
+            flight: true,
+            ..Cell::default()
+        };
+        let rejected = Error::from_api("component_access_token", 40001, "invalid credential");
+        // (failures before, cool-down after): the transient class, doubling.
+        for (i, secs) in [(0u32, 5u64), (1, 10), (2, 20)] {
+            assert_eq!(cell.failures, i);
+            remember_failure(&mut cell, 1_000, &rejected, &p, 0.5, 7);
+            let c = cell.cooldown.clone().unwrap();
+            assert_eq!(c.until_ms, 1_000 + secs * 1000, "failure {i}");
+            assert_eq!(c.error.code(), Some(40001));
+        }
+        assert!(cell.flight, "a running refresh is not touched");
+    }
+
+    #[test]
+    fn an_unwritten_token_does_not_reset_the_failure_count() {
+        let p = CooldownPolicy::default();
+        let mut cell: Cell<u8> = Cell::default();
+        let rejected = Error::from_api("component_access_token", 40001, "invalid credential");
+        remember_failure(&mut cell, 0, &rejected, &p, 0.5, 0);
+        let token = |version| Token {
+            value: 1u8,
+            version,
+            refresh_at: 100,
+            expires_at: 200,
+        };
+        // (version written, failures after): unwritten keeps the count, stored resets it.
+        for (version, failures) in [(0, 1), (5, 0)] {
+            cell.failures = 1;
+            settle(&mut cell, 10, &Ok(token(version)), &p, 0.5, 0, false);
+            assert_eq!(cell.failures, failures, "version {version}");
+            assert!(cell.cooldown.is_none());
         }
     }
 

@@ -674,6 +674,10 @@ impl MeteredStore {
 }
 
 impl TokenStore for MeteredStore {
+    fn is_shared(&self) -> bool {
+        self.inner.is_shared()
+    }
+
     fn get<'a>(
         &'a self,
         key: &'a StoreKey,

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::clock::Clock;
 use crate::error::Error;
+use crate::jitter::JitterSource;
 use crate::store::{StoreKey, TokenStore, Versioned};
 
 use super::machine::jittered;
@@ -130,8 +131,9 @@ pub(crate) enum Acquired<T> {
     Held(LeaseGuard),
     /// Another instance stored a usable token while we waited.
     Superseded(T),
-    /// The lease could not be taken because the store failed: refresh anyway (in-process
-    /// single flight still holds; the write is then not fenced).
+    /// The lease could not be taken because a store no other process uses failed: refresh
+    /// anyway (in-process single flight still holds; the write is then not fenced). Never for a
+    /// shared store ([`TokenStore::is_shared`]).
     Degraded,
 }
 
@@ -144,12 +146,21 @@ pub(crate) struct LeaseRequest<'a> {
     pub ttl: Duration,
     pub wait: Duration,
     pub poll: Duration,
+    /// How long to keep polling when the store itself fails (a waiter's deadline: the caller
+    /// gets the store's error rather than a wait time-out).
+    pub error_wait: Duration,
     pub token: &'static str,
+    /// Draws the poll spread.
+    pub jitter: &'a dyn JitterSource,
 }
 
 /// Takes the lease of `key`, or waits (polling the store, jittered) until the instance holding
 /// it stores a token that `accept` takes, or the lease frees up. Never refreshes while another
-/// instance holds the lease; after `wait` it gives up with [`Error::LeaseBusy`].
+/// instance holds the lease; after `wait` it gives up with [`Error::LeaseBusy`]. When the store
+/// cannot take leases (it refuses writes: Redis at `maxmemory`, a read-only replica, a full
+/// disk) a shared store is polled the same way — a token another instance stores is still
+/// taken — and after `wait` the store's error is the answer; only an unshared store degrades to
+/// an unfenced refresh.
 pub(crate) async fn acquire<T>(
     req: LeaseRequest<'_>,
     accept: impl Fn(Option<&Versioned>) -> Option<T>,
@@ -159,6 +170,7 @@ pub(crate) async fn acquire<T>(
     // Bounded by count as well as by time, so a clock that does not move cannot spin forever.
     let max_polls = (req.wait.as_millis() / req.poll.as_millis().max(1)).saturating_add(1);
     let mut polls: u128 = 0;
+    let mut lease_error = None;
     loop {
         match req.store.try_lease(req.key, req.holder, req.ttl).await {
             Ok(true) => {
@@ -171,9 +183,15 @@ pub(crate) async fn acquire<T>(
                 )))
             }
             Ok(false) => {}
-            Err(e) => {
-                tracing::warn!(key = %req.key, error = %e, "refresh lease unavailable; refreshing with in-process single flight only");
+            Err(e) if !req.store.is_shared() => {
+                tracing::warn!(key = %req.key, error = %e, "refresh lease unavailable; refreshing with in-process single flight only (the store is not shared)");
                 return Ok(Acquired::Degraded);
+            }
+            Err(e) => {
+                if lease_error.is_none() {
+                    tracing::warn!(key = %req.key, error = %e, "refresh lease unavailable on a shared store; not fetching without it");
+                }
+                lease_error = Some(e);
             }
         }
         match req.store.get(req.key).await {
@@ -188,12 +206,23 @@ pub(crate) async fn acquire<T>(
         }
         polls += 1;
         let waited = req.clock.unix_millis().saturating_sub(started);
+        let (max_polls, wait_ms) = if lease_error.is_some() {
+            let ms = u64::try_from(req.error_wait.as_millis()).unwrap_or(u64::MAX);
+            let polls =
+                (req.error_wait.as_millis() / req.poll.as_millis().max(1)).saturating_add(1);
+            (max_polls.min(polls), wait_ms.min(ms))
+        } else {
+            (max_polls, wait_ms)
+        };
         if polls >= max_polls || waited >= wait_ms {
+            if let Some(e) = lease_error {
+                return Err(Error::Store(e));
+            }
             tracing::warn!(key = %req.key, waited_ms = waited, "refresh lease held elsewhere for too long");
             return Err(Error::LeaseBusy { token: req.token });
         }
         req.clock
-            .sleep(jittered(req.poll, 0.5, rand::random::<f64>()))
+            .sleep(jittered(req.poll, 0.5, req.jitter.unit()))
             .await;
     }
 }
@@ -219,7 +248,9 @@ mod tests {
             ttl: Duration::from_secs(9),
             wait: Duration::from_secs(20),
             poll: Duration::from_millis(200),
+            error_wait: Duration::from_secs(5),
             token: "test",
+            jitter: &crate::jitter::FixedJitter(0.5),
         }
     }
 

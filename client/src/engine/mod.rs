@@ -43,11 +43,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::watch;
 
 use crate::error::Error;
-use crate::store::{CasOutcome, StoreKey, Versioned};
+use crate::store::{CasOutcome, StoreError, StoreKey, Versioned};
 
 pub(crate) use kind::{Fetched, TokenKind};
 use lease::{Acquired, LeaseRequest};
-use machine::{decide, settle, Cell, Decision, Token, View};
+use machine::{decide, remember_failure, settle, Cell, Decision, Token, View};
 pub(crate) use ports::{Ports, Settings, SharedPorts};
 
 /// Above this many cells, idle ones are swept (and the threshold doubles with what is left).
@@ -280,6 +280,32 @@ impl<K: TokenKind> TokenCache<K> {
         }
     }
 
+    /// WeChat rejected the unwritten token of `id`: drop it and start a cool-down.
+    fn reject_unwritten(&self, id: &K::Id, errcode: Option<i64>) {
+        let error = Error::from_api(
+            K::NAME,
+            errcode.unwrap_or(40001),
+            "a token the store did not take was rejected (another fetch replaced it); not fetching again during the cool-down",
+        );
+        let now_ms = self.ports.clock.unix_millis();
+        let generation = self.ports.ticket_generation();
+        let mut slots = self.lock();
+        let slot = slots.entry(id.clone()).or_default();
+        slot.cell.unwritten = None;
+        remember_failure(
+            &mut slot.cell,
+            now_ms,
+            &error,
+            &self.ports.settings.cooldowns,
+            self.ports.jitter.unit(),
+            generation,
+        );
+        drop(slots);
+        if let Some(code) = errcode {
+            self.ports.emit(K::rejected(id, code));
+        }
+    }
+
     /// Forgets remembered failures and unwritten tokens of `id` (a new authorization).
     pub(crate) fn reset(&self, id: &K::Id) {
         let mut slots = self.lock();
@@ -300,6 +326,13 @@ impl<K: TokenKind> TokenCache<K> {
         errcode: Option<i64>,
     ) -> Result<bool, Error> {
         let key = self.kind.key(id);
+        if version == 0 {
+            // A token that was never stored (the store refused it) was rejected: another fetch
+            // replaced it. Fetching again at once would invalidate that one in turn — remember
+            // the rejection for a cool-down instead.
+            self.reject_unwritten(id, errcode);
+            return Ok(false);
+        }
         self.clear_unwritten(id);
         let Some(current) = self.ports.store.get(&key).await? else {
             return Ok(false);
@@ -340,7 +373,15 @@ impl<K: TokenKind> TokenCache<K> {
                 return Ok(t);
             }
         }
-        self.get(id).await
+        let t = self.get(id).await?;
+        // Never answer with the token the caller reported: if it is still what the store and
+        // this process hold, it could not be replaced (a store refusing writes).
+        match stale {
+            Some(s) if ct_eq(K::expose(&t.value), s) => Err(Error::Store(StoreError::unavailable(
+                format!("the rejected {} could not be replaced; try again", K::NAME),
+            ))),
+            _ => Ok(t),
+        }
     }
 }
 
@@ -386,7 +427,11 @@ async fn refresh<K: TokenKind>(
             ttl: cfg.lease_ttl,
             wait: cfg.lease_wait,
             poll: cfg.lease_poll,
+            // A waiter gives up after token_wait: so does the poll on a failing store, just
+            // before, so the waiter hears the store's error.
+            error_wait: cfg.token_wait.mul_f64(0.9),
             token: K::NAME,
+            jitter: ports.jitter.as_ref(),
         },
         |v: Option<&Versioned>| superseding::<K>(v, observed, now),
     )

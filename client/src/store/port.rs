@@ -19,6 +19,16 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Leases live apart from records: taking, extending or releasing the lease of a key never
 /// changes the record at that key, and a record's time-to-live never ends a lease.
 pub trait TokenStore: Send + Sync + fmt::Debug {
+    /// `true` when other processes may use this store too (the default: a custom backend is
+    /// assumed shared). On a shared store a lease that cannot be taken because the store
+    /// fails is never a licence to fetch a token anyway: every instance doing so would
+    /// invalidate the others' tokens. Only a store no other process can reach (the in-process
+    /// [`MemoryStore`](crate::MemoryStore)) answers `false`, and there the engine falls back
+    /// to in-process single flight.
+    fn is_shared(&self) -> bool {
+        true
+    }
+
     /// Reads a record.
     fn get<'a>(&'a self, key: &'a StoreKey)
         -> BoxFuture<'a, Result<Option<Versioned>, StoreError>>;

@@ -18,6 +18,9 @@ pub struct FaultyStore {
     pub fail_leases: AtomicBool,
     /// Number of writes attempted.
     pub writes: AtomicU64,
+    /// The store says no other process uses it (`is_shared` false: the engine's single-process
+    /// fallback applies).
+    pub unshared: AtomicBool,
     /// Compare-and-delete always finds the record changed (a writer that always wins).
     pub lose_deletes: AtomicBool,
 }
@@ -37,6 +40,9 @@ impl FaultyStore {
 }
 
 impl TokenStore for FaultyStore {
+    fn is_shared(&self) -> bool {
+        !self.unshared.load(Ordering::SeqCst)
+    }
     fn get<'a>(
         &'a self,
         key: &'a StoreKey,
