@@ -6,8 +6,8 @@
 use wxopen_core::MsgCrypt;
 
 use super::client::ComponentClient;
+use crate::engine::records::CAS_ATTEMPTS;
 use crate::engine::records::{apply_to_store, Applied};
-use crate::engine::write::CAS_ATTEMPTS;
 use crate::error::{Error, PushError, Result};
 use crate::event::{parse_component_event, ComponentEvent};
 use crate::hooks::ClientEvent;

@@ -7,7 +7,8 @@
 use crate::record_machine::{apply, Kept, RecordEvent, Update};
 use crate::store::{CasOutcome, StoreError, StoreKey, StoredValue, TokenStore, Versioned};
 
-use super::write::CAS_ATTEMPTS;
+/// Bound on compare-and-set rounds of one write (a record that keeps changing under it).
+pub(crate) const CAS_ATTEMPTS: usize = 8;
 
 /// What [`apply_to_store`] did.
 #[derive(Debug, Clone)]

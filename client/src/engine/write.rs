@@ -12,9 +12,9 @@ use super::kind::{Fetched, TokenKind};
 use super::lease::LeaseGuard;
 use super::machine::Token;
 use super::ports::Ports;
+use super::records::{apply_to_store, Applied, CAS_ATTEMPTS};
+use crate::record_machine::RecordEvent;
 
-/// Bound on compare-and-set rounds of one write.
-pub(crate) const CAS_ATTEMPTS: usize = 8;
 /// First delay of the background write retry; doubles up to [`RETRY_MAX`].
 const RETRY_FIRST: Duration = Duration::from_secs(1);
 const RETRY_MAX: Duration = Duration::from_secs(30);
@@ -40,6 +40,9 @@ async fn write_once<K: TokenKind, C: UnwrittenCells<K>>(
     guard: Option<&LeaseGuard>,
     started_at: u64,
 ) -> Step {
+    if let Some(event) = fetched.event.clone() {
+        return write_record(cache.ports(), key, &event, guard).await;
+    }
     let fence = guard.map(LeaseGuard::holder);
     for _ in 0..CAS_ATTEMPTS {
         let outcome = cache
@@ -78,6 +81,37 @@ async fn write_once<K: TokenKind, C: UnwrittenCells<K>>(
     }
     tracing::warn!(key = %key, "the record kept changing during the write");
     Step::Failed
+}
+
+/// A record kind's write (authorizer tokens): through the one writer of those records,
+/// [`apply_to_store`], fenced by the lease; a lost lease is taken again once.
+async fn write_record(
+    ports: &Ports,
+    key: &StoreKey,
+    event: &RecordEvent,
+    guard: Option<&LeaseGuard>,
+) -> Step {
+    let fence = guard.map(LeaseGuard::holder);
+    for _ in 0..2 {
+        match apply_to_store(ports.store.as_ref(), key, event, ports.now(), fence).await {
+            Ok(Applied::Written { version, .. }) => return Step::Done(version),
+            Ok(Applied::LeaseLost) => match guard {
+                Some(g) if g.retake().await => continue,
+                _ => break,
+            },
+            Ok(Applied::Kept { why, .. }) => {
+                tracing::warn!(key = %key, kept = ?why, "the record changed during the refresh (newer truth); not overwriting it");
+                return Step::KeepCurrent;
+            }
+            Ok(Applied::Deleted) => return Step::KeepCurrent,
+            Err(e) => {
+                tracing::warn!(key = %key, error = %e, "could not store the refreshed token; serving it from memory and retrying the write");
+                return Step::Failed;
+            }
+        }
+    }
+    tracing::warn!(key = %key, "refresh lease lost to another instance; leaving the write to it");
+    Step::KeepCurrent
 }
 
 /// Stores `fetched` and returns its token (version 0 when it is not in the store).
