@@ -98,6 +98,18 @@ impl TokenKind for AuthorizerKind {
         }
     }
 
+    fn expire_event(value: &StoredValue) -> Option<RecordEvent> {
+        match value {
+            StoredValue::Authorizer(AuthorizerRecord {
+                access_token: Some(token),
+                ..
+            }) => Some(RecordEvent::Rejected {
+                access_token: token.clone(),
+            }),
+            _ => None,
+        }
+    }
+
     fn expired(value: &StoredValue) -> Option<StoredValue> {
         // Compare-and-expire of the stored token, by the record machine's rule.
         let StoredValue::Authorizer(AuthorizerRecord {

@@ -56,6 +56,14 @@ pub(crate) trait TokenKind: Sized + Send + Sync + 'static {
     ) -> Option<StoredValue>;
     /// The record with its access token marked expired (compare-and-expire), if it has one.
     fn expired(value: &StoredValue) -> Option<StoredValue>;
+    /// For kinds whose records the record machine rules (authorizer tokens): the event that
+    /// expires the token `value` holds, run through the one writer instead of [`expired`].
+    ///
+    /// [`expired`]: TokenKind::expired
+    fn expire_event(value: &StoredValue) -> Option<crate::record_machine::RecordEvent> {
+        let _ = value;
+        None
+    }
     fn revoked_error(id: &Self::Id, record: &RevokedRecord) -> Error;
     /// The client events of a refresh, a rejected token and a failed refresh (pure).
     fn refreshed(id: &Self::Id, token: &Token<Self::Token>) -> ClientEvent;

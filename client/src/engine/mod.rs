@@ -49,6 +49,7 @@ pub(crate) use kind::{Fetched, TokenKind};
 use lease::{Acquired, LeaseRequest};
 use machine::{decide, remember_failure, settle, Cell, Decision, Token, View};
 pub(crate) use ports::{Ports, Settings, SharedPorts};
+use records::{apply_to_store, Applied};
 
 /// Above this many cells, idle ones are swept (and the threshold doubles with what is left).
 const SWEEP_MIN: usize = 1024;
@@ -340,16 +341,25 @@ impl<K: TokenKind> TokenCache<K> {
         if current.version != version {
             return Ok(false);
         }
-        let Some(next) = K::expired(&current.value) else {
-            return Ok(false);
+        let expired = if let Some(event) = K::expire_event(&current.value) {
+            // A record kind: the one writer, comparing the rejected token itself.
+            let now = self.ports.now();
+            matches!(
+                apply_to_store(self.ports.store.as_ref(), &key, &event, now, None).await?,
+                Applied::Written { .. }
+            )
+        } else {
+            let Some(next) = K::expired(&current.value) else {
+                return Ok(false);
+            };
+            matches!(
+                self.ports
+                    .store
+                    .compare_and_set(&key, Some(version), next, None)
+                    .await?,
+                CasOutcome::Applied { .. }
+            )
         };
-        let expired = matches!(
-            self.ports
-                .store
-                .compare_and_set(&key, Some(version), next, None)
-                .await?,
-            CasOutcome::Applied { .. }
-        );
         if let (true, Some(errcode)) = (expired, errcode) {
             self.ports.emit(K::rejected(id, errcode));
         }
