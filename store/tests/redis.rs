@@ -64,6 +64,7 @@ async fn store(server: &RedisServer, prefix: &str) -> RedisStore {
         .unwrap()
 }
 
+#[ignore = "needs redis-server: cargo test -p wxopen-store --all-features -- --include-ignored (CI runs it)"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_store_meets_the_contract() {
     let Some(server) = RedisServer::start() else {
@@ -77,6 +78,7 @@ async fn redis_store_meets_the_contract() {
     assert!(dbg.contains("127.0.0.1") && dbg.contains("wxopen"), "{dbg}");
 }
 
+#[ignore = "needs redis-server: cargo test -p wxopen-store --all-features -- --include-ignored (CI runs it)"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prefixes_isolate_two_deployments_on_one_redis() {
     let Some(server) = RedisServer::start() else {
@@ -128,6 +130,7 @@ async fn prefixes_isolate_two_deployments_on_one_redis() {
     assert_eq!(e.kind(), StoreErrorKind::Config);
 }
 
+#[ignore = "needs redis-server: cargo test -p wxopen-store --all-features -- --include-ignored (CI runs it)"]
 #[tokio::test]
 async fn ttls_follow_the_expiry_hint_and_refresh_tokens_never_expire() {
     let Some(server) = RedisServer::start() else {
@@ -196,6 +199,7 @@ async fn ttls_follow_the_expiry_hint_and_refresh_tokens_never_expire() {
     assert_eq!(pttl(&server, &s.record_key(&akey)).await, -1);
 }
 
+#[ignore = "needs redis-server: cargo test -p wxopen-store --all-features -- --include-ignored (CI runs it)"]
 #[tokio::test]
 async fn listing_pages_in_order_and_forgets_expired_records() {
     let Some(server) = RedisServer::start() else {
@@ -271,6 +275,7 @@ async fn listing_pages_in_order_and_forgets_expired_records() {
     assert_eq!(members, 1_202);
 }
 
+#[ignore = "needs redis-server: cargo test -p wxopen-store --all-features -- --include-ignored (CI runs it)"]
 #[tokio::test]
 async fn corrupt_values_are_corrupt_errors() {
     let Some(server) = RedisServer::start() else {
@@ -306,6 +311,7 @@ async fn corrupt_values_are_corrupt_errors() {
     }
 }
 
+#[ignore = "needs redis-server: cargo test -p wxopen-store --all-features -- --include-ignored (CI runs it)"]
 #[tokio::test]
 async fn a_stopped_server_is_unavailable_and_passwords_never_show() {
     let Some(mut server) = RedisServer::start() else {
@@ -374,6 +380,7 @@ async fn a_stopped_server_is_unavailable_and_passwords_never_show() {
 }
 
 #[cfg(feature = "cluster")]
+#[ignore = "needs redis-server: cargo test -p wxopen-store --all-features -- --include-ignored (CI runs it)"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_cluster_store_meets_the_contract() {
     let Some(cluster) = support::RedisCluster::start() else {
@@ -413,6 +420,7 @@ async fn redis_cluster_store_meets_the_contract() {
     assert_eq!(t.get(&key).await.unwrap().unwrap().value, value);
 }
 
+#[ignore = "needs redis-server: cargo test -p wxopen-store --all-features -- --include-ignored (CI runs it)"]
 #[tokio::test]
 async fn versions_stay_exact_and_never_go_back_if_the_counter_key_is_lost() {
     let Some(server) = RedisServer::start() else {
