@@ -699,10 +699,23 @@ fn clients(
     components: &[ComponentSection],
     base: &Path,
 ) -> Result<Vec<ApiClient>, ConfigError> {
-    let mut clients = Vec::new();
+    let mut clients: Vec<ApiClient> = Vec::new();
     let mut names = HashSet::new();
     for (i, c) in raw.into_iter().enumerate() {
-        clients.push(client(i, c, &mut names, components, base)?);
+        let next = client(i, c, &mut names, components, base)?;
+        // Two clients with one key: the first would answer every request and the second's
+        // component list would never apply.
+        if let Some(first) = clients
+            .iter()
+            .find(|c| c.key.expose_secret() == next.key.expose_secret())
+        {
+            return Err(ConfigError::new(
+                format!("client[{i}].key"),
+                format!("the same key as client {}", first.name),
+                "give each client its own key",
+            ));
+        }
+        clients.push(next);
     }
     Ok(clients)
 }
@@ -1000,6 +1013,11 @@ mod tests {
                 "[[client]]",
                 "[[client]]\nname = \"orders\"\nkey = \"0123456789abcdef0123\"\n\n[[client]]",
                 "config error at `client[1].name`: orders appears twice; give each client its own name",
+            ),
+            (
+                "[[client]]",
+                "[[client]]\nname = \"billing\"\nkey = \"0123456789abcdef0123\"\ncomponents = [\"wxcomponent0001\"]\n\n[[client]]",
+                "config error at `client[1].key`: the same key as client billing; give each client its own key",
             ),
         ];
         for (from, to, message) in cases {

@@ -5,6 +5,19 @@ use std::sync::Arc;
 
 use wxopen_client::TokenStore;
 
+/// Creates `dir` (and missing parents) readable by its owner only (0700 on Unix): the default
+/// store keeps tokens in clear there. An existing directory is left as it is.
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
 /// Opens the store named by `url`.
 pub(crate) async fn open(
     url: &str,
@@ -12,10 +25,32 @@ pub(crate) async fn open(
     default_store: bool,
 ) -> Result<Arc<dyn TokenStore>, String> {
     if default_store {
-        std::fs::create_dir_all(data_dir)
+        create_private_dir(data_dir)
             .map_err(|e| format!("cannot create data_dir {}: {e}", data_dir.display()))?;
     }
     wxopen_store::open_store(url)
         .await
         .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// The default store's data directory and database file are the owner's only.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_default_data_dir_and_its_database_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = std::env::temp_dir().join(format!("wxopen-private-{}", std::process::id()));
+        let dir = tmp.join("data");
+        let url = format!("sqlite://{}/wxopen.db", dir.display());
+        let store = open(&url, &dir, true).await.unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join("wxopen.db")), 0o600);
+        drop(store);
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
 }

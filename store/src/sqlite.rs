@@ -128,6 +128,46 @@ impl fmt::Debug for SqliteStore {
     }
 }
 
+/// Creates the database file readable and writable by its owner only (0600 on Unix): tokens and
+/// refresh tokens are stored in clear. SQLite creates the `-wal` and `-shm` files with the same
+/// mode as the database file.
+fn create_private(path: &Path, shown: &str) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        // Another process created it meanwhile: fine, it is opened below.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::config(format!(
+            "sqlite store {shown}: cannot create the file ({})",
+            e.kind()
+        ))),
+    }
+}
+
+/// A warning when group or others may read an existing database file (it holds tokens in clear).
+fn warn_if_others_can_read(shown: &str, meta: &std::fs::Metadata) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                path = shown,
+                mode = format!("{mode:o}").as_str(),
+                "the token store file is readable by group or others; tokens are stored in clear (chmod 600 it)"
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (shown, meta);
+}
+
 impl Inner {
     /// The store's clock, in the milliseconds the lease and claim tables hold.
     fn now_ms(&self) -> i64 {
@@ -266,8 +306,8 @@ impl SqliteStore {
                     "sqlite store {shown}: the file is read-only; the store must be writable"
                 )))
             }
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Ok(m) => warn_if_others_can_read(&shown, &m),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_private(&path, &shown)?,
             Err(e) => {
                 return Err(StoreError::config(format!(
                     "sqlite store {shown}: cannot inspect the file ({})",

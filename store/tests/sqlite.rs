@@ -549,3 +549,21 @@ async fn leases_and_claims_follow_the_injected_clock() {
     clock.advance(Duration::from_secs(31));
     assert!(store.claim_once("wxclock", "m1", ttl).await.unwrap());
 }
+
+/// A new database file — and the WAL file SQLite creates beside it — is the owner's only (0600):
+/// tokens and refresh tokens are stored in clear.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_database_and_its_wal_are_readable_by_the_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wxopen.db");
+    let store = SqliteStore::open(&path).unwrap();
+    store
+        .compare_and_set(&StoreKey::ticket("wxmode"), None, ticket("t"), None)
+        .await
+        .unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(&dir.path().join("wxopen.db-wal")), 0o600);
+}
