@@ -137,11 +137,19 @@ impl AuthorizerMessage {
         )
     }
 
-    /// The key to deduplicate WeChat's retries by: `MsgId`, else `FromUserName` + `CreateTime`.
+    /// The key to deduplicate WeChat's retries by: `MsgId`, else (events) `FromUserName`,
+    /// `CreateTime`, `Event` and `EventKey` — a `LOCATION` and a `CLICK` of one user in one
+    /// second are two events, a retry of either is one.
     pub fn dedupe_key(&self) -> String {
         match self.msg_id {
             Some(id) => id.to_string(),
-            None => format!("{}:{}", self.from_user_name, self.create_time),
+            None => format!(
+                "{}:{}:{}:{}",
+                self.from_user_name,
+                self.create_time,
+                self.event.as_deref().unwrap_or(""),
+                self.field("EventKey").unwrap_or("")
+            ),
         }
     }
 }
@@ -301,7 +309,14 @@ mod tests {
         assert_eq!(m.field("Latitude"), Some("23.137466"));
         assert_eq!(m.field("ScanCodeInfo/ScanType"), Some("qrcode"));
         assert_eq!(m.field("Nope"), None);
-        assert_eq!(m.dedupe_key(), "o1:5");
+        assert_eq!(m.dedupe_key(), "o1:5:LOCATION:");
+        // A CLICK of the same user in the same second is another event.
+        let click = parse_authorizer_message(
+            b"<xml><ToUserName>gh_1</ToUserName><FromUserName>o1</FromUserName><CreateTime>5</CreateTime><MsgType>event</MsgType><Event>CLICK</Event><EventKey>V1001</EventKey></xml>",
+        )
+        .unwrap();
+        assert_eq!(click.dedupe_key(), "o1:5:CLICK:V1001");
+        assert_ne!(click.dedupe_key(), m.dedupe_key());
         let m = parse_authorizer_message(
             b"<xml><ToUserName>a</ToUserName><FromUserName>b</FromUserName><CreateTime>1</CreateTime><MsgType>miniprogrampage</MsgType></xml>",
         )

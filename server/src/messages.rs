@@ -21,8 +21,18 @@ use wxopen_client::{Error, KeyUsed, PushQuery};
 use crate::observe::{self, MessageResult};
 use crate::state::{AppState, Component};
 
-/// How long a message's delivery id is remembered (WeChat retries within about 15 s).
+/// The shortest time a message's delivery id is remembered (WeChat retries within about 15 s);
+/// see [`dedupe_ttl`].
 pub const DEDUPE_TTL: Duration = Duration::from_secs(300);
+
+/// How long a delivery id is remembered: at least twice the push timestamp window, so a captured
+/// message replayed while its timestamp is still accepted is recognised (the window is 600 s by
+/// default: 1200 s); a day when the window is off.
+pub fn dedupe_ttl(timestamp_window: Option<Duration>) -> Duration {
+    timestamp_window.map_or(Duration::from_secs(24 * 3600), |w| {
+        w.saturating_mul(2).max(DEDUPE_TTL)
+    })
+}
 
 /// Pauses between the tries of an authorization event's delivery (three tries in all).
 const AUTHORIZATION_RETRIES: [Option<Duration>; 3] = [
@@ -72,10 +82,11 @@ pub(crate) fn delivery_id(parts: &[&str]) -> String {
 /// `true` if this instance is the first to see `id` (or the store could not tell in time:
 /// then the message is handled rather than dropped).
 pub(crate) async fn first_sight(app: &AppState, comp: &Component, id: &str) -> bool {
-    let claim = comp
-        .client
-        .store()
-        .claim_once(&comp.section.appid, id, DEDUPE_TTL);
+    let claim = comp.client.store().claim_once(
+        &comp.section.appid,
+        id,
+        dedupe_ttl(comp.client.config().push_timestamp_window),
+    );
     match tokio::time::timeout(CLAIM_BUDGET, claim).await {
         Ok(Ok(first)) => first,
         Ok(Err(e)) => {
@@ -329,5 +340,27 @@ pub(crate) fn relay_authorization(
     });
     if !spawned {
         observe::authorization_relay_dropped(&comp.section.appid);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delivery_id_outlives_the_replay_window_twice() {
+        // (window, remembered)
+        for (window, ttl) in [
+            (Some(600), 1200),
+            (Some(60), 300),
+            (Some(3600), 7200),
+            (None, 24 * 3600),
+        ] {
+            assert_eq!(
+                dedupe_ttl(window.map(Duration::from_secs)),
+                Duration::from_secs(ttl),
+                "{window:?}"
+            );
+        }
     }
 }
