@@ -65,8 +65,9 @@ impl Layer {
         let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
         let method = req.method().clone();
         let id = match req.headers().get(&X_REQUEST_ID) {
-            Some(v) => v.clone(),
-            None => {
+            Some(v) if acceptable_id(v.as_bytes()) => v.clone(),
+            // Absent, or not an id we pass on to logs and answers: a new one.
+            _ => {
                 let v = self.make_id();
                 req.headers_mut().insert(X_REQUEST_ID.clone(), v.clone());
                 v
@@ -98,6 +99,12 @@ impl Layer {
     }
 }
 
+/// An incoming `x-request-id` is used only when it is 1 to 64 ASCII letters, digits or `-`:
+/// anything else (log-line injection, a megabyte of header, markup) is replaced by our own.
+fn acceptable_id(id: &[u8]) -> bool {
+    (1..=64).contains(&id.len()) && id.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+}
+
 /// Writes `<prefix as 8 hex digits>-<n in hex, no leading zeros>` into `buf`; its length.
 fn hex_id(buf: &mut [u8; 25], prefix: u32, n: u64) -> usize {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -115,6 +122,25 @@ fn hex_id(buf: &mut [u8; 25], prefix: u32, n: u64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_short_plain_incoming_ids_are_kept() {
+        let long = "a".repeat(65);
+        for (id, kept) in [
+            ("caller-chosen-42", true),
+            ("A1", true),
+            (&"b".repeat(64)[..], true),
+            ("", false),
+            (&long[..], false),
+            ("a b", false),
+            ("id\nlevel=ERROR", false),
+            ("<script>", false),
+            ("a_b", false),
+            ("ünicode", false),
+        ] {
+            assert_eq!(acceptable_id(id.as_bytes()), kept, "{id:?}");
+        }
+    }
 
     #[test]
     fn request_ids_are_the_prefix_and_the_counter_in_hex() {

@@ -615,6 +615,16 @@ async fn every_answer_carries_a_request_id() {
         .send()
         .await;
     assert_eq!(id(&mine), "caller-chosen-42");
+    // An id that is not 1-64 letters, digits or '-' is not echoed into logs and answers.
+    let theirs = s
+        .internal(Method::GET, "/healthz")
+        .header("x-request-id", "x\tlevel=ERROR msg=forged")
+        .send()
+        .await;
+    assert_ne!(id(&theirs), "x\tlevel=ERROR msg=forged");
+    assert!(id(&theirs)
+        .bytes()
+        .all(|c| c.is_ascii_hexdigit() || c == b'-'));
     // Public listener and error answers too.
     let missing = s.public_get("/wechat/wxnotconfigured/authorize").await;
     assert_eq!(missing.status, 404);
