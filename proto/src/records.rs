@@ -148,6 +148,12 @@ impl fmt::Display for StoreKey {
     }
 }
 
+/// How long a ticket is kept past its 12 h lifetime (the stale-ticket path can still read it).
+pub const TICKET_GRACE_SECS: u64 = 12 * 3600;
+
+/// How long a tombstone for an appid the authorizer list does not know is kept.
+pub const NOT_LISTED_TOMBSTONE_SECS: u64 = 24 * 3600;
+
 /// The newest ticket pushed by WeChat.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketRecord {
@@ -276,9 +282,21 @@ impl StoredValue {
     /// token, or a tombstone, forever.
     pub fn expires_at_hint(&self) -> Option<u64> {
         match self {
-            StoredValue::Ticket(t) => Some(t.create_time.saturating_add(TICKET_LIFETIME.as_secs())),
+            // Past its 12 h, a ticket is still tried once WeChat has not pushed a newer one (the
+            // client's stale-ticket path): kept TICKET_GRACE longer.
+            StoredValue::Ticket(t) => Some(
+                t.create_time
+                    .saturating_add(TICKET_LIFETIME.as_secs())
+                    .saturating_add(TICKET_GRACE_SECS),
+            ),
             StoredValue::ComponentToken(c) => Some(c.expires_at),
             StoredValue::Authorizer(a) if a.refresh_token.is_none() => Some(a.expires_at),
+            // An appid the authorizer list does not know (never authorized, or asked for by
+            // mistake): remembered a day, not forever, so asking for unknown appids cannot fill
+            // the store. Other tombstones order later pushes and stay.
+            StoredValue::AuthorizerRevoked(r) if r.reason == RevokeReason::NotListed => {
+                Some(r.since.saturating_add(NOT_LISTED_TOMBSTONE_SECS))
+            }
             StoredValue::Authorizer(_) | StoredValue::AuthorizerRevoked(_) => None,
             StoredValue::AuthorizerScan(s) => Some(s.started_at.saturating_add(24 * 3600)),
             StoredValue::CodeExchange(e) => Some(
@@ -490,15 +508,27 @@ mod tests {
             create_time: 100,
             received_at: 100,
         });
-        assert_eq!(ticket.expires_at_hint(), Some(100 + 12 * 3600));
-        let revoked = StoredValue::AuthorizerRevoked(RevokedRecord {
-            since: 1,
-            reason: RevokeReason::Unauthorized,
-            errcode: None,
-            event_time: 0,
-            token_serial: 0,
-        });
-        assert_eq!(revoked.expires_at_hint(), None);
+        assert_eq!(
+            ticket.expires_at_hint(),
+            Some(100 + 24 * 3600),
+            "12 h + 12 h grace"
+        );
+        // (tombstone reason, hint): only an appid the list does not know expires.
+        for (reason, hint) in [
+            (RevokeReason::Unauthorized, None),
+            (RevokeReason::RefreshTokenInvalid, None),
+            (RevokeReason::NotAuthorized, None),
+            (RevokeReason::NotListed, Some(1 + 24 * 3600)),
+        ] {
+            let revoked = StoredValue::AuthorizerRevoked(RevokedRecord {
+                since: 1,
+                reason,
+                errcode: None,
+                event_time: 0,
+                token_serial: 0,
+            });
+            assert_eq!(revoked.expires_at_hint(), hint, "{reason:?}");
+        }
     }
 
     #[test]
