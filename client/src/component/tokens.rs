@@ -36,6 +36,9 @@ pub struct AuthorizerSummary {
     pub authorized_at: u64,
     /// For a tombstone: why, and the WeChat code.
     pub revoked: Option<RevokedRecord>,
+    /// `true` when the stored record cannot be read (garbage, or a format of a newer wxopen
+    /// during a rolling upgrade): listed so an operator sees it, never refreshed.
+    pub unreadable: bool,
 }
 
 impl AuthorizerSummary {
@@ -48,6 +51,7 @@ impl AuthorizerSummary {
                 has_refresh_token: r.refresh_token.is_some(),
                 authorized_at: r.authorized_at,
                 revoked: None,
+                unreadable: false,
             },
             AuthorizerState::Revoked(t) => Self {
                 authorizer_appid,
@@ -56,7 +60,20 @@ impl AuthorizerSummary {
                 has_refresh_token: false,
                 authorized_at: t.since,
                 revoked: Some(t),
+                unreadable: false,
             },
+        }
+    }
+
+    fn unreadable(authorizer_appid: String) -> Self {
+        Self {
+            authorizer_appid,
+            authorized: false,
+            access_token_expires_at: None,
+            has_refresh_token: false,
+            authorized_at: 0,
+            revoked: None,
+            unreadable: true,
         }
     }
 }
@@ -240,8 +257,15 @@ impl ComponentClient {
             .await?;
         let mut out = Vec::with_capacity(appids.len());
         for appid in appids {
-            if let Some(state) = self.authorizer_state(&appid).await? {
-                out.push(AuthorizerSummary::of(appid, state));
+            match self.authorizer_state(&appid).await {
+                Ok(Some(state)) => out.push(AuthorizerSummary::of(appid, state)),
+                Ok(None) => {}
+                // One unreadable record does not hide the others (nor stop the refresher).
+                Err(Error::Store(e)) if e.kind() == crate::store::StoreErrorKind::Corrupt => {
+                    tracing::warn!(authorizer_appid = %appid, error = %e, "unreadable authorizer record; listed as unreadable, skipped by refreshes");
+                    out.push(AuthorizerSummary::unreadable(appid));
+                }
+                Err(e) => return Err(e),
             }
         }
         Ok(out)

@@ -27,6 +27,8 @@ pub(crate) enum AuthorizerStatus {
     Authorized,
     /// Revoked (unauthorized, or its refresh token is dead).
     Revoked,
+    /// The stored record cannot be read (corrupt, or written by a newer wxopen); not refreshed.
+    Unreadable,
 }
 
 /// One authorizer as the API lists it (no secrets).
@@ -55,7 +57,9 @@ pub(crate) struct AuthorizerJson {
 impl From<AuthorizerSummary> for AuthorizerJson {
     fn from(s: AuthorizerSummary) -> Self {
         Self {
-            status: if s.authorized {
+            status: if s.unreadable {
+                AuthorizerStatus::Unreadable
+            } else if s.authorized {
                 AuthorizerStatus::Authorized
             } else {
                 AuthorizerStatus::Revoked
