@@ -290,7 +290,7 @@ mod tests {
         assert_eq!(import["required"], true);
         assert_eq!(
             schemas["AuthorizerStatus"]["enum"],
-            serde_json::json!(["authorized", "revoked"])
+            serde_json::json!(["authorized", "revoked", "unreadable"])
         );
     }
 }
