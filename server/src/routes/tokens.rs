@@ -40,6 +40,24 @@ pub(crate) struct AuthorizerToken {
     expires_at: u64,
 }
 
+/// The JSON of a component token answer.
+fn component_json(t: &ComponentAccessToken, expires_in: u64, expires_at: u64) -> ComponentToken {
+    ComponentToken {
+        component_access_token: t.expose_secret().to_owned(),
+        expires_in,
+        expires_at,
+    }
+}
+
+/// The JSON of an authorizer token answer.
+fn authorizer_json(t: &AuthorizerAccessToken, expires_in: u64, expires_at: u64) -> AuthorizerToken {
+    AuthorizerToken {
+        authorizer_access_token: t.expose_secret().to_owned(),
+        expires_in,
+        expires_at,
+    }
+}
+
 /// The answer of every token route: the token with `expires_in` and `expires_at` (`answer`
 /// builds it from the token, `expires_in`, `expires_at`), or the error (a given-up wait
 /// counted).
@@ -115,17 +133,7 @@ pub(crate) async fn component_token(
     }: Authed,
 ) -> Response {
     let issued = comp.client.component_access_token_issued().await;
-    token_answer(
-        &app,
-        TokenKind::Component,
-        &comp,
-        issued,
-        |t: &ComponentAccessToken, expires_in, expires_at| ComponentToken {
-            component_access_token: t.expose_secret().to_owned(),
-            expires_in,
-            expires_at,
-        },
-    )
+    token_answer(&app, TokenKind::Component, &comp, issued, component_json)
 }
 
 /// `POST /v1/{component}/component/token/refresh`.
@@ -164,17 +172,7 @@ pub(crate) async fn component_token_refresh(
         .client
         .refresh_component_access_token_if(body.stale.as_deref())
         .await;
-    token_answer(
-        &app,
-        TokenKind::Component,
-        &comp,
-        issued,
-        |t: &ComponentAccessToken, expires_in, expires_at| ComponentToken {
-            component_access_token: t.expose_secret().to_owned(),
-            expires_in,
-            expires_at,
-        },
-    )
+    token_answer(&app, TokenKind::Component, &comp, issued, component_json)
 }
 
 /// `GET /v1/{component}/authorizers/{appid}/token`.
@@ -194,17 +192,7 @@ pub(crate) async fn authorizer_token(
     }: Authed,
 ) -> Response {
     let issued = comp.client.authorizer_access_token_issued(&appid).await;
-    token_answer(
-        &app,
-        TokenKind::Authorizer,
-        &comp,
-        issued,
-        |t: &AuthorizerAccessToken, expires_in, expires_at| AuthorizerToken {
-            authorizer_access_token: t.expose_secret().to_owned(),
-            expires_in,
-            expires_at,
-        },
-    )
+    token_answer(&app, TokenKind::Authorizer, &comp, issued, authorizer_json)
 }
 
 /// `POST /v1/{component}/authorizers/{appid}/token/refresh`.
@@ -242,15 +230,5 @@ pub(crate) async fn authorizer_token_refresh(
         .client
         .refresh_authorizer_access_token_if(&appid, body.stale.as_deref())
         .await;
-    token_answer(
-        &app,
-        TokenKind::Authorizer,
-        &comp,
-        issued,
-        |t: &AuthorizerAccessToken, expires_in, expires_at| AuthorizerToken {
-            authorizer_access_token: t.expose_secret().to_owned(),
-            expires_in,
-            expires_at,
-        },
-    )
+    token_answer(&app, TokenKind::Authorizer, &comp, issued, authorizer_json)
 }

@@ -132,34 +132,42 @@ components = ["{OTHER}"]
     )
 }
 
+/// [`config_text`] against `upstream`, parsed.
+fn parsed(upstream: &MockServer, extra_server: &str) -> wxopen_server::ServerConfig {
+    config::parse(
+        &config_text(&upstream.uri(), extra_server),
+        std::path::Path::new("/"),
+    )
+    .unwrap()
+}
+
+/// The options every test service runs with: `store`, the shared `clock`, one try per host
+/// and short timeouts.
+fn options(store: Arc<MemoryStore>, clock: &ManualClock) -> ServerOptions {
+    let store: Arc<dyn TokenStore> = store;
+    ServerOptions::default()
+        .store(store)
+        .clock(Arc::new(clock.clone()))
+        .tune(|c| {
+            c.with_retry(RetryPolicy::immediate(1))
+                .with_timeouts(Duration::from_secs(2), Duration::from_secs(1))
+        })
+}
+
 pub async fn start(upstream: &MockServer) -> Running {
     start_with(upstream, "").await
 }
 
 pub async fn start_with(upstream: &MockServer, extra_server: &str) -> Running {
-    let cfg = config::parse(
-        &config_text(&upstream.uri(), extra_server),
-        std::path::Path::new("/"),
-    )
-    .unwrap();
+    let cfg = parsed(upstream, extra_server);
     start_config(cfg, Arc::new(MemoryStore::new())).await
 }
 
 pub async fn start_config(cfg: wxopen_server::ServerConfig, store: Arc<MemoryStore>) -> Running {
     let clock = ManualClock::at_unix(T0);
-    let dyn_store: Arc<dyn TokenStore> = store.clone();
-    let server = Server::bind(
-        cfg,
-        ServerOptions::default()
-            .store(dyn_store)
-            .clock(Arc::new(clock.clone()))
-            .tune(|c| {
-                c.with_retry(RetryPolicy::immediate(1))
-                    .with_timeouts(Duration::from_secs(2), Duration::from_secs(1))
-            }),
-    )
-    .await
-    .unwrap();
+    let server = Server::bind(cfg, options(store.clone(), &clock))
+        .await
+        .unwrap();
     let public = format!("http://{}", server.public_addr());
     let internal = format!("http://{}", server.internal_addr());
     let metrics = server.metrics();
@@ -410,29 +418,15 @@ pub async fn in_process(upstream: &MockServer) -> App {
 }
 
 pub async fn in_process_with(upstream: &MockServer, extra_server: &str) -> App {
-    let cfg = config::parse(
-        &config_text(&upstream.uri(), extra_server),
-        std::path::Path::new("/"),
-    )
-    .unwrap();
+    let cfg = parsed(upstream, extra_server);
     in_process_config(cfg, Arc::new(MemoryStore::new())).await
 }
 
 pub async fn in_process_config(cfg: wxopen_server::ServerConfig, store: Arc<MemoryStore>) -> App {
     let clock = ManualClock::at_unix(T0);
-    let dyn_store: Arc<dyn TokenStore> = store.clone();
-    let service = Server::in_process(
-        cfg,
-        ServerOptions::default()
-            .store(dyn_store)
-            .clock(Arc::new(clock.clone()))
-            .tune(|c| {
-                c.with_retry(RetryPolicy::immediate(1))
-                    .with_timeouts(Duration::from_secs(2), Duration::from_secs(1))
-            }),
-    )
-    .await
-    .unwrap();
+    let service = Server::in_process(cfg, options(store.clone(), &clock))
+        .await
+        .unwrap();
     App {
         clock,
         store,
