@@ -23,6 +23,8 @@ pub struct FaultyStore {
     pub unshared: AtomicBool,
     /// Compare-and-delete always finds the record changed (a writer that always wins).
     pub lose_deletes: AtomicBool,
+    /// A record that cannot be decoded: reads of this key answer a corrupt-store error.
+    pub corrupt: std::sync::Mutex<Option<StoreKey>>,
 }
 
 impl FaultyStore {
@@ -43,10 +45,25 @@ impl TokenStore for FaultyStore {
     fn is_shared(&self) -> bool {
         !self.unshared.load(Ordering::SeqCst)
     }
+    fn list_authorizers<'a>(
+        &'a self,
+        component_appid: &'a str,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+        self.inner.list_authorizers(component_appid, after, limit)
+    }
     fn get<'a>(
         &'a self,
         key: &'a StoreKey,
     ) -> BoxFuture<'a, Result<Option<Versioned>, StoreError>> {
+        if self.corrupt.lock().unwrap().as_ref() == Some(key) {
+            return Box::pin(async {
+                Err(StoreError::corrupt(
+                    "record: value format 2 is not the format 1 this code reads",
+                ))
+            });
+        }
         self.inner.get(key)
     }
     fn compare_and_set<'a>(
