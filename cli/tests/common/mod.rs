@@ -5,6 +5,8 @@
 //! `wxopen_fake::harness`, shared with `wxopen demo` and the server's tests.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod redis;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
