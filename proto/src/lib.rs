@@ -39,6 +39,7 @@
 //! | [`token_machine`] | `(now, stored record, cell) → decision` for every token kind |
 //! | [`code_exchange`] | one exchange per authorization code across instances |
 //! | [`record_machine`] | `apply(current, event, now) → update` for authorizer records |
+//! | [`delivery`] | the event plane's delivery rules: backoff, dead letters, per-account order |
 //!
 //! The crate needs `std` for XML (`quick-xml`) and URLs (`url`); the crypto below it
 //! (`wxopen-core`) is `no_std`.
@@ -52,6 +53,7 @@ pub mod auth_url;
 pub mod authorization;
 pub mod code_exchange;
 pub mod cooldown;
+pub mod delivery;
 pub mod errcode;
 pub mod error;
 pub mod event;
