@@ -66,6 +66,7 @@
 //! | [`xml`], [`event`], [`push`] | push parsing: [`parse_component_event`], [`PushQuery`] |
 //! | [`message`] | messages of authorized accounts: [`parse_authorizer_message`], passive replies |
 //! | [`store`], [`memory_store`] | [`TokenStore`] and [`MemoryStore`] |
+//! | [`store::event_log`], [`memory_event_log`] | [`EventLog`](store::EventLog) and [`MemoryEventLog`] |
 //! | [`hooks`] | [`ClientEvent`] notifications |
 //! | [`health`] | [`ComponentHealth`]: is a fresh ticket stored? |
 //! | [`error`] | [`Error`] |
@@ -89,6 +90,7 @@ pub mod config;
 mod engine;
 pub mod hooks;
 pub mod jitter;
+pub mod memory_event_log;
 pub mod memory_store;
 pub mod message;
 pub mod replay;
@@ -119,6 +121,7 @@ pub use event::{parse_component_event, AuthorizationGrant, ComponentEvent};
 pub use health::ComponentHealth;
 pub use hooks::{ApiObserver, ClientEvent};
 pub use jitter::{FixedJitter, JitterSource, RandomJitter};
+pub use memory_event_log::MemoryEventLog;
 pub use memory_store::MemoryStore;
 pub use message::{parse_authorizer_message, AuthorizerMessage, MsgType};
 pub use push::{PushAck, PushQuery, SUCCESS_REPLY};

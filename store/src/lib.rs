@@ -26,6 +26,9 @@
 //! | `RedisStore` | many instances on many hosts, Redis Cluster | `redis`, `redis-tls`, `cluster` |
 //! | [`wxopen_client::MemoryStore`] | tests; loses everything on exit | (in `wxopen-client`) |
 //!
+//! [`SqliteEventLog`] keeps the event plane's log in the same file (group commit: concurrent
+//! appends share one fsync) and passes [`wxopen_client::store::check_event_log_contract`].
+//!
 //! Every store passes [`wxopen_client::store::check_store_contract`]. [`open_store`] picks one
 //! from a URL, for config files. See the crate README for what survives what.
 //!
@@ -47,6 +50,8 @@ mod open_error;
 mod redis_store;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(feature = "sqlite")]
+mod sqlite_events;
 
 pub use open::open_store;
 pub use open_error::OpenError;
@@ -54,6 +59,8 @@ pub use open_error::OpenError;
 pub use redis_store::{RedisOptions, RedisStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore, SCHEMA_VERSION};
+#[cfg(feature = "sqlite")]
+pub use sqlite_events::{EventLogOptions, EventLogStats, SqliteEventLog, MAX_GROUP};
 pub use wxopen_client::TokenStore;
 
 /// The value format version written inside every stored value's JSON envelope.

@@ -15,7 +15,7 @@ use wxopen_client::{
 use crate::codec;
 
 /// The schema version this code creates and the newest it opens.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Forward migrations: `MIGRATIONS[n]` takes a database from schema version `n` to `n + 1`.
 /// Each runs inside the `BEGIN IMMEDIATE` transaction that records the new version.
@@ -43,6 +43,36 @@ const MIGRATIONS: &[&str] = &[
          expires_at_ms INTEGER NOT NULL
      ) WITHOUT ROWID;
      CREATE INDEX wxopen_claims_by_expiry ON wxopen_claims (expires_at_ms);",
+    // v2 → v3: the event log (`SqliteEventLog`): events with their delivery state, and the
+    // counters of log ids and per-account sequences (never reused after a prune).
+    "CREATE TABLE wxopen_events (
+         component      TEXT NOT NULL,
+         id             INTEGER NOT NULL,
+         sequence       INTEGER NOT NULL,
+         authorizer     TEXT NOT NULL,
+         delivery_id    TEXT NOT NULL,
+         kind           TEXT NOT NULL,
+         create_time    INTEGER NOT NULL,
+         received_at_ms INTEGER NOT NULL,
+         fields         TEXT NOT NULL,
+         state          TEXT NOT NULL,
+         attempts       INTEGER NOT NULL,
+         at_ms          INTEGER NOT NULL,
+         reason         TEXT,
+         reply          TEXT,
+         PRIMARY KEY (component, id)
+     ) WITHOUT ROWID;
+     CREATE UNIQUE INDEX wxopen_events_by_delivery_id ON wxopen_events (component, delivery_id);
+     CREATE INDEX wxopen_events_open ON wxopen_events (component, authorizer, id)
+         WHERE state IN ('pending', 'in_flight');
+     CREATE INDEX wxopen_events_settled ON wxopen_events (component, at_ms)
+         WHERE state IN ('delivered', 'dead');
+     CREATE TABLE wxopen_event_counters (
+         component  TEXT NOT NULL,
+         authorizer TEXT NOT NULL,
+         last       INTEGER NOT NULL,
+         PRIMARY KEY (component, authorizer)
+     ) WITHOUT ROWID;",
 ];
 
 /// How many expired claims one `claim_once` removes (more than it adds, so the table stays
@@ -180,7 +210,7 @@ fn ttl_ms(ttl: Duration) -> i64 {
 }
 
 /// Maps a SQLite error met while using an open store.
-fn op_err(what: &str, e: rusqlite::Error) -> StoreError {
+pub(crate) fn op_err(what: &str, e: rusqlite::Error) -> StoreError {
     let kind = match e.sqlite_error_code() {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreErrorKind::Unavailable,
         Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StoreErrorKind::Corrupt,
@@ -206,7 +236,7 @@ fn sqlite_message(e: &rusqlite::Error) -> String {
 }
 
 /// Maps a SQLite error met while opening `path`.
-fn open_err(path: &Path, e: rusqlite::Error) -> StoreError {
+pub(crate) fn open_err(path: &Path, e: rusqlite::Error) -> StoreError {
     let shown = path.display();
     match e.sqlite_error_code() {
         Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => StoreError::corrupt(format!(

@@ -400,6 +400,10 @@ async fn listing_pages_through_every_authorizer_of_one_component_only() {
     );
 }
 
+/// Turns a new file back into what schema 1 created: no claims (v2), no event log (v3).
+const SCHEMA_1: &str = "DROP TABLE wxopen_claims; DROP TABLE wxopen_events; \
+                        DROP TABLE wxopen_event_counters; UPDATE wxopen_schema SET version = 1;";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_schema_1_file_is_migrated_and_keeps_its_records() {
     let dir = tempfile::tempdir().unwrap();
@@ -409,8 +413,7 @@ async fn a_schema_1_file_is_migrated_and_keeps_its_records() {
     {
         // Turn the new file back into what schema 1 created, with one record in it.
         let conn = rusqlite_conn(&path);
-        conn.execute_batch("DROP TABLE wxopen_claims; UPDATE wxopen_schema SET version = 1;")
-            .unwrap();
+        conn.execute_batch(SCHEMA_1).unwrap();
     }
     let v = {
         let s = SqliteStore::open(&path).unwrap();
@@ -425,8 +428,7 @@ async fn a_schema_1_file_is_migrated_and_keeps_its_records() {
     };
     {
         let conn = rusqlite_conn(&path);
-        conn.execute_batch("DROP TABLE wxopen_claims; UPDATE wxopen_schema SET version = 1;")
-            .unwrap();
+        conn.execute_batch(SCHEMA_1).unwrap();
     }
     let s = SqliteStore::open(&path).unwrap();
     let got = s.get(&key).await.unwrap().unwrap();
@@ -444,6 +446,13 @@ async fn a_schema_1_file_is_migrated_and_keeps_its_records() {
         .query_row("SELECT version FROM wxopen_schema", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, wxopen_store::SCHEMA_VERSION);
+    let events: i64 = conn
+        .query_row("SELECT count(*) FROM wxopen_events", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        events, 0,
+        "the event log's tables were created by the migration"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

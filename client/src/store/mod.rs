@@ -16,6 +16,9 @@
 //! [`StoredValue::expires_at_hint`] tells a backend when a record may be dropped (never for a
 //! refresh token). Run [`check_store_contract`] in the backend's own tests.
 //!
+//! The event log ([`EventLog`], [`event_log`]) is the second port: the durable log of pushes
+//! and messages the event plane delivers from; run [`check_event_log_contract`] on a backend.
+//!
 //! `wxopen-store` ships SQLite and Redis backends; [`crate::MemoryStore`] keeps everything in
 //! process memory and loses it on exit.
 //!
@@ -23,9 +26,13 @@
 //! re-exported here.
 
 mod contract;
+mod event_contract;
+pub mod event_log;
 mod port;
 
 pub use wxopen_proto::records::*;
 
 pub use contract::check_store_contract;
+pub use event_contract::{check_event_log_contract, sample_event};
+pub use event_log::{Appended, EventFilter, EventLog, LoggedEvent, NewEvent};
 pub use port::{BoxFuture, TokenStore};
