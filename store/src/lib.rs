@@ -47,6 +47,8 @@ mod codec;
 mod open;
 mod open_error;
 #[cfg(feature = "redis")]
+mod redis_events;
+#[cfg(feature = "redis")]
 mod redis_store;
 #[cfg(feature = "sqlite")]
 mod sqlite;
@@ -55,6 +57,8 @@ mod sqlite_events;
 
 pub use open::open_store;
 pub use open_error::OpenError;
+#[cfg(feature = "redis")]
+pub use redis_events::RedisEventLog;
 #[cfg(feature = "redis")]
 pub use redis_store::{RedisOptions, RedisStore};
 #[cfg(feature = "sqlite")]

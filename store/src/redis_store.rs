@@ -328,7 +328,7 @@ impl RedisStore {
         self.query(&cmd, "ping").await.map(|_| ())
     }
 
-    async fn query(&self, cmd: &redis::Cmd, op: &str) -> Result<Value, StoreError> {
+    pub(crate) async fn query(&self, cmd: &redis::Cmd, op: &str) -> Result<Value, StoreError> {
         let fut = async {
             match &self.conn {
                 Conn::Single(c) => cmd.query_async::<Value>(&mut c.clone()).await,
@@ -339,7 +339,7 @@ impl RedisStore {
         self.bounded(fut, op).await
     }
 
-    async fn invoke(
+    pub(crate) async fn invoke(
         &self,
         inv: &redis::ScriptInvocation<'_>,
         op: &str,
