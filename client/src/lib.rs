@@ -66,6 +66,7 @@
 //! | [`xml`], [`event`], [`push`] | push parsing: [`parse_component_event`], [`PushQuery`] |
 //! | [`message`] | messages of authorized accounts: [`parse_authorizer_message`], passive replies |
 //! | [`store`], [`memory_store`] | [`TokenStore`] and [`MemoryStore`] |
+//! | [`delivery`] | the delivery worker: an account's events to the host at least once, in order |
 //! | [`store::event_log`], [`memory_event_log`] | [`EventLog`](store::EventLog) and [`MemoryEventLog`] |
 //! | [`hooks`] | [`ClientEvent`] notifications |
 //! | [`health`] | [`ComponentHealth`]: is a fresh ticket stored? |
@@ -87,6 +88,7 @@ pub mod api;
 pub mod clock;
 mod component;
 pub mod config;
+pub mod delivery;
 mod engine;
 pub mod hooks;
 pub mod jitter;

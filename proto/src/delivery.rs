@@ -38,6 +38,27 @@ pub struct DeliveryPolicy {
     pub visibility: Duration,
 }
 
+impl DeliveryPolicy {
+    /// Sets [`DeliveryPolicy::max_age`].
+    pub fn max_age(mut self, age: Duration) -> Self {
+        self.max_age = age;
+        self
+    }
+
+    /// Sets [`DeliveryPolicy::first_retry`] and [`DeliveryPolicy::max_retry`].
+    pub fn retry(mut self, first: Duration, max: Duration) -> Self {
+        self.first_retry = first;
+        self.max_retry = max.max(first);
+        self
+    }
+
+    /// Sets [`DeliveryPolicy::visibility`].
+    pub fn visibility(mut self, d: Duration) -> Self {
+        self.visibility = d;
+        self
+    }
+}
+
 impl Default for DeliveryPolicy {
     fn default() -> Self {
         Self {

@@ -157,6 +157,31 @@ pub struct EventFilter {
 }
 
 impl EventFilter {
+    /// Only events of `authorizer`.
+    pub fn authorizer(mut self, authorizer: impl Into<String>) -> Self {
+        self.authorizer = Some(authorizer.into());
+        self
+    }
+
+    /// Only events of `kind`.
+    pub fn kind(mut self, kind: impl Into<String>) -> Self {
+        self.kind = Some(kind.into());
+        self
+    }
+
+    /// Only events in `state` (`pending`, `in_flight`, `delivered`, `dead`).
+    pub fn state(mut self, state: impl Into<String>) -> Self {
+        self.state = Some(state.into());
+        self
+    }
+
+    /// Only events received in `since_ms..until_ms` (Unix ms; either end open).
+    pub fn received(mut self, since_ms: Option<u64>, until_ms: Option<u64>) -> Self {
+        self.since_ms = since_ms;
+        self.until_ms = until_ms;
+        self
+    }
+
     /// `true` when `e` passes the filter.
     pub fn matches(&self, e: &LoggedEvent) -> bool {
         self.authorizer

@@ -1,0 +1,342 @@
+//! The event plane's driver: [`DeliveryWorker`] sends a component's logged events to the host
+//! through an [`EventSink`] (the server's webhook), at least once and in order per account,
+//! executing the pure rules of [`wxopen_proto::delivery`] over an [`EventLog`]: claim an
+//! account's oldest open event with a compare-and-set (so one instance sends it), send it,
+//! settle it with another compare-and-set. Time, sleep and jitter are injected ports.
+//!
+//! ```
+//! # async fn run() -> Result<(), wxopen_client::StoreError> {
+//! use std::sync::Arc;
+//! use wxopen_client::delivery::{DeliveryWorker, EventSink, Sent};
+//! use wxopen_client::store::{BoxFuture, EventLog, LoggedEvent};
+//! use wxopen_client::wxopen_proto::delivery::Attempt;
+//! use wxopen_client::MemoryEventLog;
+//!
+//! #[derive(Debug)]
+//! struct Print;
+//! impl EventSink for Print {
+//!     fn deliver<'a>(&'a self, e: &'a LoggedEvent, sent: Sent) -> BoxFuture<'a, Attempt> {
+//!         println!("{} #{} attempt {}", e.event.kind, e.sequence, sent.attempt);
+//!         Box::pin(async { Attempt::Delivered })
+//!     }
+//! }
+//!
+//! let log: Arc<dyn EventLog> = Arc::new(MemoryEventLog::new());
+//! let worker = DeliveryWorker::new("wx_component_appid", log, Arc::new(Print));
+//! let pass = worker.run_once().await?;
+//! assert_eq!(pass.sent, 0);
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{watch, Notify};
+use wxopen_proto::delivery::{self, Attempt, DeliveryPolicy};
+
+use crate::clock::{Clock, SystemClock};
+use crate::jitter::{JitterSource, RandomJitter};
+use crate::store::event_log::{EventLog, LoggedEvent};
+use crate::store::{BoxFuture, StoreError};
+
+/// What an attempt tells the sink besides the event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Sent {
+    /// This attempt's number (1 for the first).
+    pub attempt: u32,
+    /// `true` when the host's answer can no longer become the passive reply to WeChat.
+    pub late: bool,
+}
+
+/// Where events go: the host's webhook, a queue… One call is one attempt; the sink bounds its
+/// own time (a timeout is [`Attempt::Failed`]).
+pub trait EventSink: Send + Sync + fmt::Debug {
+    /// Sends `event` once.
+    fn deliver<'a>(&'a self, event: &'a LoggedEvent, sent: Sent) -> BoxFuture<'a, Attempt>;
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Pass {
+    /// Attempts made.
+    pub sent: usize,
+    /// Events the host acknowledged.
+    pub delivered: usize,
+    /// Attempts that failed (the event waits for its backoff).
+    pub failed: usize,
+    /// Events that became dead letters.
+    pub dead: usize,
+    /// Claims another instance won, or settlements it had already made.
+    pub lost_races: usize,
+    /// The earliest time (Unix ms) a head that was not due becomes due.
+    pub next_due_ms: Option<u64>,
+}
+
+/// Sends one component's events to a sink (see the module docs).
+pub struct DeliveryWorker {
+    component: String,
+    log: Arc<dyn EventLog>,
+    sink: Arc<dyn EventSink>,
+    policy: DeliveryPolicy,
+    clock: Arc<dyn Clock>,
+    jitter: Arc<dyn JitterSource>,
+    reply_budget: Duration,
+    batch: usize,
+    idle_poll: Duration,
+    wake: Arc<Notify>,
+}
+
+impl fmt::Debug for DeliveryWorker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeliveryWorker")
+            .field("component", &self.component)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DeliveryWorker {
+    /// A worker for `component` with the default policy, the system clock and random jitter.
+    pub fn new(
+        component: impl Into<String>,
+        log: Arc<dyn EventLog>,
+        sink: Arc<dyn EventSink>,
+    ) -> Self {
+        Self {
+            component: component.into(),
+            log,
+            sink,
+            policy: DeliveryPolicy::default(),
+            clock: Arc::new(SystemClock),
+            jitter: Arc::new(RandomJitter),
+            reply_budget: Duration::from_millis(4_500),
+            batch: 64,
+            idle_poll: Duration::from_secs(1),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Uses `policy` (backoff, maximum age, visibility timeout).
+    pub fn policy(mut self, policy: DeliveryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Uses `clock` for time and sleeps.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Uses `jitter` for the backoff spread.
+    pub fn jitter(mut self, jitter: Arc<dyn JitterSource>) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// After this long from receipt, an event's answer can no longer be the passive reply
+    /// (`late`; default 4.5 s, inside WeChat's 5 s).
+    pub fn reply_budget(mut self, budget: Duration) -> Self {
+        self.reply_budget = budget;
+        self
+    }
+
+    /// Most accounts served per pass, concurrently (default 64).
+    pub fn batch(mut self, n: usize) -> Self {
+        self.batch = n.max(1);
+        self
+    }
+
+    /// Longest sleep between passes when nothing is due (default 1 s; another instance may
+    /// have appended meanwhile).
+    pub fn idle_poll(mut self, d: Duration) -> Self {
+        self.idle_poll = d;
+        self
+    }
+
+    /// A handle that wakes the running worker at once (call it after an append).
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// One pass: each account's oldest open event that is due is claimed, sent and settled,
+    /// the accounts concurrently.
+    ///
+    /// # Errors
+    /// The log's error when its heads cannot be read; errors of single events are counted as
+    /// lost races or left for the next pass.
+    pub async fn run_once(&self) -> Result<Pass, StoreError> {
+        let heads = self.log.heads(&self.component, self.batch).await?;
+        let now = self.clock.unix_millis();
+        let mut pass = Pass::default();
+        let mut sends = Vec::new();
+        for head in heads {
+            match delivery::claim(&head.state, now, &self.policy) {
+                Some(claimed) => sends.push(self.attempt(head, claimed)),
+                None => {
+                    let due = match head.state {
+                        delivery::DeliveryState::Pending { next_at_ms, .. } => Some(next_at_ms),
+                        delivery::DeliveryState::InFlight { until_ms, .. } => Some(until_ms),
+                        _ => None,
+                    };
+                    pass.next_due_ms = min_opt(pass.next_due_ms, due);
+                }
+            }
+        }
+        for outcome in join_all(sends).await {
+            match outcome {
+                Step::Lost => pass.lost_races += 1,
+                Step::Settled {
+                    outcome,
+                    dead,
+                    next,
+                } => {
+                    pass.sent += 1;
+                    match outcome {
+                        Attempt::Delivered => pass.delivered += 1,
+                        _ if dead => {
+                            pass.failed += 1;
+                            pass.dead += 1;
+                        }
+                        _ => pass.failed += 1,
+                    }
+                    pass.next_due_ms = min_opt(pass.next_due_ms, next);
+                }
+            }
+        }
+        Ok(pass)
+    }
+
+    async fn attempt(&self, head: LoggedEvent, claimed: delivery::DeliveryState) -> Step {
+        let c = &self.component;
+        match self.log.transition(c, head.id, &head.state, &claimed).await {
+            Ok(true) => {}
+            Ok(false) => return Step::Lost,
+            Err(e) => {
+                tracing::warn!(component = %c, id = head.id, error = %e, "event log: cannot claim an event; retried next pass");
+                return Step::Lost;
+            }
+        }
+        let attempt = match claimed {
+            delivery::DeliveryState::InFlight { attempts, .. } => attempts,
+            _ => 1,
+        };
+        let late = delivery::is_late(
+            head.event.received_at_ms,
+            self.clock.unix_millis(),
+            self.reply_budget,
+        );
+        let outcome = self.sink.deliver(&head, Sent { attempt, late }).await;
+        let now = self.clock.unix_millis();
+        let settled = delivery::settle(
+            &claimed,
+            outcome,
+            head.event.received_at_ms,
+            now,
+            &self.policy,
+            self.jitter.unit(),
+        );
+        let dead = matches!(settled, delivery::DeliveryState::Dead { .. });
+        let next = match settled {
+            delivery::DeliveryState::Pending { next_at_ms, .. } => Some(next_at_ms),
+            _ => Some(now),
+        };
+        match self.log.transition(c, head.id, &claimed, &settled).await {
+            Ok(true) => {
+                if dead {
+                    tracing::warn!(component = %c, id = head.id, kind = %head.event.kind, attempts = attempt, "event became a dead letter (not delivered within the maximum age)");
+                }
+                Step::Settled {
+                    outcome,
+                    dead,
+                    next,
+                }
+            }
+            // Its visibility ran out and another worker took it over: that one settles it.
+            Ok(false) => Step::Lost,
+            Err(e) => {
+                tracing::warn!(component = %c, id = head.id, error = %e, "event log: cannot settle an event; it is sent again after its visibility timeout");
+                Step::Lost
+            }
+        }
+    }
+
+    /// Runs passes until `stop` turns `true`: after a pass that sent something, at once;
+    /// otherwise it sleeps until the next head is due, a waker call, or `idle_poll`.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let pass = match self.run_once().await {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(component = %self.component, error = %e, "event log unreadable; delivery retried shortly");
+                    Pass::default()
+                }
+            };
+            if pass.sent > 0 || pass.lost_races > 0 {
+                continue;
+            }
+            let now = self.clock.unix_millis();
+            let wait = pass
+                .next_due_ms
+                .map(|t| Duration::from_millis(t.saturating_sub(now)))
+                .unwrap_or(self.idle_poll)
+                .min(self.idle_poll);
+            tokio::select! {
+                () = self.clock.sleep(wait) => {}
+                () = self.wake.notified() => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+}
+
+enum Step {
+    Lost,
+    Settled {
+        outcome: Attempt,
+        dead: bool,
+        next: Option<u64>,
+    },
+}
+
+fn min_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+/// Polls every future on this task until all are done.
+async fn join_all<F: std::future::Future>(futs: Vec<F>) -> Vec<F::Output> {
+    let mut futs: Vec<_> = futs.into_iter().map(|f| Some(Box::pin(f))).collect();
+    let mut outs: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (slot, out) in futs.iter_mut().zip(outs.iter_mut()) {
+            if let Some(f) = slot {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => {
+                        *out = Some(v);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outs.into_iter().flatten().collect()
+}
