@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use wxopen_client::{MemoryStore, TokenStore};
+use wxopen_client::store::EventLog;
+use wxopen_client::{MemoryEventLog, MemoryStore, TokenStore};
 
 use crate::open_error::OpenError;
 
@@ -84,4 +85,60 @@ async fn open_redis(scheme: &str, _url: &str) -> Result<Arc<dyn TokenStore>, Ope
             _ => "redis",
         },
     })
+}
+
+/// A token store and the event log beside it, opened from one URL ([`open_stores`]).
+#[derive(Debug, Clone)]
+pub struct Stores {
+    /// Tickets, tokens, leases and claims.
+    pub tokens: Arc<dyn TokenStore>,
+    /// The event plane's log: in the same SQLite file, the same Redis (and key prefix), or
+    /// process memory for `memory:`.
+    pub events: Arc<dyn EventLog>,
+}
+
+/// Opens the store of `url` (as [`open_store`]) and its event log: a
+/// [`SqliteEventLog`](crate::SqliteEventLog) in the same file, a
+/// `RedisEventLog` on the same connection, or a [`MemoryEventLog`].
+///
+/// # Errors
+/// As [`open_store`].
+pub async fn open_stores(url: &str) -> Result<Stores, OpenError> {
+    let trimmed = url.trim();
+    let scheme = trimmed
+        .split_once(':')
+        .map(|(s, _)| s.to_ascii_lowercase())
+        .unwrap_or_default();
+    match scheme.as_str() {
+        #[cfg(feature = "sqlite")]
+        "sqlite" => {
+            let rest = &trimmed["sqlite:".len()..];
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            if path.is_empty() {
+                return Err(OpenError::BadUrl {
+                    reason: "sqlite: URL without a path".into(),
+                });
+            }
+            let store =
+                crate::SqliteStore::open_async(path.to_owned(), crate::SqliteOptions::default())
+                    .await?;
+            let events = crate::SqliteEventLog::open(&store, crate::EventLogOptions::default())?;
+            Ok(Stores {
+                tokens: Arc::new(store),
+                events: Arc::new(events),
+            })
+        }
+        #[cfg(feature = "redis")]
+        s @ ("redis" | "rediss" | "redis+cluster") => {
+            let store = crate::redis_store::open_redis(s, trimmed).await?;
+            Ok(Stores {
+                events: Arc::new(crate::RedisEventLog::new(store.clone())),
+                tokens: Arc::new(store),
+            })
+        }
+        _ => Ok(Stores {
+            tokens: open_store(url).await?,
+            events: Arc::new(MemoryEventLog::new()),
+        }),
+    }
 }

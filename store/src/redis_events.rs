@@ -151,7 +151,10 @@ fn decode_event(items: &[Value]) -> Result<Option<LoggedEvent>, StoreError> {
         .and_then(|t| decode_state(&t))
         .ok_or_else(|| bad("unreadable state"))?;
     let reply = items.get(2).and_then(text);
-    let id = items.get(3).and_then(int).ok_or_else(|| bad("event without an id"))?;
+    let id = items
+        .get(3)
+        .and_then(int)
+        .ok_or_else(|| bad("event without an id"))?;
     let sequence = items
         .get(4)
         .and_then(int)

@@ -848,6 +848,11 @@ impl TokenStore for RedisStore {
 
 /// [`crate::open_store`] for `redis://`, `rediss://` and `redis+cluster://` URLs.
 pub(crate) async fn open_url(scheme: &str, url: &str) -> Result<Arc<dyn TokenStore>, OpenError> {
+    Ok(Arc::new(open_redis(scheme, url).await?))
+}
+
+/// The [`RedisStore`] of a `redis://`, `rediss://` or `redis+cluster://` URL.
+pub(crate) async fn open_redis(scheme: &str, url: &str) -> Result<RedisStore, OpenError> {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (url, None),
@@ -884,14 +889,13 @@ pub(crate) async fn open_url(scheme: &str, url: &str) -> Result<Arc<dyn TokenSto
                     reason: format!("{scheme}:// URL without a host"),
                 });
             }
-            let store = RedisStore::connect(&rebuilt, options).await?;
-            Ok(Arc::new(store))
+            Ok(RedisStore::connect(&rebuilt, options).await?)
         }
     }
 }
 
 #[cfg(feature = "cluster")]
-async fn open_cluster(url: &str, options: RedisOptions) -> Result<Arc<dyn TokenStore>, OpenError> {
+async fn open_cluster(url: &str, options: RedisOptions) -> Result<RedisStore, OpenError> {
     let rest = url
         .strip_prefix("redis+cluster://")
         .ok_or_else(|| OpenError::BadUrl {
@@ -917,11 +921,11 @@ async fn open_cluster(url: &str, options: RedisOptions) -> Result<Arc<dyn TokenS
         });
     }
     let refs: Vec<&str> = nodes.iter().map(String::as_str).collect();
-    Ok(Arc::new(RedisStore::connect_cluster(&refs, options).await?))
+    Ok(RedisStore::connect_cluster(&refs, options).await?)
 }
 
 #[cfg(not(feature = "cluster"))]
-async fn open_cluster(_url: &str, _o: RedisOptions) -> Result<Arc<dyn TokenStore>, OpenError> {
+async fn open_cluster(_url: &str, _o: RedisOptions) -> Result<RedisStore, OpenError> {
     Err(OpenError::FeatureDisabled {
         scheme: "redis+cluster".into(),
         feature: "cluster",

@@ -170,3 +170,28 @@ async fn join_all<F: std::future::Future>(futs: impl IntoIterator<Item = F>) -> 
     .await;
     outs.into_iter().map(Option::unwrap).collect()
 }
+
+/// `open_stores` gives the token store and, beside it, the event log of the same file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_stores_puts_the_event_log_in_the_stores_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("both.db").display());
+    let e = sample_event("wxc", "wxa", "m", 1_700_000_000_000);
+    {
+        let stores = wxopen_store::open_stores(&url).await.unwrap();
+        assert!(matches!(
+            stores.events.append(&e).await.unwrap(),
+            Appended::New { .. }
+        ));
+    }
+    let stores = wxopen_store::open_stores(&url).await.unwrap();
+    assert!(matches!(
+        stores.events.append(&e).await.unwrap(),
+        Appended::Duplicate(_)
+    ));
+    let memory = wxopen_store::open_stores("memory:").await.unwrap();
+    assert!(matches!(
+        memory.events.append(&e).await.unwrap(),
+        Appended::New { .. }
+    ));
+}
