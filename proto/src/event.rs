@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::error::PushError;
+use crate::notice::{NoticeKind, PlatformNotice};
 use crate::secret::{AuthorizationCode, ComponentVerifyTicket, PreAuthCode};
 use crate::xml::{parse_flat, FlatXml};
 
@@ -73,6 +74,8 @@ pub enum ComponentEvent {
         /// redacted in `Debug` except [`FAST_REGISTER_PUBLIC_INFO`].
         info: BTreeMap<String, String>,
     },
+    /// A registration, verification or filing notice (see [`crate::notice`]).
+    Notice(PlatformNotice),
     /// Any other `InfoType`; never fails the push.
     Unknown {
         /// The `InfoType` (empty if absent).
@@ -155,6 +158,7 @@ impl fmt::Debug for ComponentEvent {
                 .field("msg", msg)
                 .field("info", &RedactedInfo(info))
                 .finish(),
+            ComponentEvent::Notice(n) => f.debug_tuple("Notice").field(n).finish(),
             ComponentEvent::Unknown { info_type, raw } => f
                 .debug_struct("Unknown")
                 .field("info_type", info_type)
@@ -173,6 +177,7 @@ impl ComponentEvent {
             ComponentEvent::UpdateAuthorized(_) => "updateauthorized",
             ComponentEvent::Unauthorized { .. } => "unauthorized",
             ComponentEvent::NotifyThirdFastRegister { .. } => "notify_third_fasteregister",
+            ComponentEvent::Notice(n) => n.kind.info_type(),
             ComponentEvent::Unknown { info_type, .. } => info_type,
         }
     }
@@ -184,6 +189,7 @@ impl ComponentEvent {
             | ComponentEvent::Unauthorized { app_id, .. }
             | ComponentEvent::NotifyThirdFastRegister { app_id, .. } => Some(app_id),
             ComponentEvent::Authorized(g) | ComponentEvent::UpdateAuthorized(g) => Some(&g.app_id),
+            ComponentEvent::Notice(n) => Some(&n.app_id),
             ComponentEvent::Unknown { .. } => None,
         }
     }
@@ -266,9 +272,17 @@ pub fn parse_component_event(xml: &[u8]) -> Result<ComponentEvent, PushError> {
                 .filter_map(|(k, v)| k.strip_prefix("info/").map(|k| (k.to_owned(), v.clone())))
                 .collect(),
         },
-        other => ComponentEvent::Unknown {
-            info_type: other.to_owned(),
-            raw: String::from_utf8_lossy(xml).into_owned(),
+        other => match NoticeKind::from_info_type(other) {
+            Some(kind) => ComponentEvent::Notice(PlatformNotice {
+                kind,
+                app_id: x.get("AppId").map(str::trim).unwrap_or("").to_owned(),
+                create_time: optional_number(&x, "CreateTime")?.unwrap_or(0),
+                fields: x.fields,
+            }),
+            None => ComponentEvent::Unknown {
+                info_type: other.to_owned(),
+                raw: String::from_utf8_lossy(xml).into_owned(),
+            },
         },
     })
 }
@@ -348,6 +362,45 @@ mod tests {
         assert!(auth_code.is_some());
         assert_eq!(info.get("code").map(String::as_str), Some("123"));
         assert_eq!(info.len(), 6);
+    }
+
+    #[test]
+    fn notices_keep_every_field_in_order_and_redact_in_debug() {
+        for (kind, info_type) in NoticeKind::ALL {
+            let xml = format!(
+                "<xml><AppId>c</AppId><CreateTime>7</CreateTime><InfoType>{info_type}</InfoType><task_id>t1</task_id><list><x>1</x></list><list><x>2</x></list><message>张三 secret</message></xml>"
+            );
+            let e = parse_component_event(xml.as_bytes()).unwrap();
+            assert_eq!(e.info_type(), info_type);
+            let ComponentEvent::Notice(n) = &e else {
+                panic!("{info_type}")
+            };
+            assert_eq!((n.kind, n.app_id.as_str(), n.create_time), (kind, "c", 7));
+            assert_eq!(n.task_id(), Some("t1"));
+            let lists: Vec<&str> = n
+                .fields
+                .iter()
+                .filter(|(k, _)| k == "list/x")
+                .map(|(_, v)| v.as_str())
+                .collect();
+            assert_eq!(lists, ["1", "2"], "repeated siblings kept in order");
+            let d = format!("{e:?}");
+            assert!(!d.contains("secret") && d.contains("t1"), "{d}");
+        }
+        let e = parse_component_event(b"<xml><AppId>c</AppId><InfoType>notify_icpfiling_verify_result</InfoType><verify_appid>wxv</verify_appid><result>3</result></xml>").unwrap();
+        let ComponentEvent::Notice(n) = e else {
+            panic!()
+        };
+        assert_eq!(
+            (n.account(), n.result(), n.create_time),
+            (Some("wxv"), Some(3), 0)
+        );
+        assert_eq!(
+            parse_component_event(
+                b"<xml><InfoType>notify_3rd_wxa_auth</InfoType><CreateTime>x</CreateTime></xml>"
+            ),
+            Err(PushError::InvalidField("CreateTime"))
+        );
     }
 
     #[test]

@@ -32,8 +32,8 @@
 //! | [`errcode`], [`error`] | errcode classes, [`Error`], [`PushError`] |
 //! | [`api`], [`api_call`] | endpoints, URL building, typed bodies, [`api::parse_response`], generic calls |
 //! | [`auth_url`], [`authorization`] | authorization links, [`AuthCallback`] (the typed redirect) |
-//! | [`xml`], [`event`], [`push`] | push parsing: [`parse_component_event`], [`PushQuery`] |
-//! | [`message`], [`passive`] | messages of authorized accounts, passive replies |
+//! | [`xml`], [`event`], [`notice`], [`push`] | push parsing: [`parse_component_event`] (typed notices too), [`PushQuery`] |
+//! | [`message`], [`passive`], [`wxa_event`] | messages of authorized accounts, passive replies, typed mini-program events |
 //! | [`release_check`] | the 全网发布 check as a pure decision |
 //! | [`records`], [`health`] | store keys and records, [`ComponentHealth`] |
 //! | [`token_machine`] | `(now, stored record, cell) → decision` for every token kind |
@@ -59,6 +59,7 @@ pub mod error;
 pub mod event;
 pub mod health;
 pub mod message;
+pub mod notice;
 pub mod passive;
 pub mod push;
 pub mod record_machine;
@@ -68,6 +69,7 @@ pub mod retry;
 pub mod secret;
 pub mod token_machine;
 pub mod tokens;
+pub mod wxa_event;
 pub mod xml;
 
 pub use api_call::ApiCall;
