@@ -526,6 +526,43 @@ impl FakeWeChat {
         self.seal_message(authorizer_appid, &user_name, openid, plaintext)
     }
 
+    /// An event of an authorized account (`MsgType` `event`) pushed to the message URL, as
+    /// `weapp_audit_success`, `wxa_nickname_audit` or an official-account event: `Event` then
+    /// `fields` as `<name><![CDATA[value]]></name>` (a value starting with `<` is raw XML
+    /// content); the sender is WeChat's system account `openid`.
+    pub fn push_message_event(
+        &self,
+        authorizer_appid: &str,
+        openid: &str,
+        event: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<Push, FakeError> {
+        let now = self.now_unix();
+        let user_name = self
+            .shared
+            .lock()
+            .platform
+            .authorizer_user_name(authorizer_appid)
+            .ok_or_else(|| FakeError::UnknownAuthorizer(authorizer_appid.to_owned()))?;
+        let mut plaintext = format!(
+            "<xml><ToUserName>{}</ToUserName><FromUserName>{}</FromUserName><CreateTime>{now}</CreateTime><MsgType>{}</MsgType><Event>{}</Event>",
+            cdata(&user_name),
+            cdata(openid),
+            cdata("event"),
+            cdata(event),
+        );
+        for (name, value) in fields {
+            let value = if value.starts_with('<') {
+                (*value).to_owned()
+            } else {
+                cdata(value)
+            };
+            plaintext.push_str(&format!("<{name}>{value}</{name}>"));
+        }
+        plaintext.push_str("</xml>");
+        self.seal_message(authorizer_appid, &user_name, openid, plaintext)
+    }
+
     /// Encrypts and signs a message of an authorized account as WeChat pushes it: envelope
     /// `ToUserName` = `user_name`, `openid` in the query, timestamp = the fake clock now.
     pub(crate) fn seal_message(

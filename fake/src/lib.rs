@@ -102,6 +102,7 @@ mod push;
 pub mod release_check;
 mod sent;
 mod state;
+pub mod wechat_delivery;
 
 pub use config::FakeConfig;
 pub use counters::{CallRecord, Host, Outcome};
@@ -118,3 +119,4 @@ pub use release_check::{
 };
 pub use sent::SentMessage;
 pub use state::AuthorizerKind;
+pub use wechat_delivery::{deliver_like_wechat, Delivery, RetryPlan};
