@@ -11,7 +11,9 @@ use wxopen_fake::{deliver_like_wechat, FakeWeChat, RetryPlan};
 #[tokio::test]
 async fn an_unanswered_push_is_sent_again_until_acknowledged() {
     let fake = FakeWeChat::start().await.unwrap();
-    let push = fake.push_event("notify_3rd_wxa_auth", &[("taskid", "t1")]).unwrap();
+    let push = fake
+        .push_event("notify_3rd_wxa_auth", &[("taskid", "t1")])
+        .unwrap();
     let receiver = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(503))
@@ -34,7 +36,10 @@ async fn an_unanswered_push_is_sent_again_until_acknowledged() {
         .iter()
         .map(|r| String::from_utf8(r.body.clone()).unwrap())
         .collect();
-    assert!(bodies.iter().all(|b| *b == push.body), "the same push each time");
+    assert!(
+        bodies.iter().all(|b| *b == push.body),
+        "the same push each time"
+    );
 }
 
 #[tokio::test]

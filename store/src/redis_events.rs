@@ -60,6 +60,8 @@ struct Stored {
     create_time: u64,
     received_at_ms: u64,
     fields: Vec<(String, String)>,
+    #[serde(default)]
+    meta: Vec<(String, String)>,
 }
 
 /// `name|attempts|at|reason`.
@@ -170,6 +172,7 @@ fn decode_event(items: &[Value]) -> Result<Option<LoggedEvent>, StoreError> {
             create_time: s.create_time,
             received_at_ms: s.received_at_ms,
             fields: s.fields,
+            meta: s.meta,
         },
         state,
         reply,
@@ -374,6 +377,7 @@ impl EventLog for RedisEventLog {
                 create_time: e.create_time,
                 received_at_ms: e.received_at_ms,
                 fields: e.fields.clone(),
+                meta: e.meta.clone(),
             };
             let json = serde_json::to_string(&template)
                 .map_err(|err| StoreError::new(format!("redis event log: {err}")))?;

@@ -55,6 +55,7 @@ const MIGRATIONS: &[&str] = &[
          create_time    INTEGER NOT NULL,
          received_at_ms INTEGER NOT NULL,
          fields         TEXT NOT NULL,
+         meta           TEXT NOT NULL,
          state          TEXT NOT NULL,
          attempts       INTEGER NOT NULL,
          at_ms          INTEGER NOT NULL,

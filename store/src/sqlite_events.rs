@@ -432,7 +432,7 @@ fn state_from(name: &str, attempts: i64, at: i64, reason: Option<&str>) -> Optio
 }
 
 const COLUMNS: &str = "id, sequence, component, authorizer, delivery_id, kind, create_time, \
-                       received_at_ms, fields, state, attempts, at_ms, reason, reply";
+                       received_at_ms, fields, state, attempts, at_ms, reason, reply, meta";
 
 fn row_event(r: &Row<'_>) -> rusqlite::Result<Result<LoggedEvent, StoreError>> {
     let fields: String = r.get(8)?;
@@ -444,7 +444,11 @@ fn row_event(r: &Row<'_>) -> rusqlite::Result<Result<LoggedEvent, StoreError>> {
             "event log: event {id} has an unknown state"
         ))));
     };
-    let Ok(fields) = serde_json::from_str::<Vec<(String, String)>>(&fields) else {
+    let meta: String = r.get(14)?;
+    let (Ok(fields), Ok(meta)) = (
+        serde_json::from_str::<Vec<(String, String)>>(&fields),
+        serde_json::from_str::<Vec<(String, String)>>(&meta),
+    ) else {
         return Ok(Err(StoreError::corrupt(format!(
             "event log: event {id} has unreadable fields"
         ))));
@@ -460,6 +464,7 @@ fn row_event(r: &Row<'_>) -> rusqlite::Result<Result<LoggedEvent, StoreError>> {
             create_time: to_u64(r.get(6)?),
             received_at_ms: to_u64(r.get(7)?),
             fields,
+            meta,
         },
         state,
         reply: r.get(13)?,
@@ -528,11 +533,13 @@ fn append(conn: &Connection, e: &NewEvent) -> Result<Appended, StoreError> {
     let sequence = next_counter(conn, "wxopen_event_counters", &e.component, &e.authorizer)?;
     let fields = serde_json::to_string(&e.fields)
         .map_err(|err| StoreError::new(format!("event log: fields: {err}")))?;
+    let meta = serde_json::to_string(&e.meta)
+        .map_err(|err| StoreError::new(format!("event log: meta: {err}")))?;
     let (state, attempts, at, reason) = state_columns(&delivery::received(e.received_at_ms));
     conn.execute(
         "INSERT INTO wxopen_events (component, id, sequence, authorizer, delivery_id, kind,
-             create_time, received_at_ms, fields, state, attempts, at_ms, reason)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+             create_time, received_at_ms, fields, state, attempts, at_ms, reason, meta)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         params![
             e.component,
             to_i64(id),
@@ -546,7 +553,8 @@ fn append(conn: &Connection, e: &NewEvent) -> Result<Appended, StoreError> {
             state,
             attempts,
             at,
-            reason
+            reason,
+            meta
         ],
     )
     .map_err(|err| op_err("event log: append", err))?;

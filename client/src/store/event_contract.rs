@@ -37,6 +37,7 @@ pub fn sample_event(component: &str, account: &str, id: &str, at_ms: u64) -> New
             ("Item".to_owned(), "1".to_owned()),
             ("Item".to_owned(), "2".to_owned()),
         ],
+        meta: vec![("authorizer_verified".to_owned(), "true".to_owned())],
     }
 }
 

@@ -39,8 +39,12 @@ pub struct NewEvent {
     pub create_time: u64,
     /// When it was received (Unix milliseconds).
     pub received_at_ms: u64,
-    /// The decrypted fields in document order, repeated siblings and unknown fields kept.
+    /// The decrypted fields in document order, repeated siblings and unknown fields kept
+    /// (credentials such as authorization codes left out by the caller).
     pub fields: Vec<(String, String)>,
+    /// What wxopen adds to the event (e.g. `applied`, `record_version`, `authorizer_verified`),
+    /// as name/value pairs.
+    pub meta: Vec<(String, String)>,
 }
 
 impl fmt::Debug for NewEvent {
@@ -60,6 +64,7 @@ impl fmt::Debug for NewEvent {
                     .map(|(k, _)| k.as_str())
                     .collect::<Vec<_>>(),
             )
+            .field("meta", &self.meta)
             .finish()
     }
 }
@@ -83,9 +88,13 @@ impl NewEvent {
         if self.fields.len() > MAX_EVENT_FIELDS {
             return bad("more than 256 fields");
         }
+        if self.fields.len() + self.meta.len() > MAX_EVENT_FIELDS {
+            return bad("more than 256 fields");
+        }
         let size: usize = self
             .fields
             .iter()
+            .chain(&self.meta)
             .map(|(k, v)| k.len() + v.len())
             .sum::<usize>()
             + self.kind.len()
