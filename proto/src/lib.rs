@@ -32,6 +32,7 @@
 //! | [`errcode`], [`error`] | errcode classes, [`Error`], [`PushError`] |
 //! | [`api`], [`api_call`] | endpoints, URL building, typed bodies, [`api::parse_response`], generic calls |
 //! | [`auth_url`], [`authorization`] | authorization links, [`AuthCallback`] (the typed redirect) |
+//! | [`handoff`], [`state_binding`] | the signed hand-off to the host ([`handoff::Handoff::verify`]), `state` bound to the pre-auth code |
 //! | [`xml`], [`event`], [`push`] | push parsing: [`parse_component_event`], [`PushQuery`] |
 //! | [`message`], [`passive`] | messages of authorized accounts, passive replies |
 //! | [`release_check`] | the 全网发布 check as a pure decision |
@@ -55,6 +56,7 @@ pub mod cooldown;
 pub mod errcode;
 pub mod error;
 pub mod event;
+pub mod handoff;
 pub mod health;
 pub mod message;
 pub mod passive;
@@ -64,6 +66,7 @@ pub mod records;
 pub mod release_check;
 pub mod retry;
 pub mod secret;
+pub mod state_binding;
 pub mod token_machine;
 pub mod tokens;
 pub mod xml;
