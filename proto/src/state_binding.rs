@@ -97,6 +97,15 @@ mod tests {
 
     const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
 
+    /// name, component, value, state, expected.
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+        Result<String, BindingError>,
+    );
+
     #[test]
     fn binding_table() {
         let d = pre_auth_code_digest("preauthcode@@@abc");
@@ -106,7 +115,7 @@ mod tests {
         let v = bind(KEY, "wxc", &d, Some("s1"));
         let none = bind(KEY, "wxc", &d, None);
         let swapped = format!("{other}{}", &v[DIGEST_LEN..]);
-        let cases: Vec<(&str, &str, &str, Option<&str>, Result<String, BindingError>)> = vec![
+        let cases: Vec<Case<'_>> = vec![
             ("as issued", "wxc", &v, Some("s1"), Ok(d.clone())),
             ("no state, as issued", "wxc", &none, None, Ok(d.clone())),
             (
