@@ -350,3 +350,37 @@ async fn a_phone_outside_wechat_gets_both_links_and_wechat_only_h5() {
         "{desktop}"
     );
 }
+
+#[test]
+fn the_hand_off_needs_a_key_of_32_bytes_and_display_names_are_checked() {
+    let upstream_text = |extra: &str| {
+        config_text("http://127.0.0.1:9", "").replacen(
+            &format!("encoding_aes_key = \"{AES_KEY}\"\n"),
+            &format!("encoding_aes_key = \"{AES_KEY}\"\n{extra}"),
+            1,
+        )
+    };
+    let parse = |extra: &str| {
+        wxopen_server::config::parse(&upstream_text(extra), std::path::Path::new("/"))
+    };
+    let e = parse(&format!("authorized_redirect = \"{HOST}\"\n")).unwrap_err();
+    assert_eq!(e.key, "component[0].handoff_key", "{e}");
+    assert!(e.to_string().contains("Handoff::verify"), "{e}");
+    let e = parse(&format!(
+        "authorized_redirect = \"{HOST}\"\nhandoff_key = \"too-short\"\n"
+    ))
+    .unwrap_err();
+    assert_eq!(e.key, "component[0].handoff_key", "{e}");
+    let e = parse("display_name = \"a\\nb\"\n").unwrap_err();
+    assert_eq!(e.key, "component[0].display_name", "{e}");
+    let ok = parse(&format!(
+        "authorized_redirect = \"{HOST}\"\nhandoff_key = \"{HANDOFF_KEY}\"\ndisplay_name = \"{{x}}\"\n"
+    ))
+    .unwrap();
+    let c = &ok.components[0];
+    assert_eq!(c.display_name.as_deref(), Some("{x}"));
+    assert!(
+        !format!("{c:?}").contains(HANDOFF_KEY),
+        "the key is redacted"
+    );
+}
