@@ -484,6 +484,7 @@ impl Demo {
             page.authorizer.as_deref() == Some(AUTHORIZER_APPID),
             "the result page does not name the account",
         )?;
+        ensure(page.next_step, "the result page gives no next step")?;
         self.seen.access = self
             .fake
             .authorizer_access_token(AUTHORIZER_APPID)
@@ -502,7 +503,7 @@ impl Demo {
             ),
         )?;
         Ok(format!(
-            "GET /wechat/{}/authorized?auth_code=…&expires_in={} → page \"Account {AUTHORIZER_APPID}\", {} permission sets, no token in it; 1 {} for the push and the redirect",
+            "GET /wechat/{}/authorized?auth_code=…&expires_in={} → result page for account {AUTHORIZER_APPID} with {} permission sets by name and the next step, no token in it; 1 {} for the push and the redirect",
             self.appid(),
             consent.expires_in,
             page.permissions.len(),

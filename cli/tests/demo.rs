@@ -101,7 +101,9 @@ fn demo_prints_every_step_and_exits_0() {
     );
     let result = detail(&text, "redirect → result page");
     assert!(
-        result.contains("Account wxde0000000000a001") && result.contains("no token in it"),
+        result.contains("account wxde0000000000a001")
+            && result.contains("next step")
+            && result.contains("no token in it"),
         "{text}"
     );
     assert!(

@@ -478,31 +478,34 @@ impl AuthorizeLink {
     }
 }
 
-/// What the result page (after the redirect) says: the account (`<code id="authorizer">`) and
-/// its permission sets (`<span id="permissions">`, comma-separated).
+/// What the result page (after the redirect) says: the account (`<code id="authorizer">`),
+/// its permission sets (the `data-id` of each item of `<ul id="permissions">`) and whether it
+/// gives the admin a next step (`<div id="next">`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ResultPage {
     /// The authorizer appid the page names, if it names one.
     pub authorizer: Option<String>,
-    /// The permission sets it lists.
+    /// The permission-set ids it lists.
     pub permissions: Vec<String>,
+    /// Whether it says what to do next.
+    pub next_step: bool,
 }
 
 impl ResultPage {
     /// Reads the page.
     pub fn read(html: &str) -> Self {
         let authorizer = between(html, "<code id=\"authorizer\">", "</code>").map(unescape);
-        let permissions = between(html, "<span id=\"permissions\">", "</span>")
-            .map(unescape)
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
+        let list = between(html, "<ul id=\"permissions\">", "</ul>").unwrap_or_default();
+        let permissions = list
+            .split("data-id=\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
             .map(str::to_owned)
             .collect();
         Self {
             authorizer,
             permissions,
+            next_step: html.contains("<div id=\"next\">"),
         }
     }
 }
@@ -540,10 +543,11 @@ mod tests {
     #[test]
     fn the_result_page_names_the_account_and_its_permission_sets() {
         let page = ResultPage::read(
-            "<h1>Account <code id=\"authorizer\">wx&lt;1&gt;</code></h1><span id=\"permissions\">1, 2,17</span>",
+            "<p>Account <code id=\"authorizer\">wx&lt;1&gt;</code></p><ul id=\"permissions\">\n<li data-id=\"1\">消息管理 / Message management</li>\n<li data-id=\"17\">x</li>\n</ul><div id=\"next\"><p>Next</p></div>",
         );
         assert_eq!(page.authorizer.as_deref(), Some("wx<1>"));
-        assert_eq!(page.permissions, ["1", "2", "17"]);
+        assert_eq!(page.permissions, ["1", "17"]);
+        assert!(page.next_step);
         assert_eq!(ResultPage::read("<p></p>"), ResultPage::default());
     }
 

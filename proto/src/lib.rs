@@ -32,6 +32,7 @@
 //! | [`errcode`], [`error`] | errcode classes, [`Error`], [`PushError`] |
 //! | [`api`], [`api_call`] | endpoints, URL building, typed bodies, [`api::parse_response`], generic calls |
 //! | [`auth_url`], [`authorization`] | authorization links, [`AuthCallback`] (the typed redirect) |
+//! | [`handoff`], [`state_binding`] | the signed hand-off to the host ([`handoff::Handoff::verify`]), `state` bound to the pre-auth code |
 //! | [`xml`], [`event`], [`notice`], [`push`] | push parsing: [`parse_component_event`] (typed notices too), [`PushQuery`] |
 //! | [`message`], [`passive`], [`wxa_event`] | messages of authorized accounts, passive replies, typed mini-program events |
 //! | [`release_check`] | the 全网发布 check as a pure decision |
@@ -57,6 +58,7 @@ pub mod delivery;
 pub mod errcode;
 pub mod error;
 pub mod event;
+pub mod handoff;
 pub mod health;
 pub mod message;
 pub mod notice;
@@ -67,6 +69,7 @@ pub mod records;
 pub mod release_check;
 pub mod retry;
 pub mod secret;
+pub mod state_binding;
 pub mod token_machine;
 pub mod tokens;
 pub mod wxa_event;

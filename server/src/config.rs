@@ -135,6 +135,10 @@ struct RawComponent {
     previous_encoding_aes_key_file: Option<PathBuf>,
     api_base_urls: Option<Vec<String>>,
     authorized_redirect: Option<String>,
+    display_name: Option<String>,
+    handoff_key: Option<String>,
+    handoff_key_env: Option<String>,
+    handoff_key_file: Option<PathBuf>,
     webhook_url: Option<String>,
     webhook_secret: Option<String>,
     webhook_secret_env: Option<String>,
@@ -217,9 +221,15 @@ pub struct ComponentSection {
     pub previous_encoding_aes_key: Option<Secret>,
     /// API base URLs (default the official domains).
     pub api_base_urls: Option<Vec<String>>,
-    /// Where the authorization result redirects (with `authorizer_appid` and `state`)
-    /// instead of showing a result page.
+    /// Where the authorization result redirects (with `authorizer_appid`, `state` and the
+    /// signed hand-off's `wxopen_ts`, `wxopen_nonce`, `wxopen_sig`) instead of showing a
+    /// result page.
     pub authorized_redirect: Option<Url>,
+    /// The platform's name on the pages admins see (default: the appid).
+    pub display_name: Option<String>,
+    /// The HMAC-SHA256 key of the hand-off to `authorized_redirect` and of the `state`
+    /// binding (at least 32 bytes; required with `authorized_redirect`).
+    pub handoff_key: Option<Secret>,
     /// Where messages and events of authorized accounts are relayed.
     pub webhook: Option<WebhookConfig>,
 }
@@ -602,6 +612,41 @@ fn component(
             )
         })?),
     };
+    let handoff_key = secret(
+        &k("handoff_key"),
+        c.handoff_key,
+        c.handoff_key_env,
+        c.handoff_key_file,
+        base,
+    )?;
+    if handoff_key
+        .as_ref()
+        .is_some_and(|h| h.expose_secret().len() < 32)
+    {
+        return Err(ConfigError::new(
+            k("handoff_key"),
+            "shorter than 32 bytes",
+            "use 32 or more random bytes, e.g. `openssl rand -hex 32`",
+        ));
+    }
+    if authorized_redirect.is_some() && handoff_key.is_none() {
+        return Err(ConfigError::new(
+            k("handoff_key"),
+            "missing while authorized_redirect is set",
+            "set handoff_key (or _env / _file) and share it with the host, which checks the hand-off with wxopen_proto::handoff::Handoff::verify",
+        ));
+    }
+    let display_name = c.display_name.filter(|n| !n.trim().is_empty());
+    if display_name
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > 64 || n.chars().any(char::is_control))
+    {
+        return Err(ConfigError::new(
+            k("display_name"),
+            "longer than 64 characters or with control characters",
+            "write the platform's name as admins know it",
+        ));
+    }
     let webhook_secret = secret(
         &k("webhook_secret"),
         c.webhook_secret,
@@ -619,6 +664,8 @@ fn component(
         previous_encoding_aes_key,
         api_base_urls: c.api_base_urls,
         authorized_redirect,
+        display_name,
+        handoff_key,
         webhook,
     })
 }

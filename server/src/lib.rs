@@ -48,6 +48,7 @@ mod background;
 pub mod config;
 mod error;
 mod events;
+mod handoff;
 mod http;
 mod instance;
 pub mod messages;

@@ -101,6 +101,24 @@ pub(crate) fn push_exchange_dropped(component: &str) {
     tracing::warn!(target: PUBLIC, component = %component, "too much background work; the authorized push's code is left to the redirect");
 }
 
+/// The `authorized` push's pre-auth code could not be kept (the redirect then relies on the
+/// state binding's signature alone).
+pub(crate) fn push_pre_auth_code_not_kept(component: &str, error: &dyn Display) {
+    tracing::warn!(target: PUBLIC, component = %component, error = %error, "could not keep the authorized push's pre-auth code for the redirect's check");
+}
+
+/// An authorization page answered with a problem page: the admin sees a generic text and the
+/// request id; the cause (WeChat's errmsg, a store error, the configuration) is logged here.
+pub(crate) fn page_problem(
+    page: &'static str,
+    component: &str,
+    request_id: Option<&str>,
+    problem: &dyn std::fmt::Debug,
+    cause: &dyn Display,
+) {
+    tracing::warn!(target: PUBLIC, page = page, component = %component, request_id = request_id.unwrap_or(""), problem = ?problem, cause = %cause, "authorization page answered with a problem page");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Messages (the message URL)
 

@@ -214,8 +214,11 @@ async fn authorize_page_links_to_wechat_and_the_redirect_stores_the_account() {
     assert_eq!(done.status, 200);
     let html = done.text();
     assert!(
-        html.contains("wxauthorizer01") && html.contains("1, 17"),
-        "{html}"
+        html.contains("wxauthorizer01")
+            && html.contains("消息管理")
+            && html.contains("Message management")
+            && html.contains("小程序账号管理"),
+        "the permission sets by name: {html}"
     );
     assert!(
         !html.contains("atok-1") && !html.contains("refreshtoken"),

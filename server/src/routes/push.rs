@@ -77,7 +77,14 @@ fn follow_up(app: &Arc<AppState>, comp: &Arc<Component>, event: &ComponentEvent,
             g.create_time,
             info_type.to_owned(),
         );
+        let pre_auth_code = g.pre_auth_code.clone();
         let spawned = app.background.spawn(async move {
+            // The redirect checks its bound pre-auth code against this one.
+            if let Some(pac) = &pre_auth_code {
+                if let Err(e) = crate::handoff::remember_push(&c, &code, pac).await {
+                    observe::push_pre_auth_code_not_kept(&c.section.appid, &e);
+                }
+            }
             let exchanged = c.exchange(&code).await;
             observe::push_exchange(
                 &appid,
