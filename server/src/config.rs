@@ -16,6 +16,9 @@ use url::Url;
 use wxopen_client::secret::SecretString;
 use wxopen_client::valid_appid;
 
+use crate::limits_config::{RawConnections, RawRateLimit, SectionError};
+pub use crate::limits_config::{ConnectionsConfig, RateLimitConfig};
+
 /// A configuration problem: which key, what is wrong, how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -88,6 +91,10 @@ struct RawFile {
     server: RawServer,
     #[serde(default)]
     refresher: RawRefresher,
+    #[serde(default)]
+    connections: RawConnections,
+    #[serde(default)]
+    rate_limit: RawRateLimit,
     #[serde(default)]
     component: Vec<RawComponent>,
     #[serde(default)]
@@ -177,6 +184,10 @@ pub struct ServerConfig {
     pub allow_http_redirect: bool,
     /// The background refresher.
     pub refresher: RefresherConfig,
+    /// How each listener holds connections (`[connections]`).
+    pub connections: ConnectionsConfig,
+    /// Rate limits of the authorization routes (`[rate_limit]`).
+    pub rate_limit: RateLimitConfig,
     /// The components served.
     pub components: Vec<ComponentSection>,
     /// The internal API's clients.
@@ -379,6 +390,9 @@ fn validate(raw: RawFile, base: &Path) -> Result<ServerConfig, ConfigError> {
     let (data_dir, store, store_is_default) = store(s.data_dir, s.store, base);
     let (request_timeout, push_budget) = timeouts(s.request_timeout_ms, s.push_budget_ms)?;
     let refresher = refresher(raw.refresher)?;
+    let section = |e: SectionError| ConfigError::new(e.key, e.problem, e.fix);
+    let connections = crate::limits_config::connections(raw.connections).map_err(section)?;
+    let rate_limit = crate::limits_config::rate_limit(raw.rate_limit).map_err(section)?;
     let components = components(raw.component, base)?;
     let clients = clients(raw.client, &components, base)?;
     Ok(ServerConfig {
@@ -392,6 +406,8 @@ fn validate(raw: RawFile, base: &Path) -> Result<ServerConfig, ConfigError> {
         push_budget,
         allow_http_redirect,
         refresher,
+        connections,
+        rate_limit,
         components,
         clients,
     })
@@ -825,6 +841,14 @@ impl ServerConfig {
             "start_push_ticket_after_secs = {}",
             r.start_push_ticket_after.as_secs()
         ));
+        out.push_str(&crate::limits_config::shown(
+            &self.connections,
+            &self.rate_limit,
+        ));
+        let mut line = |s: String| {
+            out.push_str(&s);
+            out.push('\n');
+        };
         for c in &self.components {
             line("\n[[component]]".into());
             line(format!("appid = \"{}\"", c.appid));
