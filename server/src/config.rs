@@ -16,8 +16,8 @@ use url::Url;
 use wxopen_client::secret::SecretString;
 use wxopen_client::valid_appid;
 
-use crate::limits_config::{RawConnections, RawRateLimit, SectionError};
 pub use crate::limits_config::{ConnectionsConfig, RateLimitConfig};
+use crate::limits_config::{RawConnections, RawRateLimit, SectionError};
 
 /// A configuration problem: which key, what is wrong, how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]

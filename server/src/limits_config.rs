@@ -270,6 +270,9 @@ mod tests {
             shown.contains(r#"trusted_proxies = ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"]"#),
             "{shown}"
         );
-        assert!(shown.contains("header_read_timeout_ms = 10000\n"), "{shown}");
+        assert!(
+            shown.contains("header_read_timeout_ms = 10000\n"),
+            "{shown}"
+        );
     }
 }

@@ -11,8 +11,8 @@ use std::fmt::Display;
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
-use wxopen_client::{Error, PushError};
 use wxopen_client::wxopen_core::Error as CryptoError;
+use wxopen_client::{Error, PushError};
 
 use crate::log_gate::LogGate;
 use crate::metrics::Metrics;

@@ -168,7 +168,13 @@ impl RateLimits {
     }
 
     /// Lets the request through, or answers 429 (counted, and logged at most once per 10 s).
-    async fn admit(&self, route: &'static str, component: &str, req: Request, next: Next) -> Response {
+    async fn admit(
+        &self,
+        route: &'static str,
+        component: &str,
+        req: Request,
+        next: Next,
+    ) -> Response {
         let peer = req
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
@@ -249,8 +255,10 @@ mod tests {
     use wxopen_client::ManualClock;
 
     fn limits(trusted: &[&str]) -> RateLimits {
-        let mut c = RateLimitConfig::default();
-        c.trusted_proxies = trusted.iter().map(|t| t.parse().unwrap()).collect();
+        let c = RateLimitConfig {
+            trusted_proxies: trusted.iter().map(|t| t.parse().unwrap()).collect(),
+            ..Default::default()
+        };
         RateLimits::new(
             &c,
             ["wxc"],
@@ -288,7 +296,11 @@ mod tests {
             ("10.1.1.1", &[][..], "10.1.1.1"),
             ("::ffff:10.1.1.1", &["198.51.100.2"][..], "198.51.100.2"),
         ] {
-            assert_eq!(l.client(ip(peer), &headers(xff)), ip(want), "{peer} {xff:?}");
+            assert_eq!(
+                l.client(ip(peer), &headers(xff)),
+                ip(want),
+                "{peer} {xff:?}"
+            );
         }
     }
 

@@ -164,9 +164,14 @@ async fn junk_auth_codes_are_refused_before_any_call() {
     let upstream = upstream().await;
     let s = in_process(&upstream).await;
     s.push_ticket("ticket@@@t", T0).await;
-    for (i, code) in ["junk", "x", "queryauthcode%40%40%40", "queryauthcode%40%40%40a%3Cb"]
-        .into_iter()
-        .enumerate()
+    for (i, code) in [
+        "junk",
+        "x",
+        "queryauthcode%40%40%40",
+        "queryauthcode%40%40%40a%3Cb",
+    ]
+    .into_iter()
+    .enumerate()
     {
         let r = s
             .public(
