@@ -67,6 +67,7 @@ async fn two_hundred_anonymous_authorize_requests_cost_one_bucket_of_upstream_ca
     // 20 a minute: the next token in 3 s.
     assert_eq!(last.header("retry-after"), "3");
     assert!(last.header("content-type").starts_with("text/html"));
+    assert!(!last.header("x-request-id").is_empty());
     let html = last.text();
     assert!(
         html.contains("请求过于频繁") && html.contains("Too many requests") && html.contains("3"),
