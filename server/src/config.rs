@@ -909,6 +909,37 @@ mod tests {
     }
 
     #[test]
+    fn connection_and_rate_limit_sections_are_read_and_shown() {
+        let c = parse(&minimal(), Path::new("/")).unwrap();
+        assert_eq!(c.connections, ConnectionsConfig::default());
+        assert_eq!(c.rate_limit, RateLimitConfig::default());
+        let text = format!(
+            "{}\n[connections]\nheader_read_timeout_ms = 2500\n\n[rate_limit]\nper_client_burst = 3\ntrusted_proxies = [\"10.0.0.0/8\"]\n",
+            minimal()
+        );
+        let c = parse(&text, Path::new("/")).unwrap();
+        assert_eq!(
+            c.connections.header_read_timeout,
+            Duration::from_millis(2500)
+        );
+        assert_eq!(c.rate_limit.per_client_burst.get(), 3);
+        let out = c.redacted();
+        for line in [
+            "[connections]",
+            "header_read_timeout_ms = 2500",
+            "max_per_listener = 512",
+            "[rate_limit]",
+            "per_client_burst = 3",
+            "trusted_proxies = [\"10.0.0.0/8\"]",
+        ] {
+            assert!(out.lines().any(|l| l == line), "{line} not in\n{out}");
+        }
+        let bad = format!("{}\n[rate_limit]\nper_component_burst = 0\n", minimal());
+        let e = parse(&bad, Path::new("/")).unwrap_err();
+        assert_eq!(e.key, "rate_limit.per_component_burst");
+    }
+
+    #[test]
     fn redacted_output_has_no_secret() {
         let c = parse(&minimal(), Path::new("/")).unwrap();
         let out = c.redacted();
