@@ -112,7 +112,12 @@ fn refused(component: &str, what: &'static str, e: &Error) {
             tracing::error!(target: PUBLIC, component = %component, what, error = %e, held_back = held, "signature verified but decryption failed: this component's encoding_aes_key is wrong or was rotated; set the one in WeChat's console, and the old one as previous_encoding_aes_key while it rotates");
         }
     } else if let Some(held) = BAD_SIGNATURE_LINES.pass() {
-        tracing::warn!(target: PUBLIC, component = %component, what, error = %e, held_back = held, "refused (bad signature, stale timestamp or malformed body); later ones within 10 s are only counted");
+        // `held_back`: refusals since the last line; those within 10 s of it are only counted.
+        if what == "push" {
+            tracing::warn!(target: PUBLIC, component = %component, error = %e, held_back = held, "push refused");
+        } else {
+            tracing::warn!(target: PUBLIC, component = %component, error = %e, held_back = held, "message refused");
+        }
     }
 }
 
