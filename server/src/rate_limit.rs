@@ -168,6 +168,8 @@ impl RateLimits {
     }
 
     /// Lets the request through, or answers 429 (counted, and logged at most once per 10 s).
+    /// The peer is the listener's `ConnectInfo`; a request without one (a router called in
+    /// process) counts as from `0.0.0.0`.
     async fn admit(
         &self,
         route: &'static str,
