@@ -54,7 +54,11 @@ pub(crate) async fn serve(
         connections,
         metrics,
     } = listen;
-    let slots = Arc::new(Semaphore::new(connections.max_per_listener));
+    let max = fitting_cap(connections.max_per_listener, nofile_limit());
+    if max < connections.max_per_listener {
+        tracing::warn!(target: "wxopen_server::http", listener = name, configured = connections.max_per_listener, max, open_file_limit = nofile_limit().unwrap_or(0), "the open-file limit (ulimit -n) is below twice connections.max_per_listener plus 64: holding at most {max} connections so accepts do not fail for want of descriptors; raise the limit to hold more");
+    }
+    let slots = Arc::new(Semaphore::new(max));
     let mut open = JoinSet::new();
     loop {
         while open.try_join_next().is_some() {}
@@ -63,7 +67,7 @@ pub(crate) async fn serve(
             Err(_) => {
                 metrics.connection_cap_reached(name);
                 if let Some(held) = FULL_LINES.pass() {
-                    tracing::warn!(target: "wxopen_server::http", listener = name, max = connections.max_per_listener, held_back = held, "listener full: not accepting until a connection closes (slow or idle ones close after connections.header_read_timeout_ms)");
+                    tracing::warn!(target: "wxopen_server::http", listener = name, max, held_back = held, "listener full: not accepting until a connection closes (slow or idle ones close after connections.header_read_timeout_ms)");
                 }
                 tokio::select! {
                     slot = slots.clone().acquire_owned() => match slot {
@@ -165,6 +169,35 @@ async fn connection(
     drop(open);
 }
 
+/// Descriptors kept for everything but the two listeners' connections (the store, WeChat,
+/// webhooks, logs).
+const SPARE_DESCRIPTORS: u64 = 64;
+
+/// The connection cap that fits the open-file limit `nofile`: both listeners full leave
+/// [`SPARE_DESCRIPTORS`] free, so a full listener waits for a slot instead of failing accepts
+/// (EMFILE) with nothing logged. At least 1; `configured` when the limit is unknown or ample.
+fn fitting_cap(configured: usize, nofile: Option<u64>) -> usize {
+    let Some(nofile) = nofile else {
+        return configured;
+    };
+    let fits = nofile.saturating_sub(SPARE_DESCRIPTORS) / 2;
+    configured
+        .min(usize::try_from(fits).unwrap_or(usize::MAX))
+        .max(1)
+}
+
+/// The soft open-file limit of this process, if known.
+#[cfg(unix)]
+fn nofile_limit() -> Option<u64> {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+}
+
+/// The soft open-file limit of this process, if known.
+#[cfg(not(unix))]
+fn nofile_limit() -> Option<u64> {
+    None
+}
+
 /// Completes once `stop` is `true` (or its sender is gone).
 async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
@@ -190,5 +223,31 @@ fn accept_failed(name: &'static str, metrics: &Metrics, e: &io::Error) {
     }
     if let Some(held) = ACCEPT_LINES.pass() {
         tracing::error!(target: "wxopen_server::http", listener = name, error = %e, held_back = held, "cannot accept connections (out of file descriptors? raise `ulimit -n` above twice connections.max_per_listener plus 64); retrying");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cap_fits_under_the_open_file_limit() {
+        // (configured, ulimit -n, cap)
+        for (configured, nofile, cap) in [
+            (512, None, 512),
+            (512, Some(1_048_576), 512),
+            (512, Some(1024), 480),
+            (512, Some(256), 96),
+            (512, Some(64), 1),
+            (512, Some(0), 1),
+            (100, Some(256), 96),
+            (10, Some(256), 10),
+        ] {
+            assert_eq!(
+                fitting_cap(configured, nofile),
+                cap,
+                "{configured} {nofile:?}"
+            );
+        }
     }
 }
