@@ -55,7 +55,8 @@ pub struct ConnectionsConfig {
     /// trickles half a request line is closed after it.
     pub header_read_timeout: Duration,
     /// Connections each listener holds at most (default 512); past it the listener stops
-    /// accepting until one closes. Keep `ulimit -n` above twice this plus 64.
+    /// accepting until one closes. Keep `ulimit -n` above twice this plus 64; below that the
+    /// listeners hold fewer (warned at start).
     pub max_per_listener: usize,
 }
 
