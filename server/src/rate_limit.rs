@@ -144,18 +144,19 @@ impl RateLimits {
         self.trusted_proxies.iter().any(|n| n.contains(&ip))
     }
 
-    /// Takes a token of `client`'s bucket and of `component`'s; the bucket that had none and
-    /// when it has one again.
-    fn check(&self, client: IpAddr, component: &str) -> Result<(), (Bucket, Duration)> {
-        let key = bucket_key(client);
-        if self.clients.len() >= MAX_TRACKED_CLIENTS {
-            self.clients.retain_recent();
-            self.clients.shrink_to_fit();
-        }
-        if self.clients.len() < MAX_TRACKED_CLIENTS {
-            self.clients
-                .check_key(&key)
-                .map_err(|n| (Bucket::Client, self.wait(&n)))?;
+    /// Takes a token of `client`'s bucket (when known) and of `component`'s; the bucket that
+    /// had none and when it has one again.
+    fn check(&self, client: Option<IpAddr>, component: &str) -> Result<(), (Bucket, Duration)> {
+        if let Some(client) = client {
+            if self.clients.len() >= MAX_TRACKED_CLIENTS {
+                self.clients.retain_recent();
+                self.clients.shrink_to_fit();
+            }
+            if self.clients.len() < MAX_TRACKED_CLIENTS {
+                self.clients
+                    .check_key(&bucket_key(client))
+                    .map_err(|n| (Bucket::Client, self.wait(&n)))?;
+            }
         }
         if let Some(c) = self.components.get(component) {
             c.check().map_err(|n| (Bucket::Component, self.wait(&n)))?;
@@ -168,8 +169,8 @@ impl RateLimits {
     }
 
     /// Lets the request through, or answers 429 (counted, and logged at most once per 10 s).
-    /// The peer is the listener's `ConnectInfo`; a request without one (a router called in
-    /// process) counts as from `0.0.0.0`.
+    /// The peer is the listener's `ConnectInfo` (every request the listeners accept has one);
+    /// a request without one (a router called in process) has only the component's bucket.
     async fn admit(
         &self,
         route: &'static str,
@@ -177,11 +178,10 @@ impl RateLimits {
         req: Request,
         next: Next,
     ) -> Response {
-        let peer = req
+        let client = req
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
-        let client = self.client(peer, req.headers());
+            .map(|c| self.client(c.0.ip(), req.headers()));
         match self.check(client, component) {
             Ok(()) => next.run(req).await,
             Err((bucket, wait)) => {

@@ -2,7 +2,8 @@
 //! each anonymous `GET …/authorize` costs an `api_create_preauthcode` and each
 //! `GET …/authorized` an `api_query_auth`, so one client address and one component get a
 //! bucket each; refusals are a bilingual 429 page with `Retry-After`, counted by reason; an
-//! `auth_code` not shaped like WeChat's is refused before any call.
+//! `auth_code` not shaped like WeChat's is refused before any call. One test runs on a socket:
+//! the listener gives each request its peer address.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -185,4 +186,55 @@ async fn junk_auth_codes_are_refused_before_any_call() {
         assert_eq!(r.status, 400, "{code}");
     }
     assert_eq!(hits(&upstream, QUERY_AUTH).await, 0);
+}
+
+#[tokio::test]
+async fn a_request_without_a_peer_address_has_only_the_component_bucket() {
+    // Routers called in process carry no ConnectInfo (the listeners always add it).
+    let upstream = upstream().await;
+    let s = in_process_with(
+        &upstream,
+        "[rate_limit]\nper_client_burst = 2\nper_component_burst = 4",
+    )
+    .await;
+    s.push_ticket("ticket@@@t", T0).await;
+    for i in 0..4 {
+        let a = s.public_get(&format!("/wechat/{APPID}/authorize")).await;
+        assert_eq!(a.status, 200, "{i}");
+    }
+    let a = s.public_get(&format!("/wechat/{APPID}/authorize")).await;
+    assert_eq!(a.status, 429);
+    assert_eq!(limited(&s, "authorize", "component"), 1);
+    assert_eq!(hits(&upstream, PREAUTH).await, 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_listener_gives_each_request_its_peer_address() {
+    // On a socket (the one thing in-process calls cannot show): the per-client bucket applies.
+    let upstream = upstream().await;
+    let s = start_with(
+        &upstream,
+        "[rate_limit]\nper_client_burst = 2\nper_component_burst = 100",
+    )
+    .await;
+    assert_eq!(s.push_ticket("ticket@@@t", T0).await.0, 200);
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let r = s
+            .http
+            .get(format!("{}/wechat/{APPID}/authorize", s.public))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 429]);
+    assert_eq!(
+        s.metrics.counter(
+            "wxopen_rate_limited_total",
+            &[("route", "authorize"), ("reason", "client")]
+        ),
+        1
+    );
+    s.stop().await;
 }
