@@ -35,6 +35,12 @@ use crate::secret::{AuthorizationCode, PreAuthCode};
 pub const MAX_CALLBACK_LEN: usize = 8192;
 /// Most `name=value` pairs [`AuthCallback::from_query`] looks at.
 pub const MAX_CALLBACK_PARAMS: usize = 64;
+/// What every authorization code WeChat hands out starts with (`queryauthcode@@@…`, in the
+/// redirect's `auth_code` and the push's `AuthorizationCode`).
+pub const AUTH_CODE_PREFIX: &str = "queryauthcode@@@";
+/// Longest part of an `auth_code` after [`AUTH_CODE_PREFIX`], in bytes (WeChat's are under a
+/// hundred; the bound leaves room without letting junk through to `api_query_auth`).
+pub const MAX_AUTH_CODE_BODY: usize = 512;
 
 /// An authorization page URL and the `pre_auth_code` inside it.
 ///
@@ -104,7 +110,8 @@ pub enum AuthCallbackError {
     MissingAuthCode,
     /// `auth_code` is present but empty.
     EmptyAuthCode,
-    /// `auth_code` contains control characters or whitespace.
+    /// `auth_code` is not shaped like WeChat's: [`AUTH_CODE_PREFIX`] then 1 to
+    /// [`MAX_AUTH_CODE_BODY`] ASCII letters, digits or `-_.=+/*~@` (see [`valid_auth_code`]).
     InvalidAuthCode,
     /// No `expires_in` parameter.
     MissingExpiresIn,
@@ -127,7 +134,7 @@ impl fmt::Display for AuthCallbackError {
                 f.write_str("authorization callback has an empty auth_code")
             }
             AuthCallbackError::InvalidAuthCode => f.write_str(
-                "authorization callback auth_code contains whitespace or control characters",
+                "authorization callback auth_code is not shaped like WeChat's (queryauthcode@@@ and up to 512 letters, digits or -_.=+/*~@)",
             ),
             AuthCallbackError::MissingExpiresIn => {
                 f.write_str("authorization callback lacks expires_in")
@@ -154,6 +161,18 @@ impl From<AuthCallbackError> for Error {
     fn from(e: AuthCallbackError) -> Self {
         Error::invalid("authorization callback", e.to_string())
     }
+}
+
+/// Whether `code` is shaped like an authorization code of WeChat's: [`AUTH_CODE_PREFIX`],
+/// then 1 to [`MAX_AUTH_CODE_BODY`] ASCII letters, digits or `-_.=+/*~@`. Anything else (a
+/// probe's junk, whitespace, markup) is refused before it costs an `api_query_auth` call.
+pub fn valid_auth_code(code: &str) -> bool {
+    code.strip_prefix(AUTH_CODE_PREFIX).is_some_and(|body| {
+        (1..=MAX_AUTH_CODE_BODY).contains(&body.len())
+            && body
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.=+/*~@".contains(&b))
+    })
 }
 
 impl AuthCallback {
@@ -188,7 +207,7 @@ impl AuthCallback {
         if code.is_empty() {
             return Err(AuthCallbackError::EmptyAuthCode);
         }
-        if code.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        if !valid_auth_code(&code) {
             return Err(AuthCallbackError::InvalidAuthCode);
         }
         let expires = expires.ok_or(AuthCallbackError::MissingExpiresIn)?;
@@ -279,17 +298,17 @@ mod tests {
             ("auth_code=&expires_in=600", E::EmptyAuthCode),
             ("auth_code=a%0Ab&expires_in=600", E::InvalidAuthCode),
             ("auth_code=a+b&expires_in=600", E::InvalidAuthCode),
-            ("auth_code=a", E::MissingExpiresIn),
+            ("auth_code=queryauthcode%40%40%40a", E::MissingExpiresIn),
             (
-                "auth_code=a&expires_in=ten",
+                "auth_code=queryauthcode%40%40%40a&expires_in=ten",
                 E::InvalidExpiresIn("ten".into()),
             ),
             (
-                "auth_code=a&expires_in=-1",
+                "auth_code=queryauthcode%40%40%40a&expires_in=-1",
                 E::InvalidExpiresIn("-1".into()),
             ),
             (
-                "auth_code=a&expires_in=99999999999999999999999",
+                "auth_code=queryauthcode%40%40%40a&expires_in=99999999999999999999999",
                 E::InvalidExpiresIn("99999999999999999999999".into()),
             ),
             (
@@ -301,14 +320,52 @@ mod tests {
             assert_eq!(AuthCallback::from_query(input), Err(want), "{input}");
         }
         assert_eq!(
-            AuthCallback::from_query("auth_code=a&expires_in="),
+            AuthCallback::from_query("auth_code=queryauthcode%40%40%40a&expires_in="),
             Err(E::InvalidExpiresIn(String::new()))
         );
     }
 
     #[test]
+    fn auth_codes_are_refused_unless_shaped_like_wechats() {
+        let longest = format!("{AUTH_CODE_PREFIX}{}", "a".repeat(MAX_AUTH_CODE_BODY));
+        let too_long = format!("{AUTH_CODE_PREFIX}{}", "a".repeat(MAX_AUTH_CODE_BODY + 1));
+        for (code, ok) in [
+            // As the fake and WeChat's documentation show them.
+            ("queryauthcode@@@cvrRt4X3lC8yvYVf0UyHbWL2nQpx1J0A7lq3", true),
+            ("queryauthcode@@@Ab9-_.=+/*~@", true),
+            (&longest[..], true),
+            ("queryauthcode@@@", false),
+            (&too_long[..], false),
+            ("junk", false),
+            ("a", false),
+            ("preauthcode@@@abc", false),
+            ("QUERYAUTHCODE@@@abc", false),
+            ("queryauthcode@@@a b", false),
+            ("queryauthcode@@@a\nb", false),
+            ("queryauthcode@@@<script>", false),
+            ("queryauthcode@@@ü", false),
+            ("queryauthcode@@@a%00", false),
+        ] {
+            assert_eq!(valid_auth_code(code), ok, "{code:?}");
+            let query = format!(
+                "auth_code={}&expires_in=600",
+                url::form_urlencoded::byte_serialize(code.as_bytes()).collect::<String>()
+            );
+            let parsed = AuthCallback::from_query(&query);
+            if ok {
+                assert_eq!(parsed.unwrap().auth_code.expose_secret(), code);
+            } else {
+                assert_eq!(parsed, Err(AuthCallbackError::InvalidAuthCode), "{code:?}");
+            }
+        }
+    }
+
+    #[test]
     fn callback_work_is_bounded() {
-        let long = format!("auth_code={}&expires_in=600", "a".repeat(MAX_CALLBACK_LEN));
+        let long = format!(
+            "auth_code=queryauthcode%40%40%40{}&expires_in=600",
+            "a".repeat(MAX_CALLBACK_LEN)
+        );
         assert_eq!(
             AuthCallback::from_query(&long),
             Err(AuthCallbackError::TooLong {
@@ -317,7 +374,7 @@ mod tests {
         );
         // Parameters past the bound are not looked at.
         let mut q = "x=1&".repeat(MAX_CALLBACK_PARAMS);
-        q.push_str("auth_code=a&expires_in=600");
+        q.push_str("auth_code=queryauthcode%40%40%40a&expires_in=600");
         assert_eq!(
             AuthCallback::from_query(&q),
             Err(AuthCallbackError::MissingAuthCode)

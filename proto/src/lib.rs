@@ -77,7 +77,7 @@ pub mod xml;
 
 pub use api_call::ApiCall;
 pub use auth_url::{AuthPage, AuthType, AuthUrlOptions};
-pub use authorization::{AuthCallback, AuthCallbackError, AuthorizationRequest};
+pub use authorization::{valid_auth_code, AuthCallback, AuthCallbackError, AuthorizationRequest};
 pub use cooldown::CooldownPolicy;
 pub use errcode::ErrorClass;
 pub use error::{Error, PushError, Result, TransportKind};

@@ -3,12 +3,13 @@
 //! [`ServeError`], [`shutdown_signal`]). Nothing below imports this file.
 
 use std::collections::HashMap;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
@@ -17,7 +18,9 @@ use wxopen_client::{Clock, ComponentClient, ComponentConfig, Error, SystemClock,
 
 use crate::background::Background;
 use crate::config::{ComponentSection, ServerConfig};
+use crate::listener::{self, Listen};
 use crate::metrics::{MeteredStore, Metrics, UpstreamObserver};
+use crate::rate_limit::{self, RateLimits};
 use crate::refresher;
 use crate::routes::{authorize, message, push};
 use crate::state::{AppState, Component};
@@ -33,8 +36,8 @@ pub const MAX_INTERNAL_BODY: usize = 256 * 1024;
 /// | route | what |
 /// |---|---|
 /// | `POST /wechat/{component}/component` | the authorization event URL (tickets, authorization events) |
-/// | `GET /wechat/{component}/authorize` | the authorization entry page |
-/// | `GET /wechat/{component}/authorized` | where WeChat sends the admin back (`auth_code`) |
+/// | `GET /wechat/{component}/authorize` | the authorization entry page (rate limited: `[rate_limit]`) |
+/// | `GET /wechat/{component}/authorized` | where WeChat sends the admin back (`auth_code`; rate limited) |
 /// | `POST /wechat/{component}/callback/{authorizer}` | the message and event URL (`$APPID$`) |
 fn public_router(state: Arc<AppState>) -> Router {
     let timeout = state.config.request_timeout;
@@ -43,9 +46,18 @@ fn public_router(state: Arc<AppState>) -> Router {
         .route("/wechat/{component}/component", post(push::component_push))
         .route(
             "/wechat/{component}/authorize",
-            get(authorize::authorize_page),
+            get(authorize::authorize_page).route_layer(from_fn_with_state(
+                (state.limits.clone(), "authorize"),
+                rate_limit::admit,
+            )),
         )
-        .route("/wechat/{component}/authorized", get(authorize::authorized))
+        .route(
+            "/wechat/{component}/authorized",
+            get(authorize::authorized).route_layer(from_fn_with_state(
+                (state.limits.clone(), "authorized"),
+                rate_limit::admit,
+            )),
+        )
         .route(
             "/wechat/{component}/callback/{authorizer}",
             post(message::callback),
@@ -240,7 +252,14 @@ async fn build_state(
             Arc::new(Component::new(client, section.clone(), webhook)),
         );
     }
+    let limits = Arc::new(RateLimits::new(
+        &config.rate_limit,
+        config.components.iter().map(|c| c.appid.as_str()),
+        clock,
+        metrics.clone(),
+    ));
     Ok(Arc::new(AppState {
+        limits,
         components,
         clients: config.clients.iter().cloned().map(Arc::new).collect(),
         metrics,
@@ -361,7 +380,8 @@ impl Server {
         self.state.metrics.clone()
     }
 
-    /// Serves until `shutdown` completes: then stops accepting, finishes in-flight requests,
+    /// Serves until `shutdown` completes (each listener with `[connections]`' header-read
+    /// timeout and connection cap, see `listener.rs`): then stops accepting, finishes in-flight requests,
     /// stops the refresher and waits (up to 5 s) for running refreshes to release their leases.
     pub async fn run(
         self,
@@ -380,20 +400,29 @@ impl Server {
         } else {
             Vec::new()
         };
-        let wait = |mut rx: watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|s| *s).await;
+        let listen = |name, router| Listen {
+            name,
+            router,
+            connections: state.config.connections.clone(),
+            metrics: state.metrics.clone(),
         };
-        let public = axum::serve(self.public, public_router(state.clone()))
-            .with_graceful_shutdown(wait(stop_rx.clone()));
-        let internal = axum::serve(self.internal, internal_router(state.clone()))
-            .with_graceful_shutdown(wait(stop_rx.clone()));
+        let public = listener::serve(
+            self.public,
+            listen("public", public_router(state.clone())),
+            stop_rx.clone(),
+        );
+        let internal = listener::serve(
+            self.internal,
+            listen("internal", internal_router(state.clone())),
+            stop_rx.clone(),
+        );
         tokio::spawn(async move {
             shutdown.await;
             tracing::info!("shutting down: finishing in-flight requests");
             let _ = stop_tx.send(true);
         });
         tracing::info!(%public_addr, %internal_addr, components = state.components.len(), "wxopen serve listening");
-        let (p, i) = tokio::join!(public.into_future(), internal.into_future());
+        let (p, i) = tokio::join!(public, internal);
         for r in refreshers {
             let _ = r.await;
         }

@@ -16,6 +16,9 @@ use url::Url;
 use wxopen_client::secret::SecretString;
 use wxopen_client::valid_appid;
 
+pub use crate::limits_config::{ConnectionsConfig, RateLimitConfig};
+use crate::limits_config::{RawConnections, RawRateLimit, SectionError};
+
 /// A configuration problem: which key, what is wrong, how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -88,6 +91,10 @@ struct RawFile {
     server: RawServer,
     #[serde(default)]
     refresher: RawRefresher,
+    #[serde(default)]
+    connections: RawConnections,
+    #[serde(default)]
+    rate_limit: RawRateLimit,
     #[serde(default)]
     component: Vec<RawComponent>,
     #[serde(default)]
@@ -181,6 +188,10 @@ pub struct ServerConfig {
     pub allow_http_redirect: bool,
     /// The background refresher.
     pub refresher: RefresherConfig,
+    /// How each listener holds connections (`[connections]`).
+    pub connections: ConnectionsConfig,
+    /// Rate limits of the authorization routes (`[rate_limit]`).
+    pub rate_limit: RateLimitConfig,
     /// The components served.
     pub components: Vec<ComponentSection>,
     /// The internal API's clients.
@@ -389,6 +400,9 @@ fn validate(raw: RawFile, base: &Path) -> Result<ServerConfig, ConfigError> {
     let (data_dir, store, store_is_default) = store(s.data_dir, s.store, base);
     let (request_timeout, push_budget) = timeouts(s.request_timeout_ms, s.push_budget_ms)?;
     let refresher = refresher(raw.refresher)?;
+    let section = |e: SectionError| ConfigError::new(e.key, e.problem, e.fix);
+    let connections = crate::limits_config::connections(raw.connections).map_err(section)?;
+    let rate_limit = crate::limits_config::rate_limit(raw.rate_limit).map_err(section)?;
     let components = components(raw.component, base)?;
     let clients = clients(raw.client, &components, base)?;
     Ok(ServerConfig {
@@ -402,6 +416,8 @@ fn validate(raw: RawFile, base: &Path) -> Result<ServerConfig, ConfigError> {
         push_budget,
         allow_http_redirect,
         refresher,
+        connections,
+        rate_limit,
         components,
         clients,
     })
@@ -872,6 +888,14 @@ impl ServerConfig {
             "start_push_ticket_after_secs = {}",
             r.start_push_ticket_after.as_secs()
         ));
+        out.push_str(&crate::limits_config::shown(
+            &self.connections,
+            &self.rate_limit,
+        ));
+        let mut line = |s: String| {
+            out.push_str(&s);
+            out.push('\n');
+        };
         for c in &self.components {
             line("\n[[component]]".into());
             line(format!("appid = \"{}\"", c.appid));
@@ -929,6 +953,37 @@ mod tests {
         assert!(c.refresher.enabled);
         assert_eq!(c.clients[0].components, ["*"]);
         assert!(c.clients[0].may_use("wxanything"));
+    }
+
+    #[test]
+    fn connection_and_rate_limit_sections_are_read_and_shown() {
+        let c = parse(&minimal(), Path::new("/")).unwrap();
+        assert_eq!(c.connections, ConnectionsConfig::default());
+        assert_eq!(c.rate_limit, RateLimitConfig::default());
+        let text = format!(
+            "{}\n[connections]\nheader_read_timeout_ms = 2500\n\n[rate_limit]\nper_client_burst = 3\ntrusted_proxies = [\"10.0.0.0/8\"]\n",
+            minimal()
+        );
+        let c = parse(&text, Path::new("/")).unwrap();
+        assert_eq!(
+            c.connections.header_read_timeout,
+            Duration::from_millis(2500)
+        );
+        assert_eq!(c.rate_limit.per_client_burst.get(), 3);
+        let out = c.redacted();
+        for line in [
+            "[connections]",
+            "header_read_timeout_ms = 2500",
+            "max_per_listener = 512",
+            "[rate_limit]",
+            "per_client_burst = 3",
+            "trusted_proxies = [\"10.0.0.0/8\"]",
+        ] {
+            assert!(out.lines().any(|l| l == line), "{line} not in\n{out}");
+        }
+        let bad = format!("{}\n[rate_limit]\nper_component_burst = 0\n", minimal());
+        let e = parse(&bad, Path::new("/")).unwrap_err();
+        assert_eq!(e.key, "rate_limit.per_component_burst");
     }
 
     #[test]

@@ -23,10 +23,14 @@
 //! | `routes::{push, authorize, message}` | the public routes: authorization event URL, authorization pages, message URL |
 //! | `routes::{tokens, authorizers, health, metrics}` | the internal routes, each described by its `#[utoipa::path]` |
 //! | `auth` | the `Authed` extractor: bearer keys of the internal API |
+//! | `listener` | the accept loop of each listener: header-read timeout, connection cap, graceful shutdown |
+//! | `rate_limit` | token buckets per client address and per component on the authorization routes, the 429 page |
+//! | `log_gate` | at most one warn line per interval for what outsiders can repeat |
 //! | `observe` | outcomes of requests turned into metrics and log lines |
 //! | `state` | the bottom: the state every handler shares, the served components |
 //! | [`messages`] | release check, deduplication and webhook relay of messages |
 //! | [`config`] | `wxopen.toml`: parsing, validation, secrets from env or files, redaction |
+//! | `limits_config` | the `[connections]` and `[rate_limit]` sections (re-exported by [`config`]) |
 //! | [`openapi`] | the internal router and its OpenAPI 3.1 document, both from one list of the handlers |
 //! | `refresher` | proactive, paced refresh; `api_start_push_ticket` |
 //! | [`metrics`] | Prometheus counters, latency histograms and scrape-time gauges (`prometheus-client`), the metric names |
@@ -51,11 +55,15 @@ mod events;
 mod handoff;
 mod http;
 mod instance;
+mod limits_config;
+mod listener;
+mod log_gate;
 pub mod messages;
 pub mod metrics;
 mod observe;
 pub mod openapi;
 mod pages;
+mod rate_limit;
 mod refresher;
 mod routes;
 mod state;

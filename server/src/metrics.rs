@@ -62,6 +62,14 @@ pub(crate) mod name {
     pub(crate) const STORE_ERRORS: &str = "wxopen_store_errors_total";
     /// HTTP requests by listener, route and status.
     pub(crate) const HTTP_REQUESTS: &str = "wxopen_http_requests_total";
+    /// Requests to the authorization routes refused by a rate limit, by route and reason.
+    pub(crate) const RATE_LIMITED: &str = "wxopen_rate_limited_total";
+    /// Connections a listener holds now.
+    pub(crate) const OPEN_CONNECTIONS: &str = "wxopen_open_connections";
+    /// Times a listener held its most connections and stopped accepting.
+    pub(crate) const CONNECTION_CAP_REACHED: &str = "wxopen_connection_cap_reached_total";
+    /// Failed accepts (e.g. out of file descriptors) by listener.
+    pub(crate) const ACCEPT_ERRORS: &str = "wxopen_accept_errors_total";
     /// Age of the stored component_verify_ticket (a gauge computed at scrape time).
     pub(crate) const TICKET_AGE: &str = "wxopen_ticket_age_seconds";
     /// Seconds until the component access token expires (a gauge computed at scrape time).
@@ -108,6 +116,19 @@ const HELP: &[(&str, &str)] = &[
     (
         name::HTTP_REQUESTS,
         "HTTP requests by listener, route and status",
+    ),
+    (
+        name::RATE_LIMITED,
+        "Requests to the authorization routes refused by a rate limit (429), by route and reason",
+    ),
+    (name::OPEN_CONNECTIONS, "Connections a listener holds now"),
+    (
+        name::CONNECTION_CAP_REACHED,
+        "Times a listener held connections.max_per_listener connections and stopped accepting until one closed",
+    ),
+    (
+        name::ACCEPT_ERRORS,
+        "Failed accepts by listener (e.g. out of file descriptors: raise ulimit -n)",
     ),
     (name::TICKET_AGE, "Age of the stored component_verify_ticket"),
     (
@@ -290,6 +311,19 @@ struct HttpLabels {
     status: u16,
 }
 
+/// `{route, reason}`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RateLimitedLabels {
+    route: &'static str,
+    reason: &'static str,
+}
+
+/// `{listener}`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ListenerLabels {
+    listener: &'static str,
+}
+
 /// Label values met at run time, each stored once: looking up one already met allocates
 /// nothing (an `Arc` clone).
 #[derive(Debug, Default)]
@@ -362,6 +396,10 @@ pub struct Metrics {
     store_seconds: Histograms<StoreLabels>,
     store_errors: Family<StoreLabels, Counter>,
     http_requests: Family<HttpLabels, Counter>,
+    rate_limited: Family<RateLimitedLabels, Counter>,
+    open_connections: Family<ListenerLabels, GaugeMetric>,
+    connection_cap_reached: Family<ListenerLabels, Counter>,
+    accept_errors: Family<ListenerLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -384,6 +422,18 @@ impl Default for Metrics {
             store_seconds: histogram(&mut r, name::STORE_SECONDS),
             store_errors: counter(&mut r, name::STORE_ERRORS),
             http_requests: counter(&mut r, name::HTTP_REQUESTS),
+            rate_limited: counter(&mut r, name::RATE_LIMITED),
+            open_connections: {
+                let family = Family::<ListenerLabels, GaugeMetric>::default();
+                r.register(
+                    name::OPEN_CONNECTIONS,
+                    help(name::OPEN_CONNECTIONS),
+                    family.clone(),
+                );
+                family
+            },
+            connection_cap_reached: counter(&mut r, name::CONNECTION_CAP_REACHED),
+            accept_errors: counter(&mut r, name::ACCEPT_ERRORS),
             interned: Interner::default(),
             registry: r,
         }
@@ -544,6 +594,35 @@ impl Metrics {
                 route: self.shared(route),
                 status,
             })
+            .inc();
+    }
+
+    /// Counts a request to an authorization route (`route`: `authorize` or `authorized`)
+    /// refused by the `reason` bucket (`client` or `component`).
+    pub fn rate_limited(&self, route: &'static str, reason: &'static str) {
+        self.rate_limited
+            .get_or_create(&RateLimitedLabels { route, reason })
+            .inc();
+    }
+
+    /// Moves the number of connections `listener` holds by `delta` (+1 opened, -1 closed).
+    pub fn connections(&self, listener: &'static str, delta: i64) {
+        self.open_connections
+            .get_or_create(&ListenerLabels { listener })
+            .inc_by(delta);
+    }
+
+    /// Counts a moment `listener` held its most connections and stopped accepting.
+    pub fn connection_cap_reached(&self, listener: &'static str) {
+        self.connection_cap_reached
+            .get_or_create(&ListenerLabels { listener })
+            .inc();
+    }
+
+    /// Counts a failed accept of `listener`.
+    pub fn accept_error(&self, listener: &'static str) {
+        self.accept_errors
+            .get_or_create(&ListenerLabels { listener })
             .inc();
     }
 
@@ -923,6 +1002,10 @@ mod tests {
         m.lease_wait("c", "component", "lease_busy");
         m.store_op("get", Duration::ZERO, false);
         m.http_request("internal", "/healthz", 200);
+        m.rate_limited("authorize", "client");
+        m.connections("public", 1);
+        m.connection_cap_reached("public");
+        m.accept_error("public");
         let text = m.render(&[
             (name::TICKET_AGE, vec![("component", "c".into())], 1.0),
             (

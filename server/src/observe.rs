@@ -11,8 +11,10 @@ use std::fmt::Display;
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
+use wxopen_client::wxopen_core::Error as CryptoError;
 use wxopen_client::{Error, PushError};
 
+use crate::log_gate::LogGate;
 use crate::metrics::Metrics;
 
 /// Log target of the public routes (push, authorization pages, message URL).
@@ -24,9 +26,26 @@ const MESSAGES: &str = "wxopen_server::messages";
 /// Log target of the per-request line.
 const HTTP: &str = "wxopen_server::http";
 
+/// Bad-signature warn lines: one per 10 s (anyone can send them; every one is counted).
+static BAD_SIGNATURE_LINES: LogGate = LogGate::new(Duration::from_secs(10));
+/// Decryption failures after a verified signature: one line per minute.
+static DECRYPT_FAILED_LINES: LogGate = LogGate::new(Duration::from_secs(60));
+
+/// Whether `e` is a decryption failure of a body whose signature verified: the sender knew
+/// the token, so the EncodingAESKey is wrong or was rotated (not an outsider's junk).
+fn decrypt_failed(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Crypto(
+            CryptoError::Decrypt(_) | CryptoError::Buffer(_) | CryptoError::ReceiverIdMismatch
+        )
+    )
+}
+
 /// The `result` label of a push or message WeChat sent that was refused.
 pub(crate) fn refusal_label(e: &Error) -> &'static str {
     match e {
+        e if decrypt_failed(e) => "decrypt_failed",
         Error::Crypto(_) => "bad_signature_or_crypto",
         Error::Push(_) => "bad_push",
         Error::Store(_) => "store_error",
@@ -72,7 +91,7 @@ pub(crate) fn push(metrics: &Metrics, component: &str, outcome: &PushOutcome) {
         }
         PushOutcome::Refused(e) => {
             metrics.push(component, refusal_label(e), None);
-            tracing::warn!(target: PUBLIC, component = %component, error = %e, "push refused");
+            refused(component, "push", e);
         }
         PushOutcome::Accepted {
             info_type,
@@ -80,6 +99,24 @@ pub(crate) fn push(metrics: &Metrics, component: &str, outcome: &PushOutcome) {
         } => {
             let result = if *replayed { "replayed" } else { "ok" };
             metrics.push(component, result, Some(info_type));
+        }
+    }
+}
+
+/// Logs a refused push or message (`what`): a decryption failure after a verified signature
+/// as the configuration problem it is, other refusals at most once per 10 s (the count of
+/// those held back in the next line); metrics count every one.
+fn refused(component: &str, what: &'static str, e: &Error) {
+    if decrypt_failed(e) {
+        if let Some(held) = DECRYPT_FAILED_LINES.pass() {
+            tracing::error!(target: PUBLIC, component = %component, what, error = %e, held_back = held, "signature verified but decryption failed: this component's encoding_aes_key is wrong or was rotated; set the one in WeChat's console, and the old one as previous_encoding_aes_key while it rotates");
+        }
+    } else if let Some(held) = BAD_SIGNATURE_LINES.pass() {
+        // `held_back`: refusals since the last line; those within 10 s of it are only counted.
+        if what == "push" {
+            tracing::warn!(target: PUBLIC, component = %component, error = %e, held_back = held, "push refused");
+        } else {
+            tracing::warn!(target: PUBLIC, component = %component, error = %e, held_back = held, "message refused");
         }
     }
 }
@@ -184,7 +221,10 @@ pub(crate) enum MessageRefusal {
 pub(crate) fn message_refused(metrics: &Metrics, component: &str, refusal: &MessageRefusal) {
     match refusal {
         MessageRefusal::UnknownComponent => metrics.message("unknown", "unknown_component", None),
-        MessageRefusal::Refused(e) => metrics.message(component, refusal_label(e), None),
+        MessageRefusal::Refused(e) => {
+            metrics.message(component, refusal_label(e), None);
+            refused(component, "message", e);
+        }
         MessageRefusal::BadAuthorizer | MessageRefusal::BadQuery(_) => {}
     }
 }

@@ -45,3 +45,36 @@ impl Exchanges {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::code_exchange::EXCHANGE_KEEP_SECS;
+    use crate::error::Error;
+
+    #[test]
+    fn a_full_map_drops_old_settled_codes_but_never_one_in_flight() {
+        let x = Exchanges::default();
+        let running = x.cell("running", 0);
+        for i in 0..IN_PROCESS_MAX - 1 {
+            let settled = x.cell(&format!("settled-{i}"), 0);
+            settled
+                .set(Err(Error::invalid("authorization_code", "refused")))
+                .unwrap();
+        }
+        let recent = x.cell("recent", EXCHANGE_KEEP_SECS);
+        recent
+            .set(Err(Error::invalid("authorization_code", "refused")))
+            .unwrap();
+        // Full, and long after: the next code makes room by dropping the old settled ones.
+        let now = EXCHANGE_KEEP_SECS + 1;
+        let _ = x.cell("next", now);
+        let cells = x.cells.lock().unwrap();
+        assert_eq!(cells.len(), 3, "running, recent, next");
+        drop(cells);
+        // The exchange in flight is the same cell: its callers still share one exchange.
+        assert!(Arc::ptr_eq(&x.cell("running", now), &running));
+        assert!(Arc::ptr_eq(&x.cell("recent", now), &recent));
+    }
+}

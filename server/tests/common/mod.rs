@@ -318,6 +318,13 @@ impl Call {
         self
     }
 
+    /// Sends it as if from `peer` (what the listener gives each request: `ConnectInfo`).
+    pub fn peer(mut self, peer: &str) -> Self {
+        let addr: std::net::SocketAddr = peer.parse().unwrap();
+        self.builder = self.builder.extension(axum::extract::ConnectInfo(addr));
+        self
+    }
+
     pub fn json(mut self, v: &serde_json::Value) -> Self {
         self.builder = self.builder.header("content-type", "application/json");
         self.body = serde_json::to_vec(v).unwrap();
