@@ -12,7 +12,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DashMapStateStore;
 use governor::state::{InMemoryState, NotKeyed};
@@ -189,7 +189,7 @@ impl RateLimits {
                 if let Some(held) = LIMITED_LINES.pass() {
                     tracing::warn!(target: "wxopen_server::public", route, reason = bucket.label(), held_back = held, "rate limited (429); later ones within 10 s are only counted");
                 }
-                too_many_requests(wait)
+                too_many_requests(wait, crate::answer::request_id(req.headers()))
             }
         }
     }
@@ -226,27 +226,27 @@ fn bucket_key(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// The 429 page: what happened and when to come back, in Chinese and English.
-fn too_many_requests(wait: Duration) -> Response {
+/// The 429 page: what happened and when to come back, in Chinese and English, with the
+/// request id; like every page, never cached, framed or sniffed.
+fn too_many_requests(wait: Duration, request_id: Option<&str>) -> Response {
+    use crate::pages::{escape, frame, para};
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let secs = secs.max(1);
-    let body = format!(
-        "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>请求过于频繁 / Too many requests</title></head><body>\
-<h1>请求过于频繁 / Too many requests</h1>\
-<p>此授权页面的请求过多。请在 {secs} 秒后刷新页面重试。</p>\
-<p>This authorization page got too many requests. Reload it in {secs} seconds.</p>\
-</body></html>\n"
-    );
-    let mut r = (StatusCode::TOO_MANY_REQUESTS, body).into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    let mut body = String::from("<h1>请求过于频繁 / Too many requests</h1>\n");
+    body.push_str(&para(
+        &format!("此授权页面的请求过多。请在 {secs} 秒后刷新页面重试。"),
+        &format!("This authorization page got too many requests. Reload it in {secs} seconds."),
+    ));
+    if let Some(id) = request_id {
+        body.push_str(&para(
+            &format!("请求编号：<code id=\"request-id\">{}</code>", escape(id)),
+            "Request id (give it to the platform's operator if this keeps happening).",
+        ));
+    }
+    let page = frame("请求过于频繁 / Too many requests", "", &body);
+    let mut r = crate::answer::html_with(StatusCode::TOO_MANY_REQUESTS, page);
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     r
 }
 
@@ -328,9 +328,12 @@ mod tests {
             (Duration::from_secs(3), "3"),
             (Duration::from_millis(3001), "4"),
         ] {
-            let r = too_many_requests(wait);
+            let r = too_many_requests(wait, Some("abc-1"));
             assert_eq!(r.status(), 429);
             assert_eq!(r.headers()[header::RETRY_AFTER], secs);
+            // Like every page: never framed or sniffed.
+            assert_eq!(r.headers()[header::X_FRAME_OPTIONS], "DENY");
+            assert_eq!(r.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
         }
     }
 }
