@@ -191,8 +191,8 @@ pub struct RefresherConfig {
     pub enabled: bool,
     /// How often it walks the tokens (default 60 s).
     pub interval: Duration,
-    /// Refresh tokens expiring within this (default 15 min; the client's own refresh-ahead
-    /// margin is 10 min).
+    /// Refresh tokens expiring within this (default 15 min); the server sets the client's own
+    /// refresh-ahead margin to this too, so a token request inside it refreshes as well.
     pub ahead: Duration,
     /// At most this many refreshes started per second, per component (default 20).
     pub max_refreshes_per_second: u32,

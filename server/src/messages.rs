@@ -4,9 +4,12 @@
 //! Order of work for one message: verify and decrypt (a bad one is a 4xx, nothing forwarded);
 //! a release-check message of a test account is answered as
 //! [`wxopen_client::release_check`] decides (the customer-service follow-up runs in the
-//! background, once per message across instances); any other message goes to the webhook if
-//! one is configured (once per message across instances) and its reply, if any, is encrypted
-//! and sent back; otherwise `success`.
+//! background, at most once per message across instances); any other message goes to the
+//! webhook if one is configured and its reply, if any, is encrypted and sent back; otherwise
+//! `success`. A delivery is **at most once**: WeChat's retries and replays inside the window are
+//! recognised by a claim in the store, and a delivery that fails is logged, not retried (when the
+//! store cannot answer the claim in time the message is delivered anyway, so then it may arrive
+//! twice).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
