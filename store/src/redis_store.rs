@@ -95,7 +95,9 @@ enum Conn {
 /// **Writes.** Compare-and-set, compare-and-delete and the lease operations are Lua scripts:
 /// the version check, the fence check (`GET` of the lease equals the holder) and the write are
 /// one atomic step. Versions come from `INCR` of the component's counter inside the script
-/// (never 0, and never at or below the version being replaced). Values are JSON with a format
+/// (never 0, and never at or below the version being replaced; a missing counter — deleted, or
+/// lost in a failover — is seeded from the server's clock in microseconds, so a record deleted
+/// and written again never gets a version issued before). Values are JSON with a format
 /// version. Leases are `SET lease holder NX PX ttl`, extended and released by
 /// compare-then-`PEXPIRE`/`DEL` scripts.
 ///
@@ -570,6 +572,13 @@ if not ok then
   return {0, ver, cur[2]}
 end
 local n = redis.call('INCR', KEYS[3])
+if n == 1 then
+  -- The counter was missing (deleted, or lost in a failover): seed it from the server's clock
+  -- in microseconds, above any version increments reached, so no version is issued twice.
+  local t = redis.call('TIME')
+  redis.call('SET', KEYS[3], t[1] .. string.format('%06d', tonumber(t[2])))
+  n = tonumber(redis.call('GET', KEYS[3]))
+end
 if ver ~= false then
   local c = tonumber(ver)
   if c ~= nil and n <= c then
