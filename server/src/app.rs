@@ -244,6 +244,7 @@ async fn build_state(
         components,
         clients: config.clients.iter().cloned().map(Arc::new).collect(),
         metrics,
+        refresh_pace: crate::refresh_pace::RefreshPace::new(config.min_refresh_interval),
         config,
         background: Background::default(),
         _instance: instance,

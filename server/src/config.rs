@@ -16,6 +16,8 @@ use url::Url;
 use wxopen_client::secret::SecretString;
 use wxopen_client::valid_appid;
 
+pub use crate::scope::ClientScope;
+
 /// A configuration problem: which key, what is wrong, how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -105,6 +107,7 @@ struct RawServer {
     request_timeout_ms: Option<u64>,
     push_budget_ms: Option<u64>,
     allow_http_redirect: Option<bool>,
+    min_refresh_interval_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -150,6 +153,7 @@ struct RawClient {
     key_env: Option<String>,
     key_file: Option<PathBuf>,
     components: Option<Vec<String>>,
+    scope: Option<String>,
 }
 
 /// The whole service configuration, validated.
@@ -175,6 +179,9 @@ pub struct ServerConfig {
     pub push_budget: Duration,
     /// Allow an `http://` public base URL for the authorization redirect (local development).
     pub allow_http_redirect: bool,
+    /// The least time between two unconditional refreshes (no `stale`) of one token on this
+    /// instance (default 60 s; 0: no limit); within it the current token is answered.
+    pub min_refresh_interval: Duration,
     /// The background refresher.
     pub refresher: RefresherConfig,
     /// The components served.
@@ -247,6 +254,8 @@ pub struct ApiClient {
     pub key: Secret,
     /// Components it may use (`*`: all).
     pub components: Vec<String>,
+    /// What it may do (`scope`: `"full"`, the default, or `"read"`).
+    pub scope: ClientScope,
 }
 
 impl ApiClient {
@@ -378,6 +387,7 @@ fn validate(raw: RawFile, base: &Path) -> Result<ServerConfig, ConfigError> {
     let public_base_url = public_base_url(s.public_base_url, allow_http_redirect)?;
     let (data_dir, store, store_is_default) = store(s.data_dir, s.store, base);
     let (request_timeout, push_budget) = timeouts(s.request_timeout_ms, s.push_budget_ms)?;
+    let min_refresh_interval = Duration::from_secs(s.min_refresh_interval_secs.unwrap_or(60));
     let refresher = refresher(raw.refresher)?;
     let components = components(raw.component, base)?;
     let clients = clients(raw.client, &components, base)?;
@@ -391,6 +401,7 @@ fn validate(raw: RawFile, base: &Path) -> Result<ServerConfig, ConfigError> {
         request_timeout,
         push_budget,
         allow_http_redirect,
+        min_refresh_interval,
         refresher,
         components,
         clients,
@@ -760,10 +771,21 @@ fn client(
             ));
         }
     }
+    let scope = match c.scope.as_deref() {
+        None => ClientScope::Full,
+        Some(v) => ClientScope::parse(v).ok_or_else(|| {
+            ConfigError::new(
+                k("scope"),
+                format!("{v} is not a scope"),
+                "use \"full\" (the default) or \"read\" (tokens and listings, no refresh, import or delete)",
+            )
+        })?,
+    };
     Ok(ApiClient {
         name,
         key,
         components: comps,
+        scope,
     })
 }
 
@@ -812,6 +834,10 @@ impl ServerConfig {
             "allow_http_redirect = {}",
             self.allow_http_redirect
         ));
+        line(format!(
+            "min_refresh_interval_secs = {}",
+            self.min_refresh_interval.as_secs()
+        ));
         let r = &self.refresher;
         line("\n[refresher]".into());
         line(format!("enabled = {}", r.enabled));
@@ -854,6 +880,7 @@ impl ServerConfig {
             line(format!("name = \"{}\"", c.name));
             line(format!("key = \"{}\"", source(&c.key)));
             line(format!("components = {:?}", c.components));
+            line(format!("scope = \"{}\"", c.scope));
         }
         out
     }
@@ -882,6 +909,28 @@ mod tests {
         assert!(c.refresher.enabled);
         assert_eq!(c.clients[0].components, ["*"]);
         assert!(c.clients[0].may_use("wxanything"));
+        assert_eq!(c.clients[0].scope, ClientScope::Full);
+        assert_eq!(c.min_refresh_interval, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn a_client_may_be_read_only_and_an_unknown_scope_is_an_error() {
+        let read = minimal().replacen(
+            "name = \"orders\"",
+            "name = \"orders\"\nscope = \"read\"",
+            1,
+        );
+        let c = parse(&read, Path::new("/")).unwrap();
+        assert_eq!(c.clients[0].scope, ClientScope::Read);
+        assert!(c.redacted().contains("scope = \"read\""));
+        let bad = minimal().replacen(
+            "name = \"orders\"",
+            "name = \"orders\"\nscope = \"admin\"",
+            1,
+        );
+        let e = parse(&bad, Path::new("/")).unwrap_err();
+        assert_eq!(e.key, "client[0].scope");
+        assert!(e.fix.contains("\"read\""), "{e}");
     }
 
     #[test]

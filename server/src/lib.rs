@@ -28,6 +28,8 @@
 //! | [`messages`] | release check, deduplication and webhook relay of messages |
 //! | [`config`] | `wxopen.toml`: parsing, validation, secrets from env or files, redaction |
 //! | [`openapi`] | the internal router and its OpenAPI 3.1 document, both from one list of the handlers |
+//! | [`scope`] | what a `[[client]]` may do: full or read-only |
+//! | `refresh_pace` | the minimum interval between unconditional refreshes of one token |
 //! | `refresher` | proactive, paced refresh; `api_start_push_ticket` |
 //! | [`metrics`] | Prometheus counters, latency histograms and scrape-time gauges (`prometheus-client`), the metric names |
 //!
@@ -55,8 +57,10 @@ pub mod metrics;
 mod observe;
 pub mod openapi;
 mod pages;
+mod refresh_pace;
 mod refresher;
 mod routes;
+pub mod scope;
 mod state;
 mod store;
 pub mod webhook;

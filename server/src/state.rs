@@ -12,6 +12,7 @@ use crate::background::Background;
 use crate::config::{ApiClient, ComponentSection, ServerConfig};
 use crate::instance::Instance;
 use crate::metrics::Metrics;
+use crate::refresh_pace::RefreshPace;
 use crate::webhook::Webhook;
 
 /// One served component.
@@ -52,6 +53,8 @@ pub(crate) struct AppState {
     pub metrics: Arc<Metrics>,
     pub config: ServerConfig,
     pub background: Background,
+    /// The minimum interval between unconditional refreshes of one token.
+    pub refresh_pace: RefreshPace,
     /// The data-directory slot whose name this instance's leases carry (held while it runs).
     pub _instance: Option<Instance>,
 }
