@@ -283,15 +283,36 @@ async fn relay(
     }
 }
 
+/// An authorization event as the webhook gets it.
+pub(crate) struct AuthorizationRelay<'a> {
+    /// `authorized`, `updateauthorized` or `unauthorized`.
+    pub info_type: &'a str,
+    /// The account.
+    pub authorizer: &'a str,
+    /// WeChat's `CreateTime` of the push.
+    pub create_time: u64,
+    /// Whether the record machine changed the account's record (a late `unauthorized` older
+    /// than the authorization is relayed with `false`: the account is still authorized).
+    pub applied: bool,
+    /// The store version of the record the push wrote, when applied: it only grows for one
+    /// account, so the host orders the account's events by it.
+    pub sequence: Option<u64>,
+}
+
 /// Relays an authorization event (authorized, updateauthorized, unauthorized) to the webhook
 /// in the background, once across instances.
 pub(crate) fn relay_authorization(
     app: &Arc<AppState>,
     comp: &Arc<Component>,
-    info_type: &str,
-    authorizer: &str,
-    create_time: u64,
+    event: &AuthorizationRelay<'_>,
 ) {
+    let AuthorizationRelay {
+        info_type,
+        authorizer,
+        create_time,
+        applied,
+        sequence,
+    } = *event;
     if comp.webhook.is_none() {
         return;
     }
@@ -308,6 +329,8 @@ pub(crate) fn relay_authorization(
         "delivery_id": id,
         "info_type": info_type,
         "create_time": create_time,
+        "applied": applied,
+        "sequence": sequence,
     });
     let (a, c) = (app.clone(), comp.clone());
     let spawned = app.background.spawn(async move {

@@ -466,3 +466,71 @@ async fn authorization_events_reach_the_webhook_after_the_exchange() {
         ]
     );
 }
+
+/// A late `unauthorized` (older than the authorization the store holds) is ignored by the
+/// store and relayed as `applied: false`; applied events carry the record's version as
+/// `sequence`, growing for one account, so the host can order them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_unauthorized_is_relayed_as_not_applied_and_applied_events_carry_a_growing_sequence()
+{
+    let upstream = MockServer::start().await;
+    mount_component_token(&upstream, "cat-1").await;
+    mount_query_auth(&upstream, ACCOUNT, "at-1", "refreshtoken@@@r1").await;
+    let hook = hook_answering(204).await;
+    let s = start_hooked(&upstream, &hook).await;
+    s.push_ticket("ticket-1", s.now()).await;
+    let t = s.now();
+    let (q, b) = push(
+        &authorized_xml(ACCOUNT, "queryauthcode@@@c1", t),
+        &t.to_string(),
+        "n2",
+    );
+    assert_eq!(s.post_push(APPID, &q, b).await, (200, "success".into()));
+    wait_hits(&hook, "/hook", 1).await;
+    let unauth = |created: u64, nonce: &str| {
+        let xml = format!(
+            "<xml><AppId>{APPID}</AppId><CreateTime>{created}</CreateTime><InfoType>unauthorized</InfoType><AuthorizerAppid>{ACCOUNT}</AuthorizerAppid></xml>"
+        );
+        push(&xml, &t.to_string(), nonce)
+    };
+    // Created before the authorization: the store keeps the account authorized.
+    let (q, b) = unauth(t - 5, "n3");
+    assert_eq!(s.post_push(APPID, &q, b).await, (200, "success".into()));
+    wait_hits(&hook, "/hook", 2).await;
+    let token = format!("/v1/{APPID}/authorizers/{ACCOUNT}/token");
+    assert_eq!(s.internal_get(&token, Some(KEY)).await.status, 200);
+    // Created after it: applied, the account revoked.
+    let (q, b) = unauth(t + 1, "n4");
+    assert_eq!(s.post_push(APPID, &q, b).await, (200, "success".into()));
+    wait_hits(&hook, "/hook", 3).await;
+    assert_ne!(s.internal_get(&token, Some(KEY)).await.status, 200);
+    stop(s).await;
+    let got: Vec<Value> = hook
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    let row = |j: &Value| {
+        (
+            j["info_type"].as_str().unwrap().to_owned(),
+            j["create_time"].as_u64().unwrap(),
+            j["applied"].as_bool().unwrap(),
+        )
+    };
+    assert_eq!(
+        got.iter().map(row).collect::<Vec<_>>(),
+        [
+            ("authorized".to_owned(), t, true),
+            ("unauthorized".to_owned(), t - 5, false),
+            ("unauthorized".to_owned(), t + 1, true),
+        ]
+    );
+    assert!(got[1]["sequence"].is_null(), "{}", got[1]);
+    let (first, last) = (
+        got[0]["sequence"].as_u64().unwrap(),
+        got[2]["sequence"].as_u64().unwrap(),
+    );
+    assert!(first < last, "{first} >= {last}");
+}
