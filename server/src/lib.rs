@@ -22,6 +22,7 @@
 //! | `app` | the top: building the state, assembling the routers, running, graceful shutdown |
 //! | `routes::{push, authorize, message}` | the public routes: authorization event URL, authorization pages, message URL |
 //! | `routes::{tokens, authorizers, health, metrics}` | the internal routes, each described by its `#[utoipa::path]` |
+//! | `account_names` | the original id (`gh_…`) of each account, which a relayed message's `ToUserName` must match |
 //! | `auth` | the `Authed` extractor: bearer keys of the internal API |
 //! | `observe` | outcomes of requests turned into metrics and log lines |
 //! | `state` | the bottom: the state every handler shares, the served components |
@@ -43,6 +44,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod account_names;
 mod answer;
 mod app;
 mod auth;

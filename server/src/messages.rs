@@ -21,6 +21,8 @@ use wxopen_client::message::AuthorizerMessage;
 use wxopen_client::release_check::{release_check_action, ReleaseCheckAction};
 use wxopen_client::{Error, KeyUsed, PushQuery};
 
+use crate::account_names::Binding;
+use crate::error::ApiError;
 use crate::observe::{self, MessageResult};
 use crate::state::{AppState, Component};
 
@@ -233,11 +235,36 @@ async fn relay(
         count(app, comp, message, MessageResult::Ok);
         return Ok(success());
     };
+    let verified = match comp
+        .account_names
+        .check(&comp.client, authorizer, &message.to_user_name)
+        .await
+    {
+        Binding::Verified => true,
+        Binding::Unverified => false,
+        Binding::Mismatch { expected } => {
+            count(app, comp, message, MessageResult::AccountMismatch);
+            tracing::warn!(
+                component = %comp.section.appid,
+                authorizer_appid = authorizer,
+                to_user_name = %wxopen_client::error::one_line(&message.to_user_name),
+                expected = %expected,
+                "message for another account posted to this account's URL; refused, not relayed"
+            );
+            return Ok(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "the message is not addressed to this account",
+                "its ToUserName is another account's original id; nothing was relayed",
+            )
+            .into_response());
+        }
+    };
     if !first_sight(app, comp, id).await {
         count(app, comp, message, MessageResult::Duplicate);
         return Ok(success());
     }
-    let json = message_json(&comp.section.appid, authorizer, id, message);
+    let mut json = message_json(&comp.section.appid, authorizer, id, message);
+    json["authorizer_verified"] = serde_json::Value::Bool(verified);
     let bytes = serde_json::to_vec(&json).unwrap_or_default();
     let started = Instant::now();
     let outcome = hook.deliver("message", id, now, bytes).await;

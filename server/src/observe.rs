@@ -125,6 +125,8 @@ pub(crate) enum MessageResult {
     RelayBadReply,
     /// The webhook did not take it.
     RelayFailed,
+    /// Its `ToUserName` is not the path's account: refused (403), not relayed.
+    AccountMismatch,
 }
 
 impl MessageResult {
@@ -140,6 +142,7 @@ impl MessageResult {
             MessageResult::RelayedReply => "relayed_reply",
             MessageResult::RelayBadReply => "relay_bad_reply",
             MessageResult::RelayFailed => "relay_failed",
+            MessageResult::AccountMismatch => "account_mismatch",
         }
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use wxopen_client::api::AuthorizationInfo;
 use wxopen_client::{AuthorizationCode, ComponentClient, Error};
 
+use crate::account_names::AccountNames;
 use crate::background::Background;
 use crate::config::{ApiClient, ComponentSection, ServerConfig};
 use crate::instance::Instance;
@@ -20,6 +21,8 @@ pub(crate) struct Component {
     pub client: ComponentClient,
     pub section: ComponentSection,
     pub webhook: Option<Webhook>,
+    /// The original ids of its accounts, which relayed messages are checked against.
+    pub account_names: AccountNames,
 }
 
 impl Component {
@@ -33,6 +36,7 @@ impl Component {
             client,
             section,
             webhook,
+            account_names: AccountNames::default(),
         }
     }
 

@@ -534,3 +534,100 @@ async fn a_late_unauthorized_is_relayed_as_not_applied_and_applied_events_carry_
     );
     assert!(first < last, "{first} >= {last}");
 }
+
+/// `api_get_authorizer_info` answering `user_name` for `appid`.
+async fn mount_user_name(upstream: &MockServer, appid: &str, user_name: &str) {
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/component/api_get_authorizer_info"))
+        .and(wiremock::matchers::body_partial_json(
+            json!({"authorizer_appid": appid}),
+        ))
+        .respond_with(ok_json(json!({
+            "authorizer_info": {"nick_name": "n", "service_type_info": {"id": 2}, "verify_type_info": {"id": 0}, "user_name": user_name},
+            "authorization_info": {"authorizer_appid": appid, "func_info": []}
+        })))
+        .mount(upstream)
+        .await;
+}
+
+/// The `{authorizer}` of the path is not signed; the message's `ToUserName` is. A message is
+/// relayed as the path's account only when its `ToUserName` is that account's original id
+/// (looked up once per account, cached); the same captured message posted to another
+/// account's path is refused (403) and not relayed; when the original id cannot be looked up,
+/// the message is relayed with `authorizer_verified: false`, and the lookup is not repeated
+/// per message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_is_relayed_only_as_the_account_its_signed_to_user_name_names() {
+    let upstream = MockServer::start().await;
+    mount_component_token(&upstream, "cat-1").await;
+    mount_user_name(&upstream, ACCOUNT, "gh_account01").await;
+    mount_user_name(&upstream, "wxauthorizer0002", "gh_account02").await;
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/component/api_get_authorizer_info"))
+        .and(wiremock::matchers::body_partial_json(
+            json!({"authorizer_appid": "wxauthorizer0003"}),
+        ))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&upstream)
+        .await;
+    let hook = hook_answering(204).await;
+    let s = start_hooked(&upstream, &hook).await;
+    s.push_ticket("ticket-1", s.now()).await;
+    let info = "/cgi-bin/component/api_get_authorizer_info";
+    let t = s.now();
+    // The account's own messages: relayed, verified, one lookup for all of them.
+    for i in 0..5 {
+        let (q, b) = message(
+            &text_xml("gh_account01", "hello", 100 + i, t),
+            t,
+            "gh_account01",
+        );
+        assert_eq!(
+            post_message(&s, ACCOUNT, &q, b).await,
+            (200, "success".into())
+        );
+    }
+    assert_eq!(hits(&upstream, info).await, 1);
+    // A captured message of account 01 posted to account 02's URL: refused, not relayed.
+    let (q, b) = message(
+        &text_xml("gh_account01", "replayed", 200, t),
+        t,
+        "gh_account01",
+    );
+    let (status, _) = post_message(&s, "wxauthorizer0002", &q, b.clone()).await;
+    assert_eq!(status, 403);
+    assert_eq!(messages(&s, "account_mismatch", "text"), 1);
+    // Account 03's original id cannot be looked up: relayed, marked unverified; one lookup a
+    // minute, not one per message.
+    for i in 0..3 {
+        let (q, b) = message(
+            &text_xml("gh_account03", "hi", 300 + i, t),
+            t,
+            "gh_account03",
+        );
+        assert_eq!(
+            post_message(&s, "wxauthorizer0003", &q, b).await,
+            (200, "success".into())
+        );
+    }
+    let lookups_03 = hits(&upstream, info).await;
+    assert_eq!(lookups_03, 3, "one lookup each for 01, 02 and 03");
+    stop(s).await;
+    let got: Vec<Value> = hook
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(got.len(), 8, "5 of 01, none for the replay, 3 of 03");
+    for j in &got {
+        let account = j["authorizer_appid"].as_str().unwrap();
+        assert_ne!(account, "wxauthorizer0002", "{j}");
+        assert_eq!(
+            j["authorizer_verified"],
+            account == ACCOUNT,
+            "{account}: {j}"
+        );
+    }
+}
