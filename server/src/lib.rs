@@ -32,6 +32,7 @@
 //! | [`scope`] | what a `[[client]]` may do: full or read-only |
 //! | `refresh_pace` | the minimum interval between unconditional refreshes of one token |
 //! | `refresher` | proactive, paced refresh; `api_start_push_ticket` |
+//! | [`warnings`] | risky but valid settings, warned about at start and by `wxopen config check` |
 //! | [`metrics`] | Prometheus counters, latency histograms and scrape-time gauges (`prometheus-client`), the metric names |
 //!
 //! # Feature flags
@@ -65,6 +66,7 @@ mod routes;
 pub mod scope;
 mod state;
 mod store;
+pub mod warnings;
 pub mod webhook;
 
 #[doc(hidden)]

@@ -59,6 +59,8 @@ pub(crate) struct AppState {
     pub background: Background,
     /// The minimum interval between unconditional refreshes of one token.
     pub refresh_pace: RefreshPace,
+    /// The risky settings warned about at start.
+    pub warnings: Vec<crate::warnings::ConfigWarning>,
     /// The data-directory slot whose name this instance's leases carry (held while it runs).
     pub _instance: Option<Instance>,
 }

@@ -48,7 +48,7 @@ mod redis_store;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
-pub use open::open_store;
+pub use open::{open_store, redis_append_only};
 pub use open_error::OpenError;
 #[cfg(feature = "redis")]
 pub use redis_store::{RedisOptions, RedisStore};

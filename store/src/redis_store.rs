@@ -330,6 +330,31 @@ impl RedisStore {
         self.query(&cmd, "ping").await.map(|_| ())
     }
 
+    /// Whether the server writes an append-only file (`aof_enabled` of `INFO persistence`):
+    /// without one, a restart of the server loses every write since the last snapshot,
+    /// refresh tokens included. `None` on Redis Cluster (each node answers for itself).
+    ///
+    /// # Errors
+    /// [`StoreErrorKind::Unavailable`](wxopen_client::store::StoreErrorKind::Unavailable) when
+    /// the server does not answer; `Corrupt` when the answer has no `aof_enabled` line.
+    pub async fn append_only(&self) -> Result<Option<bool>, StoreError> {
+        if !matches!(self.conn, Conn::Single(_)) {
+            return Ok(None);
+        }
+        let mut cmd = redis::cmd("INFO");
+        cmd.arg("persistence");
+        let info = match self.query(&cmd, "info").await? {
+            Value::BulkString(b) => String::from_utf8_lossy(&b).into_owned(),
+            Value::VerbatimString { text, .. } => text,
+            Value::SimpleString(s) => s,
+            _ => String::new(),
+        };
+        info.lines()
+            .find_map(|l| l.trim().strip_prefix("aof_enabled:"))
+            .map(|v| Some(v.trim() == "1"))
+            .ok_or_else(|| StoreError::corrupt("INFO persistence: no aof_enabled line"))
+    }
+
     async fn query(&self, cmd: &redis::Cmd, op: &str) -> Result<Value, StoreError> {
         let fut = async {
             match &self.conn {
@@ -857,6 +882,26 @@ impl TokenStore for RedisStore {
 
 /// [`crate::open_store`] for `redis://`, `rediss://` and `redis+cluster://` URLs.
 pub(crate) async fn open_url(scheme: &str, url: &str) -> Result<Arc<dyn TokenStore>, OpenError> {
+    let (rebuilt, options) = parse_url(url)?;
+    match scheme {
+        "redis+cluster" => open_cluster(&rebuilt, options).await,
+        _ => Ok(Arc::new(connect_single(scheme, &rebuilt, options).await?)),
+    }
+}
+
+/// [`crate::redis_append_only`]: whether the server of a `redis://` or `rediss://` URL writes
+/// an append-only file; `None` for `redis+cluster://`.
+pub(crate) async fn append_only_url(scheme: &str, url: &str) -> Result<Option<bool>, OpenError> {
+    if scheme == "redis+cluster" {
+        return Ok(None);
+    }
+    let (rebuilt, options) = parse_url(url)?;
+    let store = connect_single(scheme, &rebuilt, options).await?;
+    Ok(store.append_only().await?)
+}
+
+/// The URL without wxopen's own query keys (`prefix`), and the options they set.
+fn parse_url(url: &str) -> Result<(String, RedisOptions), OpenError> {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (url, None),
@@ -881,22 +926,27 @@ pub(crate) async fn open_url(scheme: &str, url: &str) -> Result<Arc<dyn TokenSto
             .finish();
         format!("{base}?{q}")
     };
-    match scheme {
-        "rediss" if !cfg!(feature = "redis-tls") => Err(OpenError::FeatureDisabled {
+    Ok((rebuilt, options))
+}
+
+/// A single-server store at `rebuilt` (a `redis://` or `rediss://` URL).
+async fn connect_single(
+    scheme: &str,
+    rebuilt: &str,
+    options: RedisOptions,
+) -> Result<RedisStore, OpenError> {
+    if scheme == "rediss" && !cfg!(feature = "redis-tls") {
+        return Err(OpenError::FeatureDisabled {
             scheme: scheme.to_owned(),
             feature: "redis-tls",
-        }),
-        "redis+cluster" => open_cluster(&rebuilt, options).await,
-        _ => {
-            if url::Url::parse(&rebuilt).map_or(true, |u| u.host_str().is_none_or(str::is_empty)) {
-                return Err(OpenError::BadUrl {
-                    reason: format!("{scheme}:// URL without a host"),
-                });
-            }
-            let store = RedisStore::connect(&rebuilt, options).await?;
-            Ok(Arc::new(store))
-        }
+        });
     }
+    if url::Url::parse(rebuilt).map_or(true, |u| u.host_str().is_none_or(str::is_empty)) {
+        return Err(OpenError::BadUrl {
+            reason: format!("{scheme}:// URL without a host"),
+        });
+    }
+    Ok(RedisStore::connect(rebuilt, options).await?)
 }
 
 #[cfg(feature = "cluster")]

@@ -499,3 +499,34 @@ async fn versions_stay_exact_and_never_go_back_if_the_counter_key_is_lost() {
         CasOutcome::Applied { .. }
     ));
 }
+
+#[ignore = "needs redis-server: cargo test -p wxopen-store --all-features -- --include-ignored (CI runs it)"]
+#[tokio::test]
+async fn append_only_is_read_from_info_persistence() {
+    let Some(with_aof) = RedisServer::start() else {
+        return;
+    };
+    let Some(without) = RedisServer::start_with(&["--appendonly", "no"]) else {
+        return;
+    };
+    assert_eq!(
+        wxopen_store::redis_append_only(&with_aof.url())
+            .await
+            .unwrap(),
+        Some(true)
+    );
+    assert_eq!(
+        wxopen_store::redis_append_only(&format!("{}?prefix=acme", without.url()))
+            .await
+            .unwrap(),
+        Some(false)
+    );
+    assert_eq!(
+        store(&without, "wxopen").await.append_only().await.unwrap(),
+        Some(false)
+    );
+    // Other stores: nothing to check.
+    for url in ["memory:", "sqlite:///nonexistent/x.db"] {
+        assert_eq!(wxopen_store::redis_append_only(url).await.unwrap(), None);
+    }
+}
