@@ -174,13 +174,17 @@ pub(crate) async fn component_token_refresh(
     authed: Result<Authed, Response>,
     body: axum::body::Bytes,
 ) -> Response {
-    let Authed {
-        client,
-        component: comp,
-    } = match authed.and_then(|a| a.may_write().map(|()| a)) {
+    let authed = match authed {
         Ok(a) => a,
         Err(r) => return r,
     };
+    if let Err(r) = authed.may_write() {
+        return r;
+    }
+    let Authed {
+        client,
+        component: comp,
+    } = authed;
     let body = match refresh_body(&body) {
         Ok(b) => b,
         Err(r) => return r,
@@ -235,13 +239,17 @@ pub(crate) async fn authorizer_token_refresh(
     authed: Result<Authed, Response>,
     body: axum::body::Bytes,
 ) -> Response {
-    let Authed {
-        client,
-        component: comp,
-    } = match authed.and_then(|a| a.may_write().map(|()| a)) {
+    let authed = match authed {
         Ok(a) => a,
         Err(r) => return r,
     };
+    if let Err(r) = authed.may_write() {
+        return r;
+    }
+    let Authed {
+        client,
+        component: comp,
+    } = authed;
     let body = match refresh_body(&body) {
         Ok(b) => b,
         Err(r) => return r,
