@@ -7,10 +7,10 @@
 //! are answered by the release check before that and never looked up.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use tokio::sync::OnceCell;
+use tokio::sync::watch;
 use wxopen_client::ComponentClient;
 
 /// Most accounts whose name one component remembers; past it, expired entries are dropped,
@@ -22,8 +22,17 @@ pub const KNOWN_TTL: Duration = Duration::from_secs(24 * 3600);
 /// How long a failed lookup is remembered before the next message tries again, so an upstream
 /// outage costs one call per account per minute, not one per message.
 pub const UNKNOWN_TTL: Duration = Duration::from_secs(60);
-/// The most a message waits for the lookup (WeChat gives a message 5 s).
-pub const LOOKUP_BUDGET: Duration = Duration::from_millis(1500);
+/// The most a message waits for the lookup; less when the webhook's timeout leaves less of
+/// the 4.5 s a message may take (WeChat gives it 5 s): see [`lookup_budget`]. The lookup
+/// itself runs on in the background, so the next message finds its result.
+pub const LOOKUP_BUDGET: Duration = Duration::from_millis(1000);
+
+/// How long a message waits for the lookup when the webhook may take `webhook_timeout`.
+pub fn lookup_budget(webhook_timeout: Duration) -> Duration {
+    Duration::from_millis(4_500)
+        .saturating_sub(webhook_timeout)
+        .min(LOOKUP_BUDGET)
+}
 
 /// Whether a message's `ToUserName` is the account of its path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,17 +49,22 @@ pub enum Binding {
     Unverified,
 }
 
+/// A lookup's result as its slot holds it: `None` while in flight, then the original id if
+/// one was found.
+type Lookup = watch::Receiver<Option<Option<String>>>;
+
 /// A remembered lookup: shared while in flight, then its result.
 struct Slot {
-    name: Arc<OnceCell<Option<String>>>,
+    name: Lookup,
     created: u64,
 }
 
 impl Slot {
-    /// Whether the slot still answers at `now` (a lookup in flight always does).
+    /// Whether the slot still answers at `now` (a lookup in flight does, unless its task is
+    /// gone).
     fn fresh(&self, now: u64) -> bool {
-        let ttl = match self.name.get() {
-            None => return true,
+        let ttl = match &*self.name.borrow() {
+            None => return self.name.has_changed().is_ok(),
             Some(Some(_)) => KNOWN_TTL,
             Some(None) => UNKNOWN_TTL,
         };
@@ -66,42 +80,47 @@ pub(crate) struct AccountNames {
 
 impl AccountNames {
     /// Whether `to_user_name` is the account `appid`'s original id (looked up through
-    /// `client`, cached).
+    /// `client`, cached), waiting at most `budget` for a lookup in flight.
     pub(crate) async fn check(
         &self,
         client: &ComponentClient,
         appid: &str,
         to_user_name: &str,
+        budget: Duration,
     ) -> Binding {
         let now = client.clock().unix_seconds();
-        let cell = self.slot(appid, now);
-        let lookup = cell.get_or_init(|| async {
-            match client.authorizer_info(appid).await {
-                Ok(info) if !info.authorizer_info.user_name.is_empty() => {
-                    Some(info.authorizer_info.user_name)
-                }
-                Ok(_) => None,
-                Err(e) => {
-                    tracing::warn!(authorizer_appid = appid, error = %e, "cannot look up the account's original id; its messages are relayed unverified for a minute");
-                    None
-                }
-            }
-        });
-        match tokio::time::timeout(LOOKUP_BUDGET, lookup).await {
-            Ok(Some(name)) if name == to_user_name => Binding::Verified,
-            Ok(Some(name)) => Binding::Mismatch {
-                expected: name.clone(),
-            },
-            Ok(None) | Err(_) => Binding::Unverified,
+        let (mut name, start) = self.slot(appid, now);
+        if let Some(tx) = start {
+            // One lookup per slot, in its own task: it runs to its end even when this message
+            // stops waiting, so the next message finds the result.
+            let (client, appid) = (client.clone(), appid.to_owned());
+            tokio::spawn(async move {
+                let found = look_up(&client, &appid).await;
+                let _ = tx.send(Some(found));
+            });
+        }
+        let found = match tokio::time::timeout(budget, name.wait_for(Option::is_some)).await {
+            Ok(Ok(v)) => v.clone().flatten(),
+            Ok(Err(_)) | Err(_) => None,
+        };
+        match found {
+            Some(n) if n == to_user_name => Binding::Verified,
+            Some(n) => Binding::Mismatch { expected: n },
+            None => Binding::Unverified,
         }
     }
 
-    /// The slot of `appid` at `now`: the fresh one, or a new one in its place.
-    fn slot(&self, appid: &str, now: u64) -> Arc<OnceCell<Option<String>>> {
+    /// The slot of `appid` at `now`: the fresh one, or a new one in its place (then with the
+    /// sender its lookup reports to).
+    fn slot(
+        &self,
+        appid: &str,
+        now: u64,
+    ) -> (Lookup, Option<watch::Sender<Option<Option<String>>>>) {
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(s) = slots.get(appid) {
             if s.fresh(now) {
-                return s.name.clone();
+                return (s.name.clone(), None);
             }
         }
         if slots.len() >= MAX_ACCOUNTS && !slots.contains_key(appid) {
@@ -116,7 +135,7 @@ impl AccountNames {
                 }
             }
         }
-        let name = Arc::new(OnceCell::new());
+        let (tx, name) = watch::channel(None);
         slots.insert(
             appid.to_owned(),
             Slot {
@@ -124,13 +143,27 @@ impl AccountNames {
                 created: now,
             },
         );
-        name
+        (name, Some(tx))
     }
 
     /// How many accounts are remembered.
     #[cfg(test)]
     fn len(&self) -> usize {
         self.slots.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+/// The original id of `appid` from `api_get_authorizer_info`; `None` when it cannot be had.
+async fn look_up(client: &ComponentClient, appid: &str) -> Option<String> {
+    match client.authorizer_info(appid).await {
+        Ok(info) if !info.authorizer_info.user_name.is_empty() => {
+            Some(info.authorizer_info.user_name)
+        }
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!(authorizer_appid = appid, error = %e, "cannot look up the account's original id; its messages are relayed unverified for a minute");
+            None
+        }
     }
 }
 
@@ -141,22 +174,36 @@ mod tests {
     #[test]
     fn slots_expire_by_their_result_and_stay_bounded() {
         let names = AccountNames::default();
-        let a = names.slot("wxa", 1000);
-        // In flight: the same slot, however late.
-        assert!(Arc::ptr_eq(&a, &names.slot("wxa", 1000 + 10 * 24 * 3600)));
-        a.set(None).unwrap();
-        assert!(Arc::ptr_eq(&a, &names.slot("wxa", 1059)));
+        let (a, tx) = names.slot("wxa", 1000);
+        let tx = tx.unwrap();
+        let same = |x: &Lookup, y: &Lookup| x.same_channel(y);
+        // In flight: the same slot, however late; no second lookup.
+        let (again, start) = names.slot("wxa", 1000 + 10 * 24 * 3600);
+        assert!(same(&a, &again) && start.is_none());
+        tx.send(Some(None)).unwrap();
+        assert!(same(&a, &names.slot("wxa", 1059).0));
         assert!(
-            !Arc::ptr_eq(&a, &names.slot("wxa", 1060)),
+            !same(&a, &names.slot("wxa", 1060).0),
             "a failure is retried after a minute"
         );
-        let b = names.slot("wxb", 1000);
-        b.set(Some("gh_b".into())).unwrap();
-        assert!(Arc::ptr_eq(&b, &names.slot("wxb", 1000 + 24 * 3600 - 1)));
-        assert!(!Arc::ptr_eq(&b, &names.slot("wxb", 1000 + 24 * 3600)));
-        for i in 0..(MAX_ACCOUNTS + 50) {
-            names.slot(&format!("wx{i}"), 2000);
-        }
+        let (b, tx) = names.slot("wxb", 1000);
+        tx.unwrap().send(Some(Some("gh_b".into()))).unwrap();
+        assert!(same(&b, &names.slot("wxb", 1000 + 24 * 3600 - 1).0));
+        assert!(!same(&b, &names.slot("wxb", 1000 + 24 * 3600).0));
+        // A lookup whose task is gone (its sender dropped) is started again.
+        let (c, tx) = names.slot("wxc", 1000);
+        drop(tx);
+        assert!(!same(&c, &names.slot("wxc", 1000).0));
+        // Lookups in flight (senders kept) for more appids than the bound.
+        let _senders: Vec<_> = (0..(MAX_ACCOUNTS + 50))
+            .map(|i| names.slot(&format!("wx{i}"), 2000).1)
+            .collect();
         assert_eq!(names.len(), MAX_ACCOUNTS);
+        // The budget leaves the webhook its time inside the 4.5 s.
+        assert_eq!(lookup_budget(Duration::from_secs(3)), LOOKUP_BUDGET);
+        assert_eq!(
+            lookup_budget(Duration::from_secs(4)),
+            Duration::from_millis(500)
+        );
     }
 }

@@ -237,7 +237,12 @@ async fn relay(
     };
     let verified = match comp
         .account_names
-        .check(&comp.client, authorizer, &message.to_user_name)
+        .check(
+            &comp.client,
+            authorizer,
+            &message.to_user_name,
+            crate::account_names::lookup_budget(hook.timeout()),
+        )
         .await
     {
         Binding::Verified => true,

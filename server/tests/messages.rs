@@ -631,3 +631,68 @@ async fn a_message_is_relayed_only_as_the_account_its_signed_to_user_name_names(
         );
     }
 }
+
+/// A slow lookup does not hold WeChat's answer: the message waits at most the lookup budget
+/// (1 s here) and is relayed unverified; the lookup finishes in the background, and a later
+/// message of the account is verified without another upstream call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_lookup_finishes_in_the_background_and_later_messages_are_verified() {
+    let upstream = MockServer::start().await;
+    mount_component_token(&upstream, "cat-1").await;
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/component/api_get_authorizer_info"))
+        .respond_with(
+            ok_json(json!({
+                "authorizer_info": {"nick_name": "n", "service_type_info": {"id": 2}, "verify_type_info": {"id": 0}, "user_name": "gh_account01"},
+                "authorization_info": {"authorizer_appid": ACCOUNT, "func_info": []}
+            }))
+            .set_delay(Duration::from_millis(1500)),
+        )
+        .mount(&upstream)
+        .await;
+    let hook = hook_answering(204).await;
+    let s = start_hooked(&upstream, &hook).await;
+    s.push_ticket("ticket-1", s.now()).await;
+    let t = s.now();
+    let nth_message = |n: u64| {
+        let (q, b) = message(
+            &text_xml("gh_account01", "hi", 500 + n, t),
+            t,
+            "gh_account01",
+        );
+        (q, b)
+    };
+    let (q, b) = nth_message(0);
+    let started = std::time::Instant::now();
+    assert_eq!(
+        post_message(&s, ACCOUNT, &q, b).await,
+        (200, "success".into())
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(1400),
+        "{:?}",
+        started.elapsed()
+    );
+    // Later messages, until one is verified (bounded).
+    let mut n = 1;
+    loop {
+        let got = hook.received_requests().await.unwrap();
+        let last: Value = serde_json::from_slice(&got.last().unwrap().body).unwrap();
+        if last["authorizer_verified"] == true {
+            break;
+        }
+        assert!(n < 100, "no message verified after {n}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let (q, b) = nth_message(n);
+        assert_eq!(post_message(&s, ACCOUNT, &q, b).await.0, 200);
+        n += 1;
+    }
+    let first: Value =
+        serde_json::from_slice(&hook.received_requests().await.unwrap()[0].body).unwrap();
+    assert_eq!(first["authorizer_verified"], false);
+    assert_eq!(
+        hits(&upstream, "/cgi-bin/component/api_get_authorizer_info").await,
+        1
+    );
+    stop(s).await;
+}
