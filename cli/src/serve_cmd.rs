@@ -6,11 +6,24 @@ use std::path::Path;
 use crate::args::ServeArgs;
 use crate::failure::Failure;
 
-/// `wxopen config check --config FILE`: validates and prints the redacted configuration.
+/// `wxopen config check --config FILE`: validates and prints the redacted configuration, then
+/// each risky setting as a `# warning: …` line (a readable secret file, a public internal
+/// listener, a plain-http API base URL, a Redis store without `appendonly`).
 #[cfg(feature = "serve")]
 pub fn check(path: &Path) -> Result<Vec<u8>, Failure> {
     let cfg = wxopen_server::config::load(path).map_err(|e| Failure::Usage(e.to_string()))?;
-    Ok(cfg.redacted().into_bytes())
+    let mut warnings = wxopen_server::warnings::config_warnings(&cfg);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Io(format!("cannot start the runtime: {e}")))?;
+    warnings.extend(rt.block_on(wxopen_server::warnings::store_warnings(&cfg.store)));
+    let mut out = cfg.redacted();
+    // TOML comments, so the output stays a valid configuration.
+    for w in &warnings {
+        out.push_str(&format!("# warning: {w}\n"));
+    }
+    Ok(out.into_bytes())
 }
 
 /// `wxopen serve --config FILE`: runs until SIGTERM or SIGINT.

@@ -77,3 +77,46 @@ fn a_config_error_is_one_line_naming_the_key_and_exits_2() {
         );
     }
 }
+
+#[test]
+fn config_check_warns_about_risky_settings_as_comments() {
+    let p = write(
+        "risky",
+        &GOOD
+            .replace(
+                "store = \"memory:\"",
+                "store = \"memory:\"\ninternal_listen = \"0.0.0.0:8081\"",
+            )
+            .replace(
+                "encoding_aes_key = ",
+                "api_base_urls = [\"http://10.0.0.5:8080\"]\nencoding_aes_key = ",
+            ),
+    );
+    let out = Command::cargo_bin("wxopen")
+        .unwrap()
+        .args(["config", "check", "--config"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let warnings: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("# warning: "))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{text}");
+    assert!(warnings[0].contains("server.internal_listen"), "{text}");
+    assert!(
+        warnings[1].contains("http://10.0.0.5:8080") && warnings[1].contains("https"),
+        "{text}"
+    );
+    // The safe configuration has none.
+    let safe = write("safe", GOOD);
+    let out = Command::cargo_bin("wxopen")
+        .unwrap()
+        .args(["config", "check", "--config"])
+        .arg(&safe)
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8(out.stdout).unwrap().contains("# warning"));
+}

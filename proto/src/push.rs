@@ -89,6 +89,13 @@ pub struct PushAck {
     pub ticket_stored: bool,
     /// `true` when the replay cache had seen this push: it was answered, not applied again.
     pub replayed: bool,
+    /// For an authorization event (`authorized`, `updateauthorized`, `unauthorized`): `true`
+    /// if the record machine changed the account's record, `false` if it kept it (a late
+    /// `unauthorized` older than the authorization, a repeat, a replay). `false` for tickets.
+    pub applied: bool,
+    /// For an applied authorization event: the store version of the account's record it wrote.
+    /// Versions of one record only grow, so a host orders an account's events by it.
+    pub record_version: Option<u64>,
     /// The HTTP response body to send: always `"success"`.
     pub reply: &'static str,
 }

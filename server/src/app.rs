@@ -211,12 +211,18 @@ async fn build_state(
     options: ServerOptions,
 ) -> Result<Arc<AppState>, ServeError> {
     let metrics = Arc::new(Metrics::default());
+    let mut warnings = crate::warnings::config_warnings(&config);
     let raw_store = match options.store {
         Some(s) => s,
-        None => crate::store::open(&config.store, &config.data_dir, config.store_is_default)
-            .await
-            .map_err(ServeError::Store)?,
+        None => {
+            let s = crate::store::open(&config.store, &config.data_dir, config.store_is_default)
+                .await
+                .map_err(ServeError::Store)?;
+            warnings.extend(crate::warnings::store_warnings(&config.store).await);
+            s
+        }
     };
+    crate::warnings::log(&warnings);
     let store: Arc<dyn TokenStore> = Arc::new(MeteredStore {
         inner: raw_store,
         metrics: metrics.clone(),
@@ -263,8 +269,10 @@ async fn build_state(
         components,
         clients: config.clients.iter().cloned().map(Arc::new).collect(),
         metrics,
+        refresh_pace: crate::refresh_pace::RefreshPace::new(config.min_refresh_interval),
         config,
         background: Background::default(),
+        warnings,
         _instance: instance,
     }))
 }
@@ -303,6 +311,11 @@ impl InProcess {
         self.state
             .component(component_appid)
             .map(|c| c.client.clone())
+    }
+
+    /// The risky settings warned about at start.
+    pub fn warnings(&self) -> &[crate::warnings::ConfigWarning] {
+        &self.state.warnings
     }
 
     /// Waits (at most `timeout`) for background work (relays, release-check follow-ups) to
@@ -378,6 +391,11 @@ impl Server {
     /// The metrics.
     pub fn metrics(&self) -> Arc<Metrics> {
         self.state.metrics.clone()
+    }
+
+    /// The risky settings warned about at start ([`crate::warnings`]).
+    pub fn warnings(&self) -> &[crate::warnings::ConfigWarning] {
+        &self.state.warnings
     }
 
     /// Serves until `shutdown` completes (each listener with `[connections]`' header-read

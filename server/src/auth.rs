@@ -46,6 +46,24 @@ pub(crate) struct Authed {
     pub component: Arc<Component>,
 }
 
+impl Authed {
+    /// `Ok` if the client may change tokens or records (refresh, import, delete); else the
+    /// 403 a read-only client gets.
+    // The error is the finished HTTP answer.
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn may_write(&self) -> Result<(), Response> {
+        if self.client.scope.may_write() {
+            return Ok(());
+        }
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "this client is read-only: it may read tokens and accounts, not refresh, import or delete",
+            "use a client with scope = \"full\" for this, or report a rejected token with {\"stale\": …} from such a client",
+        )
+        .into_response())
+    }
+}
+
 impl FromRequestParts<Arc<AppState>> for Authed {
     /// The finished HTTP answer.
     type Rejection = Response;

@@ -18,6 +18,7 @@ use wxopen_client::valid_appid;
 
 pub use crate::limits_config::{ConnectionsConfig, RateLimitConfig};
 use crate::limits_config::{RawConnections, RawRateLimit, SectionError};
+pub use crate::scope::ClientScope;
 
 /// A configuration problem: which key, what is wrong, how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,6 +113,7 @@ struct RawServer {
     request_timeout_ms: Option<u64>,
     push_budget_ms: Option<u64>,
     allow_http_redirect: Option<bool>,
+    min_refresh_interval_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -161,6 +163,7 @@ struct RawClient {
     key_env: Option<String>,
     key_file: Option<PathBuf>,
     components: Option<Vec<String>>,
+    scope: Option<String>,
 }
 
 /// The whole service configuration, validated.
@@ -186,6 +189,9 @@ pub struct ServerConfig {
     pub push_budget: Duration,
     /// Allow an `http://` public base URL for the authorization redirect (local development).
     pub allow_http_redirect: bool,
+    /// The least time between two unconditional refreshes (no `stale`) of one token on this
+    /// instance (default 60 s; 0: no limit); within it the current token is answered.
+    pub min_refresh_interval: Duration,
     /// The background refresher.
     pub refresher: RefresherConfig,
     /// How each listener holds connections (`[connections]`).
@@ -206,8 +212,8 @@ pub struct RefresherConfig {
     pub enabled: bool,
     /// How often it walks the tokens (default 60 s).
     pub interval: Duration,
-    /// Refresh tokens expiring within this (default 15 min; the client's own refresh-ahead
-    /// margin is 10 min).
+    /// Refresh tokens expiring within this (default 15 min); the server sets the client's own
+    /// refresh-ahead margin to this too, so a token request inside it refreshes as well.
     pub ahead: Duration,
     /// At most this many refreshes started per second, per component (default 20).
     pub max_refreshes_per_second: u32,
@@ -268,6 +274,8 @@ pub struct ApiClient {
     pub key: Secret,
     /// Components it may use (`*`: all).
     pub components: Vec<String>,
+    /// What it may do (`scope`: `"full"`, the default, or `"read"`).
+    pub scope: ClientScope,
 }
 
 impl ApiClient {
@@ -399,6 +407,7 @@ fn validate(raw: RawFile, base: &Path) -> Result<ServerConfig, ConfigError> {
     let public_base_url = public_base_url(s.public_base_url, allow_http_redirect)?;
     let (data_dir, store, store_is_default) = store(s.data_dir, s.store, base);
     let (request_timeout, push_budget) = timeouts(s.request_timeout_ms, s.push_budget_ms)?;
+    let min_refresh_interval = Duration::from_secs(s.min_refresh_interval_secs.unwrap_or(60));
     let refresher = refresher(raw.refresher)?;
     let section = |e: SectionError| ConfigError::new(e.key, e.problem, e.fix);
     let connections = crate::limits_config::connections(raw.connections).map_err(section)?;
@@ -415,6 +424,7 @@ fn validate(raw: RawFile, base: &Path) -> Result<ServerConfig, ConfigError> {
         request_timeout,
         push_budget,
         allow_http_redirect,
+        min_refresh_interval,
         refresher,
         connections,
         rate_limit,
@@ -823,10 +833,21 @@ fn client(
             ));
         }
     }
+    let scope = match c.scope.as_deref() {
+        None => ClientScope::Full,
+        Some(v) => ClientScope::parse(v).ok_or_else(|| {
+            ConfigError::new(
+                k("scope"),
+                format!("{v} is not a scope"),
+                "use \"full\" (the default) or \"read\" (tokens and listings, no refresh, import or delete)",
+            )
+        })?,
+    };
     Ok(ApiClient {
         name,
         key,
         components: comps,
+        scope,
     })
 }
 
@@ -874,6 +895,10 @@ impl ServerConfig {
         line(format!(
             "allow_http_redirect = {}",
             self.allow_http_redirect
+        ));
+        line(format!(
+            "min_refresh_interval_secs = {}",
+            self.min_refresh_interval.as_secs()
         ));
         let r = &self.refresher;
         line("\n[refresher]".into());
@@ -925,6 +950,7 @@ impl ServerConfig {
             line(format!("name = \"{}\"", c.name));
             line(format!("key = \"{}\"", source(&c.key)));
             line(format!("components = {:?}", c.components));
+            line(format!("scope = \"{}\"", c.scope));
         }
         out
     }
@@ -953,6 +979,28 @@ mod tests {
         assert!(c.refresher.enabled);
         assert_eq!(c.clients[0].components, ["*"]);
         assert!(c.clients[0].may_use("wxanything"));
+        assert_eq!(c.clients[0].scope, ClientScope::Full);
+        assert_eq!(c.min_refresh_interval, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn a_client_may_be_read_only_and_an_unknown_scope_is_an_error() {
+        let read = minimal().replacen(
+            "name = \"orders\"",
+            "name = \"orders\"\nscope = \"read\"",
+            1,
+        );
+        let c = parse(&read, Path::new("/")).unwrap();
+        assert_eq!(c.clients[0].scope, ClientScope::Read);
+        assert!(c.redacted().contains("scope = \"read\""));
+        let bad = minimal().replacen(
+            "name = \"orders\"",
+            "name = \"orders\"\nscope = \"admin\"",
+            1,
+        );
+        let e = parse(&bad, Path::new("/")).unwrap_err();
+        assert_eq!(e.key, "client[0].scope");
+        assert!(e.fix.contains("\"read\""), "{e}");
     }
 
     #[test]

@@ -115,7 +115,7 @@ impl IntoResponses for ApiErrors {
         [
             ("400", "invalid request (path, query or body)"),
             ("401", "missing or unknown bearer key"),
-            ("403", "this client may not use that component"),
+            ("403", "this client may not use that component, or is read-only and the route changes something"),
             ("404", "unknown component, or no such authorizer"),
             ("409", "the account must authorize the component again"),
             ("429", "a WeChat quota is exhausted"),

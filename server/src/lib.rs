@@ -22,6 +22,7 @@
 //! | `app` | the top: building the state, assembling the routers, running, graceful shutdown |
 //! | `routes::{push, authorize, message}` | the public routes: authorization event URL, authorization pages, message URL |
 //! | `routes::{tokens, authorizers, health, metrics}` | the internal routes, each described by its `#[utoipa::path]` |
+//! | `account_names` | the original id (`gh_…`) of each account, which a relayed message's `ToUserName` must match |
 //! | `auth` | the `Authed` extractor: bearer keys of the internal API |
 //! | `listener` | the accept loop of each listener: header-read timeout, connection cap, graceful shutdown |
 //! | `rate_limit` | token buckets per client address and per component on the authorization routes, the 429 page |
@@ -32,7 +33,10 @@
 //! | [`config`] | `wxopen.toml`: parsing, validation, secrets from env or files, redaction |
 //! | `limits_config` | the `[connections]` and `[rate_limit]` sections (re-exported by [`config`]) |
 //! | [`openapi`] | the internal router and its OpenAPI 3.1 document, both from one list of the handlers |
+//! | [`scope`] | what a `[[client]]` may do: full or read-only |
+//! | `refresh_pace` | the minimum interval between unconditional refreshes of one token |
 //! | `refresher` | proactive, paced refresh; `api_start_push_ticket` |
+//! | [`warnings`] | risky but valid settings, warned about at start and by `wxopen config check` |
 //! | [`metrics`] | Prometheus counters, latency histograms and scrape-time gauges (`prometheus-client`), the metric names |
 //!
 //! # Feature flags
@@ -45,6 +49,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod account_names;
 mod answer;
 mod app;
 mod auth;
@@ -64,10 +69,13 @@ mod observe;
 pub mod openapi;
 mod pages;
 mod rate_limit;
+mod refresh_pace;
 mod refresher;
 mod routes;
+pub mod scope;
 mod state;
 mod store;
+pub mod warnings;
 pub mod webhook;
 
 #[doc(hidden)]

@@ -4,9 +4,12 @@
 //! Order of work for one message: verify and decrypt (a bad one is a 4xx, nothing forwarded);
 //! a release-check message of a test account is answered as
 //! [`wxopen_client::release_check`] decides (the customer-service follow-up runs in the
-//! background, once per message across instances); any other message goes to the webhook if
-//! one is configured (once per message across instances) and its reply, if any, is encrypted
-//! and sent back; otherwise `success`.
+//! background, at most once per message across instances); any other message goes to the
+//! webhook if one is configured and its reply, if any, is encrypted and sent back; otherwise
+//! `success`. A delivery is **at most once**: WeChat's retries and replays inside the window are
+//! recognised by a claim in the store, and a delivery that fails is logged, not retried (when the
+//! store cannot answer the claim in time the message is delivered anyway, so then it may arrive
+//! twice).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,6 +21,8 @@ use wxopen_client::message::AuthorizerMessage;
 use wxopen_client::release_check::{release_check_action, ReleaseCheckAction};
 use wxopen_client::{Error, KeyUsed, PushQuery};
 
+use crate::account_names::Binding;
+use crate::error::ApiError;
 use crate::observe::{self, MessageResult};
 use crate::state::{AppState, Component};
 
@@ -230,11 +235,41 @@ async fn relay(
         count(app, comp, message, MessageResult::Ok);
         return Ok(success());
     };
+    let verified = match comp
+        .account_names
+        .check(
+            &comp.client,
+            authorizer,
+            &message.to_user_name,
+            crate::account_names::lookup_budget(hook.timeout()),
+        )
+        .await
+    {
+        Binding::Verified => true,
+        Binding::Unverified => false,
+        Binding::Mismatch { expected } => {
+            count(app, comp, message, MessageResult::AccountMismatch);
+            tracing::warn!(
+                component = %comp.section.appid,
+                authorizer_appid = authorizer,
+                to_user_name = %wxopen_client::error::one_line(&message.to_user_name),
+                expected = %expected,
+                "message for another account posted to this account's URL; refused, not relayed"
+            );
+            return Ok(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "the message is not addressed to this account",
+                "its ToUserName is another account's original id; nothing was relayed",
+            )
+            .into_response());
+        }
+    };
     if !first_sight(app, comp, id).await {
         count(app, comp, message, MessageResult::Duplicate);
         return Ok(success());
     }
-    let json = message_json(&comp.section.appid, authorizer, id, message);
+    let mut json = message_json(&comp.section.appid, authorizer, id, message);
+    json["authorizer_verified"] = serde_json::Value::Bool(verified);
     let bytes = serde_json::to_vec(&json).unwrap_or_default();
     let started = Instant::now();
     let outcome = hook.deliver("message", id, now, bytes).await;
@@ -280,15 +315,36 @@ async fn relay(
     }
 }
 
+/// An authorization event as the webhook gets it.
+pub(crate) struct AuthorizationRelay<'a> {
+    /// `authorized`, `updateauthorized` or `unauthorized`.
+    pub info_type: &'a str,
+    /// The account.
+    pub authorizer: &'a str,
+    /// WeChat's `CreateTime` of the push.
+    pub create_time: u64,
+    /// Whether the record machine changed the account's record (a late `unauthorized` older
+    /// than the authorization is relayed with `false`: the account is still authorized).
+    pub applied: bool,
+    /// The store version of the record the push wrote, when applied: it only grows for one
+    /// account, so the host orders the account's events by it.
+    pub sequence: Option<u64>,
+}
+
 /// Relays an authorization event (authorized, updateauthorized, unauthorized) to the webhook
 /// in the background, once across instances.
 pub(crate) fn relay_authorization(
     app: &Arc<AppState>,
     comp: &Arc<Component>,
-    info_type: &str,
-    authorizer: &str,
-    create_time: u64,
+    event: &AuthorizationRelay<'_>,
 ) {
+    let AuthorizationRelay {
+        info_type,
+        authorizer,
+        create_time,
+        applied,
+        sequence,
+    } = *event;
     if comp.webhook.is_none() {
         return;
     }
@@ -305,6 +361,8 @@ pub(crate) fn relay_authorization(
         "delivery_id": id,
         "info_type": info_type,
         "create_time": create_time,
+        "applied": applied,
+        "sequence": sequence,
     });
     let (a, c) = (app.clone(), comp.clone());
     let spawned = app.background.spawn(async move {

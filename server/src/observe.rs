@@ -180,6 +180,8 @@ pub(crate) enum MessageResult {
     RelayBadReply,
     /// The webhook did not take it.
     RelayFailed,
+    /// Its `ToUserName` is not the path's account: refused (403), not relayed.
+    AccountMismatch,
 }
 
 impl MessageResult {
@@ -195,6 +197,7 @@ impl MessageResult {
             MessageResult::RelayedReply => "relayed_reply",
             MessageResult::RelayBadReply => "relay_bad_reply",
             MessageResult::RelayFailed => "relay_failed",
+            MessageResult::AccountMismatch => "account_mismatch",
         }
     }
 }

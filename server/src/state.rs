@@ -8,11 +8,13 @@ use std::sync::Arc;
 use wxopen_client::api::AuthorizationInfo;
 use wxopen_client::{AuthorizationCode, ComponentClient, Error};
 
+use crate::account_names::AccountNames;
 use crate::background::Background;
 use crate::config::{ApiClient, ComponentSection, ServerConfig};
 use crate::instance::Instance;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimits;
+use crate::refresh_pace::RefreshPace;
 use crate::webhook::Webhook;
 
 /// One served component.
@@ -20,6 +22,8 @@ pub(crate) struct Component {
     pub client: ComponentClient,
     pub section: ComponentSection,
     pub webhook: Option<Webhook>,
+    /// The original ids of its accounts, which relayed messages are checked against.
+    pub account_names: AccountNames,
 }
 
 impl Component {
@@ -33,6 +37,7 @@ impl Component {
             client,
             section,
             webhook,
+            account_names: AccountNames::default(),
         }
     }
 
@@ -55,6 +60,10 @@ pub(crate) struct AppState {
     pub background: Background,
     /// The buckets of the authorization routes.
     pub limits: Arc<RateLimits>,
+    /// The minimum interval between unconditional refreshes of one token.
+    pub refresh_pace: RefreshPace,
+    /// The risky settings warned about at start.
+    pub warnings: Vec<crate::warnings::ConfigWarning>,
     /// The data-directory slot whose name this instance's leases carry (held while it runs).
     pub _instance: Option<Instance>,
 }

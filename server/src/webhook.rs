@@ -10,11 +10,23 @@
 //! - `X-Wxopen-Delivery`: the delivery id (the same for WeChat's retries of one message, which
 //!   the relay drops before they reach the webhook).
 //!
-//! A `message` body: `{"type":"message","component_appid","authorizer_appid","delivery_id",
-//! "message":{"to_user_name","from_user_name","create_time","msg_type","msg_id","event",
-//! "content","fields":[[name,value],…]}}` (`fields` holds every field of the XML in document
-//! order, nested ones by `/`-joined path). An `authorization` body: `{"type":"authorization",
-//! "component_appid","authorizer_appid","delivery_id","info_type","create_time"}`.
+//! A `message` body: `{"type":"message","component_appid","authorizer_appid",
+//! "authorizer_verified","delivery_id","message":{"to_user_name","from_user_name",
+//! "create_time","msg_type","msg_id","event","content","fields":[[name,value],…]}}` (`fields`
+//! holds every field of the XML in document order, nested ones by `/`-joined path).
+//! `authorizer_appid` is the account of the path, which WeChat does not sign; the message's
+//! `ToUserName` (signed) is checked against that account's original id (`user_name` of
+//! `api_get_authorizer_info`, looked up once a day per account): a message naming another
+//! account is refused (403) and never relayed, and `authorizer_verified` is `false` when the
+//! original id could not be looked up (WeChat or the token unavailable; retried after a
+//! minute) — then trust `authorizer_appid` only as far as the URL. An `authorization` body:
+//! `{"type":"authorization","component_appid","authorizer_appid","delivery_id","info_type",
+//! "create_time","applied","sequence"}`: `applied` is whether the store took the event (a late
+//! `unauthorized`, older than the authorization the store holds, is relayed with `false`: the
+//! account is still authorized); `sequence` is the store version of the account's record the
+//! event wrote (`null` when not applied), growing for one account, so the host orders one
+//! account's events by it (they can arrive out of order: `authorized` waits for the code's
+//! exchange and is retried, `unauthorized` goes at once).
 //!
 //! **Answer.** Any 2xx. An empty body or `{}` means no reply (WeChat gets `success`);
 //! `{"reply": <PassiveReply>}` (see [`wxopen_client::passive::PassiveReply`]: text, image,

@@ -466,3 +466,233 @@ async fn authorization_events_reach_the_webhook_after_the_exchange() {
         ]
     );
 }
+
+/// A late `unauthorized` (older than the authorization the store holds) is ignored by the
+/// store and relayed as `applied: false`; applied events carry the record's version as
+/// `sequence`, growing for one account, so the host can order them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_unauthorized_is_relayed_as_not_applied_and_applied_events_carry_a_growing_sequence()
+{
+    let upstream = MockServer::start().await;
+    mount_component_token(&upstream, "cat-1").await;
+    mount_query_auth(&upstream, ACCOUNT, "at-1", "refreshtoken@@@r1").await;
+    let hook = hook_answering(204).await;
+    let s = start_hooked(&upstream, &hook).await;
+    s.push_ticket("ticket-1", s.now()).await;
+    let t = s.now();
+    let (q, b) = push(
+        &authorized_xml(ACCOUNT, "queryauthcode@@@c1", t),
+        &t.to_string(),
+        "n2",
+    );
+    assert_eq!(s.post_push(APPID, &q, b).await, (200, "success".into()));
+    wait_hits(&hook, "/hook", 1).await;
+    let unauth = |created: u64, nonce: &str| {
+        let xml = format!(
+            "<xml><AppId>{APPID}</AppId><CreateTime>{created}</CreateTime><InfoType>unauthorized</InfoType><AuthorizerAppid>{ACCOUNT}</AuthorizerAppid></xml>"
+        );
+        push(&xml, &t.to_string(), nonce)
+    };
+    // Created before the authorization: the store keeps the account authorized.
+    let (q, b) = unauth(t - 5, "n3");
+    assert_eq!(s.post_push(APPID, &q, b).await, (200, "success".into()));
+    wait_hits(&hook, "/hook", 2).await;
+    let token = format!("/v1/{APPID}/authorizers/{ACCOUNT}/token");
+    assert_eq!(s.internal_get(&token, Some(KEY)).await.status, 200);
+    // Created after it: applied, the account revoked.
+    let (q, b) = unauth(t + 1, "n4");
+    assert_eq!(s.post_push(APPID, &q, b).await, (200, "success".into()));
+    wait_hits(&hook, "/hook", 3).await;
+    assert_ne!(s.internal_get(&token, Some(KEY)).await.status, 200);
+    stop(s).await;
+    let got: Vec<Value> = hook
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    let row = |j: &Value| {
+        (
+            j["info_type"].as_str().unwrap().to_owned(),
+            j["create_time"].as_u64().unwrap(),
+            j["applied"].as_bool().unwrap(),
+        )
+    };
+    assert_eq!(
+        got.iter().map(row).collect::<Vec<_>>(),
+        [
+            ("authorized".to_owned(), t, true),
+            ("unauthorized".to_owned(), t - 5, false),
+            ("unauthorized".to_owned(), t + 1, true),
+        ]
+    );
+    assert!(got[1]["sequence"].is_null(), "{}", got[1]);
+    let (first, last) = (
+        got[0]["sequence"].as_u64().unwrap(),
+        got[2]["sequence"].as_u64().unwrap(),
+    );
+    assert!(first < last, "{first} >= {last}");
+}
+
+/// `api_get_authorizer_info` answering `user_name` for `appid`.
+async fn mount_user_name(upstream: &MockServer, appid: &str, user_name: &str) {
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/component/api_get_authorizer_info"))
+        .and(wiremock::matchers::body_partial_json(
+            json!({"authorizer_appid": appid}),
+        ))
+        .respond_with(ok_json(json!({
+            "authorizer_info": {"nick_name": "n", "service_type_info": {"id": 2}, "verify_type_info": {"id": 0}, "user_name": user_name},
+            "authorization_info": {"authorizer_appid": appid, "func_info": []}
+        })))
+        .mount(upstream)
+        .await;
+}
+
+/// The `{authorizer}` of the path is not signed; the message's `ToUserName` is. A message is
+/// relayed as the path's account only when its `ToUserName` is that account's original id
+/// (looked up once per account, cached); the same captured message posted to another
+/// account's path is refused (403) and not relayed; when the original id cannot be looked up,
+/// the message is relayed with `authorizer_verified: false`, and the lookup is not repeated
+/// per message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_is_relayed_only_as_the_account_its_signed_to_user_name_names() {
+    let upstream = MockServer::start().await;
+    mount_component_token(&upstream, "cat-1").await;
+    mount_user_name(&upstream, ACCOUNT, "gh_account01").await;
+    mount_user_name(&upstream, "wxauthorizer0002", "gh_account02").await;
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/component/api_get_authorizer_info"))
+        .and(wiremock::matchers::body_partial_json(
+            json!({"authorizer_appid": "wxauthorizer0003"}),
+        ))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&upstream)
+        .await;
+    let hook = hook_answering(204).await;
+    let s = start_hooked(&upstream, &hook).await;
+    s.push_ticket("ticket-1", s.now()).await;
+    let info = "/cgi-bin/component/api_get_authorizer_info";
+    let t = s.now();
+    // The account's own messages: relayed, verified, one lookup for all of them.
+    for i in 0..5 {
+        let (q, b) = message(
+            &text_xml("gh_account01", "hello", 100 + i, t),
+            t,
+            "gh_account01",
+        );
+        assert_eq!(
+            post_message(&s, ACCOUNT, &q, b).await,
+            (200, "success".into())
+        );
+    }
+    assert_eq!(hits(&upstream, info).await, 1);
+    // A captured message of account 01 posted to account 02's URL: refused, not relayed.
+    let (q, b) = message(
+        &text_xml("gh_account01", "replayed", 200, t),
+        t,
+        "gh_account01",
+    );
+    let (status, _) = post_message(&s, "wxauthorizer0002", &q, b.clone()).await;
+    assert_eq!(status, 403);
+    assert_eq!(messages(&s, "account_mismatch", "text"), 1);
+    // Account 03's original id cannot be looked up: relayed, marked unverified; one lookup a
+    // minute, not one per message.
+    for i in 0..3 {
+        let (q, b) = message(
+            &text_xml("gh_account03", "hi", 300 + i, t),
+            t,
+            "gh_account03",
+        );
+        assert_eq!(
+            post_message(&s, "wxauthorizer0003", &q, b).await,
+            (200, "success".into())
+        );
+    }
+    let lookups_03 = hits(&upstream, info).await;
+    assert_eq!(lookups_03, 3, "one lookup each for 01, 02 and 03");
+    stop(s).await;
+    let got: Vec<Value> = hook
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(got.len(), 8, "5 of 01, none for the replay, 3 of 03");
+    for j in &got {
+        let account = j["authorizer_appid"].as_str().unwrap();
+        assert_ne!(account, "wxauthorizer0002", "{j}");
+        assert_eq!(
+            j["authorizer_verified"],
+            account == ACCOUNT,
+            "{account}: {j}"
+        );
+    }
+}
+
+/// A slow lookup does not hold WeChat's answer: the message waits at most the lookup budget
+/// (1 s here) and is relayed unverified; the lookup finishes in the background, and a later
+/// message of the account is verified without another upstream call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_lookup_finishes_in_the_background_and_later_messages_are_verified() {
+    let upstream = MockServer::start().await;
+    mount_component_token(&upstream, "cat-1").await;
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/component/api_get_authorizer_info"))
+        .respond_with(
+            ok_json(json!({
+                "authorizer_info": {"nick_name": "n", "service_type_info": {"id": 2}, "verify_type_info": {"id": 0}, "user_name": "gh_account01"},
+                "authorization_info": {"authorizer_appid": ACCOUNT, "func_info": []}
+            }))
+            .set_delay(Duration::from_millis(1500)),
+        )
+        .mount(&upstream)
+        .await;
+    let hook = hook_answering(204).await;
+    let s = start_hooked(&upstream, &hook).await;
+    s.push_ticket("ticket-1", s.now()).await;
+    let t = s.now();
+    let nth_message = |n: u64| {
+        let (q, b) = message(
+            &text_xml("gh_account01", "hi", 500 + n, t),
+            t,
+            "gh_account01",
+        );
+        (q, b)
+    };
+    let (q, b) = nth_message(0);
+    let started = std::time::Instant::now();
+    assert_eq!(
+        post_message(&s, ACCOUNT, &q, b).await,
+        (200, "success".into())
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(1400),
+        "{:?}",
+        started.elapsed()
+    );
+    // Later messages, until one is verified (bounded).
+    let mut n = 1;
+    loop {
+        let got = hook.received_requests().await.unwrap();
+        let last: Value = serde_json::from_slice(&got.last().unwrap().body).unwrap();
+        if last["authorizer_verified"] == true {
+            break;
+        }
+        assert!(n < 100, "no message verified after {n}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let (q, b) = nth_message(n);
+        assert_eq!(post_message(&s, ACCOUNT, &q, b).await.0, 200);
+        n += 1;
+    }
+    let first: Value =
+        serde_json::from_slice(&hook.received_requests().await.unwrap()[0].body).unwrap();
+    assert_eq!(first["authorizer_verified"], false);
+    assert_eq!(
+        hits(&upstream, "/cgi-bin/component/api_get_authorizer_info").await,
+        1
+    );
+    stop(s).await;
+}

@@ -55,7 +55,7 @@ mod sqlite;
 #[cfg(feature = "sqlite")]
 mod sqlite_events;
 
-pub use open::{open_store, open_stores, Stores};
+pub use open::{open_store, open_stores, redis_append_only, Stores};
 pub use open_error::OpenError;
 #[cfg(feature = "redis")]
 pub use redis_events::RedisEventLog;

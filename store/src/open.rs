@@ -49,6 +49,35 @@ pub async fn open_store(url: &str) -> Result<Arc<dyn TokenStore>, OpenError> {
     }
 }
 
+/// Whether the Redis server of a `redis://` or `rediss://` store URL writes an append-only file
+/// (`aof_enabled` of `INFO persistence`; `appendonly no` loses every write since the last
+/// snapshot on a restart). `Ok(None)` for any other store and for `redis+cluster://` (each
+/// node answers for itself). Opens a connection of its own.
+///
+/// # Errors
+/// As [`open_store`] for the URL; [`OpenError::Store`] when the server does not answer.
+pub async fn redis_append_only(url: &str) -> Result<Option<bool>, OpenError> {
+    let url = url.trim();
+    let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
+    match scheme.as_deref() {
+        Some(s @ ("redis" | "rediss" | "redis+cluster")) => append_only_redis(s, url).await,
+        _ => Ok(None),
+    }
+}
+
+#[cfg(feature = "redis")]
+async fn append_only_redis(scheme: &str, url: &str) -> Result<Option<bool>, OpenError> {
+    crate::redis_store::append_only_url(scheme, url).await
+}
+
+#[cfg(not(feature = "redis"))]
+async fn append_only_redis(scheme: &str, _url: &str) -> Result<Option<bool>, OpenError> {
+    Err(OpenError::FeatureDisabled {
+        scheme: scheme.to_owned(),
+        feature: "redis",
+    })
+}
+
 #[cfg(feature = "sqlite")]
 async fn open_sqlite(rest: &str) -> Result<Arc<dyn TokenStore>, OpenError> {
     let path = rest.strip_prefix("//").unwrap_or(rest);

@@ -95,7 +95,9 @@ enum Conn {
 /// **Writes.** Compare-and-set, compare-and-delete and the lease operations are Lua scripts:
 /// the version check, the fence check (`GET` of the lease equals the holder) and the write are
 /// one atomic step. Versions come from `INCR` of the component's counter inside the script
-/// (never 0, and never at or below the version being replaced). Values are JSON with a format
+/// (never 0, and never at or below the version being replaced; a missing counter — deleted, or
+/// lost in a failover — is seeded from the server's clock in microseconds, so a record deleted
+/// and written again never gets a version issued before). Values are JSON with a format
 /// version. Leases are `SET lease holder NX PX ttl`, extended and released by
 /// compare-then-`PEXPIRE`/`DEL` scripts.
 ///
@@ -326,6 +328,31 @@ impl RedisStore {
     pub async fn ping(&self) -> Result<(), StoreError> {
         let cmd = redis::cmd("PING");
         self.query(&cmd, "ping").await.map(|_| ())
+    }
+
+    /// Whether the server writes an append-only file (`aof_enabled` of `INFO persistence`):
+    /// without one, a restart of the server loses every write since the last snapshot,
+    /// refresh tokens included. `None` on Redis Cluster (each node answers for itself).
+    ///
+    /// # Errors
+    /// [`StoreErrorKind::Unavailable`](wxopen_client::store::StoreErrorKind::Unavailable) when
+    /// the server does not answer; `Corrupt` when the answer has no `aof_enabled` line.
+    pub async fn append_only(&self) -> Result<Option<bool>, StoreError> {
+        if !matches!(self.conn, Conn::Single(_)) {
+            return Ok(None);
+        }
+        let mut cmd = redis::cmd("INFO");
+        cmd.arg("persistence");
+        let info = match self.query(&cmd, "info").await? {
+            Value::BulkString(b) => String::from_utf8_lossy(&b).into_owned(),
+            Value::VerbatimString { text, .. } => text,
+            Value::SimpleString(s) => s,
+            _ => String::new(),
+        };
+        info.lines()
+            .find_map(|l| l.trim().strip_prefix("aof_enabled:"))
+            .map(|v| Some(v.trim() == "1"))
+            .ok_or_else(|| StoreError::corrupt("INFO persistence: no aof_enabled line"))
     }
 
     pub(crate) async fn query(&self, cmd: &redis::Cmd, op: &str) -> Result<Value, StoreError> {
@@ -570,6 +597,13 @@ if not ok then
   return {0, ver, cur[2]}
 end
 local n = redis.call('INCR', KEYS[3])
+if n == 1 then
+  -- The counter was missing (deleted, or lost in a failover): seed it from the server's clock
+  -- in microseconds, above any version increments reached, so no version is issued twice.
+  local t = redis.call('TIME')
+  redis.call('SET', KEYS[3], t[1] .. string.format('%06d', tonumber(t[2])))
+  n = tonumber(redis.call('GET', KEYS[3]))
+end
 if ver ~= false then
   local c = tonumber(ver)
   if c ~= nil and n <= c then
@@ -853,6 +887,26 @@ pub(crate) async fn open_url(scheme: &str, url: &str) -> Result<Arc<dyn TokenSto
 
 /// The [`RedisStore`] of a `redis://`, `rediss://` or `redis+cluster://` URL.
 pub(crate) async fn open_redis(scheme: &str, url: &str) -> Result<RedisStore, OpenError> {
+    let (rebuilt, options) = parse_url(url)?;
+    match scheme {
+        "redis+cluster" => open_cluster(&rebuilt, options).await,
+        _ => connect_single(scheme, &rebuilt, options).await,
+    }
+}
+
+/// [`crate::redis_append_only`]: whether the server of a `redis://` or `rediss://` URL writes
+/// an append-only file; `None` for `redis+cluster://`.
+pub(crate) async fn append_only_url(scheme: &str, url: &str) -> Result<Option<bool>, OpenError> {
+    if scheme == "redis+cluster" {
+        return Ok(None);
+    }
+    let (rebuilt, options) = parse_url(url)?;
+    let store = connect_single(scheme, &rebuilt, options).await?;
+    Ok(store.append_only().await?)
+}
+
+/// The URL without wxopen's own query keys (`prefix`), and the options they set.
+fn parse_url(url: &str) -> Result<(String, RedisOptions), OpenError> {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (url, None),
@@ -877,21 +931,27 @@ pub(crate) async fn open_redis(scheme: &str, url: &str) -> Result<RedisStore, Op
             .finish();
         format!("{base}?{q}")
     };
-    match scheme {
-        "rediss" if !cfg!(feature = "redis-tls") => Err(OpenError::FeatureDisabled {
+    Ok((rebuilt, options))
+}
+
+/// A single-server store at `rebuilt` (a `redis://` or `rediss://` URL).
+async fn connect_single(
+    scheme: &str,
+    rebuilt: &str,
+    options: RedisOptions,
+) -> Result<RedisStore, OpenError> {
+    if scheme == "rediss" && !cfg!(feature = "redis-tls") {
+        return Err(OpenError::FeatureDisabled {
             scheme: scheme.to_owned(),
             feature: "redis-tls",
-        }),
-        "redis+cluster" => open_cluster(&rebuilt, options).await,
-        _ => {
-            if url::Url::parse(&rebuilt).map_or(true, |u| u.host_str().is_none_or(str::is_empty)) {
-                return Err(OpenError::BadUrl {
-                    reason: format!("{scheme}:// URL without a host"),
-                });
-            }
-            Ok(RedisStore::connect(&rebuilt, options).await?)
-        }
+        });
     }
+    if url::Url::parse(rebuilt).map_or(true, |u| u.host_str().is_none_or(str::is_empty)) {
+        return Err(OpenError::BadUrl {
+            reason: format!("{scheme}:// URL without a host"),
+        });
+    }
+    Ok(RedisStore::connect(rebuilt, options).await?)
 }
 
 #[cfg(feature = "cluster")]

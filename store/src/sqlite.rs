@@ -131,8 +131,10 @@ impl SqliteOptions {
 /// - Records are never dropped by the store itself: SQLite keeps whatever the client wrote until
 ///   it is overwritten or deleted ([`StoredValue::expires_at_hint`] is recorded in the
 ///   `expires_at` column for inspection only).
-/// - Each store holds one connection; calls run on tokio's blocking pool
-///   ([`tokio::task::spawn_blocking`]), never on an async worker, one at a time per store.
+/// - Each store holds two connections. Writes, leases and claims run on the first, on tokio's
+///   blocking pool ([`tokio::task::spawn_blocking`]), one at a time per store. Point reads run
+///   on the second: inline on the calling task when it is free (a page-cache read is quicker
+///   than the hand-off), on the blocking pool when it is busy; listings on the blocking pool.
 ///
 /// `Debug` shows the path only.
 #[derive(Clone)]

@@ -460,4 +460,73 @@ async fn versions_stay_exact_and_never_go_back_if_the_counter_key_is_lost() {
         CasOutcome::Applied { version } => assert!(version > v, "{version} <= {v}"),
         o => panic!("{o:?}"),
     }
+    // A record deleted, the counter lost, the record written again: a caller still holding the
+    // old version cannot compare-and-set on the new record (no ABA), because the new version is
+    // above every version issued before.
+    let key = StoreKey::ticket("wxd");
+    let counter = "wxopen:{wxd}:version";
+    let mut last = 0;
+    for i in 0..3 {
+        let cur = s.get(&key).await.unwrap().map(|v| v.version);
+        match s
+            .compare_and_set(&key, cur, ticket("c", 10 + i), None)
+            .await
+            .unwrap()
+        {
+            CasOutcome::Applied { version } => last = version,
+            o => panic!("{o:?}"),
+        }
+    }
+    assert!(s.compare_and_delete(&key, last).await.unwrap());
+    let _: () = redis::cmd("DEL")
+        .arg(counter)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let again = match s
+        .compare_and_set(&key, None, ticket("d", 20), None)
+        .await
+        .unwrap()
+    {
+        CasOutcome::Applied { version } => version,
+        o => panic!("{o:?}"),
+    };
+    assert!(again > last, "version went back: {again} <= {last}");
+    assert!(!matches!(
+        s.compare_and_set(&key, Some(last), ticket("stale", 30), None)
+            .await
+            .unwrap(),
+        CasOutcome::Applied { .. }
+    ));
+}
+
+#[ignore = "needs redis-server: cargo test -p wxopen-store --all-features -- --include-ignored (CI runs it)"]
+#[tokio::test]
+async fn append_only_is_read_from_info_persistence() {
+    let Some(with_aof) = RedisServer::start() else {
+        return;
+    };
+    let Some(without) = RedisServer::start_with(&["--appendonly", "no"]) else {
+        return;
+    };
+    assert_eq!(
+        wxopen_store::redis_append_only(&with_aof.url())
+            .await
+            .unwrap(),
+        Some(true)
+    );
+    assert_eq!(
+        wxopen_store::redis_append_only(&format!("{}?prefix=acme", without.url()))
+            .await
+            .unwrap(),
+        Some(false)
+    );
+    assert_eq!(
+        store(&without, "wxopen").await.append_only().await.unwrap(),
+        Some(false)
+    );
+    // Other stores: nothing to check.
+    for url in ["memory:", "sqlite:///nonexistent/x.db"] {
+        assert_eq!(wxopen_store::redis_append_only(url).await.unwrap(), None);
+    }
 }

@@ -215,6 +215,7 @@ impl ComponentClientBuilder {
                     transport: transport.clone(),
                     component: component_tokens.clone(),
                 },
+                unknown: crate::engine::unknown::UnknownAppids::default(),
             },
             ports.clone(),
         );

@@ -87,6 +87,8 @@ impl ComponentClient {
                     event,
                     ticket_stored: false,
                     replayed: true,
+                    applied: false,
+                    record_version: None,
                     reply: SUCCESS_REPLY,
                 });
             }
@@ -101,6 +103,7 @@ impl ComponentClient {
             }
         }
         let mut ticket_stored = false;
+        let mut applied = None;
         match &event {
             ComponentEvent::ComponentVerifyTicket {
                 create_time,
@@ -118,9 +121,11 @@ impl ComponentClient {
                 create_time,
                 ..
             } => {
-                let revoked = self
-                    .record_unauthorized(authorizer_appid, *create_time)
+                let done = self
+                    .record_unauthorized_applied(authorizer_appid, *create_time)
                     .await?;
+                let revoked = matches!(done, Applied::Written { .. });
+                applied = Some(done);
                 if revoked {
                     self.inner.emit(ClientEvent::AuthorizerUnauthorized {
                         authorizer_appid: authorizer_appid.clone(),
@@ -128,8 +133,15 @@ impl ComponentClient {
                 }
             }
             ComponentEvent::Authorized(g) | ComponentEvent::UpdateAuthorized(g) => {
-                self.record_authorized(&g.authorizer_appid, g.create_time)
-                    .await?;
+                applied = Some(
+                    self.apply_record(
+                        &g.authorizer_appid,
+                        &RecordEvent::AuthorizedPush {
+                            create_time: g.create_time,
+                        },
+                    )
+                    .await?,
+                );
                 self.inner.emit(ClientEvent::AuthorizationCodeReceived {
                     authorizer_appid: g.authorizer_appid.clone(),
                     update: matches!(event, ComponentEvent::UpdateAuthorized(_)),
@@ -142,10 +154,17 @@ impl ComponentClient {
             ticket_stored,
             "component push handled"
         );
+        let (applied, record_version) = match applied {
+            Some(Applied::Written { version, .. }) => (true, Some(version)),
+            Some(Applied::Deleted) => (true, None),
+            _ => (false, None),
+        };
         Ok(PushAck {
             event,
             ticket_stored,
             replayed: false,
+            applied,
+            record_version,
             reply: SUCCESS_REPLY,
         })
     }
@@ -223,6 +242,19 @@ impl ComponentClient {
         create_time: u64,
     ) -> Result<bool> {
         let applied = self
+            .record_unauthorized_applied(authorizer_appid, create_time)
+            .await?;
+        Ok(matches!(applied, Applied::Written { .. }))
+    }
+
+    /// [`record_unauthorized`](Self::record_unauthorized), returning what the record machine
+    /// did.
+    async fn record_unauthorized_applied(
+        &self,
+        authorizer_appid: &str,
+        create_time: u64,
+    ) -> Result<Applied> {
+        let applied = self
             .apply_record(
                 authorizer_appid,
                 &RecordEvent::UnauthorizedPush { create_time },
@@ -238,7 +270,7 @@ impl ComponentClient {
                 "unauthorized push older than the authorization; ignored"
             );
         }
-        Ok(matches!(applied, Applied::Written { .. }))
+        Ok(applied)
     }
 
     /// Applies an `authorized` or `updateauthorized` push (WeChat's `CreateTime`) to the

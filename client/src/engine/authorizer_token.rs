@@ -19,6 +19,7 @@ use super::authorizer_calls::{AuthorizerCalls, Scope};
 use super::component_token::corrupt;
 use super::machine::{Token, View};
 use super::recovery::{self, Recovered};
+use super::unknown::UnknownAppids;
 use super::{Fetched, Ports, TokenKind};
 
 /// One authorizer's access token, by authorizer appid: its fetch makes the component-token
@@ -26,6 +27,8 @@ use super::{Fetched, Ports, TokenKind};
 #[derive(Debug)]
 pub(crate) struct AuthorizerKind {
     pub calls: AuthorizerCalls,
+    /// Appids the authorizer list does not know, until the next scan may run.
+    pub unknown: UnknownAppids,
 }
 
 impl TokenKind for AuthorizerKind {
@@ -80,7 +83,13 @@ impl TokenKind for AuthorizerKind {
             calls: &self.calls,
             ports,
         };
-        Box::pin(fetch(cx, appid, current, fence))
+        Box::pin(fetch(cx, &self.unknown, appid, current, fence))
+    }
+
+    fn known_unknown(&self, appid: &String, now: u64) -> Option<RevokedRecord> {
+        self.unknown
+            .until(appid, now)
+            .map(|_| tombstone(RevokeReason::NotListed, None, now))
     }
 
     fn reconcile(
@@ -183,6 +192,7 @@ fn tombstone(reason: RevokeReason, errcode: Option<i64>, since: u64) -> RevokedR
 
 async fn fetch(
     cx: Scope<'_>,
+    unknown: &UnknownAppids,
     appid: &String,
     current: Option<Versioned>,
     fence: Option<&str>,
@@ -209,7 +219,23 @@ async fn fetch(
                 record = Some(restored);
                 token
             }
+            Recovered::RateLimited { last } if record.is_none() && expected.is_none() => {
+                // Never stored, and the list was scanned within the interval: remember it in
+                // memory until the next scan may run, write nothing.
+                let interval = cx.ports.settings.authorizer_scan_interval.as_secs();
+                unknown.remember(appid, last.saturating_add(interval), now);
+                return Err(Error::MustReauthorize {
+                    authorizer_appid: appid.clone(),
+                    errcode: None,
+                    reason: "no refresh token stored and the account is not in the authorizer list (scanned recently)".into(),
+                    source: None,
+                });
+            }
             Recovered::NotListed | Recovered::RateLimited { .. } => {
+                if record.is_none() && expected.is_none() {
+                    let interval = cx.ports.settings.authorizer_scan_interval.as_secs();
+                    unknown.remember(appid, now.saturating_add(interval), now);
+                }
                 return Err(recovery::revoke(
                     cx,
                     appid,
@@ -219,7 +245,7 @@ async fn fetch(
                     None,
                     fence,
                 )
-                .await)
+                .await);
             }
             Recovered::Failed(e) => {
                 return Err(Error::MustReauthorize {

@@ -64,6 +64,13 @@ pub(crate) trait TokenKind: Sized + Send + Sync + 'static {
         let _ = value;
         None
     }
+    /// A key with no record that is known not to exist upstream (an appid the authorizer list
+    /// does not know, until the next scan may run): answered as this tombstone without a
+    /// lease or a fetch.
+    fn known_unknown(&self, id: &Self::Id, now: u64) -> Option<RevokedRecord> {
+        let _ = (id, now);
+        None
+    }
     fn revoked_error(id: &Self::Id, record: &RevokedRecord) -> Error;
     /// The client events of a refresh, a rejected token and a failed refresh (pure).
     fn refreshed(id: &Self::Id, token: &Token<Self::Token>) -> ClientEvent;

@@ -21,6 +21,7 @@
 //! | `component_token`, `authorizer_token` | how each kind reads its record and fetches |
 //! | `records` | the one writer of authorizer records: `apply_to_store` over the record machine |
 //! | `recovery` | authorizer-list scans (rate-limited) and tombstones |
+//! | `unknown` | appids the list does not know, remembered (bounded) until the next scan may run |
 //! | `call` | calling an API with a token: on 40001/40014/42001 expire it, refresh once, retry once |
 
 pub(crate) mod authorizer_calls;
@@ -33,6 +34,7 @@ pub(crate) mod ports;
 pub(crate) use wxopen_proto::token_machine as machine;
 pub(crate) mod records;
 pub(crate) mod recovery;
+pub(crate) mod unknown;
 pub(crate) mod write;
 
 use std::collections::HashMap;
@@ -162,6 +164,11 @@ impl<K: TokenKind> TokenCache<K> {
             Decision::Revoked(record) => Err(K::revoked_error(id, &record)),
             Decision::Fail(e) => Err(e.into()),
             Decision::Refresh { observed } => {
+                if let (Ok(View::Absent { version: None }), Some(record)) =
+                    (&view, self.kind.known_unknown(id, self.ports.now()))
+                {
+                    return Err(K::revoked_error(id, &record));
+                }
                 let rx = self.start(id, observed);
                 self.wait(rx).await
             }
@@ -188,11 +195,17 @@ impl<K: TokenKind> TokenCache<K> {
             let outcome = refresh::<K>(&this, &id, observed).await;
             let tombstoned = match &outcome {
                 Err(Error::MustReauthorize { .. }) => {
+                    // A tombstone, or an appid known to be unknown (no record, remembered
+                    // until the next scan): the store or that memory answers next time, so no
+                    // failure is kept in the cell.
                     let stored = this.ports.store.get(&this.kind.key(&id)).await;
-                    matches!(
-                        stored.map(|v| K::view(v.as_ref())),
-                        Ok(Ok(View::Revoked { .. }))
-                    )
+                    match stored.map(|v| K::view(v.as_ref())) {
+                        Ok(Ok(View::Revoked { .. })) => true,
+                        Ok(Ok(View::Absent { version: None })) => {
+                            this.kind.known_unknown(&id, this.ports.now()).is_some()
+                        }
+                        _ => false,
+                    }
                 }
                 _ => false,
             };

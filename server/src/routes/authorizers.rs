@@ -177,11 +177,15 @@ pub(crate) async fn get_one(
 )]
 pub(crate) async fn delete(
     Path(AccountPath { appid }): Path<AccountPath>,
-    Authed {
+    authed: Authed,
+) -> Response {
+    if let Err(r) = authed.may_write() {
+        return r;
+    }
+    let Authed {
         client,
         component: comp,
-    }: Authed,
-) -> Response {
+    } = authed;
     observe::authorizer_deleted(&client.name, &comp.section.appid, &appid);
     match comp.client.forget_authorizer(&appid).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
@@ -244,12 +248,16 @@ pub(crate) struct ImportResult {
     responses((status = 200, description = "ok", body = ImportResult), ApiErrors),
 )]
 pub(crate) async fn import(
-    Authed {
-        client,
-        component: comp,
-    }: Authed,
+    authed: Authed,
     body: Result<Json<ImportBody>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
+    if let Err(r) = authed.may_write() {
+        return r;
+    }
+    let Authed {
+        client,
+        component: comp,
+    } = authed;
     let body = match body {
         Ok(Json(b)) => b,
         Err(e) => return ApiError::bad_request(format!("body: {}", e.body_text())).into_response(),

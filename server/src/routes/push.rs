@@ -8,10 +8,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use wxopen_client::{ComponentEvent, Error, PushQuery};
+use wxopen_client::{ComponentEvent, Error, PushAck, PushQuery};
 
 use crate::answer::text;
 use crate::error::ApiError;
+use crate::messages::AuthorizationRelay;
 use crate::observe::{self, PushOutcome};
 use crate::state::{AppState, Component};
 
@@ -47,7 +48,7 @@ async fn push(
         Ok(Err(e)) => PushOutcome::Refused(e),
         Ok(Ok(ack)) => {
             let info_type = ack.event.info_type().to_owned();
-            follow_up(app, comp, &ack.event, &info_type);
+            follow_up(app, comp, &ack, &info_type);
             PushOutcome::Accepted {
                 info_type,
                 replayed: ack.replayed,
@@ -59,14 +60,22 @@ async fn push(
 /// What a stored authorization event starts: the relay of `unauthorized` to the webhook; for
 /// `authorized` and `updateauthorized`, the code's exchange in the background (the redirect
 /// path shares it), then the relay, so the host finds the account's tokens stored.
-fn follow_up(app: &Arc<AppState>, comp: &Arc<Component>, event: &ComponentEvent, info_type: &str) {
+fn follow_up(app: &Arc<AppState>, comp: &Arc<Component>, ack: &PushAck, info_type: &str) {
+    let event = &ack.event;
     if let ComponentEvent::Unauthorized {
         authorizer_appid,
         create_time,
         ..
     } = event
     {
-        crate::messages::relay_authorization(app, comp, info_type, authorizer_appid, *create_time);
+        let relay = AuthorizationRelay {
+            info_type,
+            authorizer: authorizer_appid,
+            create_time: *create_time,
+            applied: ack.applied,
+            sequence: ack.record_version,
+        };
+        crate::messages::relay_authorization(app, comp, &relay);
     }
     if let ComponentEvent::Authorized(g) | ComponentEvent::UpdateAuthorized(g) = event {
         let (a, c, code, appid, created, info_type) = (
@@ -78,6 +87,7 @@ fn follow_up(app: &Arc<AppState>, comp: &Arc<Component>, event: &ComponentEvent,
             info_type.to_owned(),
         );
         let pre_auth_code = g.pre_auth_code.clone();
+        let (applied, sequence) = (ack.applied, ack.record_version);
         let spawned = app.background.spawn(async move {
             // The redirect checks its bound pre-auth code against this one.
             if let Some(pac) = &pre_auth_code {
@@ -92,7 +102,14 @@ fn follow_up(app: &Arc<AppState>, comp: &Arc<Component>, event: &ComponentEvent,
                     .as_ref()
                     .map(|info| info.authorizer_appid.as_str()),
             );
-            crate::messages::relay_authorization(&a, &c, &info_type, &appid, created);
+            let relay = AuthorizationRelay {
+                info_type: &info_type,
+                authorizer: &appid,
+                create_time: created,
+                applied,
+                sequence,
+            };
+            crate::messages::relay_authorization(&a, &c, &relay);
         });
         if !spawned {
             observe::push_exchange_dropped(&comp.section.appid);

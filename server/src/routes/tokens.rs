@@ -85,7 +85,25 @@ fn token_answer<T, A: Serialize>(
 }
 
 /// What a compare-and-refresh does, as the API document says it.
-const REFRESH: &str = "Refreshes only if `stale` is still the current token, so however many callers report the same token, it is refreshed once; either way the current token comes back. Without `stale` (no body, or `{}`) the refresh is unconditional; `\"stale\": null` is refused.";
+const REFRESH: &str = "Refreshes only if `stale` is still the current token, so however many callers report the same token, it is refreshed once; either way the current token comes back. Without `stale` (no body, or `{}`) the refresh is unconditional, at most once per `server.min_refresh_interval_secs` (60 s) per token on one instance: within it the current token comes back, not refetched. `\"stale\": null` is refused. A read-only client (`scope = \"read\"`) gets 403.";
+
+/// `true` when an unconditional refresh (no `stale`) of the token comes within the minimum
+/// interval of the last one: the current token is answered instead.
+fn paced(app: &AppState, comp: &Component, authorizer: Option<&str>, body: &RefreshBody) -> bool {
+    if body.stale.is_some() {
+        return false;
+    }
+    let now = comp.client.clock().unix_seconds();
+    let paced = !app.refresh_pace.allow(&comp.section.appid, authorizer, now);
+    if paced {
+        tracing::info!(
+            component = %comp.section.appid,
+            authorizer_appid = authorizer.unwrap_or(""),
+            "unconditional refresh within the minimum interval: the current token is answered"
+        );
+    }
+    paced
+}
 
 /// `{"stale": "<the token that failed>"}` (optional). Without `stale` (an empty body or `{}`)
 /// the refresh is unconditional; `"stale": null` is refused (400), so a service that lost its
@@ -156,22 +174,29 @@ pub(crate) async fn component_token_refresh(
     authed: Result<Authed, Response>,
     body: axum::body::Bytes,
 ) -> Response {
-    let Authed {
-        client,
-        component: comp,
-    } = match authed {
+    let authed = match authed {
         Ok(a) => a,
         Err(r) => return r,
     };
+    if let Err(r) = authed.may_write() {
+        return r;
+    }
+    let Authed {
+        client,
+        component: comp,
+    } = authed;
     let body = match refresh_body(&body) {
         Ok(b) => b,
         Err(r) => return r,
     };
     observe::refresh_requested(&client.name, &comp.section.appid, None);
-    let issued = comp
-        .client
-        .refresh_component_access_token_if(body.stale.as_deref())
-        .await;
+    let issued = if paced(&app, &comp, None, &body) {
+        comp.client.component_access_token_issued().await
+    } else {
+        comp.client
+            .refresh_component_access_token_if(body.stale.as_deref())
+            .await
+    };
     token_answer(&app, TokenKind::Component, &comp, issued, component_json)
 }
 
@@ -214,21 +239,28 @@ pub(crate) async fn authorizer_token_refresh(
     authed: Result<Authed, Response>,
     body: axum::body::Bytes,
 ) -> Response {
-    let Authed {
-        client,
-        component: comp,
-    } = match authed {
+    let authed = match authed {
         Ok(a) => a,
         Err(r) => return r,
     };
+    if let Err(r) = authed.may_write() {
+        return r;
+    }
+    let Authed {
+        client,
+        component: comp,
+    } = authed;
     let body = match refresh_body(&body) {
         Ok(b) => b,
         Err(r) => return r,
     };
     observe::refresh_requested(&client.name, &comp.section.appid, Some(&appid));
-    let issued = comp
-        .client
-        .refresh_authorizer_access_token_if(&appid, body.stale.as_deref())
-        .await;
+    let issued = if paced(&app, &comp, Some(&appid), &body) {
+        comp.client.authorizer_access_token_issued(&appid).await
+    } else {
+        comp.client
+            .refresh_authorizer_access_token_if(&appid, body.stale.as_deref())
+            .await
+    };
     token_answer(&app, TokenKind::Authorizer, &comp, issued, authorizer_json)
 }
