@@ -24,6 +24,11 @@ pub struct ApiError {
     pub errcode: Option<i64>,
     /// What to do about it.
     pub hint: String,
+    /// The request's id (the `x-request-id` answer header): on the public listener's answers,
+    /// whose `error` is generic — the cause is in the log under this id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub request_id: Option<String>,
 }
 
 impl ApiError {
@@ -37,6 +42,37 @@ impl ApiError {
             error: error.into(),
             errcode: None,
             hint: hint.into(),
+            request_id: None,
+        }
+    }
+
+    /// The answer the public listener gives (WeChat and anyone on the internet see it): a
+    /// generic text per status and the request id; the cause — WeChat's `errmsg` (it can carry
+    /// the egress IP), store addresses, crypto details — stays in the log.
+    pub(crate) fn public(self, request_id: Option<&str>) -> Self {
+        let (error, hint) = match self.status.as_u16() {
+            400 => (
+                "not a push WeChat sent to this URL",
+                "WeChat signs and encrypts each push for this platform; nothing was done",
+            ),
+            403 => ("refused", "nothing was done"),
+            404 => (
+                "unknown component",
+                "the path names no platform served here",
+            ),
+            408 | 503 | 504 => (
+                "temporarily unavailable",
+                "nothing was acknowledged; WeChat pushes again",
+            ),
+            s if s >= 500 => ("the push could not be handled", "WeChat pushes again"),
+            _ => ("refused", "nothing was done"),
+        };
+        Self {
+            status: self.status,
+            error: error.to_owned(),
+            errcode: None,
+            hint: hint.to_owned(),
+            request_id: request_id.map(str::to_owned),
         }
     }
 
@@ -101,6 +137,7 @@ impl From<Error> for ApiError {
             errcode: e.code(),
             error: e.to_string(),
             hint: hint.into(),
+            request_id: None,
         }
     }
 }

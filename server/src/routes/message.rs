@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use wxopen_client::{Error, PushQuery};
 
@@ -16,6 +17,7 @@ use crate::state::AppState;
 pub(crate) async fn callback(
     State(app): State<Arc<AppState>>,
     Path((component, authorizer)): Path<(String, String)>,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
@@ -24,14 +26,18 @@ pub(crate) async fn callback(
         Err(refusal) => refusal,
     };
     observe::message_refused(&app.metrics, &component, &refusal);
-    match refusal {
-        MessageRefusal::UnknownComponent => ApiError::unknown_component().into_response(),
+    let error = match refusal {
+        MessageRefusal::UnknownComponent => ApiError::unknown_component(),
         MessageRefusal::BadAuthorizer => {
-            ApiError::bad_request("the path's authorizer appid is malformed").into_response()
+            ApiError::bad_request("the path's authorizer appid is malformed")
         }
-        MessageRefusal::BadQuery(e) => ApiError::from(Error::Push(e)).into_response(),
-        MessageRefusal::Refused(e) => ApiError::from(e).into_response(),
-    }
+        MessageRefusal::BadQuery(e) => ApiError::from(Error::Push(e)),
+        MessageRefusal::Refused(e) => ApiError::from(e),
+    };
+    // Generic, with the request id (the cause is in the log).
+    error
+        .public(crate::answer::request_id(&headers))
+        .into_response()
 }
 
 /// Checks the path and the query, then hands the message to [`crate::messages::handle`].

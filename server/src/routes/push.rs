@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use wxopen_client::{ComponentEvent, Error, PushAck, PushQuery};
 
@@ -20,6 +20,7 @@ use crate::state::{AppState, Component};
 pub(crate) async fn component_push(
     State(app): State<Arc<AppState>>,
     Path(component): Path<String>,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
@@ -28,7 +29,7 @@ pub(crate) async fn component_push(
         Some(comp) => push(&app, &comp, query.as_deref(), &body).await,
     };
     observe::push(&app.metrics, &component, &outcome);
-    push_answer(outcome)
+    push_answer(outcome, crate::answer::request_id(&headers))
 }
 
 /// Verifies, decrypts and stores a push within the push budget, and starts its follow-ups.
@@ -118,18 +119,18 @@ fn follow_up(app: &Arc<AppState>, comp: &Arc<Component>, ack: &PushAck, info_typ
 }
 
 /// The answer to a push: `success`, or the error WeChat sees (503 on a timeout, so it pushes
-/// again).
-fn push_answer(outcome: PushOutcome) -> Response {
-    match outcome {
-        PushOutcome::UnknownComponent => ApiError::unknown_component().into_response(),
-        PushOutcome::BadQuery(e) => ApiError::from(Error::Push(e)).into_response(),
+/// again) — generic, with the request id (see [`ApiError::public`]).
+fn push_answer(outcome: PushOutcome, request_id: Option<&str>) -> Response {
+    let error = match outcome {
+        PushOutcome::Accepted { .. } => return text(StatusCode::OK, "success"),
+        PushOutcome::UnknownComponent => ApiError::unknown_component(),
+        PushOutcome::BadQuery(e) => ApiError::from(Error::Push(e)),
         PushOutcome::TimedOut { .. } => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "the push could not be stored in time",
-            "the token store is slow or down; WeChat pushes again",
-        )
-        .into_response(),
-        PushOutcome::Refused(e) => ApiError::from(e).into_response(),
-        PushOutcome::Accepted { .. } => text(StatusCode::OK, "success"),
-    }
+            "WeChat pushes again",
+        ),
+        PushOutcome::Refused(e) => ApiError::from(e),
+    };
+    error.public(request_id).into_response()
 }
