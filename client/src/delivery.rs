@@ -51,6 +51,13 @@ pub struct Sent {
     pub late: bool,
 }
 
+impl Sent {
+    /// Attempt `attempt` (1 for the first), `late` or not.
+    pub fn new(attempt: u32, late: bool) -> Self {
+        Self { attempt, late }
+    }
+}
+
 /// Where events go: the host's webhook, a queue… One call is one attempt; the sink bounds its
 /// own time (a timeout is [`Attempt::Failed`]).
 pub trait EventSink: Send + Sync + fmt::Debug {
@@ -88,7 +95,11 @@ pub struct DeliveryWorker {
     batch: usize,
     idle_poll: Duration,
     wake: Arc<Notify>,
+    on_pass: Option<PassObserver>,
 }
+
+/// Called after every pass of [`DeliveryWorker::run`] (metrics).
+pub type PassObserver = Arc<dyn Fn(&Pass) + Send + Sync>;
 
 impl fmt::Debug for DeliveryWorker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -117,7 +128,20 @@ impl DeliveryWorker {
             batch: 64,
             idle_poll: Duration::from_secs(1),
             wake: Arc::new(Notify::new()),
+            on_pass: None,
         }
+    }
+
+    /// Wakes on `waker` (shared with whoever appends) instead of a handle of its own.
+    pub fn waker_from(mut self, waker: Arc<Notify>) -> Self {
+        self.wake = waker;
+        self
+    }
+
+    /// Calls `f` after every pass of [`DeliveryWorker::run`].
+    pub fn on_pass(mut self, f: PassObserver) -> Self {
+        self.on_pass = Some(f);
+        self
     }
 
     /// Uses `policy` (backoff, maximum age, visibility timeout).
@@ -279,6 +303,9 @@ impl DeliveryWorker {
                     Pass::default()
                 }
             };
+            if let Some(f) = &self.on_pass {
+                f(&pass);
+            }
             if pass.sent > 0 || pass.lost_races > 0 {
                 continue;
             }

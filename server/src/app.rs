@@ -14,12 +14,14 @@ use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use wxopen_client::store::EventLog;
 use wxopen_client::{Clock, ComponentClient, ComponentConfig, Error, SystemClock, TokenStore};
 
 use crate::background::Background;
 use crate::config::{ComponentSection, ServerConfig};
 use crate::listener::{self, Listen};
 use crate::metrics::{MeteredStore, Metrics, UpstreamObserver};
+use crate::outbox::Outbox;
 use crate::rate_limit::{self, RateLimits};
 use crate::refresher;
 use crate::routes::{authorize, message, push};
@@ -126,12 +128,21 @@ pub struct ServerOptions {
     pub clock: Option<Arc<dyn Clock>>,
     /// Adjusts each component's client configuration (e.g. retry timings in tests).
     pub tune: Option<Arc<dyn Fn(ComponentConfig) -> ComponentConfig + Send + Sync>>,
+    /// The event log (default: the one beside `config.store`; in process memory when `store`
+    /// is given without it).
+    pub events: Option<Arc<dyn EventLog>>,
 }
 
 impl ServerOptions {
     /// Uses `store` instead of opening `config.store`.
     pub fn store(mut self, store: Arc<dyn TokenStore>) -> Self {
         self.store = Some(store);
+        self
+    }
+
+    /// Uses `events` as the event log of every component.
+    pub fn events(mut self, events: Arc<dyn EventLog>) -> Self {
+        self.events = Some(events);
         self
     }
 
@@ -212,16 +223,20 @@ async fn build_state(
 ) -> Result<Arc<AppState>, ServeError> {
     let metrics = Arc::new(Metrics::default());
     let mut warnings = crate::warnings::config_warnings(&config);
-    let raw_store = match options.store {
-        Some(s) => s,
+    let (raw_store, opened_events) = match options.store {
+        Some(s) => (s, None),
         None => {
             let s = crate::store::open(&config.store, &config.data_dir, config.store_is_default)
                 .await
                 .map_err(ServeError::Store)?;
             warnings.extend(crate::warnings::store_warnings(&config.store).await);
-            s
+            (s.tokens, Some(s.events))
         }
     };
+    let event_log: Arc<dyn EventLog> = options
+        .events
+        .or(opened_events)
+        .unwrap_or_else(|| Arc::new(wxopen_client::MemoryEventLog::new()));
     crate::warnings::log(&warnings);
     let store: Arc<dyn TokenStore> = Arc::new(MeteredStore {
         inner: raw_store,
@@ -249,13 +264,19 @@ async fn build_state(
             .build()
             .map_err(ServeError::Client)?;
         crate::events::count(section.appid.clone(), client.subscribe(), metrics.clone());
-        let webhook = match &section.webhook {
-            Some(w) => Some(Webhook::new(w.clone()).map_err(ServeError::Webhook)?),
+        let outbox = match &section.webhook {
+            Some(w) => Some(Outbox::new(
+                &section.appid,
+                event_log.clone(),
+                Webhook::new(w.clone()).map_err(ServeError::Webhook)?,
+                client.clone(),
+                &config.events,
+            )),
             None => None,
         };
         components.insert(
             section.appid.clone(),
-            Arc::new(Component::new(client, section.clone(), webhook)),
+            Arc::new(Component::new(client, section.clone(), outbox)),
         );
     }
     let limits = Arc::new(RateLimits::new(
@@ -316,6 +337,17 @@ impl InProcess {
     /// The risky settings warned about at start.
     pub fn warnings(&self) -> &[crate::warnings::ConfigWarning] {
         &self.state.warnings
+    }
+
+    /// One pass of `component`'s delivery worker (what [`Server::run`] runs in the
+    /// background): `None` without a webhook.
+    pub async fn deliver_once(
+        &self,
+        component: &str,
+    ) -> Option<Result<wxopen_client::delivery::Pass, wxopen_client::StoreError>> {
+        let comp = self.state.component(component)?;
+        let worker = crate::delivery::worker(comp, self.state.metrics.clone())?;
+        Some(worker.run_once().await)
     }
 
     /// Waits (at most `timeout`) for background work (relays, release-check follow-ups) to
@@ -418,6 +450,19 @@ impl Server {
         } else {
             Vec::new()
         };
+        // One delivery worker per component with a webhook: events go out at least once.
+        let deliveries: Vec<_> = state
+            .components
+            .values()
+            .filter(|c| c.outbox.is_some())
+            .map(|c| {
+                tokio::spawn(crate::delivery::run(
+                    c.clone(),
+                    state.metrics.clone(),
+                    stop_rx.clone(),
+                ))
+            })
+            .collect();
         let listen = |name, router| Listen {
             name,
             router,
@@ -443,6 +488,10 @@ impl Server {
         let (p, i) = tokio::join!(public, internal);
         for r in refreshers {
             let _ = r.await;
+        }
+        // A running attempt ends within its webhook timeout; what is left is still in the log.
+        for d in deliveries {
+            let _ = tokio::time::timeout(Duration::from_secs(5), d).await;
         }
         if !state.background.drain(Duration::from_secs(5)).await {
             tracing::warn!(

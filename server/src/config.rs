@@ -16,6 +16,7 @@ use url::Url;
 use wxopen_client::secret::SecretString;
 use wxopen_client::valid_appid;
 
+pub use crate::events_config::{DeliveryMode, EventsConfig};
 pub use crate::limits_config::{ConnectionsConfig, RateLimitConfig};
 use crate::limits_config::{RawConnections, RawRateLimit, SectionError};
 pub use crate::scope::ClientScope;
@@ -97,6 +98,8 @@ struct RawFile {
     #[serde(default)]
     rate_limit: RawRateLimit,
     #[serde(default)]
+    events: crate::events_config::RawEvents,
+    #[serde(default)]
     component: Vec<RawComponent>,
     #[serde(default)]
     client: Vec<RawClient>,
@@ -153,6 +156,7 @@ struct RawComponent {
     webhook_secret_env: Option<String>,
     webhook_secret_file: Option<PathBuf>,
     webhook_timeout_ms: Option<u64>,
+    webhook_delivery: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -198,6 +202,8 @@ pub struct ServerConfig {
     pub connections: ConnectionsConfig,
     /// Rate limits of the authorization routes (`[rate_limit]`).
     pub rate_limit: RateLimitConfig,
+    /// The event log: how long delivery is tried and events are kept (`[events]`).
+    pub events: EventsConfig,
     /// The components served.
     pub components: Vec<ComponentSection>,
     /// The internal API's clients.
@@ -262,6 +268,9 @@ pub struct WebhookConfig {
     /// How long a message waits for the webhook's answer (default 3 s, at most 4 s: WeChat
     /// gives a message 5 s).
     pub timeout: Duration,
+    /// `reply` (default: the webhook is called inline and its answer may be the passive reply)
+    /// or `async` (WeChat is answered once the event is durable) — `webhook_delivery`.
+    pub delivery: DeliveryMode,
 }
 
 /// A client of the internal API.
@@ -412,6 +421,7 @@ fn validate(raw: RawFile, base: &Path) -> Result<ServerConfig, ConfigError> {
     let section = |e: SectionError| ConfigError::new(e.key, e.problem, e.fix);
     let connections = crate::limits_config::connections(raw.connections).map_err(section)?;
     let rate_limit = crate::limits_config::rate_limit(raw.rate_limit).map_err(section)?;
+    let events = crate::events_config::events(raw.events).map_err(section)?;
     let components = components(raw.component, base)?;
     let clients = clients(raw.client, &components, base)?;
     Ok(ServerConfig {
@@ -428,6 +438,7 @@ fn validate(raw: RawFile, base: &Path) -> Result<ServerConfig, ConfigError> {
         refresher,
         connections,
         rate_limit,
+        events,
         components,
         clients,
     })
@@ -680,7 +691,21 @@ fn component(
         c.webhook_secret_file,
         base,
     )?;
-    let webhook = webhook(&k, c.webhook_url, webhook_secret, c.webhook_timeout_ms)?;
+    let mut webhook = webhook(&k, c.webhook_url, webhook_secret, c.webhook_timeout_ms)?;
+    let delivery =
+        crate::events_config::delivery_mode(&k("webhook_delivery"), c.webhook_delivery.as_deref())
+            .map_err(|e| ConfigError::new(e.key, e.problem, e.fix))?;
+    match &mut webhook {
+        Some(w) => w.delivery = delivery,
+        None if c.webhook_delivery.is_some() => {
+            return Err(ConfigError::new(
+                k("webhook_delivery"),
+                "set without a webhook",
+                "set webhook_url and webhook_secret, or remove webhook_delivery",
+            ))
+        }
+        None => {}
+    }
     api_base_urls(&k, c.api_base_urls.as_deref())?;
     Ok(ComponentSection {
         appid,
@@ -746,6 +771,7 @@ fn webhook(
                 url,
                 secret,
                 timeout: Duration::from_millis(ms),
+                delivery: DeliveryMode::default(),
             }))
         }
     }
@@ -917,6 +943,7 @@ impl ServerConfig {
             &self.connections,
             &self.rate_limit,
         ));
+        out.push_str(&crate::events_config::shown(&self.events));
         let mut line = |s: String| {
             out.push_str(&s);
             out.push('\n');
@@ -943,6 +970,7 @@ impl ServerConfig {
                 line(format!("webhook_url = \"{}\"", shown_url(&w.url)));
                 line(format!("webhook_secret = \"{}\"", source(&w.secret)));
                 line(format!("webhook_timeout_ms = {}", w.timeout.as_millis()));
+                line(format!("webhook_delivery = \"{}\"", w.delivery.as_str()));
             }
         }
         for c in &self.clients {

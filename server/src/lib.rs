@@ -32,6 +32,8 @@
 //! | [`messages`] | release check, deduplication and webhook relay of messages |
 //! | [`config`] | `wxopen.toml`: parsing, validation, secrets from env or files, redaction |
 //! | `limits_config` | the `[connections]` and `[rate_limit]` sections (re-exported by [`config`]) |
+//! | `outbox`, `delivery`, `component_events` | the event plane: the log and the webhook sink, the delivery worker, what component pushes log |
+//! | `events_config` | the `[events]` section and `webhook_delivery` (re-exported by [`config`]) |
 //! | [`openapi`] | the internal router and its OpenAPI 3.1 document, both from one list of the handlers |
 //! | [`scope`] | what a `[[client]]` may do: full or read-only |
 //! | `refresh_pace` | the minimum interval between unconditional refreshes of one token |
@@ -54,9 +56,12 @@ mod answer;
 mod app;
 mod auth;
 mod background;
+mod component_events;
 pub mod config;
+mod delivery;
 mod error;
 mod events;
+mod events_config;
 mod handoff;
 mod http;
 mod instance;
@@ -67,6 +72,7 @@ pub mod messages;
 pub mod metrics;
 mod observe;
 pub mod openapi;
+mod outbox;
 mod pages;
 mod rate_limit;
 mod refresh_pace;

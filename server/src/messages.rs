@@ -1,15 +1,18 @@
 //! Messages and events of authorized accounts (the message URL): the 全网发布 release check,
-//! deduplication of WeChat's retries, and the relay to the host's webhook.
+//! and the event log in front of the host's webhook.
 //!
 //! Order of work for one message: verify and decrypt (a bad one is a 4xx, nothing forwarded);
 //! a release-check message of a test account is answered as
 //! [`wxopen_client::release_check`] decides (the customer-service follow-up runs in the
-//! background, at most once per message across instances); any other message goes to the
-//! webhook if one is configured and its reply, if any, is encrypted and sent back; otherwise
-//! `success`. A delivery is **at most once**: WeChat's retries and replays inside the window are
-//! recognised by a claim in the store, and a delivery that fails is logged, not retried (when the
-//! store cannot answer the claim in time the message is delivered anyway, so then it may arrive
-//! twice).
+//! background, at most once per message across instances, by a claim in the store); without
+//! a webhook, `success`; otherwise the message's `ToUserName` is checked against the account
+//! and the message is **appended to the event log before WeChat gets an answer** (an append the
+//! log cannot make in time is a 503, so WeChat pushes again). WeChat's retries are recognised
+//! by the delivery id in the same append and get the passive reply given the first time, if
+//! any. In `reply` mode the webhook is then called inline so its answer can be the passive
+//! reply (kept with the event); a failed call leaves the event to the delivery worker. In
+//! `async` mode WeChat gets `success` at once and the worker delivers it. Delivery is **at
+//! least once**, in order per account (`outbox.rs`, `delivery.rs`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,13 +20,18 @@ use std::time::{Duration, Instant};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
-use wxopen_client::message::AuthorizerMessage;
+use wxopen_client::delivery::Sent;
+use wxopen_client::message::{AuthorizerMessage, MsgType};
 use wxopen_client::release_check::{release_check_action, ReleaseCheckAction};
+use wxopen_client::store::event_log::{Appended, LoggedEvent, NewEvent};
+use wxopen_client::wxopen_proto::delivery::{self, Attempt};
 use wxopen_client::{Error, KeyUsed, PushQuery};
 
 use crate::account_names::Binding;
 use crate::error::ApiError;
+use crate::events_config::DeliveryMode;
 use crate::observe::{self, MessageResult};
+use crate::outbox::{Outbox, Source, SOURCE};
 use crate::state::{AppState, Component};
 
 /// The shortest time a message's delivery id is remembered (WeChat retries within about 15 s);
@@ -38,13 +46,6 @@ pub fn dedupe_ttl(timestamp_window: Option<Duration>) -> Duration {
         w.saturating_mul(2).max(DEDUPE_TTL)
     })
 }
-
-/// Pauses between the tries of an authorization event's delivery (three tries in all).
-const AUTHORIZATION_RETRIES: [Option<Duration>; 3] = [
-    Some(Duration::from_secs(1)),
-    Some(Duration::from_secs(4)),
-    None,
-];
 
 /// The most a deduplication claim may take before the message is handled anyway.
 const CLAIM_BUDGET: Duration = Duration::from_millis(500);
@@ -196,30 +197,55 @@ async fn release_check(
     }
 }
 
-/// The JSON a message is relayed as.
-fn message_json(
-    component: &str,
+/// How long making a message durable may take before WeChat gets a 503 instead (it pushes
+/// again): a share of the push budget, the rest is for the webhook.
+const APPEND_BUDGET: Duration = Duration::from_millis(1_500);
+
+/// A message's kind in the event log: its `Event` for events, else its `MsgType`.
+fn message_kind(m: &AuthorizerMessage) -> String {
+    match (&m.msg_type, &m.event) {
+        (MsgType::Event, Some(e)) => e.clone(),
+        (t, _) => t.as_str().to_owned(),
+    }
+}
+
+/// The event a message is logged as.
+fn message_event(
+    comp: &Component,
     authorizer: &str,
     id: &str,
     m: &AuthorizerMessage,
-) -> serde_json::Value {
-    let fields: Vec<[&str; 2]> = m.fields().map(|(k, v)| [k, v]).collect();
-    serde_json::json!({
-        "type": "message",
-        "component_appid": component,
-        "authorizer_appid": authorizer,
-        "delivery_id": id,
-        "message": {
-            "to_user_name": m.to_user_name,
-            "from_user_name": m.from_user_name,
-            "create_time": m.create_time,
-            "msg_type": m.msg_type.as_str(),
-            "msg_id": m.msg_id.map(|v| v.to_string()),
-            "event": m.event,
-            "content": m.content,
-            "fields": fields,
-        }
-    })
+    verified: bool,
+    received_at_ms: u64,
+) -> NewEvent {
+    NewEvent {
+        component: comp.section.appid.clone(),
+        authorizer: authorizer.to_owned(),
+        delivery_id: id.to_owned(),
+        kind: message_kind(m),
+        create_time: m.create_time,
+        received_at_ms,
+        fields: m
+            .fields()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        meta: vec![
+            (SOURCE.to_owned(), Source::Message.as_str().to_owned()),
+            ("authorizer_verified".to_owned(), verified.to_string()),
+        ],
+    }
+}
+
+fn not_durable(app: &AppState, comp: &Component, m: &AuthorizerMessage, why: &str) -> Response {
+    count(app, comp, m, MessageResult::NotDurable);
+    observe::event_not_durable(&comp.section.appid, "message", why);
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not stored",
+        "WeChat pushes again",
+    )
+    .public(None)
+    .into_response()
 }
 
 async fn relay(
@@ -231,7 +257,7 @@ async fn relay(
     now: u64,
     id: &str,
 ) -> Result<Response, Error> {
-    let Some(hook) = &comp.webhook else {
+    let Some(outbox) = &comp.outbox else {
         count(app, comp, message, MessageResult::Ok);
         return Ok(success());
     };
@@ -241,7 +267,7 @@ async fn relay(
             &comp.client,
             authorizer,
             &message.to_user_name,
-            crate::account_names::lookup_budget(hook.timeout()),
+            crate::account_names::lookup_budget(outbox.hook().timeout()),
         )
         .await
     {
@@ -264,141 +290,156 @@ async fn relay(
             .into_response());
         }
     };
-    if !first_sight(app, comp, id).await {
-        count(app, comp, message, MessageResult::Duplicate);
+    // Durable before WeChat gets an answer: an append the log cannot make in time is a 503.
+    let received_at_ms = comp.client.clock().unix_millis();
+    let event = message_event(comp, authorizer, id, message, verified, received_at_ms);
+    let (event_id, sequence) =
+        match tokio::time::timeout(APPEND_BUDGET, outbox.log.append(&event)).await {
+            Ok(Ok(Appended::New { id, sequence })) => (id, sequence),
+            Ok(Ok(Appended::Duplicate(stored))) => {
+                count(app, comp, message, MessageResult::Duplicate);
+                observe::event_duplicate(&app.metrics, &comp.section.appid);
+                // The passive reply given the first time, again (re-encrypted, same content).
+                return match &stored.reply {
+                    Some(xml) => encrypted(comp, key, xml),
+                    None => Ok(success()),
+                };
+            }
+            Ok(Ok(_)) => return Ok(success()),
+            Ok(Err(e)) => return Ok(not_durable(app, comp, message, &e.to_string())),
+            Err(_) => {
+                return Ok(not_durable(
+                    app,
+                    comp,
+                    message,
+                    "the event log took too long",
+                ))
+            }
+        };
+    observe::event_appended(&app.metrics, &comp.section.appid, Source::Message.as_str());
+    if outbox.mode == DeliveryMode::Async {
+        outbox.waker.notify_one();
+        count(app, comp, message, MessageResult::Queued);
         return Ok(success());
     }
-    let mut json = message_json(&comp.section.appid, authorizer, id, message);
-    json["authorizer_verified"] = serde_json::Value::Bool(verified);
-    let bytes = serde_json::to_vec(&json).unwrap_or_default();
+    let logged = LoggedEvent {
+        id: event_id,
+        sequence,
+        state: delivery::received(received_at_ms),
+        event,
+        reply: None,
+    };
+    inline(app, comp, outbox, message, key, now, logged).await
+}
+
+/// `reply` mode: one attempt now, within WeChat's 5 s, so the webhook's answer can be the
+/// passive reply; a failed attempt leaves the event pending for the delivery worker.
+async fn inline(
+    app: &Arc<AppState>,
+    comp: &Arc<Component>,
+    outbox: &Outbox,
+    message: &AuthorizerMessage,
+    key: KeyUsed,
+    now: u64,
+    logged: LoggedEvent,
+) -> Result<Response, Error> {
+    let c = &comp.section.appid;
+    let now_ms = comp.client.clock().unix_millis();
+    let Some(claimed) = delivery::claim(&logged.state, now_ms, &outbox.policy) else {
+        return Ok(success());
+    };
+    match outbox
+        .log
+        .transition(c, logged.id, &logged.state, &claimed)
+        .await
+    {
+        Ok(true) => {}
+        // The worker took it first (or the log failed): it is stored; the worker sends it.
+        _ => {
+            outbox.waker.notify_one();
+            count(app, comp, message, MessageResult::Queued);
+            return Ok(success());
+        }
+    }
     let started = Instant::now();
-    let outcome = hook.deliver("message", id, now, bytes).await;
+    let outcome = outbox.sink.send(&logged, Sent::new(1, false)).await;
     let elapsed = started.elapsed();
     let label = match &outcome {
         Ok(Some(_)) => "reply",
         Ok(None) => "no_reply",
         Err(e) => e.label(),
     };
-    observe::webhook_delivery(&app.metrics, &comp.section.appid, label, Some(elapsed));
-    match outcome {
+    observe::webhook_delivery(&app.metrics, c, label, Some(elapsed));
+    let attempt = if outcome.is_ok() {
+        Attempt::Delivered
+    } else {
+        Attempt::Failed { retry_after: None }
+    };
+    let settled = delivery::settle(
+        &claimed,
+        attempt,
+        logged.event.received_at_ms,
+        comp.client.clock().unix_millis(),
+        &outbox.policy,
+        rand::random::<f64>(),
+    );
+    let answer = match outcome {
         Ok(None) => {
             count(app, comp, message, MessageResult::Relayed);
-            Ok(success())
+            success()
         }
         Ok(Some(reply)) => {
             match reply.to_xml(&message.from_user_name, &message.to_user_name, now) {
                 Ok(xml) => {
+                    // Kept before WeChat gets it: a retry of this message gets it again.
+                    if let Err(e) = outbox.log.set_reply(c, logged.id, &xml).await {
+                        observe::event_reply_not_kept(c, logged.id, &e);
+                    }
                     count(app, comp, message, MessageResult::RelayedReply);
-                    encrypted(comp, key, &xml)
+                    encrypted(comp, key, &xml)?
                 }
                 Err(e) => {
                     count(app, comp, message, MessageResult::RelayBadReply);
-                    observe::relay_bad_reply(&comp.section.appid, authorizer, id, &e);
-                    Ok(success())
+                    observe::relay_bad_reply(
+                        c,
+                        &logged.event.authorizer,
+                        &logged.event.delivery_id,
+                        &e,
+                    );
+                    success()
                 }
             }
         }
         Err(e) => {
             count(app, comp, message, MessageResult::RelayFailed);
             observe::relay_failed(&observe::RelayFailure {
-                component: &comp.section.appid,
-                authorizer_appid: authorizer,
-                delivery_id: id,
+                component: c,
+                authorizer_appid: &logged.event.authorizer,
+                delivery_id: &logged.event.delivery_id,
                 msg_type: message.msg_type.as_str(),
-                webhook: &hook.shown_url(),
-                timeout: hook.timeout(),
+                webhook: &outbox.hook().shown_url(),
+                timeout: outbox.hook().timeout(),
                 elapsed,
                 error: &e,
             });
-            Ok(success())
+            success()
         }
+    };
+    if !matches!(
+        outbox
+            .log
+            .transition(c, logged.id, &claimed, &settled)
+            .await,
+        Ok(true)
+    ) {
+        // Left in flight: after its visibility timeout the worker takes it over (a delivered
+        // one may then be sent twice: at least once).
+        tracing::info!(component = %c, event_id = logged.id, "event state not updated after the inline attempt; the worker settles it");
     }
-}
-
-/// An authorization event as the webhook gets it.
-pub(crate) struct AuthorizationRelay<'a> {
-    /// `authorized`, `updateauthorized` or `unauthorized`.
-    pub info_type: &'a str,
-    /// The account.
-    pub authorizer: &'a str,
-    /// WeChat's `CreateTime` of the push.
-    pub create_time: u64,
-    /// Whether the record machine changed the account's record (a late `unauthorized` older
-    /// than the authorization is relayed with `false`: the account is still authorized).
-    pub applied: bool,
-    /// The store version of the record the push wrote, when applied: it only grows for one
-    /// account, so the host orders the account's events by it.
-    pub sequence: Option<u64>,
-}
-
-/// Relays an authorization event (authorized, updateauthorized, unauthorized) to the webhook
-/// in the background, once across instances.
-pub(crate) fn relay_authorization(
-    app: &Arc<AppState>,
-    comp: &Arc<Component>,
-    event: &AuthorizationRelay<'_>,
-) {
-    let AuthorizationRelay {
-        info_type,
-        authorizer,
-        create_time,
-        applied,
-        sequence,
-    } = *event;
-    if comp.webhook.is_none() {
-        return;
+    if !matches!(settled, delivery::DeliveryState::Delivered { .. }) {
+        outbox.waker.notify_one();
     }
-    let id = delivery_id(&[
-        "authorization",
-        info_type,
-        authorizer,
-        &create_time.to_string(),
-    ]);
-    let json = serde_json::json!({
-        "type": "authorization",
-        "component_appid": comp.section.appid,
-        "authorizer_appid": authorizer,
-        "delivery_id": id,
-        "info_type": info_type,
-        "create_time": create_time,
-        "applied": applied,
-        "sequence": sequence,
-    });
-    let (a, c) = (app.clone(), comp.clone());
-    let spawned = app.background.spawn(async move {
-        if !first_sight(&a, &c, &id).await {
-            return;
-        }
-        let Some(hook) = &c.webhook else { return };
-        let bytes = serde_json::to_vec(&json).unwrap_or_default();
-        // Nobody waits on this delivery: try a few times before giving up.
-        for (attempt, pause) in AUTHORIZATION_RETRIES.iter().enumerate() {
-            let now = c.client.clock().unix_seconds();
-            let result = hook.deliver("authorization", &id, now, bytes.clone()).await;
-            let label = match &result {
-                Ok(_) => "delivered",
-                Err(e) => e.label(),
-            };
-            observe::webhook_delivery(&a.metrics, &c.section.appid, label, None);
-            match result {
-                Ok(_) => return,
-                Err(e) => observe::authorization_relay_failed(
-                    &c.section.appid,
-                    &id,
-                    attempt + 1,
-                    &hook.shown_url(),
-                    &e,
-                ),
-            }
-            match pause {
-                Some(p) => tokio::time::sleep(*p).await,
-                None => return,
-            }
-        }
-    });
-    if !spawned {
-        observe::authorization_relay_dropped(&comp.section.appid);
-    }
+    Ok(answer)
 }
 
 #[cfg(test)]

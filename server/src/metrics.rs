@@ -40,6 +40,9 @@ pub(crate) mod name {
     pub(crate) const WEBHOOK_DELIVERIES: &str = "wxopen_webhook_deliveries_total";
     /// Message webhook latency.
     pub(crate) const WEBHOOK_SECONDS: &str = "wxopen_webhook_seconds";
+    /// The event log by result: appended, duplicate, delivered, failed (to be retried), dead
+    /// (dead letters), not_durable (WeChat got a 503).
+    pub(crate) const EVENTS: &str = "wxopen_events_total";
     /// Release-check customer-service follow-ups by result.
     pub(crate) const RELEASE_CHECK_SENDS: &str = "wxopen_release_check_sends_total";
     /// Messages handled without deduplication.
@@ -85,6 +88,10 @@ const HELP: &[(&str, &str)] = &[
         "Deliveries to the message webhook by result",
     ),
     (name::WEBHOOK_SECONDS, "Message webhook latency"),
+    (
+        name::EVENTS,
+        "Event log outcomes by result: appended, duplicate, delivered, failed, dead, not_durable",
+    ),
     (
         name::RELEASE_CHECK_SENDS,
         "Release-check customer-service follow-ups by result",
@@ -385,6 +392,7 @@ pub struct Metrics {
     messages: Family<ResultDetailLabels, Counter>,
     webhook_deliveries: Family<ResultLabels, Counter>,
     webhook_seconds: Histograms<ComponentLabels>,
+    events: Family<ResultLabels, Counter>,
     release_check_sends: Family<ResultLabels, Counter>,
     dedupe_errors: Family<ComponentLabels, Counter>,
     upstream_calls: Family<UpstreamCallLabels, Counter>,
@@ -411,6 +419,7 @@ impl Default for Metrics {
             messages: counter(&mut r, name::MESSAGES),
             webhook_deliveries: counter(&mut r, name::WEBHOOK_DELIVERIES),
             webhook_seconds: histogram(&mut r, name::WEBHOOK_SECONDS),
+            events: counter(&mut r, name::EVENTS),
             release_check_sends: counter(&mut r, name::RELEASE_CHECK_SENDS),
             dedupe_errors: counter(&mut r, name::DEDUPE_ERRORS),
             upstream_calls: counter(&mut r, name::UPSTREAM_CALLS),
@@ -487,6 +496,16 @@ impl Metrics {
         self.webhook_deliveries
             .get_or_create(&ResultLabels { component, result })
             .inc();
+    }
+
+    /// Counts `n` event-log outcomes of `component` by `result`.
+    pub fn events(&self, component: &str, result: &'static str, n: u64) {
+        self.events
+            .get_or_create(&ResultLabels {
+                component: self.shared(component),
+                result,
+            })
+            .inc_by(n);
     }
 
     /// Counts a release check's customer-service follow-up by `result`.
@@ -1006,6 +1025,7 @@ mod tests {
         m.connections("public", 1);
         m.connection_cap_reached("public");
         m.accept_error("public");
+        m.events("c", "appended", 1);
         let text = m.render(&[
             (name::TICKET_AGE, vec![("component", "c".into())], 1.0),
             (

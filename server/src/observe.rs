@@ -71,6 +71,8 @@ pub(crate) enum PushOutcome {
     },
     /// Verified, decrypted or stored it could not be.
     Refused(Error),
+    /// Applied, but its event could not be made durable in time: 503, WeChat pushes again.
+    NotDurable(String),
     /// Stored (or recognised as a replay).
     Accepted {
         /// Its `InfoType`.
@@ -92,6 +94,10 @@ pub(crate) fn push(metrics: &Metrics, component: &str, outcome: &PushOutcome) {
         PushOutcome::Refused(e) => {
             metrics.push(component, refusal_label(e), None);
             refused(component, "push", e);
+        }
+        PushOutcome::NotDurable(why) => {
+            metrics.push(component, "not_durable", None);
+            event_not_durable(component, "push", why);
         }
         PushOutcome::Accepted {
             info_type,
@@ -178,8 +184,12 @@ pub(crate) enum MessageResult {
     RelayedReply,
     /// The webhook's reply could not be built.
     RelayBadReply,
-    /// The webhook did not take it.
+    /// The webhook did not take it in time: stored, the delivery worker sends it again.
     RelayFailed,
+    /// Stored in the event log, WeChat answered; the delivery worker sends it (`async` mode).
+    Queued,
+    /// It could not be made durable in time: WeChat gets a 503 and pushes it again.
+    NotDurable,
     /// Its `ToUserName` is not the path's account: refused (403), not relayed.
     AccountMismatch,
 }
@@ -197,6 +207,8 @@ impl MessageResult {
             MessageResult::RelayedReply => "relayed_reply",
             MessageResult::RelayBadReply => "relay_bad_reply",
             MessageResult::RelayFailed => "relay_failed",
+            MessageResult::Queued => "queued",
+            MessageResult::NotDurable => "not_durable",
             MessageResult::AccountMismatch => "account_mismatch",
         }
     }
@@ -283,6 +295,59 @@ pub(crate) fn release_check_dropped(component: &str) {
     tracing::warn!(target: MESSAGES, component = %component, "release check: too much background work; follow-up dropped");
 }
 
+/// Counts an event appended to the log (`source`: message or component_event).
+pub(crate) fn event_appended(metrics: &Metrics, component: &str, _source: &'static str) {
+    metrics.events(component, "appended", 1);
+}
+
+/// Counts WeChat's retry (or a replay) of an event already in the log.
+pub(crate) fn event_duplicate(metrics: &Metrics, component: &str) {
+    metrics.events(component, "duplicate", 1);
+}
+
+/// Counts what logging a component push's event did.
+pub(crate) fn component_event_logged(
+    metrics: &Metrics,
+    component: &str,
+    appended: &wxopen_client::store::event_log::Appended,
+) {
+    match appended {
+        wxopen_client::store::event_log::Appended::New { .. } => {
+            metrics.events(component, "appended", 1);
+        }
+        _ => metrics.events(component, "duplicate", 1),
+    }
+}
+
+/// Logs an event that could not be made durable in time (WeChat gets a 503 and pushes again).
+pub(crate) fn event_not_durable(component: &str, what: &'static str, why: &str) {
+    tracing::warn!(target: PUBLIC, component = %component, what, error = %why, "event not stored in time; answering 503 so WeChat pushes it again");
+}
+
+/// Logs a passive reply that was sent but could not be kept with its event (a retry of the
+/// message then gets `success` instead of it).
+pub(crate) fn event_reply_not_kept(component: &str, event_id: u64, e: &dyn Display) {
+    tracing::warn!(component = %component, event_id, error = %e, "the passive reply could not be kept with its event");
+}
+
+/// Counts a delivery worker's pass.
+pub(crate) fn delivery_pass(
+    metrics: &Metrics,
+    component: &str,
+    pass: &wxopen_client::delivery::Pass,
+) {
+    let n = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
+    if pass.delivered > 0 {
+        metrics.events(component, "delivered", n(pass.delivered));
+    }
+    if pass.failed > 0 {
+        metrics.events(component, "failed", n(pass.failed - pass.dead));
+    }
+    if pass.dead > 0 {
+        metrics.events(component, "dead", n(pass.dead));
+    }
+}
+
 /// Counts one delivery to a webhook by `result` (and its latency, for a message's).
 pub(crate) fn webhook_delivery(
     metrics: &Metrics,
@@ -330,22 +395,6 @@ pub(crate) fn relay_failed(f: &RelayFailure<'_>) {
         error = %f.error,
         "webhook did not take the message; answering success"
     );
-}
-
-/// Logs one failed try of an authorization event's delivery.
-pub(crate) fn authorization_relay_failed(
-    component: &str,
-    delivery_id: &str,
-    attempt: usize,
-    webhook: &str,
-    error: &dyn Display,
-) {
-    tracing::warn!(target: MESSAGES, component = %component, delivery_id = %delivery_id, attempt = attempt, webhook = %webhook, error = %error, "webhook did not take the authorization event");
-}
-
-/// Logs an authorization event that found no room in the background.
-pub(crate) fn authorization_relay_dropped(component: &str) {
-    tracing::warn!(target: MESSAGES, component = %component, "too much background work; authorization event not relayed");
 }
 
 // ---------------------------------------------------------------------------------------------

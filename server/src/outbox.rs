@@ -21,14 +21,86 @@
 //! | `info_type`, `applied`, `record_version` | (authorization events) what the store did with it |
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{json, Map, Value};
+use tokio::sync::Notify;
 use wxopen_client::delivery::{EventSink, Sent};
+use wxopen_client::store::EventLog;
 use wxopen_client::store::{BoxFuture, LoggedEvent};
-use wxopen_client::wxopen_proto::delivery::Attempt;
+use wxopen_client::wxopen_proto::delivery::{Attempt, DeliveryPolicy};
 use wxopen_client::Clock;
 
+use crate::events_config::{DeliveryMode, EventsConfig};
+use wxopen_client::ComponentClient;
+
+/// How long an `authorized` event waits for its code's exchange to store the account's tokens
+/// before it is relayed anyway (with `tokens_stored: false`).
+const TOKEN_WAIT: Duration = Duration::from_secs(60);
+/// How often it looks.
+const TOKEN_WAIT_POLL: Duration = Duration::from_secs(1);
+
+/// Whether an authorization's tokens are stored.
+enum TokensStored {
+    /// Not yet, and it is early: try again shortly.
+    Wait,
+    /// Send now (`None`: not an event that has tokens).
+    Known(Option<bool>),
+}
 use crate::webhook::Webhook;
+
+/// A component's event plane: its log, its webhook (as a sink) and how messages reach it.
+pub(crate) struct Outbox {
+    /// The component's events (shared by every instance on the store).
+    pub log: Arc<dyn EventLog>,
+    /// The webhook every event goes to.
+    pub sink: Arc<WebhookSink>,
+    /// `reply` or `async`.
+    pub mode: DeliveryMode,
+    /// Wakes this instance's delivery worker after an append.
+    pub waker: Arc<Notify>,
+    /// Backoff, maximum age, visibility timeout.
+    pub policy: DeliveryPolicy,
+    /// How long delivered events are kept.
+    pub retention: Duration,
+}
+
+impl Outbox {
+    pub(crate) fn new(
+        component: &str,
+        log: Arc<dyn EventLog>,
+        hook: Webhook,
+        client: ComponentClient,
+        events: &EventsConfig,
+    ) -> Self {
+        let mode = hook.delivery();
+        // An attempt holds an event for its webhook timeout and some: then another worker
+        // may take it over.
+        let visibility = hook
+            .timeout()
+            .saturating_mul(3)
+            .max(Duration::from_secs(10));
+        Self {
+            log,
+            sink: Arc::new(WebhookSink::new(
+                component.to_owned(),
+                Arc::new(hook),
+                client,
+            )),
+            mode,
+            waker: Arc::new(Notify::new()),
+            policy: DeliveryPolicy::default()
+                .max_age(events.max_age)
+                .visibility(visibility),
+            retention: events.retention,
+        }
+    }
+
+    /// The webhook.
+    pub(crate) fn hook(&self) -> &Webhook {
+        &self.sink.hook
+    }
+}
 
 /// The `type` of an event in the log: which URL it came from and what it is.
 pub(crate) const SOURCE: &str = "source";
@@ -85,8 +157,14 @@ fn flag(e: &LoggedEvent, name: &str) -> Option<bool> {
     meta(e, name).map(|v| v == "true")
 }
 
-/// The JSON the webhook gets for attempt `sent` of `e` (see the module docs).
-pub(crate) fn event_json(component: &str, e: &LoggedEvent, sent: Sent) -> Value {
+/// The JSON the webhook gets for attempt `sent` of `e` (see the module docs); `tokens_stored`
+/// for an authorization: whether the account's tokens were stored when it was sent.
+pub(crate) fn event_json(
+    component: &str,
+    e: &LoggedEvent,
+    sent: Sent,
+    tokens_stored: Option<bool>,
+) -> Value {
     let source = Source::of(e);
     let fields: Vec<[&str; 2]> = e
         .event
@@ -138,6 +216,9 @@ pub(crate) fn event_json(component: &str, e: &LoggedEvent, sent: Sent) -> Value 
             if let Some(x) = flag(e, "auth_code_exchanged") {
                 out.insert("auth_code_exchanged".into(), json!(x));
             }
+            if let Some(t) = tokens_stored {
+                out.insert("tokens_stored".into(), json!(t));
+            }
         }
     }
     Value::Object(out)
@@ -151,6 +232,7 @@ pub(crate) struct WebhookSink {
     component: String,
     hook: Arc<Webhook>,
     clock: Arc<dyn Clock>,
+    client: ComponentClient,
 }
 
 impl std::fmt::Debug for WebhookSink {
@@ -163,11 +245,12 @@ impl std::fmt::Debug for WebhookSink {
 }
 
 impl WebhookSink {
-    pub(crate) fn new(component: String, hook: Arc<Webhook>, clock: Arc<dyn Clock>) -> Self {
+    pub(crate) fn new(component: String, hook: Arc<Webhook>, client: ComponentClient) -> Self {
         Self {
             component,
             hook,
-            clock,
+            clock: client.clock().clone(),
+            client,
         }
     }
 
@@ -177,18 +260,65 @@ impl WebhookSink {
         e: &LoggedEvent,
         sent: Sent,
     ) -> Result<Option<wxopen_client::passive::PassiveReply>, crate::webhook::WebhookError> {
-        let body = serde_json::to_vec(&event_json(&self.component, e, sent)).unwrap_or_default();
+        self.send_with(e, sent, None).await
+    }
+
+    async fn send_with(
+        &self,
+        e: &LoggedEvent,
+        sent: Sent,
+        tokens_stored: Option<bool>,
+    ) -> Result<Option<wxopen_client::passive::PassiveReply>, crate::webhook::WebhookError> {
+        let json = event_json(&self.component, e, sent, tokens_stored);
+        let body = serde_json::to_vec(&json).unwrap_or_default();
         let header = Source::of(e).as_str();
         self.hook
-            .deliver(header, &e.event.delivery_id, self.clock.unix_seconds(), body)
+            .deliver(
+                header,
+                &e.event.delivery_id,
+                self.clock.unix_seconds(),
+                body,
+            )
             .await
+    }
+}
+
+impl WebhookSink {
+    /// For an applied `authorized` or `updateauthorized`: the host should find the account's
+    /// tokens stored when the event arrives, so the event waits (up to [`TOKEN_WAIT`]) for the
+    /// code's exchange, which runs on whichever instance took the push.
+    async fn tokens_stored(&self, e: &LoggedEvent) -> TokensStored {
+        let grant = matches!(e.event.kind.as_str(), "authorized" | "updateauthorized");
+        if Source::of(e) != Source::Authorization || !grant || flag(e, "applied") != Some(true) {
+            return TokensStored::Known(None);
+        }
+        let stored = matches!(
+            self.client.authorizer_record(&e.event.authorizer).await,
+            Ok(Some(r)) if r.refresh_token.is_some()
+        );
+        let waited = self
+            .clock
+            .unix_millis()
+            .saturating_sub(e.event.received_at_ms);
+        if !stored && waited < TOKEN_WAIT.as_millis() as u64 {
+            return TokensStored::Wait;
+        }
+        TokensStored::Known(Some(stored))
     }
 }
 
 impl EventSink for WebhookSink {
     fn deliver<'a>(&'a self, e: &'a LoggedEvent, sent: Sent) -> BoxFuture<'a, Attempt> {
         Box::pin(async move {
-            match self.send(e, sent).await {
+            let tokens_stored = match self.tokens_stored(e).await {
+                TokensStored::Wait => {
+                    return Attempt::Failed {
+                        retry_after: Some(TOKEN_WAIT_POLL),
+                    }
+                }
+                TokensStored::Known(t) => t,
+            };
+            match self.send_with(e, sent, tokens_stored).await {
                 Ok(_) => Attempt::Delivered,
                 Err(err) => {
                     tracing::info!(

@@ -13,15 +13,16 @@ use crate::background::Background;
 use crate::config::{ApiClient, ComponentSection, ServerConfig};
 use crate::instance::Instance;
 use crate::metrics::Metrics;
+use crate::outbox::Outbox;
 use crate::rate_limit::RateLimits;
 use crate::refresh_pace::RefreshPace;
-use crate::webhook::Webhook;
 
 /// One served component.
 pub(crate) struct Component {
     pub client: ComponentClient,
     pub section: ComponentSection,
-    pub webhook: Option<Webhook>,
+    /// The event log and the webhook, when a webhook is configured.
+    pub outbox: Option<Outbox>,
     /// The original ids of its accounts, which relayed messages are checked against.
     pub account_names: AccountNames,
 }
@@ -31,12 +32,12 @@ impl Component {
     pub(crate) fn new(
         client: ComponentClient,
         section: ComponentSection,
-        webhook: Option<Webhook>,
+        outbox: Option<Outbox>,
     ) -> Self {
         Self {
             client,
             section,
-            webhook,
+            outbox,
             account_names: AccountNames::default(),
         }
     }

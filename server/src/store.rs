@@ -1,9 +1,7 @@
 //! Opening the configured store (`sqlite:///…` by default, `redis://…` for many instances,
 //! `memory:` for tests), creating the data directory of a default SQLite store.
 
-use std::sync::Arc;
-
-use wxopen_client::TokenStore;
+use wxopen_store::Stores;
 
 /// Creates `dir` (and missing parents) readable by its owner only (0700 on Unix): the default
 /// store keeps tokens in clear there. An existing directory is left as it is.
@@ -18,17 +16,18 @@ fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
-/// Opens the store named by `url`.
+/// Opens the store named by `url` and the event log beside it (the same SQLite file, the
+/// same Redis; see [`wxopen_store::open_stores`]).
 pub(crate) async fn open(
     url: &str,
     data_dir: &std::path::Path,
     default_store: bool,
-) -> Result<Arc<dyn TokenStore>, String> {
+) -> Result<Stores, String> {
     if default_store {
         create_private_dir(data_dir)
             .map_err(|e| format!("cannot create data_dir {}: {e}", data_dir.display()))?;
     }
-    wxopen_store::open_store(url)
+    wxopen_store::open_stores(url)
         .await
         .map_err(|e| e.to_string())
 }

@@ -10,30 +10,26 @@
 //! - `X-Wxopen-Delivery`: the delivery id (the same for WeChat's retries of one message, which
 //!   the relay drops before they reach the webhook).
 //!
-//! A `message` body: `{"type":"message","component_appid","authorizer_appid",
-//! "authorizer_verified","delivery_id","message":{"to_user_name","from_user_name",
-//! "create_time","msg_type","msg_id","event","content","fields":[[name,value],…]}}` (`fields`
-//! holds every field of the XML in document order, nested ones by `/`-joined path).
-//! `authorizer_appid` is the account of the path, which WeChat does not sign; the message's
-//! `ToUserName` (signed) is checked against that account's original id (`user_name` of
-//! `api_get_authorizer_info`, looked up once a day per account): a message naming another
-//! account is refused (403) and never relayed, and `authorizer_verified` is `false` when the
-//! original id could not be looked up (WeChat or the token unavailable; retried after a
-//! minute) — then trust `authorizer_appid` only as far as the URL. An `authorization` body:
-//! `{"type":"authorization","component_appid","authorizer_appid","delivery_id","info_type",
-//! "create_time","applied","sequence"}`: `applied` is whether the store took the event (a late
-//! `unauthorized`, older than the authorization the store holds, is relayed with `false`: the
-//! account is still authorized); `sequence` is the store version of the account's record the
-//! event wrote (`null` when not applied), growing for one account, so the host orders one
-//! account's events by it (they can arrive out of order: `authorized` waits for the code's
-//! exchange and is retried, `unauthorized` goes at once).
+//! **Body.** One JSON object per event of the log (see the table of `outbox.rs`, also in
+//! `server/README.md`): `type` (`message`, `authorization` or `component_event`), `kind`,
+//! `component_appid`, `authorizer_appid`, `delivery_id` (dedupe by it), `event_id`,
+//! `sequence` (the event's place among its account's events: order by it), `attempt`, `late`
+//! (the answer can no longer be the passive reply), `create_time`, `received_at_ms`, `fields`
+//! (every field WeChat sent, `[name, value]` in document order, single-use codes left out);
+//! for messages `message` (`to_user_name`, `from_user_name`, `create_time`, `msg_type`,
+//! `msg_id`, `event`, `content`, `fields`) and `authorizer_verified` (whether `ToUserName` was
+//! checked against the account's original id); for authorization events `info_type`,
+//! `applied` (whether the store took it: a late `unauthorized` is relayed with `false`),
+//! `record_version` (the store version it wrote, growing per account) and `tokens_stored`.
+//! Delivery is at least once: the same `delivery_id` may arrive again after a failure.
 //!
 //! **Answer.** Any 2xx. An empty body or `{}` means no reply (WeChat gets `success`);
 //! `{"reply": <PassiveReply>}` (see [`wxopen_client::passive::PassiveReply`]: text, image,
 //! voice, video, news, transfer_customer_service) is built, encrypted and signed as the
-//! passive reply. Answers to `authorization` deliveries are not read. A webhook that answers
-//! late (past `webhook_timeout_ms`), fails or answers something else is logged and counted, and
-//! WeChat gets `success` in time.
+//! passive reply (in `reply` mode, on the inline attempt). Answers to other deliveries are not
+//! read. A webhook that answers late (past `webhook_timeout_ms`), fails or answers something
+//! else is logged and counted, WeChat gets `success` in time, and the event is sent again with
+//! backoff until the webhook takes it or it becomes a dead letter (`[events] max_age_secs`).
 
 use std::fmt;
 use std::time::Duration;
@@ -135,6 +131,11 @@ impl Webhook {
     /// The configured timeout.
     pub(crate) fn timeout(&self) -> Duration {
         self.config.timeout
+    }
+
+    /// `reply` or `async`.
+    pub(crate) fn delivery(&self) -> crate::events_config::DeliveryMode {
+        self.config.delivery
     }
 
     /// POSTs `body` and reads a passive reply from the answer (for `message` deliveries).

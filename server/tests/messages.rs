@@ -21,46 +21,6 @@ use wxopen_core::MsgCrypt;
 const TEST_OA: &str = "wx8e1097c5bc82cde9"; // group 3 official account
 const TEST_OA_USER: &str = "gh_3f222ed8d140";
 const ACCOUNT: &str = "wxauthorizer0001";
-const WEBHOOK_SECRET: &str = "webhook-secret-0123456789";
-
-/// A message for an authorized account, encrypted and wrapped as WeChat POSTs it to the
-/// message URL; returns the query string.
-fn message(xml: &str, timestamp: u64, to: &str) -> (String, Vec<u8>) {
-    let crypt = MsgCrypt::new(TOKEN, AES_KEY, APPID).unwrap();
-    let ts = timestamp.to_string();
-    let reply = crypt
-        .encrypt_reply(xml.as_bytes(), &ts, "n7", b"fedcba9876543210")
-        .unwrap();
-    let body = format!(
-        "<xml><ToUserName><![CDATA[{to}]]></ToUserName><Encrypt><![CDATA[{}]]></Encrypt></xml>",
-        reply.encrypt
-    );
-    let signature = wxopen_core::signature::sign_plain(TOKEN, &ts, "n7");
-    let query = format!(
-        "signature={}&timestamp={ts}&nonce=n7&openid=ouser1&encrypt_type=aes&msg_signature={}",
-        signature.as_str(),
-        reply.msg_signature
-    );
-    (query, body.into_bytes())
-}
-
-fn text_xml(to: &str, content: &str, msg_id: u64, t: u64) -> String {
-    format!(
-        "<xml><ToUserName><![CDATA[{to}]]></ToUserName><FromUserName><![CDATA[ouser1]]></FromUserName><CreateTime>{t}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
-    )
-}
-
-async fn post_message(s: &App, authorizer: &str, q: &str, body: Vec<u8>) -> (u16, String) {
-    let r = s
-        .public(
-            Method::POST,
-            &format!("/wechat/{APPID}/callback/{authorizer}?{q}"),
-        )
-        .body(body)
-        .send()
-        .await;
-    (r.status, r.text())
-}
 
 /// What `Server::run` does at shutdown: waits for background work (relays, follow-ups).
 async fn stop(s: App) {
@@ -88,24 +48,6 @@ fn open(reply: &str) -> wxopen_client::AuthorizerMessage {
         )
         .unwrap();
     parse_authorizer_message(&plain).unwrap()
-}
-
-async fn start_webhook(
-    upstream: &MockServer,
-    webhook: &str,
-    timeout_ms: u64,
-    store: Arc<MemoryStore>,
-) -> App {
-    let text = config_text(&upstream.uri(), "").replacen(
-        &format!("api_base_urls = [\"{}\"]", upstream.uri()),
-        &format!(
-            "api_base_urls = [\"{}\"]\nwebhook_url = \"{webhook}\"\nwebhook_secret = \"{WEBHOOK_SECRET}\"\nwebhook_timeout_ms = {timeout_ms}",
-            upstream.uri()
-        ),
-        1,
-    );
-    let cfg = wxopen_server::config::parse(&text, std::path::Path::new("/")).unwrap();
-    in_process_config(cfg, store).await
 }
 
 /// A webhook answering every POST with `status` and no body.
@@ -309,11 +251,12 @@ async fn messages_are_relayed_signed_and_replies_come_back_encrypted() {
         j["message"]["fields"][0],
         json!(["ToUserName", "gh_account01"])
     );
-    // WeChat's retry of the same message is answered without a second delivery.
-    assert_eq!(
-        post_message(&s, ACCOUNT, &q, b).await,
-        (200, "success".into())
-    );
+    // WeChat's retry of the same message is answered without a second delivery, with the
+    // passive reply the webhook gave the first time (issue 23: kept with the event).
+    let (status, again) = post_message(&s, ACCOUNT, &q, b).await;
+    assert_eq!(status, 200);
+    assert_eq!(open(&again).content.as_deref(), Some("hello back"));
+    assert_ne!(again, body, "encrypted afresh");
     assert_eq!(hook.received_requests().await.unwrap().len(), 1);
     assert_eq!(messages(&s, "duplicate", "text"), 1);
     stop(s).await;
@@ -422,7 +365,7 @@ async fn authorization_events_reach_the_webhook_after_the_exchange() {
         "n2",
     );
     assert_eq!(s.post_push(APPID, &q, b).await, (200, "success".into()));
-    wait_hits(&hook, "/hook", 1).await;
+    s.deliver_until(&hook, "/hook", 1).await;
     // By the time the host hears of it, the account's token is served.
     let r = s
         .internal_get(
@@ -442,7 +385,7 @@ async fn authorization_events_reach_the_webhook_after_the_exchange() {
     );
     // WeChat pushes it again: one delivery.
     assert_eq!(s.post_push(APPID, &q, b).await, (200, "success".into()));
-    wait_hits(&hook, "/hook", 2).await;
+    s.deliver_until(&hook, "/hook", 2).await;
     stop(s).await; // waits for background work
     let reqs = hook.received_requests().await.unwrap();
     assert_eq!(reqs.len(), 2);
@@ -469,7 +412,8 @@ async fn authorization_events_reach_the_webhook_after_the_exchange() {
 
 /// A late `unauthorized` (older than the authorization the store holds) is ignored by the
 /// store and relayed as `applied: false`; applied events carry the record's version as
-/// `sequence`, growing for one account, so the host can order them.
+/// `record_version` (growing for one account), and every event its place among the account's
+/// events in the log as `sequence` (1, 2, …), so the host can order them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_unauthorized_is_relayed_as_not_applied_and_applied_events_carry_a_growing_sequence()
 {
@@ -486,7 +430,7 @@ async fn a_late_unauthorized_is_relayed_as_not_applied_and_applied_events_carry_
         "n2",
     );
     assert_eq!(s.post_push(APPID, &q, b).await, (200, "success".into()));
-    wait_hits(&hook, "/hook", 1).await;
+    s.deliver_until(&hook, "/hook", 1).await;
     let unauth = |created: u64, nonce: &str| {
         let xml = format!(
             "<xml><AppId>{APPID}</AppId><CreateTime>{created}</CreateTime><InfoType>unauthorized</InfoType><AuthorizerAppid>{ACCOUNT}</AuthorizerAppid></xml>"
@@ -496,13 +440,13 @@ async fn a_late_unauthorized_is_relayed_as_not_applied_and_applied_events_carry_
     // Created before the authorization: the store keeps the account authorized.
     let (q, b) = unauth(t - 5, "n3");
     assert_eq!(s.post_push(APPID, &q, b).await, (200, "success".into()));
-    wait_hits(&hook, "/hook", 2).await;
+    s.deliver_until(&hook, "/hook", 2).await;
     let token = format!("/v1/{APPID}/authorizers/{ACCOUNT}/token");
     assert_eq!(s.internal_get(&token, Some(KEY)).await.status, 200);
     // Created after it: applied, the account revoked.
     let (q, b) = unauth(t + 1, "n4");
     assert_eq!(s.post_push(APPID, &q, b).await, (200, "success".into()));
-    wait_hits(&hook, "/hook", 3).await;
+    s.deliver_until(&hook, "/hook", 3).await;
     assert_ne!(s.internal_get(&token, Some(KEY)).await.status, 200);
     stop(s).await;
     let got: Vec<Value> = hook
@@ -527,12 +471,20 @@ async fn a_late_unauthorized_is_relayed_as_not_applied_and_applied_events_carry_
             ("unauthorized".to_owned(), t + 1, true),
         ]
     );
-    assert!(got[1]["sequence"].is_null(), "{}", got[1]);
+    // `record_version`: what the store wrote (none for the one it ignored), growing;
+    // `sequence`: the account's events in the log, 1, 2, 3.
+    assert!(got[1]["record_version"].is_null(), "{}", got[1]);
     let (first, last) = (
-        got[0]["sequence"].as_u64().unwrap(),
-        got[2]["sequence"].as_u64().unwrap(),
+        got[0]["record_version"].as_u64().unwrap(),
+        got[2]["record_version"].as_u64().unwrap(),
     );
     assert!(first < last, "{first} >= {last}");
+    let seqs: Vec<u64> = got
+        .iter()
+        .map(|j| j["sequence"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, [1, 2, 3]);
+    assert!(got[0]["tokens_stored"].as_bool().unwrap());
 }
 
 /// `api_get_authorizer_info` answering `user_name` for `appid`.

@@ -12,7 +12,6 @@ use wxopen_client::{ComponentEvent, Error, PushAck, PushQuery};
 
 use crate::answer::text;
 use crate::error::ApiError;
-use crate::messages::AuthorizationRelay;
 use crate::observe::{self, PushOutcome};
 use crate::state::{AppState, Component};
 
@@ -49,7 +48,30 @@ async fn push(
         Ok(Err(e)) => PushOutcome::Refused(e),
         Ok(Ok(ack)) => {
             let info_type = ack.event.info_type().to_owned();
-            follow_up(app, comp, &ack, &info_type);
+            // Durable before WeChat gets `success`: an event the log cannot take in time is a
+            // 503 (WeChat pushes again; the store's part of the push is idempotent).
+            if let Some(outbox) = &comp.outbox {
+                let received_at_ms = comp.client.clock().unix_millis();
+                if let Some(event) =
+                    crate::component_events::event_for(&comp.section.appid, &ack, received_at_ms)
+                {
+                    match tokio::time::timeout(APPEND_BUDGET, outbox.log.append(&event)).await {
+                        Ok(Ok(appended)) => {
+                            observe::component_event_logged(
+                                &app.metrics,
+                                &comp.section.appid,
+                                &appended,
+                            );
+                            outbox.waker.notify_one();
+                        }
+                        Ok(Err(e)) => return PushOutcome::NotDurable(e.to_string()),
+                        Err(_) => {
+                            return PushOutcome::NotDurable("the event log took too long".into())
+                        }
+                    }
+                }
+            }
+            follow_up(app, comp, &ack);
             PushOutcome::Accepted {
                 info_type,
                 replayed: ack.replayed,
@@ -58,37 +80,20 @@ async fn push(
     }
 }
 
-/// What a stored authorization event starts: the relay of `unauthorized` to the webhook; for
-/// `authorized` and `updateauthorized`, the code's exchange in the background (the redirect
-/// path shares it), then the relay, so the host finds the account's tokens stored.
-fn follow_up(app: &Arc<AppState>, comp: &Arc<Component>, ack: &PushAck, info_type: &str) {
-    let event = &ack.event;
-    if let ComponentEvent::Unauthorized {
-        authorizer_appid,
-        create_time,
-        ..
-    } = event
-    {
-        let relay = AuthorizationRelay {
-            info_type,
-            authorizer: authorizer_appid,
-            create_time: *create_time,
-            applied: ack.applied,
-            sequence: ack.record_version,
-        };
-        crate::messages::relay_authorization(app, comp, &relay);
-    }
-    if let ComponentEvent::Authorized(g) | ComponentEvent::UpdateAuthorized(g) = event {
-        let (a, c, code, appid, created, info_type) = (
-            app.clone(),
+/// How long logging a push's event may take before WeChat gets a 503 instead.
+const APPEND_BUDGET: std::time::Duration = std::time::Duration::from_millis(1_500);
+
+/// What a stored authorization starts: for `authorized` and `updateauthorized`, the code's
+/// exchange in the background (the redirect path shares it); the delivery worker, woken when
+/// it ends, relays the event once the account's tokens are stored.
+fn follow_up(app: &Arc<AppState>, comp: &Arc<Component>, ack: &PushAck) {
+    if let ComponentEvent::Authorized(g) | ComponentEvent::UpdateAuthorized(g) = &ack.event {
+        let (c, code, appid) = (
             comp.clone(),
             g.authorization_code.clone(),
             g.authorizer_appid.clone(),
-            g.create_time,
-            info_type.to_owned(),
         );
         let pre_auth_code = g.pre_auth_code.clone();
-        let (applied, sequence) = (ack.applied, ack.record_version);
         let spawned = app.background.spawn(async move {
             // The redirect checks its bound pre-auth code against this one.
             if let Some(pac) = &pre_auth_code {
@@ -103,14 +108,9 @@ fn follow_up(app: &Arc<AppState>, comp: &Arc<Component>, ack: &PushAck, info_typ
                     .as_ref()
                     .map(|info| info.authorizer_appid.as_str()),
             );
-            let relay = AuthorizationRelay {
-                info_type: &info_type,
-                authorizer: &appid,
-                create_time: created,
-                applied,
-                sequence,
-            };
-            crate::messages::relay_authorization(&a, &c, &relay);
+            if let Some(outbox) = &c.outbox {
+                outbox.waker.notify_one();
+            }
         });
         if !spawned {
             observe::push_exchange_dropped(&comp.section.appid);
@@ -131,6 +131,11 @@ fn push_answer(outcome: PushOutcome, request_id: Option<&str>) -> Response {
             "WeChat pushes again",
         ),
         PushOutcome::Refused(e) => ApiError::from(e),
+        PushOutcome::NotDurable(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not stored",
+            "WeChat pushes again",
+        ),
     };
     error.public(request_id).into_response()
 }

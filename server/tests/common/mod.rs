@@ -417,6 +417,23 @@ impl App {
         use wxopen_client::Clock;
         self.clock.unix_seconds()
     }
+
+    /// Runs the component's delivery worker (in process nothing runs it in the background)
+    /// until `n` requests reached `p` on `hook`: a pass, then, when it sent nothing, the clock
+    /// a second on and a short real pause for background work (a code's exchange). Bounded.
+    pub async fn deliver_until(&self, hook: &MockServer, p: &str, n: usize) {
+        for _ in 0..500 {
+            if hits(hook, p).await >= n {
+                return;
+            }
+            let pass = self.service.deliver_once(APPID).await.unwrap().unwrap();
+            if pass.sent == 0 {
+                self.clock.advance(std::time::Duration::from_secs(1));
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+        panic!("{p}: fewer than {n} deliveries");
+    }
 }
 
 /// The service of [`config_text`] against `upstream`, in process.
@@ -430,10 +447,21 @@ pub async fn in_process_with(upstream: &MockServer, extra_server: &str) -> App {
 }
 
 pub async fn in_process_config(cfg: wxopen_server::ServerConfig, store: Arc<MemoryStore>) -> App {
+    in_process_full(cfg, store, None).await
+}
+
+/// [`in_process_config`] with an event log of the test's.
+pub async fn in_process_full(
+    cfg: wxopen_server::ServerConfig,
+    store: Arc<MemoryStore>,
+    events: Option<Arc<dyn wxopen_client::store::EventLog>>,
+) -> App {
     let clock = ManualClock::at_unix(T0);
-    let service = Server::in_process(cfg, options(store.clone(), &clock))
-        .await
-        .unwrap();
+    let mut opts = options(store.clone(), &clock);
+    if let Some(e) = events {
+        opts = opts.events(e);
+    }
+    let service = Server::in_process(cfg, opts).await.unwrap();
     App {
         clock,
         store,
@@ -442,4 +470,81 @@ pub async fn in_process_config(cfg: wxopen_server::ServerConfig, store: Arc<Memo
         internal: service.internal_router(),
         service,
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messages of authorized accounts and the webhook.
+
+/// A message for an authorized account, encrypted and wrapped as WeChat POSTs it to the
+/// message URL; returns the query string.
+pub fn message(xml: &str, timestamp: u64, to: &str) -> (String, Vec<u8>) {
+    let crypt = MsgCrypt::new(TOKEN, AES_KEY, APPID).unwrap();
+    let ts = timestamp.to_string();
+    let reply = crypt
+        .encrypt_reply(xml.as_bytes(), &ts, "n7", b"fedcba9876543210")
+        .unwrap();
+    let body = format!(
+        "<xml><ToUserName><![CDATA[{to}]]></ToUserName><Encrypt><![CDATA[{}]]></Encrypt></xml>",
+        reply.encrypt
+    );
+    let signature = wxopen_core::signature::sign_plain(TOKEN, &ts, "n7");
+    let query = format!(
+        "signature={}&timestamp={ts}&nonce=n7&openid=ouser1&encrypt_type=aes&msg_signature={}",
+        signature.as_str(),
+        reply.msg_signature
+    );
+    (query, body.into_bytes())
+}
+
+pub fn text_xml(to: &str, content: &str, msg_id: u64, t: u64) -> String {
+    format!(
+        "<xml><ToUserName><![CDATA[{to}]]></ToUserName><FromUserName><![CDATA[ouser1]]></FromUserName><CreateTime>{t}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
+    )
+}
+
+pub async fn post_message(s: &App, authorizer: &str, q: &str, body: Vec<u8>) -> (u16, String) {
+    let r = s
+        .public(
+            Method::POST,
+            &format!("/wechat/{APPID}/callback/{authorizer}?{q}"),
+        )
+        .body(body)
+        .send()
+        .await;
+    (r.status, r.text())
+}
+
+/// The webhook's signing key in these tests.
+pub const WEBHOOK_SECRET: &str = "webhook-secret-0123456789";
+
+/// The service relaying the first component's messages to `webhook`, in process.
+pub async fn start_webhook(
+    upstream: &MockServer,
+    webhook: &str,
+    timeout_ms: u64,
+    store: Arc<MemoryStore>,
+) -> App {
+    start_webhook_with(upstream, webhook, timeout_ms, "", store, None).await
+}
+
+/// [`start_webhook`] with more keys for the component (`extra`, e.g. `webhook_delivery`) and
+/// an event log of the test's (default: in memory).
+pub async fn start_webhook_with(
+    upstream: &MockServer,
+    webhook: &str,
+    timeout_ms: u64,
+    extra: &str,
+    store: Arc<MemoryStore>,
+    events: Option<Arc<dyn wxopen_client::store::EventLog>>,
+) -> App {
+    let text = config_text(&upstream.uri(), "").replacen(
+        &format!("api_base_urls = [\"{}\"]", upstream.uri()),
+        &format!(
+            "api_base_urls = [\"{}\"]\nwebhook_url = \"{webhook}\"\nwebhook_secret = \"{WEBHOOK_SECRET}\"\nwebhook_timeout_ms = {timeout_ms}\n{extra}",
+            upstream.uri()
+        ),
+        1,
+    );
+    let cfg = wxopen_server::config::parse(&text, std::path::Path::new("/")).unwrap();
+    in_process_full(cfg, store, events).await
 }

@@ -1,0 +1,326 @@
+//! The event plane in the service (issue 23): every message and component push is made durable
+//! in the event log before WeChat gets its answer, and delivered to the webhook at least once,
+//! in order per account. In process, on the manual clock; the delivery worker is driven pass by
+//! pass (`InProcess::deliver_once`, what `Server::run` runs in the background).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+use wxopen_client::store::event_log::{Appended, DeliveryState};
+use wxopen_client::store::{BoxFuture, EventFilter, EventLog, LoggedEvent, NewEvent, StoreError};
+use wxopen_client::{MemoryEventLog, MemoryStore};
+
+const ACCOUNTS: usize = 5;
+
+/// A webhook answering `status` to every POST (replacing what it answered before).
+async fn answer(hook: &MockServer, status: u16) {
+    hook.reset().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(status))
+        .mount(hook)
+        .await;
+}
+
+/// The JSON bodies the webhook took (2xx answers only are deliveries, but wiremock records
+/// every request: the caller filters by what it mounted).
+async fn bodies(hook: &MockServer) -> Vec<Value> {
+    hook.received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect()
+}
+
+fn account(i: usize) -> String {
+    format!("wxaccount{i:07}")
+}
+
+/// An event log that refuses appends while `down` (a full disk, Redis refusing writes).
+#[derive(Debug, Default)]
+struct Refusing {
+    inner: MemoryEventLog,
+    down: AtomicBool,
+}
+
+impl EventLog for Refusing {
+    fn append<'a>(&'a self, e: &'a NewEvent) -> BoxFuture<'a, Result<Appended, StoreError>> {
+        if self.down.load(Ordering::SeqCst) {
+            return Box::pin(async { Err(StoreError::unavailable("disk full")) });
+        }
+        self.inner.append(e)
+    }
+    fn get<'a>(
+        &'a self,
+        c: &'a str,
+        id: u64,
+    ) -> BoxFuture<'a, Result<Option<LoggedEvent>, StoreError>> {
+        self.inner.get(c, id)
+    }
+    fn transition<'a>(
+        &'a self,
+        c: &'a str,
+        id: u64,
+        expected: &'a DeliveryState,
+        next: &'a DeliveryState,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.inner.transition(c, id, expected, next)
+    }
+    fn set_reply<'a>(
+        &'a self,
+        c: &'a str,
+        id: u64,
+        r: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.inner.set_reply(c, id, r)
+    }
+    fn heads<'a>(
+        &'a self,
+        c: &'a str,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<LoggedEvent>, StoreError>> {
+        self.inner.heads(c, limit)
+    }
+    fn list<'a>(
+        &'a self,
+        c: &'a str,
+        f: &'a EventFilter,
+        after: Option<u64>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<LoggedEvent>, StoreError>> {
+        self.inner.list(c, f, after, limit)
+    }
+    fn prune<'a>(
+        &'a self,
+        c: &'a str,
+        before: u64,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<usize, StoreError>> {
+        self.inner.prune(c, before, limit)
+    }
+}
+
+/// Messages (`async` mode) while the webhook answers 503 for ten minutes of the clock: each is
+/// answered `success` once durable; once the webhook is back every one arrives, each account's
+/// in order, none lost; WeChat's retries add none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_down_for_ten_minutes_loses_no_acknowledged_message() {
+    let upstream = MockServer::start().await;
+    let hook = MockServer::start().await;
+    answer(&hook, 503).await;
+    let s = start_webhook_with(
+        &upstream,
+        &format!("{}/hook", hook.uri()),
+        1000,
+        "webhook_delivery = \"async\"",
+        Arc::new(MemoryStore::new()),
+        None,
+    )
+    .await;
+    let mut acknowledged = 0;
+    for i in 0..200u64 {
+        let a = account(i as usize % ACCOUNTS);
+        let t = s.now();
+        let (q, b) = message(&text_xml("gh_x", &format!("m{i}"), 1000 + i, t), t, "gh_x");
+        let (status, body) = post_message(&s, &a, &q, b.clone()).await;
+        assert_eq!((status, body.as_str()), (200, "success"));
+        acknowledged += 1;
+        if i % 20 == 0 {
+            // WeChat retries some: the same message, no second event.
+            assert_eq!(post_message(&s, &a, &q, b).await.0, 200);
+        }
+        if i % 10 == 0 {
+            let _ = s.service.deliver_once(APPID).await;
+        }
+        s.clock.advance(Duration::from_secs(3)); // 200 × 3 s = 10 minutes
+    }
+    let tried_while_down = hook.received_requests().await.unwrap().len();
+    answer(&hook, 204).await;
+    s.deliver_until(&hook, "/hook", acknowledged).await;
+    // The worker has nothing left.
+    let pass = s.service.deliver_once(APPID).await.unwrap().unwrap();
+    assert_eq!((pass.sent, pass.next_due_ms), (0, None));
+    let got = bodies(&hook).await;
+    let mut per_account: BTreeMap<String, Vec<(u64, String)>> = BTreeMap::new();
+    for j in &got {
+        assert_eq!(j["type"], "message");
+        assert!(j["late"].as_bool().unwrap());
+        per_account
+            .entry(j["authorizer_appid"].as_str().unwrap().to_owned())
+            .or_default()
+            .push((
+                j["sequence"].as_u64().unwrap(),
+                j["message"]["content"].as_str().unwrap().to_owned(),
+            ));
+    }
+    let mut lost = 0;
+    for (a, events) in &per_account {
+        let seqs: Vec<u64> = events.iter().map(|(s, _)| *s).collect();
+        let want: Vec<u64> = (1..=seqs.len() as u64).collect();
+        assert_eq!(seqs, want, "{a}: in order, each once");
+        lost += 200 / ACCOUNTS - events.len();
+    }
+    eprintln!(
+        "webhook down 10 min: {acknowledged} acknowledged, {tried_while_down} attempts while down, \
+         {} delivered after, {lost} lost",
+        got.len()
+    );
+    assert_eq!((got.len(), lost), (acknowledged, 0));
+    assert_eq!(
+        s.metrics.counter(
+            "wxopen_events_total",
+            &[("component", APPID), ("result", "duplicate")]
+        ),
+        10
+    );
+}
+
+/// `reply` mode: the inline attempt fails, WeChat still gets `success` in time, and the worker
+/// delivers the message later as attempt 2, `late`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_inline_attempt_is_delivered_later_by_the_worker() {
+    let upstream = MockServer::start().await;
+    let hook = MockServer::start().await;
+    answer(&hook, 500).await;
+    let s = start_webhook(
+        &upstream,
+        &format!("{}/hook", hook.uri()),
+        1000,
+        Arc::new(MemoryStore::new()),
+    )
+    .await;
+    let t = s.now();
+    let (q, b) = message(&text_xml("gh_x", "hello", 5, t), t, "gh_x");
+    assert_eq!(
+        post_message(&s, &account(0), &q, b).await,
+        (200, "success".into())
+    );
+    assert_eq!(hook.received_requests().await.unwrap().len(), 1);
+    answer(&hook, 200).await;
+    s.deliver_until(&hook, "/hook", 1).await;
+    let j = &bodies(&hook).await[0];
+    assert_eq!(
+        (j["attempt"].as_u64(), j["late"].as_bool()),
+        (Some(2), Some(true))
+    );
+    assert_eq!(j["message"]["content"], "hello");
+}
+
+/// An event log that cannot persist: WeChat gets no `success` (503) for a message or an
+/// authorization push, and the retry it sends once the log is back is taken — once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_cannot_be_made_durable_is_not_acknowledged() {
+    let upstream = MockServer::start().await;
+    mount_component_token(&upstream, "cat-1").await;
+    mount_query_auth(&upstream, &account(1), "at-1", "refreshtoken@@@r1").await;
+    let hook = MockServer::start().await;
+    answer(&hook, 204).await;
+    let log = Arc::new(Refusing::default());
+    let s = start_webhook_with(
+        &upstream,
+        &format!("{}/hook", hook.uri()),
+        1000,
+        "webhook_delivery = \"async\"",
+        Arc::new(MemoryStore::new()),
+        Some(log.clone()),
+    )
+    .await;
+    s.push_ticket("ticket-1", s.now()).await;
+    log.down.store(true, Ordering::SeqCst);
+    let t = s.now();
+    let (q, b) = message(&text_xml("gh_x", "hello", 9, t), t, "gh_x");
+    let (status, body) = post_message(&s, &account(0), &q, b.clone()).await;
+    assert_eq!(status, 503, "{body}");
+    assert_ne!(body, "success");
+    let (pq, pb) = push(
+        &authorized_xml(&account(1), "queryauthcode@@@c1", t),
+        &t.to_string(),
+        "n2",
+    );
+    let (status, _) = s.post_push(APPID, &pq, pb.clone()).await;
+    assert_eq!(status, 503);
+    assert_eq!(
+        s.metrics.counter(
+            "wxopen_messages_total",
+            &[
+                ("component", APPID),
+                ("result", "not_durable"),
+                ("msg_type", "text")
+            ]
+        ),
+        1
+    );
+    // WeChat pushes again once the log is back: taken, each delivered once.
+    log.down.store(false, Ordering::SeqCst);
+    assert_eq!(post_message(&s, &account(0), &q, b).await.0, 200);
+    assert_eq!(s.post_push(APPID, &pq, pb).await.0, 200);
+    s.deliver_until(&hook, "/hook", 2).await;
+    let kinds: Vec<String> = bodies(&hook)
+        .await
+        .iter()
+        .map(|j| j["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds.len(), 2);
+    assert!(
+        kinds.contains(&"text".into()) && kinds.contains(&"authorized".into()),
+        "{kinds:?}"
+    );
+    assert!(s.service.drain(Duration::from_secs(5)).await);
+}
+
+/// Notices, the fast-register result and InfoTypes wxopen does not know reach the webhook as
+/// `component_event`s with every field, the single-use codes left out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_component_push_but_tickets_reaches_the_webhook() {
+    let upstream = MockServer::start().await;
+    let hook = MockServer::start().await;
+    answer(&hook, 204).await;
+    let s = start_webhook(
+        &upstream,
+        &format!("{}/hook", hook.uri()),
+        1000,
+        Arc::new(MemoryStore::new()),
+    )
+    .await;
+    s.push_ticket("ticket-1", s.now()).await;
+    let t = s.now();
+    let pushes = [
+        format!("<xml><AppId>{APPID}</AppId><CreateTime>{t}</CreateTime><InfoType>notify_apply_icpfiling_result</InfoType><authorizer_appid>wxfiled0000001</authorizer_appid><beian_status>3</beian_status></xml>"),
+        format!("<xml><AppId>{APPID}</AppId><CreateTime>{t}</CreateTime><InfoType>brand_new_thing</InfoType><list><x>1</x></list><list><x>2</x></list></xml>"),
+        format!("<xml><AppId>{APPID}</AppId><CreateTime>{t}</CreateTime><InfoType>notify_third_fasteregister</InfoType><appid>wxnew0000000001</appid><status>89250</status><auth_code>secret-code</auth_code><msg>no</msg><info><name>Acme</name></info></xml>"),
+    ];
+    for (i, xml) in pushes.iter().enumerate() {
+        let (q, b) = push(xml, &t.to_string(), &format!("n{i}"));
+        assert_eq!(s.post_push(APPID, &q, b).await, (200, "success".into()));
+    }
+    s.deliver_until(&hook, "/hook", 3).await;
+    let got = bodies(&hook).await;
+    let by_kind: BTreeMap<String, &Value> = got
+        .iter()
+        .map(|j| (j["kind"].as_str().unwrap().to_owned(), j))
+        .collect();
+    let icp = by_kind["notify_apply_icpfiling_result"];
+    assert_eq!(icp["type"], "component_event");
+    assert_eq!(icp["authorizer_appid"], "wxfiled0000001");
+    let unknown = by_kind["brand_new_thing"];
+    let xs: Vec<&Value> = unknown["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f[0] == "list/x")
+        .map(|f| &f[1])
+        .collect();
+    assert_eq!(xs, ["1", "2"]);
+    let fast = by_kind["notify_third_fasteregister"];
+    assert_eq!(fast["authorizer_appid"], "wxnew0000000001");
+    assert!(!fast.to_string().contains("secret-code"), "{fast}");
+}
