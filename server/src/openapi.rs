@@ -16,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
-use crate::routes::{authorizers, health, metrics, tokens};
+use crate::routes::{authorizers, events, health, metrics, tokens};
 use crate::state::AppState;
 
 /// The operations of the internal API, `(method, path)`: what the document must describe (the
@@ -30,6 +30,11 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("delete", "/v1/{component}/authorizers/{appid}"),
     ("get", "/v1/{component}/authorizers/{appid}/token"),
     ("post", "/v1/{component}/authorizers/{appid}/token/refresh"),
+    ("get", "/v1/{component}/events"),
+    ("post", "/v1/{component}/events/replay"),
+    ("get", "/v1/{component}/events/{id}"),
+    ("post", "/v1/{component}/events/{id}/replay"),
+    ("post", "/v1/{component}/events/{id}/discard"),
     ("get", "/v1/openapi.json"),
     ("get", "/healthz"),
     ("get", "/readyz"),
@@ -49,6 +54,11 @@ pub(crate) fn internal_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(authorizers::get_one, authorizers::delete))
         .routes(routes!(tokens::authorizer_token))
         .routes(routes!(tokens::authorizer_token_refresh))
+        .routes(routes!(events::list))
+        .routes(routes!(events::replay_many))
+        .routes(routes!(events::get_one))
+        .routes(routes!(events::replay_one))
+        .routes(routes!(events::discard_one))
         .routes(routes!(openapi_document))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))

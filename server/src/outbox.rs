@@ -318,6 +318,9 @@ impl EventSink for WebhookSink {
                 }
                 TokensStored::Known(t) => t,
             };
+            // Whatever the worker sends is late: WeChat was answered when the event was
+            // logged (async) or when the inline attempt failed (reply).
+            let sent = Sent::new(sent.attempt, true);
             match self.send_with(e, sent, tokens_stored).await {
                 Ok(_) => Attempt::Delivered,
                 Err(err) => {

@@ -324,3 +324,102 @@ async fn every_component_push_but_tickets_reaches_the_webhook() {
     assert_eq!(fast["authorizer_appid"], "wxnew0000000001");
     assert!(!fast.to_string().contains("secret-code"), "{fast}");
 }
+
+const READER_KEY: &str = "internal-key-reader-0123456789";
+
+/// The event log over the internal API: a message that outlives `[events] max_age_secs` is a
+/// dead letter, listed by state; replayed (by a client that may write; a read-only one gets
+/// 403) it is delivered; a delivered event cannot be discarded; bad filters are 400 and an
+/// unknown id 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_are_listed_replayed_and_discarded_over_the_api() {
+    let upstream = MockServer::start().await;
+    let hook = MockServer::start().await;
+    answer(&hook, 503).await;
+    let extra = format!(
+        "webhook_delivery = \"async\"\n\n[events]\nmax_age_secs = 60\n\n[[client]]\nname = \"reader\"\nkey = \"{READER_KEY}\"\ncomponents = [\"{APPID}\"]\nscope = \"read\"\n"
+    );
+    let s = start_webhook_with(
+        &upstream,
+        &format!("{}/hook", hook.uri()),
+        1000,
+        &extra,
+        Arc::new(MemoryStore::new()),
+        None,
+    )
+    .await;
+    let t = s.now();
+    let (q, b) = message(&text_xml("gh_x", "late one", 3, t), t, "gh_x");
+    assert_eq!(post_message(&s, &account(0), &q, b).await.0, 200);
+    let mut dead = 0;
+    for _ in 0..100 {
+        let pass = s.service.deliver_once(APPID).await.unwrap().unwrap();
+        dead += pass.dead;
+        if dead > 0 {
+            break;
+        }
+        s.clock.advance(Duration::from_secs(5));
+    }
+    assert_eq!(dead, 1, "a dead letter after the maximum age");
+    let base = format!("/v1/{APPID}/events");
+    let page = s
+        .internal_get(&format!("{base}?state=dead"), Some(KEY))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    let events = page.json()["events"].as_array().unwrap().clone();
+    assert_eq!(events.len(), 1);
+    let e = &events[0];
+    assert_eq!(
+        (e["kind"].as_str(), e["dead_reason"].as_str()),
+        (Some("text"), Some("max_age"))
+    );
+    assert!(e["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f[1] == "late one"));
+    let id = e["id"].as_u64().unwrap();
+    // A read-only client reads, and may not replay.
+    assert_eq!(s.internal_get(&base, Some(READER_KEY)).await.status, 200);
+    let replay = format!("{base}/{id}/replay");
+    assert_eq!(
+        s.internal_post(&replay, READER_KEY, &serde_json::json!({}))
+            .await
+            .status,
+        403
+    );
+    answer(&hook, 204).await;
+    let r = s.internal_post(&replay, KEY, &serde_json::json!({})).await;
+    assert_eq!((r.status, r.json()["changed"].as_u64()), (200, Some(1)));
+    s.deliver_until(&hook, "/hook", 1).await;
+    let one = s
+        .internal_get(&format!("{base}/{id}"), Some(KEY))
+        .await
+        .json();
+    assert_eq!(one["state"], "delivered");
+    let discard = format!("{base}/{id}/discard");
+    let r = s.internal_post(&discard, KEY, &serde_json::json!({})).await;
+    assert_eq!((r.status, r.json()["changed"].as_u64()), (200, Some(0)));
+    // Replaying a range: every delivered event of the account, sent again.
+    let r = s
+        .internal_post(
+            &format!("{base}/replay?state=delivered&authorizer={}", account(0)),
+            KEY,
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!((r.status, r.json()["changed"].as_u64()), (200, Some(1)));
+    s.deliver_until(&hook, "/hook", 2).await;
+    assert_eq!(
+        s.internal_get(&format!("{base}?state=sleeping"), Some(KEY))
+            .await
+            .status,
+        400
+    );
+    assert_eq!(
+        s.internal_get(&format!("{base}/999999"), Some(KEY))
+            .await
+            .status,
+        404
+    );
+}
