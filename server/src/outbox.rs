@@ -213,9 +213,6 @@ pub(crate) fn event_json(
             if let Some(v) = meta(e, "record_version").and_then(|v| v.parse::<u64>().ok()) {
                 out.insert("record_version".into(), json!(v));
             }
-            if let Some(x) = flag(e, "auth_code_exchanged") {
-                out.insert("auth_code_exchanged".into(), json!(x));
-            }
             if let Some(t) = tokens_stored {
                 out.insert("tokens_stored".into(), json!(t));
             }
@@ -288,8 +285,20 @@ impl WebhookSink {
     /// tokens stored when the event arrives, so the event waits (up to [`TOKEN_WAIT`]) for the
     /// code's exchange, which runs on whichever instance took the push.
     async fn tokens_stored(&self, e: &LoggedEvent) -> TokensStored {
-        let grant = matches!(e.event.kind.as_str(), "authorized" | "updateauthorized");
-        if Source::of(e) != Source::Authorization || !grant || flag(e, "applied") != Some(true) {
+        let grant = match Source::of(e) {
+            Source::Authorization => {
+                matches!(e.event.kind.as_str(), "authorized" | "updateauthorized")
+                    && flag(e, "applied") == Some(true)
+            }
+            // A fast-registered mini program's code is exchanged like an authorization's.
+            Source::ComponentEvent => {
+                e.event.kind == "notify_third_fasteregister"
+                    && field(e, "status").map(str::trim) == Some("0")
+                    && !e.event.authorizer.is_empty()
+            }
+            Source::Message => false,
+        };
+        if !grant {
             return TokensStored::Known(None);
         }
         let stored = matches!(

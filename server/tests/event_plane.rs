@@ -423,3 +423,58 @@ async fn dead_letters_are_listed_replayed_and_discarded_over_the_api() {
         404
     );
 }
+
+/// `notify_third_fasteregister` with status 0 carries a single-use code: pushed to two
+/// instances on one store, it is exchanged once (one `api_query_auth`), the new account is
+/// stored, and the relayed event says its tokens are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fast_registration_is_exchanged_once_across_instances() {
+    let upstream = MockServer::start().await;
+    mount_component_token(&upstream, "cat-1").await;
+    let new_app = "wxfastreg000001";
+    mount_query_auth(&upstream, new_app, "at-1", "refreshtoken@@@r1").await;
+    let hook = MockServer::start().await;
+    answer(&hook, 204).await;
+    let store = Arc::new(MemoryStore::new());
+    let events: Arc<dyn EventLog> = Arc::new(MemoryEventLog::new());
+    let url = format!("{}/hook", hook.uri());
+    let a = start_webhook_with(
+        &upstream,
+        &url,
+        1000,
+        "",
+        store.clone(),
+        Some(events.clone()),
+    )
+    .await;
+    let b = start_webhook_with(&upstream, &url, 1000, "", store, Some(events)).await;
+    a.push_ticket("ticket-1", a.now()).await;
+    let t = a.now();
+    let xml = format!(
+        "<xml><AppId>{APPID}</AppId><CreateTime>{t}</CreateTime><InfoType>notify_third_fasteregister</InfoType><appid>{new_app}</appid><status>0</status><auth_code>queryauthcode@@@fast</auth_code><msg>OK</msg><info><name>Acme</name></info></xml>"
+    );
+    let (q, body) = push(&xml, &t.to_string(), "nf");
+    let (ra, rb) = tokio::join!(
+        a.post_push(APPID, &q, body.clone()),
+        b.post_push(APPID, &q, body)
+    );
+    assert_eq!((ra.0, rb.0), (200, 200));
+    a.deliver_until(&hook, "/hook", 1).await;
+    assert!(a.service.drain(Duration::from_secs(5)).await);
+    assert!(b.service.drain(Duration::from_secs(5)).await);
+    assert_eq!(
+        hits(&upstream, "/cgi-bin/component/api_query_auth").await,
+        1
+    );
+    let got = bodies(&hook).await;
+    assert_eq!(got.len(), 1, "one event for the push both instances took");
+    assert_eq!(got[0]["kind"], "notify_third_fasteregister");
+    assert_eq!(got[0]["tokens_stored"], true);
+    let token = a
+        .internal_get(
+            &format!("/v1/{APPID}/authorizers/{new_app}/token"),
+            Some(KEY),
+        )
+        .await;
+    assert_eq!(token.status, 200, "{}", token.text());
+}

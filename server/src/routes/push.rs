@@ -87,6 +87,31 @@ const APPEND_BUDGET: std::time::Duration = std::time::Duration::from_millis(1_50
 /// exchange in the background (the redirect path shares it); the delivery worker, woken when
 /// it ends, relays the event once the account's tokens are stored.
 fn follow_up(app: &Arc<AppState>, comp: &Arc<Component>, ack: &PushAck) {
+    // A fast-registered mini program (status 0): its single-use code is exchanged at once,
+    // once across instances, and the account stored like any authorization.
+    if let ComponentEvent::NotifyThirdFastRegister {
+        status: Some(0),
+        auth_code: Some(code),
+        ..
+    } = &ack.event
+    {
+        let (c, code) = (comp.clone(), code.clone());
+        let spawned = app.background.spawn(async move {
+            let exchanged = c.exchange(&code).await;
+            observe::push_exchange(
+                &c.section.appid,
+                exchanged
+                    .as_ref()
+                    .map(|info| info.authorizer_appid.as_str()),
+            );
+            if let Some(outbox) = &c.outbox {
+                outbox.waker.notify_one();
+            }
+        });
+        if !spawned {
+            observe::push_exchange_dropped(&comp.section.appid);
+        }
+    }
     if let ComponentEvent::Authorized(g) | ComponentEvent::UpdateAuthorized(g) = &ack.event {
         let (c, code, appid) = (
             comp.clone(),
