@@ -478,3 +478,33 @@ async fn a_fast_registration_is_exchanged_once_across_instances() {
         .await;
     assert_eq!(token.status, 200, "{}", token.text());
 }
+
+/// `/readyz` names an event backlog older than `[events] backlog_alert_secs` without taking
+/// the instance out of service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_names_an_old_backlog() {
+    let upstream = MockServer::start().await;
+    mount_component_token(&upstream, "cat-1").await;
+    let hook = MockServer::start().await;
+    answer(&hook, 503).await;
+    let s = start_webhook_with(
+        &upstream,
+        &format!("{}/hook", hook.uri()),
+        1000,
+        "webhook_delivery = \"async\"\n\n[events]\nbacklog_alert_secs = 60\n",
+        Arc::new(MemoryStore::new()),
+        None,
+    )
+    .await;
+    s.push_ticket("ticket-1", s.now()).await;
+    let t = s.now();
+    let (q, b) = message(&text_xml("gh_x", "waiting", 4, t), t, "gh_x");
+    assert_eq!(post_message(&s, &account(0), &q, b).await.0, 200);
+    let ready = s.internal_get("/readyz", None).await;
+    assert_eq!(ready.json()["components"][APPID]["events"], "ok");
+    s.clock.advance(Duration::from_secs(61));
+    let ready = s.internal_get("/readyz", None).await.json();
+    let c = &ready["components"][APPID];
+    assert_eq!(c["events"], "backlog (oldest pending event 61 s old)");
+    assert_eq!(c["ready"], true, "a backlog does not make the instance unready: {c}");
+}

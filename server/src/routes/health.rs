@@ -39,7 +39,14 @@ pub(crate) struct ComponentReadiness {
     ticket: &'static str,
     /// `ok` or `unavailable: <why>`.
     component_token: String,
-    /// All three are `ok`.
+    /// With a webhook: `ok`, `backlog (oldest pending event N s old)` when the oldest
+    /// undelivered event is older than `[events] backlog_alert_secs`, or `unknown`. A backlog
+    /// is reported, not counted against readiness: it is the webhook's trouble, and taking
+    /// this instance out of service would not deliver anything sooner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    events: Option<String>,
+    /// Store, ticket and component token are `ok`.
     ready: bool,
 }
 
@@ -88,6 +95,23 @@ pub(crate) async fn readyz(State(app): State<Arc<AppState>>) -> Response {
             Err(_) => "unavailable: still refreshing".to_owned(),
         };
         let ok = store_ok && ticket_state == "ok" && token_state == "ok";
+        let events = match &comp.outbox {
+            None => None,
+            Some(o) => Some(match o.log.heads(appid, 1).await {
+                Ok(heads) => {
+                    let now_ms = comp.client.clock().unix_millis();
+                    let age = heads
+                        .first()
+                        .map_or(0, |e| now_ms.saturating_sub(e.event.received_at_ms) / 1000);
+                    if age > app.config.events.backlog_alert.as_secs() {
+                        format!("backlog (oldest pending event {age} s old)")
+                    } else {
+                        "ok".to_owned()
+                    }
+                }
+                Err(_) => "unknown".to_owned(),
+            }),
+        };
         ready &= ok;
         components.insert(
             appid.clone(),
@@ -95,6 +119,7 @@ pub(crate) async fn readyz(State(app): State<Arc<AppState>>) -> Response {
                 store: if store_ok { "ok" } else { "unreachable" },
                 ticket: ticket_state,
                 component_token: token_state,
+                events,
                 ready: ok,
             },
         );
