@@ -56,6 +56,82 @@ pub enum Command {
     /// Work with a service configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Read, replay or discard a running service's logged events over its internal API (the
+    /// bearer key from WXOPEN_KEY; needs the default `serve` feature).
+    Events(EventsArgs),
+}
+
+/// `wxopen events …`.
+#[derive(Args, Debug, Clone)]
+pub struct EventsArgs {
+    /// The internal listener's base URL.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "http://127.0.0.1:8081",
+        global = true
+    )]
+    pub url: String,
+    /// The component appid.
+    #[arg(long, value_name = "APPID", global = true)]
+    pub component: Option<String>,
+    /// The environment variable holding the client's bearer key.
+    #[arg(long, value_name = "VAR", default_value = "WXOPEN_KEY", global = true)]
+    pub key_env: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub action: EventsAction,
+}
+
+/// Which events (`list` and `replay --filter`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct EventFilterArgs {
+    /// Only in this state: pending, in_flight, delivered, dead.
+    #[arg(long)]
+    pub state: Option<String>,
+    /// Only this account's.
+    #[arg(long)]
+    pub authorizer: Option<String>,
+    /// Only this kind (text, weapp_audit_fail, authorized…).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Only received at or after this time (Unix ms).
+    #[arg(long)]
+    pub since_ms: Option<u64>,
+    /// Only received before this time (Unix ms).
+    #[arg(long)]
+    pub until_ms: Option<u64>,
+    /// Start after this event id.
+    #[arg(long)]
+    pub after: Option<u64>,
+    /// At most this many (1..=1000, default 100).
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
+/// `wxopen events` actions.
+#[derive(Subcommand, Debug, Clone)]
+pub enum EventsAction {
+    /// One page of the log, as JSON.
+    List(EventFilterArgs),
+    /// One event, as JSON.
+    Get {
+        /// The event id.
+        id: u64,
+    },
+    /// Send one event again (`ID`), or every event a filter matches (`--filter …`).
+    Replay {
+        /// The event id.
+        id: Option<u64>,
+        /// Replay every event the filter matches instead.
+        #[command(flatten)]
+        filter: EventFilterArgs,
+    },
+    /// Stop sending an undelivered event (it becomes a dead letter).
+    Discard {
+        /// The event id.
+        id: u64,
+    },
 }
 
 /// `wxopen serve`.

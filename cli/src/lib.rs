@@ -10,6 +10,7 @@
 //! | `demo` | run the real server against `FakeWeChat` and drive ticket push → authorize page → consent → token API → expiry → restart over HTTP |
 //! | `serve` | run the service of `wxopen-server` from a `wxopen.toml` |
 //! | `config check` | validate a `wxopen.toml` and print it with secrets redacted |
+//! | `events list/get/replay/discard` | a running service's event log, over its internal API |
 //!
 //! # Feature flags
 //! - `demo` (default): the `demo` command, which links `wxopen-server`, `wxopen-fake` (a
@@ -32,6 +33,7 @@ pub mod args;
 pub mod crypto;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod events_cmd;
 pub mod failure;
 pub mod serve_cmd;
 
@@ -51,6 +53,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Demo(a) => run_demo(a, cli.json),
         Command::Serve(a) => serve_cmd::serve(a),
         Command::Config(args::ConfigCommand::Check { config }) => serve_cmd::check(config),
+        Command::Events(a) => events_cmd::run(a),
     };
     match result.and_then(|out| write_stdout(&out)) {
         Ok(()) => ExitCode::SUCCESS,
