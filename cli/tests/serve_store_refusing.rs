@@ -168,43 +168,12 @@ async fn round(
         }
         t
     });
-    for t in futures_join_all(runs).await {
+    for t in futures_util::future::join_all(runs).await {
         tally.served += t.served;
         tally.rejected += t.rejected;
         tally.refreshed += t.refreshed;
         tally.refused.extend(t.refused);
     }
-}
-
-/// `join_all` without a futures dependency: each future in its own task would need `'static`,
-/// so they are polled together on this task.
-async fn futures_join_all<F: std::future::Future>(
-    futs: impl IntoIterator<Item = F>,
-) -> Vec<F::Output> {
-    let futs: Vec<_> = futs.into_iter().map(Box::pin).collect();
-    let mut outs: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
-    let mut futs: Vec<_> = futs.into_iter().map(Some).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (slot, out) in futs.iter_mut().zip(outs.iter_mut()) {
-            if let Some(f) = slot {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => {
-                        *out = Some(v);
-                        *slot = None;
-                    }
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    outs.into_iter().map(Option::unwrap).collect()
 }
 
 /// The part both stores share: the token fetched once while the store takes writes, the
@@ -292,7 +261,7 @@ async fn run(
         let key = key.to_owned();
         async move { send(http.post(url).bearer_auth(key).json(&body)).await }
     });
-    let answers = futures_join_all(refreshes).await;
+    let answers = futures_util::future::join_all(refreshes).await;
     let tokens: Vec<String> = answers
         .iter()
         .map(|a| {

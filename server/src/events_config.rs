@@ -7,15 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::limits_config::SectionError;
-
-fn error(key: &str, problem: impl Into<String>, fix: impl Into<String>) -> SectionError {
-    SectionError {
-        key: key.into(),
-        problem: problem.into(),
-        fix: fix.into(),
-    }
-}
+use crate::limits_config::{error, SectionError};
 
 /// `[events]` as written.
 #[derive(Debug, Default, Deserialize)]

@@ -19,7 +19,7 @@ pub(crate) struct SectionError {
     pub fix: String,
 }
 
-fn error(key: &str, problem: impl Into<String>, fix: impl Into<String>) -> SectionError {
+pub(crate) fn error(key: &str, problem: impl Into<String>, fix: impl Into<String>) -> SectionError {
     SectionError {
         key: key.into(),
         problem: problem.into(),

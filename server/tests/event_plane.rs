@@ -506,5 +506,8 @@ async fn readyz_names_an_old_backlog() {
     let ready = s.internal_get("/readyz", None).await.json();
     let c = &ready["components"][APPID];
     assert_eq!(c["events"], "backlog (oldest pending event 61 s old)");
-    assert_eq!(c["ready"], true, "a backlog does not make the instance unready: {c}");
+    assert_eq!(
+        c["ready"], true,
+        "a backlog does not make the instance unready: {c}"
+    );
 }

@@ -9,9 +9,10 @@ use std::sync::LazyLock;
 use redis::{Script, Value};
 use serde::{Deserialize, Serialize};
 use wxopen_client::store::event_log::{
-    Appended, DeliveryState, EventFilter, EventLog, LoggedEvent, NewEvent, MAX_EVENT_PAGE,
+    state_from_parts, state_parts, Appended, DeliveryState, EventFilter, EventLog, LoggedEvent,
+    NewEvent, MAX_EVENT_PAGE,
 };
-use wxopen_client::wxopen_proto::delivery::{self, DeadReason};
+use wxopen_client::wxopen_proto::delivery;
 use wxopen_client::{BoxFuture, StoreError};
 
 use crate::redis_store::RedisStore;
@@ -66,22 +67,8 @@ struct Stored {
 
 /// `name|attempts|at|reason`.
 fn encode_state(s: &DeliveryState) -> String {
-    match *s {
-        DeliveryState::Pending {
-            attempts,
-            next_at_ms,
-        } => format!("pending|{attempts}|{next_at_ms}|"),
-        DeliveryState::InFlight { attempts, until_ms } => {
-            format!("in_flight|{attempts}|{until_ms}|")
-        }
-        DeliveryState::Delivered { attempts, at_ms } => format!("delivered|{attempts}|{at_ms}|"),
-        DeliveryState::Dead {
-            attempts,
-            at_ms,
-            reason,
-        } => format!("dead|{attempts}|{at_ms}|{}", reason.as_str()),
-        _ => "unknown|0|0|".to_owned(),
-    }
+    let (name, attempts, at, reason) = state_parts(s);
+    format!("{name}|{attempts}|{at}|{}", reason.unwrap_or(""))
 }
 
 fn decode_state(s: &str) -> Option<DeliveryState> {
@@ -89,31 +76,8 @@ fn decode_state(s: &str) -> Option<DeliveryState> {
     let name = parts.next()?;
     let attempts: u32 = parts.next()?.parse().ok()?;
     let at: u64 = parts.next()?.parse().ok()?;
-    let reason = parts.next().unwrap_or("");
-    Some(match name {
-        "pending" => DeliveryState::Pending {
-            attempts,
-            next_at_ms: at,
-        },
-        "in_flight" => DeliveryState::InFlight {
-            attempts,
-            until_ms: at,
-        },
-        "delivered" => DeliveryState::Delivered {
-            attempts,
-            at_ms: at,
-        },
-        "dead" => DeliveryState::Dead {
-            attempts,
-            at_ms: at,
-            reason: if reason == "discarded" {
-                DeadReason::Discarded
-            } else {
-                DeadReason::MaxAge
-            },
-        },
-        _ => return None,
-    })
+    let reason = parts.next().filter(|r| !r.is_empty());
+    state_from_parts(name, attempts, at, reason)
 }
 
 fn is_open_state(s: &DeliveryState) -> bool {
@@ -551,6 +515,7 @@ impl EventLog for RedisEventLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wxopen_client::wxopen_proto::delivery::DeadReason;
 
     #[test]
     fn states_round_trip() {

@@ -12,9 +12,10 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use tokio::sync::oneshot;
 use wxopen_client::store::event_log::{
-    Appended, DeliveryState, EventFilter, EventLog, LoggedEvent, NewEvent, MAX_EVENT_PAGE,
+    state_from_parts, state_parts, Appended, DeliveryState, EventFilter, EventLog, LoggedEvent,
+    NewEvent, MAX_EVENT_PAGE,
 };
-use wxopen_client::wxopen_proto::delivery::{self, DeadReason};
+use wxopen_client::wxopen_proto::delivery;
 use wxopen_client::{BoxFuture, StoreError};
 
 use crate::sqlite::{op_err, open_err, SqliteStore};
@@ -377,58 +378,12 @@ fn to_u64(v: i64) -> u64 {
 
 /// The columns a state is stored in: name, attempts, time, dead reason.
 fn state_columns(s: &DeliveryState) -> (&'static str, i64, i64, Option<&'static str>) {
-    match *s {
-        DeliveryState::Pending {
-            attempts,
-            next_at_ms,
-        } => ("pending", attempts.into(), to_i64(next_at_ms), None),
-        DeliveryState::InFlight { attempts, until_ms } => {
-            ("in_flight", attempts.into(), to_i64(until_ms), None)
-        }
-        DeliveryState::Delivered { attempts, at_ms } => {
-            ("delivered", attempts.into(), to_i64(at_ms), None)
-        }
-        DeliveryState::Dead {
-            attempts,
-            at_ms,
-            reason,
-        } => (
-            "dead",
-            attempts.into(),
-            to_i64(at_ms),
-            Some(reason.as_str()),
-        ),
-        // A state this code does not know is never written.
-        _ => ("unknown", 0, 0, None),
-    }
+    let (name, attempts, at, reason) = state_parts(s);
+    (name, attempts.into(), to_i64(at), reason)
 }
 
 fn state_from(name: &str, attempts: i64, at: i64, reason: Option<&str>) -> Option<DeliveryState> {
-    let attempts = u32::try_from(attempts).ok()?;
-    let at = to_u64(at);
-    Some(match name {
-        "pending" => DeliveryState::Pending {
-            attempts,
-            next_at_ms: at,
-        },
-        "in_flight" => DeliveryState::InFlight {
-            attempts,
-            until_ms: at,
-        },
-        "delivered" => DeliveryState::Delivered {
-            attempts,
-            at_ms: at,
-        },
-        "dead" => DeliveryState::Dead {
-            attempts,
-            at_ms: at,
-            reason: match reason {
-                Some("discarded") => DeadReason::Discarded,
-                _ => DeadReason::MaxAge,
-            },
-        },
-        _ => return None,
-    })
+    state_from_parts(name, u32::try_from(attempts).ok()?, to_u64(at), reason)
 }
 
 const COLUMNS: &str = "id, sequence, component, authorizer, delivery_id, kind, create_time, \

@@ -130,7 +130,7 @@ async fn concurrent_appends_share_one_transaction() {
         .map(|i| sample_event("wxc", "wxa", &format!("g-{i}"), 1_700_000_000_000 + i))
         .collect();
     let appends = events.iter().map(|e| log.append(e));
-    for r in join_all(appends).await {
+    for r in futures_util::future::join_all(appends).await {
         assert!(matches!(r.unwrap(), Appended::New { .. }));
     }
     let stats = log.stats();
@@ -142,33 +142,6 @@ async fn concurrent_appends_share_one_transaction() {
             .len(),
         64
     );
-}
-
-/// Polls every future on this task until all are done (no `futures` dependency).
-async fn join_all<F: std::future::Future>(futs: impl IntoIterator<Item = F>) -> Vec<F::Output> {
-    let mut futs: Vec<_> = futs.into_iter().map(|f| Some(Box::pin(f))).collect();
-    let mut outs: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (slot, out) in futs.iter_mut().zip(outs.iter_mut()) {
-            if let Some(f) = slot {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => {
-                        *out = Some(v);
-                        *slot = None;
-                    }
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    outs.into_iter().map(Option::unwrap).collect()
 }
 
 /// `open_stores` gives the token store and, beside it, the event log of the same file.

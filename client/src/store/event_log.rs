@@ -208,13 +208,61 @@ impl EventFilter {
 
 /// The name of a state in listings, metrics and filters.
 pub fn state_name(s: &DeliveryState) -> &'static str {
-    match s {
-        DeliveryState::Pending { .. } => "pending",
-        DeliveryState::InFlight { .. } => "in_flight",
-        DeliveryState::Delivered { .. } => "delivered",
-        DeliveryState::Dead { .. } => "dead",
-        _ => "unknown",
+    state_parts(s).0
+}
+
+/// A state as a backend stores it: its name ([`state_name`]), the attempts, its time (next
+/// attempt, end of the running one, or when it was settled) and a dead letter's reason.
+pub fn state_parts(s: &DeliveryState) -> (&'static str, u32, u64, Option<&'static str>) {
+    match *s {
+        DeliveryState::Pending {
+            attempts,
+            next_at_ms,
+        } => ("pending", attempts, next_at_ms, None),
+        DeliveryState::InFlight { attempts, until_ms } => ("in_flight", attempts, until_ms, None),
+        DeliveryState::Delivered { attempts, at_ms } => ("delivered", attempts, at_ms, None),
+        DeliveryState::Dead {
+            attempts,
+            at_ms,
+            reason,
+        } => ("dead", attempts, at_ms, Some(reason.as_str())),
+        // A state this code does not know is never written.
+        _ => ("unknown", 0, 0, None),
     }
+}
+
+/// The state of [`state_parts`]' parts; `None` for a name this code does not know.
+pub fn state_from_parts(
+    name: &str,
+    attempts: u32,
+    at: u64,
+    reason: Option<&str>,
+) -> Option<DeliveryState> {
+    use wxopen_proto::delivery::DeadReason;
+    Some(match name {
+        "pending" => DeliveryState::Pending {
+            attempts,
+            next_at_ms: at,
+        },
+        "in_flight" => DeliveryState::InFlight {
+            attempts,
+            until_ms: at,
+        },
+        "delivered" => DeliveryState::Delivered {
+            attempts,
+            at_ms: at,
+        },
+        "dead" => DeliveryState::Dead {
+            attempts,
+            at_ms: at,
+            reason: if reason == Some("discarded") {
+                DeadReason::Discarded
+            } else {
+                DeadReason::MaxAge
+            },
+        },
+        _ => return None,
+    })
 }
 
 /// `true` while an event still waits for delivery (pending or in flight).

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use wxopen_client::store::event_log::{state_name, DeliveryState, EventFilter, LoggedEvent};
+use wxopen_client::store::event_log::{state_name, state_parts, EventFilter, LoggedEvent};
 use wxopen_client::wxopen_proto::delivery;
 
 use crate::answer::no_store;
@@ -59,26 +59,10 @@ pub(crate) struct EventJson {
     has_reply: bool,
 }
 
-fn state_parts(s: &DeliveryState) -> (u32, u64, Option<String>) {
-    match *s {
-        DeliveryState::Pending {
-            attempts,
-            next_at_ms,
-        } => (attempts, next_at_ms, None),
-        DeliveryState::InFlight { attempts, until_ms } => (attempts, until_ms, None),
-        DeliveryState::Delivered { attempts, at_ms } => (attempts, at_ms, None),
-        DeliveryState::Dead {
-            attempts,
-            at_ms,
-            reason,
-        } => (attempts, at_ms, Some(reason.as_str().to_owned())),
-        _ => (0, 0, None),
-    }
-}
-
 impl From<LoggedEvent> for EventJson {
     fn from(e: LoggedEvent) -> Self {
-        let (attempts, at_ms, dead_reason) = state_parts(&e.state);
+        let (_, attempts, at_ms, reason) = state_parts(&e.state);
+        let dead_reason = reason.map(str::to_owned);
         let pairs = |v: Vec<(String, String)>| v.into_iter().map(|(k, v)| [k, v]).collect();
         Self {
             id: e.id,
