@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 
 use common::*;
@@ -16,41 +15,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use wxopen_fake::harness;
 
 const ACCOUNT: &str = "wxa0e5000000000077";
-
-fn write_config(
-    dir: &Path,
-    fake: &wxopen_fake::FakeWeChat,
-    key: &str,
-    hook: &str,
-) -> std::path::PathBuf {
-    let text = format!(
-        r#"[server]
-public_listen = "127.0.0.1:0"
-internal_listen = "127.0.0.1:0"
-public_base_url = "http://127.0.0.1:9"
-allow_http_redirect = true
-data_dir = {data_dir}
-
-[refresher]
-enabled = false
-
-{component}webhook_url = {hook}
-webhook_secret = "webhook-secret-0123456789"
-webhook_delivery = "async"
-
-[[client]]
-name = "tests"
-key = {key}
-"#,
-        data_dir = harness::toml_string(&dir.join("data").display().to_string()),
-        component = harness::component_toml(fake),
-        hook = harness::toml_string(hook),
-        key = harness::toml_string(key),
-    );
-    let path = dir.join("wxopen.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 fn events(
     internal: &str,
@@ -86,7 +50,15 @@ async fn wxopen_events_lists_discards_and_replays_a_services_events() {
     let fake = fake().await;
     let dir = temp_dir();
     let key = random_key();
-    let cfg = write_config(dir.path(), &fake, &key, &format!("{}/hook", hook.uri()));
+    let component = format!(
+        "webhook_url = {}\nwebhook_secret = \"webhook-secret-0123456789\"\nwebhook_delivery = \"async\"\n",
+        harness::toml_string(&format!("{}/hook", hook.uri()))
+    );
+    let file = ConfigFile {
+        component: &component,
+        ..ConfigFile::default()
+    };
+    let cfg = write_config_with(dir.path(), &file, &fake, &key);
     let serve = Serve::start(&cfg, &[], &[]);
     let http = http();
     wait_healthy(&http, &serve.internal).await;

@@ -46,33 +46,23 @@ async fn short_lived_fake() -> FakeWeChat {
         .unwrap()
 }
 
-/// `wxopen.toml` for one instance on `store`: a short request timeout (a token request on a
+/// `wxopen.toml` for instance `name` on `store`: a short request timeout (a token request on a
 /// shared store that cannot take the lease waits for it until then), the refresher off.
 fn write_config(dir: &Path, name: &str, fake: &FakeWeChat, key: &str, store: &str) -> String {
-    let text = format!(
-        r#"[server]
-public_listen = "127.0.0.1:0"
-internal_listen = "127.0.0.1:0"
-data_dir = {data_dir}
-store = {store}
-request_timeout_ms = 2000
-
-[refresher]
-enabled = false
-
-{component}
-[[client]]
-name = "tests"
-key = {key}
-"#,
-        data_dir = harness::toml_string(&dir.join(name).display().to_string()),
-        store = harness::toml_string(store),
-        component = harness::component_toml(fake),
-        key = harness::toml_string(key),
+    let server = format!(
+        "store = {}\nrequest_timeout_ms = 2000",
+        harness::toml_string(store)
     );
-    let path = dir.join(format!("{name}.toml"));
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
+    let file_name = format!("{name}.toml");
+    let file = ConfigFile {
+        name: Some(&file_name),
+        data_dir: Some(dir.join(name)),
+        server: &server,
+        component: "",
+    };
+    write_config_with(dir, &file, fake, key)
+        .display()
+        .to_string()
 }
 
 /// The token an instance serves now (200), or the status it answered instead.

@@ -483,15 +483,7 @@ impl FakeWeChat {
             cdata(&self.config.component_appid),
             cdata(info_type),
         );
-        for (name, value) in fields {
-            let value = if value.starts_with('<') {
-                (*value).to_owned()
-            } else {
-                cdata(value)
-            };
-            plaintext.push_str(&format!("<{name}>{value}</{name}>"));
-        }
-        plaintext.push_str("</xml>");
+        close_with_fields(&mut plaintext, fields);
         self.seal_for_component(
             now,
             plaintext,
@@ -551,15 +543,7 @@ impl FakeWeChat {
             cdata("event"),
             cdata(event),
         );
-        for (name, value) in fields {
-            let value = if value.starts_with('<') {
-                (*value).to_owned()
-            } else {
-                cdata(value)
-            };
-            plaintext.push_str(&format!("<{name}>{value}</{name}>"));
-        }
-        plaintext.push_str("</xml>");
+        close_with_fields(&mut plaintext, fields);
         self.seal_message(authorizer_appid, &user_name, openid, plaintext)
     }
 
@@ -776,6 +760,20 @@ impl FakeWeChat {
 }
 
 /// The plaintext of a text message from `openid` to account `user_name`.
+/// Appends `fields` as `<name><![CDATA[value]]></name>` (a value starting with `<` is the
+/// element's raw XML content) and closes the document.
+fn close_with_fields(plaintext: &mut String, fields: &[(&str, &str)]) {
+    for (name, value) in fields {
+        let value = if value.starts_with('<') {
+            (*value).to_owned()
+        } else {
+            cdata(value)
+        };
+        plaintext.push_str(&format!("<{name}>{value}</{name}>"));
+    }
+    plaintext.push_str("</xml>");
+}
+
 pub(crate) fn text_message_xml(
     user_name: &str,
     openid: &str,

@@ -41,6 +41,21 @@ async fn bodies(hook: &MockServer) -> Vec<Value> {
         .collect()
 }
 
+/// The service relaying to `hook` (1 s webhook timeout) with `extra` component keys (and
+/// sections after them), on a fresh memory store and event log.
+async fn app(upstream: &MockServer, hook: &MockServer, extra: &str) -> App {
+    let url = format!("{}/hook", hook.uri());
+    start_webhook_with(
+        upstream,
+        &url,
+        1000,
+        extra,
+        Arc::new(MemoryStore::new()),
+        None,
+    )
+    .await
+}
+
 fn account(i: usize) -> String {
     format!("wxaccount{i:07}")
 }
@@ -117,15 +132,7 @@ async fn a_webhook_down_for_ten_minutes_loses_no_acknowledged_message() {
     let upstream = MockServer::start().await;
     let hook = MockServer::start().await;
     answer(&hook, 503).await;
-    let s = start_webhook_with(
-        &upstream,
-        &format!("{}/hook", hook.uri()),
-        1000,
-        "webhook_delivery = \"async\"",
-        Arc::new(MemoryStore::new()),
-        None,
-    )
-    .await;
+    let s = app(&upstream, &hook, "webhook_delivery = \"async\"").await;
     let mut acknowledged = 0;
     for i in 0..200u64 {
         let a = account(i as usize % ACCOUNTS);
@@ -191,13 +198,7 @@ async fn a_failed_inline_attempt_is_delivered_later_by_the_worker() {
     let upstream = MockServer::start().await;
     let hook = MockServer::start().await;
     answer(&hook, 500).await;
-    let s = start_webhook(
-        &upstream,
-        &format!("{}/hook", hook.uri()),
-        1000,
-        Arc::new(MemoryStore::new()),
-    )
-    .await;
+    let s = app(&upstream, &hook, "").await;
     let t = s.now();
     let (q, b) = message(&text_xml("gh_x", "hello", 5, t), t, "gh_x");
     assert_eq!(
@@ -284,13 +285,7 @@ async fn every_component_push_but_tickets_reaches_the_webhook() {
     let upstream = MockServer::start().await;
     let hook = MockServer::start().await;
     answer(&hook, 204).await;
-    let s = start_webhook(
-        &upstream,
-        &format!("{}/hook", hook.uri()),
-        1000,
-        Arc::new(MemoryStore::new()),
-    )
-    .await;
+    let s = app(&upstream, &hook, "").await;
     s.push_ticket("ticket-1", s.now()).await;
     let t = s.now();
     let pushes = [
@@ -339,15 +334,7 @@ async fn dead_letters_are_listed_replayed_and_discarded_over_the_api() {
     let extra = format!(
         "webhook_delivery = \"async\"\n\n[events]\nmax_age_secs = 60\n\n[[client]]\nname = \"reader\"\nkey = \"{READER_KEY}\"\ncomponents = [\"{APPID}\"]\nscope = \"read\"\n"
     );
-    let s = start_webhook_with(
-        &upstream,
-        &format!("{}/hook", hook.uri()),
-        1000,
-        &extra,
-        Arc::new(MemoryStore::new()),
-        None,
-    )
-    .await;
+    let s = app(&upstream, &hook, &extra).await;
     let t = s.now();
     let (q, b) = message(&text_xml("gh_x", "late one", 3, t), t, "gh_x");
     assert_eq!(post_message(&s, &account(0), &q, b).await.0, 200);
@@ -487,13 +474,10 @@ async fn readyz_names_an_old_backlog() {
     mount_component_token(&upstream, "cat-1").await;
     let hook = MockServer::start().await;
     answer(&hook, 503).await;
-    let s = start_webhook_with(
+    let s = app(
         &upstream,
-        &format!("{}/hook", hook.uri()),
-        1000,
+        &hook,
         "webhook_delivery = \"async\"\n\n[events]\nbacklog_alert_secs = 60\n",
-        Arc::new(MemoryStore::new()),
-        None,
     )
     .await;
     s.push_ticket("ticket-1", s.now()).await;

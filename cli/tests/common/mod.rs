@@ -45,7 +45,30 @@ pub fn temp_dir() -> TempDir {
 /// the bound addresses), the default SQLite store in `dir/data`, the refresher off (every
 /// upstream call is one a test caused), the fake's credentials and both hosts, one client.
 pub fn write_config(dir: &Path, fake: &FakeWeChat, key: &str) -> PathBuf {
-    let data_dir = dir.join("data");
+    write_config_with(dir, &ConfigFile::default(), fake, key)
+}
+
+/// What a test changes in [`write_config`]'s file.
+#[derive(Debug, Default)]
+pub struct ConfigFile<'a> {
+    /// The file name in the dir (default `wxopen.toml`).
+    pub name: Option<&'a str>,
+    /// The data directory (default `dir/data`).
+    pub data_dir: Option<PathBuf>,
+    /// More `[server]` keys (e.g. `store = "redis://…"`).
+    pub server: &'a str,
+    /// More keys of the `[[component]]` (e.g. the webhook's).
+    pub component: &'a str,
+}
+
+/// [`write_config`] with `file`'s changes.
+pub fn write_config_with(
+    dir: &Path,
+    file: &ConfigFile<'_>,
+    fake: &FakeWeChat,
+    key: &str,
+) -> PathBuf {
+    let data_dir = file.data_dir.clone().unwrap_or_else(|| dir.join("data"));
     let text = format!(
         r#"[server]
 public_listen = "127.0.0.1:0"
@@ -53,20 +76,24 @@ internal_listen = "127.0.0.1:0"
 public_base_url = "http://127.0.0.1:9"
 allow_http_redirect = true
 data_dir = {data_dir}
+{server}
 
 [refresher]
 enabled = false
 
-{component}
+{component}{component_extra}
+
 [[client]]
 name = "tests"
 key = {key}
 "#,
         data_dir = harness::toml_string(&data_dir.display().to_string()),
+        server = file.server,
         component = harness::component_toml(fake),
+        component_extra = file.component,
         key = harness::toml_string(key),
     );
-    let path = dir.join("wxopen.toml");
+    let path = dir.join(file.name.unwrap_or("wxopen.toml"));
     std::fs::write(&path, text).unwrap();
     path
 }
