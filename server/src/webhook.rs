@@ -20,7 +20,10 @@
 //! `msg_id`, `event`, `content`, `fields`) and `authorizer_verified` (whether `ToUserName` was
 //! checked against the account's original id); for authorization events `info_type`,
 //! `applied` (whether the store took it: a late `unauthorized` is relayed with `false`),
-//! `record_version` (the store version it wrote, growing per account) and `tokens_stored`.
+//! `record_version` (the store version it wrote, growing per account), `tokens_stored`, and
+//! for `authorized` / `updateauthorized` once the code is exchanged `func_info` (the
+//! permission-set ids the account grants, sorted) and `func_info_removed` (the sets the last
+//! change took away: an `updateauthorized` that narrowed the grant).
 //! Delivery is at least once: the same `delivery_id` may arrive again after a failure.
 //!
 //! **Answer.** Any 2xx. An empty body or `{}` means no reply (WeChat gets `success`);
