@@ -861,7 +861,13 @@ mod tests {
     #[test]
     fn permissions_table() {
         // (stored, removed, seen) -> (func_info, func_info_removed)
-        type Case<'a> = (Option<&'a [i64]>, &'a [i64], &'a [i64], &'a [i64], &'a [i64]);
+        type Case<'a> = (
+            Option<&'a [i64]>,
+            &'a [i64],
+            &'a [i64],
+            &'a [i64],
+            &'a [i64],
+        );
         let cases: &[Case<'_>] = &[
             (None, &[], &[18, 1, 18], &[1, 18], &[]),
             (Some(&[1, 18]), &[], &[18, 1], &[1, 18], &[]),

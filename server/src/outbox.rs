@@ -30,6 +30,8 @@ use wxopen_client::store::EventLog;
 use wxopen_client::store::{BoxFuture, LoggedEvent, StoreKey, StoredValue, Versioned};
 use wxopen_client::wxopen_proto::code_exchange::ExchangeOutcome;
 use wxopen_client::wxopen_proto::delivery::{Attempt, DeliveryPolicy};
+use wxopen_client::wxopen_proto::notice::{NoticeKind, PlatformNotice};
+use wxopen_client::wxopen_proto::wxa_event::{TypedValue, WxaEvent};
 use wxopen_client::Clock;
 
 use crate::events_config::{DeliveryMode, EventsConfig};
@@ -227,6 +229,9 @@ pub(crate) fn event_json(
                     "fields": fields,
                 }),
             );
+            if let Some(w) = WxaEvent::from_parts(&e.event.kind, |n| field(e, n)) {
+                out.insert("wxa_event".into(), wxa_event_json(&w));
+            }
         }
         Source::Authorization | Source::ComponentEvent => {
             out.insert("info_type".into(), json!(e.event.kind));
@@ -236,6 +241,9 @@ pub(crate) fn event_json(
             if let Some(v) = meta(e, "record_version").and_then(|v| v.parse::<u64>().ok()) {
                 out.insert("record_version".into(), json!(v));
             }
+            if let Some(kind) = NoticeKind::from_info_type(&e.event.kind) {
+                out.insert("notice".into(), notice_json(kind, e));
+            }
             if let Some(g) = grant {
                 out.insert("tokens_stored".into(), json!(g.tokens_stored));
                 if let Some(sets) = &g.func_info {
@@ -244,6 +252,48 @@ pub(crate) fn event_json(
                 }
             }
         }
+    }
+    Value::Object(out)
+}
+
+/// A mini-program event's typed fields (`wxa_event` in the JSON).
+fn wxa_event_json(w: &WxaEvent) -> Value {
+    let mut out = Map::new();
+    out.insert("event".into(), json!(w.name()));
+    for (name, value) in w.typed_fields() {
+        let value = match value {
+            TypedValue::Number(n) => json!(n),
+            TypedValue::Text(t) => json!(t),
+            TypedValue::List(l) => json!(l),
+            _ => continue,
+        };
+        out.insert(name.into(), value);
+    }
+    Value::Object(out)
+}
+
+/// A notice's typed fields (`notice` in the JSON): `account`, `status`, `result`, `task_id`
+/// when it has them.
+fn notice_json(kind: NoticeKind, e: &LoggedEvent) -> Value {
+    let n = PlatformNotice {
+        kind,
+        app_id: String::new(),
+        create_time: e.event.create_time,
+        fields: e.event.fields.clone(),
+    };
+    let mut out = Map::new();
+    out.insert("info_type".into(), json!(kind.info_type()));
+    if let Some(a) = n.account() {
+        out.insert("account".into(), json!(a));
+    }
+    if let Some(s) = n.status() {
+        out.insert("status".into(), json!(s));
+    }
+    if let Some(r) = n.result() {
+        out.insert("result".into(), json!(r));
+    }
+    if let Some(t) = n.task_id() {
+        out.insert("task_id".into(), json!(t));
     }
     Value::Object(out)
 }
