@@ -87,6 +87,15 @@ impl TokenKind for JsTicketKind {
                     .transport
                     .call_api::<TicketResponse>(&call, Some(token.value.expose_secret()), None)
                     .await;
+                // serde's decode messages quote the offending value, which may be the
+                // ticket: say what was wrong, not what was there.
+                let sent = sent.map_err(|e| match e {
+                    Error::Decode { endpoint, .. } => Error::Decode {
+                        endpoint,
+                        message: "the answer is not {ticket: string, expires_in: integer}".into(),
+                    },
+                    other => other,
+                });
                 match sent {
                     Ok(r) => break r,
                     Err(e) => match after_fetch_error(e.code(), attempt) {
