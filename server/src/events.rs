@@ -30,6 +30,8 @@ fn record(metrics: &Metrics, component: &str, e: &ClientEvent) {
     match e {
         ClientEvent::ComponentTokenRefreshed { .. } => refresh("component", "ok"),
         ClientEvent::AuthorizerTokenRefreshed { .. } => refresh("authorizer", "ok"),
+        ClientEvent::JsTicketRefreshed { .. } => refresh("js_ticket", "ok"),
+        ClientEvent::JsTicketFailed { .. } => refresh("js_ticket", "error"),
         ClientEvent::RefreshFailed {
             authorizer_appid, ..
         } => refresh(
