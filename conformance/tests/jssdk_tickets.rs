@@ -237,3 +237,74 @@ async fn the_fakes_getticket_replaces_the_previous_ticket_and_wants_the_accounts
         assert_eq!(answer["valid"], valid, "{answer}");
     }
 }
+
+#[tokio::test]
+async fn a_ticket_is_refreshed_ahead_in_the_background_and_the_old_one_served_meanwhile() {
+    let (fake, _, a, b) = two_instances().await;
+    let first = a.jsapi_ticket(ACCOUNT).await.unwrap();
+    // Past the refresh deadline (600 s before expiry, no jitter), before expiry.
+    fake.advance(Duration::from_secs(7200 - 300));
+    let mut events = b.subscribe();
+    let served = b.jsapi_ticket(ACCOUNT).await.unwrap();
+    assert_eq!(
+        served.token, first.token,
+        "answered at once with the stored ticket"
+    );
+    // The one background refresh lands (its event is sent after the write); later callers
+    // get the new ticket.
+    loop {
+        match events.recv().await.unwrap() {
+            wxopen_client::ClientEvent::JsTicketRefreshed {
+                authorizer_appid, ..
+            } => {
+                assert_eq!(authorizer_appid, ACCOUNT);
+                break;
+            }
+            wxopen_client::ClientEvent::JsTicketFailed { errcode, .. } => {
+                panic!("the background refresh failed: {errcode:?}")
+            }
+            _ => {}
+        }
+    }
+    let fresh = a.jsapi_ticket(ACCOUNT).await.unwrap();
+    assert_ne!(fresh.token, first.token);
+    assert_eq!(fake.calls(GETTICKET), 2);
+    assert_eq!(
+        Some(fresh.token.expose_secret().to_owned()),
+        fake.js_ticket(ACCOUNT, "jsapi")
+    );
+}
+
+#[tokio::test]
+async fn a_quota_failure_is_remembered_for_its_cool_down() {
+    let (fake, _, a, _) = two_instances().await;
+    fake.exhaust_quota(GETTICKET);
+    let first = a.jsapi_ticket(ACCOUNT).await.unwrap_err();
+    assert_eq!(first.code(), Some(45009), "{first}");
+    let again = a.jsapi_ticket(ACCOUNT).await.unwrap_err();
+    assert_eq!(again.code(), Some(45009), "{again}");
+    assert_eq!(
+        fake.calls(GETTICKET),
+        1,
+        "no second call during the cool-down"
+    );
+}
+
+#[tokio::test]
+async fn many_reports_of_one_stale_ticket_cause_one_fetch() {
+    let (fake, _, a, b) = two_instances().await;
+    let stale = a.jsapi_ticket(ACCOUNT).await.unwrap().token;
+    let reports = (0..10).flat_map(|_| [a.clone(), b.clone()]).map(|c| {
+        let stale = stale.expose_secret().to_owned();
+        async move {
+            c.refresh_js_ticket_if(ACCOUNT, JsTicketType::Jsapi, Some(&stale))
+                .await
+        }
+    });
+    let fresh: Vec<_> = futures_join_all(reports).await;
+    assert_eq!(fake.calls(GETTICKET), 2, "the first fetch and one refresh");
+    let current = fake.js_ticket(ACCOUNT, "jsapi").unwrap();
+    for t in fresh {
+        assert_eq!(t.unwrap().token.expose_secret(), current);
+    }
+}
