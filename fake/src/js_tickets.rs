@@ -12,7 +12,7 @@ pub(crate) struct JsTickets {
     current: HashMap<(String, String), (String, u64)>,
 }
 
-/// What a page passed to `wx.config`, for [`JsTickets::verify`].
+/// What a page passed to `wx.config`, for [`FakeWeChat::verify_jssdk_signature`](crate::FakeWeChat::verify_jssdk_signature).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsSdkSignature {
     /// `appId`.
