@@ -26,7 +26,11 @@ use crate::state::AppState;
 pub(crate) struct ConfigBody {
     /// The full URL of the page that calls `wx.config` (absolute http or https, at most 2048
     /// bytes); its `#…` part is not signed.
-    #[schema(max_length = 2048, min_length = 1)]
+    #[schema(
+        max_length = 2048,
+        min_length = 1,
+        pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$"
+    )]
     url: String,
 }
 
