@@ -3,6 +3,38 @@
 //! endpoints (`wxa/get_qrcode`, `wxa/getwxacodeunlimit`, media downloads) answer an image on
 //! success and a JSON `{errcode, errmsg}` with status 200 on failure.
 
+/// The answer of a call that may be binary: a JSON document (its `errcode` was 0 or absent),
+/// or bytes with their content type.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ApiBody {
+    /// A JSON answer without an error.
+    Json(serde_json::Value),
+    /// Bytes of another type (an image, a file).
+    Binary {
+        /// The `Content-Type` WeChat sent (`application/octet-stream` when it sent none).
+        content_type: String,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+}
+
+impl std::fmt::Debug for ApiBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Json(v) => f.debug_tuple("Json").field(v).finish(),
+            Self::Binary {
+                content_type,
+                bytes,
+            } => f
+                .debug_struct("Binary")
+                .field("content_type", content_type)
+                .field("len", &bytes.len())
+                .finish(),
+        }
+    }
+}
+
 /// How an answer body is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -29,9 +61,9 @@ pub fn body_kind(content_type: Option<&str>, body: &[u8]) -> BodyKind {
         .map(|m| m.trim().to_ascii_lowercase())
         .unwrap_or_default();
     let starts_object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    if mime == "application/json" || mime.ends_with("+json") || mime == "text/json" {
-        BodyKind::Json
-    } else if (mime.is_empty() || mime == "text/plain") && starts_object {
+    let json_type = mime == "application/json" || mime.ends_with("+json") || mime == "text/json";
+    let untyped_object = (mime.is_empty() || mime == "text/plain") && starts_object;
+    if json_type || untyped_object {
         BodyKind::Json
     } else {
         BodyKind::Binary
