@@ -28,6 +28,29 @@ pub const CUSTOM_SEND: Endpoint = Endpoint::Other {
     token: TokenParam::AccessToken,
 };
 
+/// `GET /wxa/get_qrcode?access_token=…&path=…` (a mini program's trial code, authorizer
+/// token): image bytes (`image/jpeg`) on success, JSON `{errcode, errmsg}` with status 200 on a
+/// bad token, as WeChat answers it.
+pub const GET_QRCODE: Endpoint = Endpoint::Other {
+    path: "/wxa/get_qrcode",
+    token: TokenParam::AccessToken,
+};
+
+/// `POST /wxa/getwxacodeunlimit?access_token=…` `{"scene": …, "page"?: …}`: `image/png`
+/// bytes on success, JSON errors with status 200.
+pub const WXACODE_UNLIMIT: Endpoint = Endpoint::Other {
+    path: "/wxa/getwxacodeunlimit",
+    token: TokenParam::AccessToken,
+};
+
+/// `POST /cgi-bin/media/upload?access_token=…&type=image|voice|video|thumb`: a
+/// `multipart/form-data` body with a `media` file part (41005 without one); answers
+/// `{"type", "media_id", "created_at"}`. Uploads are kept ([`crate::FakeWeChat::uploads`]).
+pub const MEDIA_UPLOAD: Endpoint = Endpoint::Other {
+    path: "/cgi-bin/media/upload",
+    token: TokenParam::AccessToken,
+};
+
 /// Which access token the fake accepts in an endpoint's query string (finer than the client's
 /// [`wxopen_proto::api::TokenParam`], which names only the query parameter).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -155,11 +178,16 @@ pub const SERVED: [(&str, Endpoint); 13] = [
 ];
 
 /// The endpoint the fake serves at `path` (exact match, no trailing slash tolerance): one of
-/// [`SERVED`], or [`CUSTOM_SEND`].
+/// [`SERVED`], [`CUSTOM_SEND`], [`GET_QRCODE`], [`WXACODE_UNLIMIT`] or [`MEDIA_UPLOAD`].
 pub fn endpoint_at(path: &str) -> Option<Endpoint> {
     SERVED
         .into_iter()
-        .chain([("/cgi-bin/message/custom/send", CUSTOM_SEND)])
+        .chain([
+            ("/cgi-bin/message/custom/send", CUSTOM_SEND),
+            ("/wxa/get_qrcode", GET_QRCODE),
+            ("/wxa/getwxacodeunlimit", WXACODE_UNLIMIT),
+            ("/cgi-bin/media/upload", MEDIA_UPLOAD),
+        ])
         .find(|(p, _)| *p == path)
         .map(|(_, e)| e)
 }

@@ -2,6 +2,7 @@
 //! platform state.
 
 pub(crate) mod custom_send;
+pub(crate) mod media;
 pub(crate) mod validate;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -123,6 +124,19 @@ impl wiremock::Respond for Responder {
             Some(Fault::Drop) | None => {}
         }
 
+        if let Some(answer) = media::serve(endpoint, request, &mut inner.platform, now) {
+            let template = answer.unwrap_or_else(|e| {
+                record.outcome = Outcome::Errcode(e.errcode);
+                json_response(200, &shared.error_body(&e))
+            });
+            record.injected = delay.is_some();
+            record.delay = delay;
+            inner.counters.record(record);
+            return match delay {
+                Some(d) => template.set_delay(d),
+                None => template,
+            };
+        }
         let result = if request.method != wiremock::http::Method::POST {
             Err(ApiError::new(43002))
         } else if endpoint != Endpoint::ClearQuota
