@@ -827,6 +827,87 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn forwarding_replaces_caller_credentials_and_passes_everything_else() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(201).set_body_raw(b"\x89PNG".to_vec(), "image/png"))
+            .mount(&server)
+            .await;
+        let t = transport(
+            vec![Url::parse(&server.uri()).unwrap()],
+            Duration::from_secs(5),
+            ManualClock::at_unix(1),
+        );
+        let payload = Payload {
+            content_type: Some("multipart/form-data; boundary=b".into()),
+            parts: vec![
+                Bytes::from_static(b"head,"),
+                Bytes::from_static(b"file,tail"),
+            ],
+        };
+        let call = ApiCall::post("cgi-bin/media/upload").unwrap();
+        let a = t
+            .forward(
+                &call,
+                "type=image&access_token=forged&Component_Access_Token=x&openid=o%26p",
+                Some("ours"),
+                Some(&payload),
+            )
+            .await
+            .unwrap();
+        assert_eq!(a.status, 201);
+        assert_eq!(a.content_type.as_deref(), Some("image/png"));
+        assert_eq!(&a.body[..], b"\x89PNG");
+        assert_eq!(a.errcode, None);
+        let reqs = server.received_requests().await.unwrap();
+        assert_eq!(
+            reqs[0].url.query(),
+            Some("access_token=ours&type=image&openid=o%26p")
+        );
+        assert_eq!(reqs[0].body, b"head,file,tail");
+        assert_eq!(
+            reqs[0].headers.get("content-type").unwrap(),
+            "multipart/form-data; boundary=b"
+        );
+        assert_eq!(reqs[0].headers.get("content-length").unwrap(), "14");
+    }
+
+    #[tokio::test]
+    async fn a_json_error_on_a_binary_call_is_an_error_and_an_image_is_bytes() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(
+                br#"{"errcode":40001,"errmsg":"invalid credential"}"#.to_vec(),
+                "application/json; encoding=utf-8",
+            ))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(b"JPEG".to_vec(), "image/jpeg"))
+            .with_priority(2)
+            .mount(&server)
+            .await;
+        let t = transport(
+            vec![Url::parse(&server.uri()).unwrap()],
+            Duration::from_secs(5),
+            ManualClock::at_unix(1),
+        );
+        let call = ApiCall::get("wxa/get_qrcode").unwrap();
+        let err = t.call_api_body(&call, Some("t"), None).await.unwrap_err();
+        assert!(err.is_token_invalid(), "{err:?}");
+        let ok = t.call_api_body(&call, Some("t"), None).await.unwrap();
+        assert_eq!(
+            ok,
+            ApiBody::Binary {
+                content_type: "image/jpeg".into(),
+                bytes: b"JPEG".to_vec()
+            }
+        );
+    }
+
+    #[tokio::test]
     async fn timeout_on_a_non_idempotent_post_makes_one_request() {
         let server = MockServer::start().await;
         Mock::given(method("POST"))

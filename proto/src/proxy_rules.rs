@@ -63,7 +63,7 @@ pub const KNOWN_READS: &[&str] = &[
 /// Whether `path` (with or without the leading `/`) is one of [`KNOWN_READS`].
 pub fn is_known_read(path: &str) -> bool {
     let path = path.trim_start_matches('/');
-    KNOWN_READS.contains(&path)
+    KNOWN_READS.iter().any(|r| r.eq_ignore_ascii_case(path))
 }
 
 /// A path pattern: an exact path (`cgi-bin/user/info`) or a prefix ending in `*`
@@ -104,13 +104,15 @@ impl PathPattern {
         })
     }
 
-    /// Whether `path` (with or without the leading `/`) matches.
+    /// Whether `path` (with or without the leading `/`) matches, ignoring ASCII case (so a
+    /// denial cannot be dodged by spelling a path in capitals).
     pub fn matches(&self, path: &str) -> bool {
-        let path = path.trim_start_matches('/');
+        let path = path.trim_start_matches('/').as_bytes();
+        let text = self.text.as_bytes();
         if self.prefix {
-            path.starts_with(&self.text)
+            path.len() >= text.len() && path[..text.len()].eq_ignore_ascii_case(text)
         } else {
-            path == self.text
+            path.eq_ignore_ascii_case(text)
         }
     }
 }
@@ -252,6 +254,12 @@ mod tests {
             ("cgi-bin/user/*", "cgi-bin/user/info/batchget", true),
             ("cgi-bin/user/*", "cgi-bin/users", false),
             ("wxa*", "wxaapi/x", true),
+            (
+                "cgi-bin/component/*",
+                "CGI-BIN/Component/api_query_auth",
+                true,
+            ),
+            ("cgi-bin/user/info", "cgi-bin/USER/info", true),
         ] {
             assert_eq!(
                 PathPattern::parse(pattern).unwrap().matches(path),
