@@ -175,14 +175,16 @@ impl Transport {
     }
 
     /// Sends a generic call whose answer may be binary (an image on success, JSON on failure):
-    /// `payload` is the body with its content type (JSON or multipart).
+    /// `query` holds its parameters (credentials dropped), `payload` the body with its content
+    /// type (JSON or multipart).
     pub(crate) async fn call_api_body(
         &self,
         call: &ApiCall,
+        query: &str,
         token: Option<&str>,
         payload: Option<&Payload>,
     ) -> Result<ApiBody, Error> {
-        let target = generic_target(call, token, payload, UrlFor::Call(call))?;
+        let target = generic_target(call, token, payload, UrlFor::Forward(call, query))?;
         self.execute(&target, token, payload, judge_body).await
     }
 
@@ -895,9 +897,15 @@ mod tests {
             ManualClock::at_unix(1),
         );
         let call = ApiCall::get("wxa/get_qrcode").unwrap();
-        let err = t.call_api_body(&call, Some("t"), None).await.unwrap_err();
+        let err = t
+            .call_api_body(&call, "path=a", Some("t"), None)
+            .await
+            .unwrap_err();
         assert!(err.is_token_invalid(), "{err:?}");
-        let ok = t.call_api_body(&call, Some("t"), None).await.unwrap();
+        let ok = t
+            .call_api_body(&call, "path=a", Some("t"), None)
+            .await
+            .unwrap();
         assert_eq!(
             ok,
             ApiBody::Binary {

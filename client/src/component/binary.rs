@@ -87,16 +87,21 @@ impl ComponentClient {
     /// non-JSON body) comes back as [`ApiBody::Binary`] with its content type; a JSON answer
     /// is checked for `errcode` (40001/40014/42001: the token is expired, refreshed once and
     /// the call retried once) and comes back as [`ApiBody::Json`].
+    ///
+    /// `query` holds the call's parameters (e.g. `[("path", "pages/index")]` for
+    /// `wxa/get_qrcode`); a credential among them is dropped.
     pub async fn call_authorizer_api_body<Req: Serialize + ?Sized>(
         &self,
         authorizer_appid: &str,
         call: &ApiCall,
+        query: &[(&str, &str)],
         body: Option<&Req>,
     ) -> Result<ApiBody> {
         check_appid(authorizer_appid)?;
         let call = call.clone().token(TokenParam::AccessToken);
         let payload = json_payload(&call, body)?;
-        self.send_body::<AuthorizerKind>(&authorizer_appid.to_owned(), &call, payload.as_ref())
+        let id = authorizer_appid.to_owned();
+        self.send_body::<AuthorizerKind>(&id, &call, query, payload.as_ref())
             .await
     }
 
@@ -104,29 +109,32 @@ impl ComponentClient {
     pub async fn call_component_api_body<Req: Serialize + ?Sized>(
         &self,
         call: &ApiCall,
+        query: &[(&str, &str)],
         body: Option<&Req>,
     ) -> Result<ApiBody> {
         let call = call.clone().token(TokenParam::ComponentAccessToken);
         let payload = json_payload(&call, body)?;
-        self.send_body::<ComponentKind>(&(), &call, payload.as_ref())
+        self.send_body::<ComponentKind>(&(), &call, query, payload.as_ref())
             .await
     }
 
-    /// Uploads `form` (a POST `call`, e.g. `cgi-bin/media/upload?type=image` — put the query
-    /// in a field or use the proxy for query parameters) on behalf of an account and decodes
-    /// the JSON answer; refused without a request over [`DEFAULT_MAX_UPLOAD_BYTES`]. The file
-    /// is streamed from its buffer, never copied.
+    /// Uploads `form` to a POST `call` (e.g. `cgi-bin/media/upload` with
+    /// `[("type", "image")]` as `query`) on behalf of an account and decodes the JSON answer;
+    /// refused without a request over [`DEFAULT_MAX_UPLOAD_BYTES`]. The file is streamed from
+    /// its buffer, never copied (a retry after a rejected token resends the same buffer).
     pub async fn upload_authorizer_api<Resp: DeserializeOwned>(
         &self,
         authorizer_appid: &str,
         call: &ApiCall,
+        query: &[(&str, &str)],
         form: &Multipart,
     ) -> Result<Resp> {
         check_appid(authorizer_appid)?;
         let call = call.clone().token(TokenParam::AccessToken);
         let payload = upload_payload(&call, form)?;
+        let id = authorizer_appid.to_owned();
         let body = self
-            .send_body::<AuthorizerKind>(&authorizer_appid.to_owned(), &call, Some(&payload))
+            .send_body::<AuthorizerKind>(&id, &call, query, Some(&payload))
             .await?;
         decode_json(&call, body)
     }
@@ -135,12 +143,13 @@ impl ComponentClient {
     pub async fn upload_component_api<Resp: DeserializeOwned>(
         &self,
         call: &ApiCall,
+        query: &[(&str, &str)],
         form: &Multipart,
     ) -> Result<Resp> {
         let call = call.clone().token(TokenParam::ComponentAccessToken);
         let payload = upload_payload(&call, form)?;
         let body = self
-            .send_body::<ComponentKind>(&(), &call, Some(&payload))
+            .send_body::<ComponentKind>(&(), &call, query, Some(&payload))
             .await?;
         decode_json(&call, body)
     }
@@ -196,15 +205,20 @@ impl ComponentClient {
         &self,
         id: &K::Id,
         call: &ApiCall,
+        query: &[(&str, &str)],
         payload: Option<&Payload>,
     ) -> Result<ApiBody>
     where
         Self: CacheOf<K>,
     {
         let transport = &self.inner.transport;
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(query)
+            .finish();
+        let query = query.as_str();
         with_token_do::<K, _, _, _>(self.cache(), id, call.name(), |token| async move {
             transport
-                .call_api_body(call, Some(K::expose(&token)), payload)
+                .call_api_body(call, query, Some(K::expose(&token)), payload)
                 .await
         })
         .await
