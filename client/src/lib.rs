@@ -96,6 +96,7 @@ pub mod memory_event_log;
 pub mod memory_store;
 pub mod message;
 pub mod multipart;
+mod payload;
 pub mod replay;
 pub mod store;
 mod transport;

@@ -6,7 +6,7 @@
 use bytes::Bytes;
 
 use crate::error::{Error, Result};
-use crate::transport::Payload;
+use crate::payload::Payload;
 
 /// Largest upload sent by default (10 MiB: WeChat's limit for images and videos).
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 10 * 1024 * 1024;

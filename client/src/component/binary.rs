@@ -17,7 +17,8 @@ use crate::engine::component_token::ComponentKind;
 use crate::engine::TokenKind;
 use crate::error::{Error, Result};
 use crate::multipart::{Multipart, DEFAULT_MAX_UPLOAD_BYTES};
-use crate::transport::{Forwarded, Payload};
+use crate::payload::Payload;
+use crate::transport::Forwarded;
 
 /// A request to forward as it is: method, path and idempotency (an [`ApiCall`]), the caller's
 /// query string (its credential parameters are dropped), and the body with its content type.

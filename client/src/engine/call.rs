@@ -10,7 +10,8 @@ use serde::Serialize;
 use crate::api::{ApiCall, Endpoint};
 use crate::errcode::{classify, ErrorClass};
 use crate::error::Result;
-use crate::transport::{Forwarded, Payload, Transport};
+use crate::payload::Payload;
+use crate::transport::{Forwarded, Transport};
 
 use super::{TokenCache, TokenKind};
 
