@@ -97,6 +97,18 @@ proxy_deny = ["wxa/commit"]
         fake.fallback_url(),
     );
     let cfg = config::parse(&text, std::path::Path::new("/")).unwrap();
+    // `config check` shows the scopes and rules as written.
+    let shown = cfg.redacted();
+    for line in [
+        "scope = \"full\"",
+        "scope = \"read\"",
+        "scope = [\"proxy\"]",
+        "proxy_allow = [\"wxa/*\", \"cgi-bin/message/*\"]",
+        "proxy_deny = [\"wxa/commit\"]",
+        "max_request_bytes = 4096",
+    ] {
+        assert!(shown.contains(line), "{line} in {shown}");
+    }
     let service = Server::in_process(
         cfg,
         ServerOptions::default()
@@ -213,6 +225,12 @@ async fn fifty_concurrent_idempotent_calls_with_an_invalidated_token_make_one_re
     let upstream = s.fake.calls(GET_QRCODE);
     assert!((51..=100).contains(&upstream), "{upstream}");
     let retried = answers.iter().filter(|a| a.retried).count();
+    eprintln!(
+        "50 concurrent proxied get_qrcode after invalidation: api_authorizer_token {}, get_qrcode {} upstream ({retried} retried), {} successes",
+        s.fake.calls(Endpoint::AuthorizerToken),
+        upstream,
+        s.fake.successes(GET_QRCODE)
+    );
     assert_eq!(retried, upstream - 50);
     assert_eq!(
         s.metrics.counter(
@@ -226,6 +244,18 @@ async fn fifty_concurrent_idempotent_calls_with_an_invalidated_token_make_one_re
             ],
         ),
         retried as u64
+    );
+    // The token was expired once however many requests saw it rejected.
+    assert_eq!(
+        s.metrics.counter(
+            "wxopen_tokens_rejected_total",
+            &[
+                ("component", s.fake.component_appid()),
+                ("token", "authorizer"),
+                ("errcode", "40001"),
+            ],
+        ),
+        1
     );
 }
 

@@ -196,13 +196,6 @@ async fn proxy(
         Ok(o) => {
             let errcode = o.answer.errcode.unwrap_or(0);
             count(if o.retried { "retried" } else { "forwarded" }, errcode);
-            if o.token_rejected {
-                app.metrics.token_rejected(
-                    component,
-                    token.as_str(),
-                    o.answer.errcode.unwrap_or(0),
-                );
-            }
             answer(o)
         }
         Err(e) => {
