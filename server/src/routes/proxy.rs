@@ -170,9 +170,13 @@ async fn proxy(
     }
     let bytes: Bytes = match axum::body::to_bytes(body, cap).await {
         Ok(b) => b,
-        Err(_) => {
-            count("too_large", 0);
-            return too_large(cap);
+        Err(e) => {
+            if over_limit(e.into_inner().as_ref()) {
+                count("too_large", 0);
+                return too_large(cap);
+            }
+            return ApiError::bad_request("the request body could not be read; nothing was sent")
+                .into_response();
         }
     };
     if method == Method::Get && !bytes.is_empty() {
@@ -203,6 +207,18 @@ async fn proxy(
             ApiError::from(e).into_response()
         }
     }
+}
+
+/// Whether reading a body failed because it passed the cap (not because the caller went away).
+fn over_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(e);
+    while let Some(e) = next {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        next = e.source();
+    }
+    false
 }
 
 /// 413 with the cap.
