@@ -104,6 +104,7 @@ mod fake;
 mod faults;
 mod handlers;
 pub mod harness;
+mod js_tickets;
 mod push;
 pub mod release_check;
 mod sent;
@@ -114,12 +115,13 @@ pub use config::FakeConfig;
 pub use counters::{CallRecord, Host, Outcome};
 pub use endpoints::{
     contract, endpoint_at, AcceptedToken, Contract, Endpoint, FieldSpec, FieldType, CUSTOM_SEND,
-    GET_QRCODE, MEDIA_UPLOAD, SERVED, WXACODE_UNLIMIT,
+    GETTICKET, GET_QRCODE, MEDIA_UPLOAD, SERVED, WXACODE_UNLIMIT,
 };
 pub use error::FakeError;
 pub use fake::{Consent, FakeBuilder, FakeWeChat};
 pub use faults::{Fault, FaultRule};
 pub use handlers::media::IMAGE_MAGIC;
+pub use js_tickets::JsSdkSignature;
 pub use push::{Push, PushKind, PushParams};
 pub use release_check::{
     CheckKind, CheckResult, ReleaseCheck, ReleaseCheckReport, TestAccount, TestGroup, TEST_GROUPS,

@@ -200,6 +200,8 @@ pub(crate) struct Platform {
     refused_sends: Vec<(Instant, i64)>,
     /// Accepted `media/upload` files: `(media_id, bytes)`.
     uploads: Vec<(String, Vec<u8>)>,
+    /// The JS-SDK tickets issued by `getticket`.
+    pub(crate) js_tickets: crate::js_tickets::JsTickets,
 }
 
 impl Platform {
@@ -219,6 +221,7 @@ impl Platform {
             sent: Vec::new(),
             refused_sends: Vec::new(),
             uploads: Vec::new(),
+            js_tickets: Default::default(),
         }
     }
 
@@ -432,6 +435,7 @@ impl Platform {
             .ok_or_else(|| FakeError::UnknownAuthorizer(authorizer_appid.to_owned()))?;
         a.authorized = false;
         a.access_tokens.clear();
+        self.js_tickets.revoke(authorizer_appid);
         a.refresh_token = random_token("refreshtoken@@@", 43);
         Ok(())
     }
