@@ -79,6 +79,10 @@ pub(crate) mod name {
     pub(crate) const TICKET_AGE: &str = "wxopen_ticket_age_seconds";
     /// Seconds until the component access token expires (a gauge computed at scrape time).
     pub(crate) const COMPONENT_TOKEN_TTL: &str = "wxopen_component_token_ttl_seconds";
+    /// Accounts with undelivered events, up to 1,000 (a gauge computed at scrape time).
+    pub(crate) const EVENTS_BACKLOG_ACCOUNTS: &str = "wxopen_events_backlog_accounts";
+    /// Age of the oldest undelivered event (a gauge computed at scrape time; 0 with none).
+    pub(crate) const EVENTS_OLDEST_PENDING: &str = "wxopen_events_oldest_pending_seconds";
 }
 
 /// Help text of each metric (`prometheus-client` ends it with a full stop).
@@ -147,6 +151,14 @@ const HELP: &[(&str, &str)] = &[
     (
         name::COMPONENT_TOKEN_TTL,
         "Seconds until the component access token expires",
+    ),
+    (
+        name::EVENTS_BACKLOG_ACCOUNTS,
+        "Accounts with undelivered events in the event log (counted up to 1000)",
+    ),
+    (
+        name::EVENTS_OLDEST_PENDING,
+        "Age of the oldest undelivered event in the event log (0 with none)",
     ),
 ];
 
@@ -1070,6 +1082,16 @@ mod tests {
             (name::TICKET_AGE, vec![("component", "c".into())], 1.0),
             (
                 name::COMPONENT_TOKEN_TTL,
+                vec![("component", "c".into())],
+                1.0,
+            ),
+            (
+                name::EVENTS_BACKLOG_ACCOUNTS,
+                vec![("component", "c".into())],
+                1.0,
+            ),
+            (
+                name::EVENTS_OLDEST_PENDING,
                 vec![("component", "c".into())],
                 1.0,
             ),
