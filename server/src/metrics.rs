@@ -67,6 +67,8 @@ pub(crate) mod name {
     pub(crate) const HTTP_REQUESTS: &str = "wxopen_http_requests_total";
     /// Requests to the authorization routes refused by a rate limit, by route and reason.
     pub(crate) const RATE_LIMITED: &str = "wxopen_rate_limited_total";
+    /// Requests through the token-injecting proxy by token, path family, result and errcode.
+    pub(crate) const PROXY_REQUESTS: &str = "wxopen_proxy_requests_total";
     /// Connections a listener holds now.
     pub(crate) const OPEN_CONNECTIONS: &str = "wxopen_open_connections";
     /// Times a listener held its most connections and stopped accepting.
@@ -131,6 +133,10 @@ const HELP: &[(&str, &str)] = &[
     (
         name::RATE_LIMITED,
         "Requests to the authorization routes refused by a rate limit (429), by route and reason",
+    ),
+    (
+        name::PROXY_REQUESTS,
+        "Requests through the token-injecting proxy by token, path family, result (forwarded, retried, denied, too_large, failed) and WeChat's errcode",
     ),
     (name::OPEN_CONNECTIONS, "Connections a listener holds now"),
     (
@@ -308,6 +314,16 @@ struct RejectedLabels {
     errcode: i64,
 }
 
+/// `{component, token, family, result, errcode}` of a proxied request.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProxyLabels {
+    component: Shared,
+    token: &'static str,
+    family: &'static str,
+    result: &'static str,
+    errcode: i64,
+}
+
 /// `{component, token, reason}`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct LeaseWaitLabels {
@@ -417,6 +433,7 @@ pub struct Metrics {
     store_errors: Family<StoreLabels, Counter>,
     http_requests: Family<HttpLabels, Counter>,
     rate_limited: Family<RateLimitedLabels, Counter>,
+    proxy_requests: Family<ProxyLabels, Counter>,
     open_connections: Family<ListenerLabels, GaugeMetric>,
     connection_cap_reached: Family<ListenerLabels, Counter>,
     accept_errors: Family<ListenerLabels, Counter>,
@@ -444,6 +461,7 @@ impl Default for Metrics {
             store_errors: counter(&mut r, name::STORE_ERRORS),
             http_requests: counter(&mut r, name::HTTP_REQUESTS),
             rate_limited: counter(&mut r, name::RATE_LIMITED),
+            proxy_requests: counter(&mut r, name::PROXY_REQUESTS),
             open_connections: {
                 let family = Family::<ListenerLabels, GaugeMetric>::default();
                 r.register(
@@ -570,6 +588,27 @@ impl Metrics {
                 component: self.shared(component),
                 token,
                 result,
+            })
+            .inc();
+    }
+
+    /// Counts a proxied request: `token` (`authorizer`, `component`), the path's bounded
+    /// `family`, `result` and WeChat's `errcode` (0 when none).
+    pub fn proxy_request(
+        &self,
+        component: &str,
+        token: &'static str,
+        family: &'static str,
+        result: &'static str,
+        errcode: i64,
+    ) {
+        self.proxy_requests
+            .get_or_create(&ProxyLabels {
+                component: self.shared(component),
+                token,
+                family,
+                result,
+                errcode,
             })
             .inc();
     }
@@ -1033,6 +1072,7 @@ mod tests {
         m.lease_wait("c", "component", "lease_busy");
         m.store_op("get", Duration::ZERO, false);
         m.http_request("internal", "/healthz", 200);
+        m.proxy_request("c", "authorizer", "wxa", "forwarded", 0);
         m.rate_limited("authorize", "client");
         m.connections("public", 1);
         m.connection_cap_reached("public");
