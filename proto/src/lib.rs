@@ -41,6 +41,7 @@
 //! | [`code_exchange`] | one exchange per authorization code across instances |
 //! | [`record_machine`] | `apply(current, event, now) → update` for authorizer records |
 //! | [`delivery`] | the event plane's delivery rules: backoff, dead letters, per-account order |
+//! | [`wxa`] | mini-program code management: calls, request and response types, errcodes |
 //!
 //! The crate needs `std` for XML (`quick-xml`) and URLs (`url`); the crypto below it
 //! (`wxopen-core`) is `no_std`.
@@ -72,6 +73,7 @@ pub mod secret;
 pub mod state_binding;
 pub mod token_machine;
 pub mod tokens;
+pub mod wxa;
 pub mod wxa_event;
 pub mod xml;
 
