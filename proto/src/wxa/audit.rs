@@ -119,7 +119,10 @@ pub struct SubmitAuditRequest {
 
 fn too_long(what: &'static str, s: &str, max: usize) -> Result<(), Error> {
     if s.chars().count() > max {
-        return Err(Error::invalid(what, format!("longer than {max} characters")));
+        return Err(Error::invalid(
+            what,
+            format!("longer than {max} characters"),
+        ));
     }
     Ok(())
 }
@@ -158,7 +161,10 @@ impl SubmitAuditRequest {
             if let Some(tags) = &item.tag {
                 let tags: Vec<&str> = tags.split_whitespace().collect();
                 if tags.len() > MAX_TAGS {
-                    return Err(Error::invalid("item_list.tag", format!("more than {MAX_TAGS} tags")));
+                    return Err(Error::invalid(
+                        "item_list.tag",
+                        format!("more than {MAX_TAGS} tags"),
+                    ));
                 }
                 for t in tags {
                     too_long("item_list.tag", t, MAX_TAG_CHARS)?;
@@ -254,7 +260,11 @@ pub struct AuditStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Screenshot media ids joined by `|`.
-    #[serde(rename = "ScreenShot", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ScreenShot",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub screenshot: Option<String>,
     /// The submitted `user_version`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

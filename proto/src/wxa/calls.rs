@@ -137,9 +137,8 @@ impl WxaApi {
     /// The generic [`ApiCall`] the client sends (`access_token=` for both tokens).
     pub fn api_call(self) -> ApiCall {
         // The paths above are fixed, valid literals (checked by `every_path_is_a_valid_call`).
-        let call = ApiCall::new(self.method(), self.path()).unwrap_or_else(|_| {
-            unreachable!("a fixed mini-program path is a valid API path")
-        });
+        let call = ApiCall::new(self.method(), self.path())
+            .unwrap_or_else(|_| unreachable!("a fixed mini-program path is a valid API path"));
         call.idempotent(self.is_idempotent())
             .token(TokenParam::AccessToken)
     }
@@ -169,7 +168,12 @@ mod tests {
 
     #[test]
     fn single_use_steps_are_not_repeated() {
-        for c in [WxaApi::SubmitAudit, WxaApi::Release, WxaApi::UndoCodeAudit, WxaApi::RevertCodeRelease] {
+        for c in [
+            WxaApi::SubmitAudit,
+            WxaApi::Release,
+            WxaApi::UndoCodeAudit,
+            WxaApi::RevertCodeRelease,
+        ] {
             assert!(!c.is_idempotent(), "{c:?}");
         }
         assert!(WxaApi::Commit.is_idempotent());

@@ -80,8 +80,8 @@ impl CommitRequest {
                 format!("must be 1 to {MAX_USER_VERSION_CHARS} characters"),
             ));
         }
-        let ext_json = serde_json::to_string(ext)
-            .map_err(|e| Error::invalid("ext_json", e.to_string()))?;
+        let ext_json =
+            serde_json::to_string(ext).map_err(|e| Error::invalid("ext_json", e.to_string()))?;
         if ext_json.len() > MAX_EXT_JSON_BYTES {
             return Err(Error::invalid(
                 "ext_json",
@@ -272,7 +272,8 @@ mod tests {
         assert!(CommitRequest::new(1, &ext, &"v".repeat(65), "").is_err());
         assert!(CommitRequest::new(1, &ext, "", "").is_err());
         let mut big = ExtJson::default();
-        big.ext.insert("x".into(), json!("a".repeat(MAX_EXT_JSON_BYTES)));
+        big.ext
+            .insert("x".into(), json!("a".repeat(MAX_EXT_JSON_BYTES)));
         assert!(CommitRequest::new(1, &big, "v", "").is_err());
     }
 
@@ -292,7 +293,10 @@ mod tests {
             serde_json::from_value(json!({"without_auth_list": ["wx.getLocation"]})).unwrap();
         assert_eq!(p.without_auth_list, ["wx.getLocation"]);
         assert!(p.without_conf_list.is_empty());
-        let vs = serde_json::to_value(VisitStatusRequest { action: VisitStatus::Close }).unwrap();
+        let vs = serde_json::to_value(VisitStatusRequest {
+            action: VisitStatus::Close,
+        })
+        .unwrap();
         assert_eq!(vs, json!({"action": "close"}));
     }
 }

@@ -88,13 +88,19 @@ fn check_domain(d: &str) -> Result<(), Error> {
         return Err(Error::invalid("domains", "an empty or over-long domain"));
     }
     if host.parse::<std::net::Ipv4Addr>().is_ok() || host.starts_with('[') {
-        return Err(Error::invalid("domains", "IP addresses are not accepted, only domains"));
+        return Err(Error::invalid(
+            "domains",
+            "IP addresses are not accepted, only domains",
+        ));
     }
     if !host
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
     {
-        return Err(Error::invalid("domains", "a domain may only hold letters, digits, - and ."));
+        return Err(Error::invalid(
+            "domains",
+            "a domain may only hold letters, digits, - and .",
+        ));
     }
     Ok(())
 }
@@ -237,7 +243,13 @@ mod tests {
             ..ServerDomains::default()
         };
         assert!(ok.validate().is_ok());
-        for bad in ["https://1.2.3.4", "", "https://[::1]", "https://a b", "https://"] {
+        for bad in [
+            "https://1.2.3.4",
+            "",
+            "https://[::1]",
+            "https://a b",
+            "https://",
+        ] {
             let d = ServerDomains {
                 requestdomain: vec![bad.into()],
                 ..ServerDomains::default()

@@ -133,6 +133,9 @@ mod tests {
         for c in [0, -1, 40001, 85000, i64::MAX] {
             assert_eq!(WxaErrcode::from_code(c), None, "{c}");
         }
-        assert_eq!(WxaErrcode::from_code(85085), Some(WxaErrcode::AuditQuotaSpent));
+        assert_eq!(
+            WxaErrcode::from_code(85085),
+            Some(WxaErrcode::AuditQuotaSpent)
+        );
     }
 }

@@ -40,9 +40,7 @@ pub fn permission_set_of(path: &str) -> Option<u32> {
         "/wxa/unbind_tester",
         "/wxa/memberauth",
     ];
-    SET_18
-        .contains(&path)
-        .then_some(MINI_PROGRAM_DEVELOPMENT)
+    SET_18.contains(&path).then_some(MINI_PROGRAM_DEVELOPMENT)
 }
 
 #[cfg(test)]
@@ -51,7 +49,12 @@ mod tests {
 
     #[test]
     fn code_management_paths_belong_to_set_18() {
-        for p in ["/wxa/commit", "/wxa/submit_audit", "/wxa/release", "/wxa/queryquota"] {
+        for p in [
+            "/wxa/commit",
+            "/wxa/submit_audit",
+            "/wxa/release",
+            "/wxa/queryquota",
+        ] {
             assert_eq!(permission_set_of(p), Some(18), "{p}");
         }
         for p in [
