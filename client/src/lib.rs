@@ -104,7 +104,7 @@ mod transport;
 pub use wxopen_proto;
 pub use wxopen_proto::{
     appid, auth_url, authorization, code_exchange, errcode, error, event, health, passive, push,
-    record_machine, release_check, retry, secret, token_machine, tokens, xml,
+    record_machine, release_check, retry, secret, token_machine, tokens, wxa, xml,
 };
 
 pub use api::ApiCall;
