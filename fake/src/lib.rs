@@ -103,6 +103,9 @@ pub mod release_check;
 mod sent;
 mod state;
 pub mod wechat_delivery;
+mod wxa_admin;
+mod wxa_settings;
+mod wxa_state;
 
 pub use config::FakeConfig;
 pub use counters::{CallRecord, Host, Outcome};
@@ -120,3 +123,5 @@ pub use release_check::{
 pub use sent::SentMessage;
 pub use state::AuthorizerKind;
 pub use wechat_delivery::{deliver_like_wechat, Delivery, RetryPlan};
+pub use wxa_admin::{AuditVerdict, WxaCodeView, AUDIT_EVENT_SENDER};
+pub use wxa_settings::WxaSettings;

@@ -516,7 +516,7 @@ impl Platform {
 
     // ---------------------------------------------------------------- API side
 
-    fn check_component_token(&self, token: &str, now: u64) -> Result<(), ApiError> {
+    pub(crate) fn check_component_token(&self, token: &str, now: u64) -> Result<(), ApiError> {
         let grace = self.cfg.superseded_grace;
         self.component_tokens
             .iter()

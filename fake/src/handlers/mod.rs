@@ -3,6 +3,7 @@
 
 pub(crate) mod custom_send;
 pub(crate) mod validate;
+pub(crate) mod wxa;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -28,6 +29,7 @@ pub(crate) struct Inner {
     pub(crate) platform: Platform,
     pub(crate) faults: Faults,
     pub(crate) counters: Counters,
+    pub(crate) wxa: crate::wxa_state::WxaState,
 }
 
 impl Shared {
@@ -37,6 +39,7 @@ impl Shared {
                 platform,
                 faults: Faults::default(),
                 counters: Counters::default(),
+                wxa: crate::wxa_state::WxaState::default(),
             }),
             clock,
             rid: std::sync::atomic::AtomicU64::new(1),
@@ -93,6 +96,19 @@ impl wiremock::Respond for Responder {
             delay: None,
             at_unix: now,
         };
+        if let Some(api) = wxopen_proto::wxa::WxaApi::from_path(&record.path) {
+            let inner = &mut *inner;
+            let result = wxa::serve(&inner.platform, &mut inner.wxa, api, request, now);
+            let template = match result {
+                Ok(v) => json_response(200, &v),
+                Err(e) => {
+                    record.outcome = Outcome::Errcode(e.errcode);
+                    json_response(200, &shared.error_body(&e))
+                }
+            };
+            inner.counters.record(record);
+            return template;
+        }
         let Some(endpoint) = endpoint else {
             record.outcome = Outcome::Http(404);
             inner.counters.record(record);
