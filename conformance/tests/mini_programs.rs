@@ -17,9 +17,12 @@ use wxopen_client::wxa::{
 use wxopen_client::wxopen_proto::wxa_event::WxaEvent;
 use wxopen_client::{
     AuthPage, AuthUrlOptions, AuthorizationCode, ComponentClient, Error, ErrorClass, MemoryStore,
-    TokenStore,
+    RetryPolicy, TokenStore,
 };
-use wxopen_fake::{AuditVerdict, AuthorizerKind, FakeConfig, FakeWeChat, WxaSettings};
+use wxopen_fake::{
+    wxa_endpoint, AuditVerdict, AuthorizerKind, Endpoint, FakeConfig, FakeWeChat, Fault, FaultRule,
+    WxaSettings,
+};
 
 /// 2026-12-08T00:00:00Z.
 const T0: u64 = 1_796_688_000;
@@ -41,7 +44,11 @@ async fn env(accounts: &[&str]) -> Env {
     .unwrap();
     let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
     let client = fake
-        .client_builder(fake.client_config().unwrap())
+        .client_builder(
+            fake.client_config()
+                .unwrap()
+                .with_retry(RetryPolicy::immediate(2)),
+        )
         .store(store)
         .build()
         .unwrap();
@@ -594,4 +601,39 @@ async fn permission_set_18_missing_is_named() {
     assert_eq!(err.missing_permission_set(), Some(18));
     assert!(err.to_string().contains("permission set 18"), "{err}");
     assert_eq!(e.fake.wxa_code(MP).committed, None);
+}
+
+#[tokio::test]
+async fn token_errors_refresh_once_and_single_use_steps_are_never_resent() {
+    let e = env(&[MP]).await;
+    let tid = e.fake.add_template("1.0.0");
+    // A rejected authorizer token: expired by compare-and-expire, refreshed once, the commit
+    // sent once more.
+    let refreshes = e.fake.calls(Endpoint::AuthorizerToken);
+    e.fake
+        .inject(FaultRule::new(Fault::Errcode(40001)).on(wxa_endpoint(WxaApi::Commit)));
+    e.committed(MP, tid).await;
+    assert_eq!(e.fake.calls(Endpoint::AuthorizerToken), refreshes + 1);
+    assert_eq!(e.fake.wxa_calls(WxaApi::Commit), 2);
+    assert_eq!(e.fake.wxa_successes(WxaApi::Commit), 1);
+
+    // submit_audit whose connection drops after it was sent: reported, never sent again
+    // (WeChat may have taken it).
+    e.fake
+        .inject(FaultRule::new(Fault::Drop).on(wxa_endpoint(WxaApi::SubmitAudit)));
+    let err = e.submit(MP).await.unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    assert_eq!(e.fake.wxa_calls(WxaApi::SubmitAudit), 1);
+    // release likewise.
+    e.fake
+        .inject(FaultRule::new(Fault::Drop).on(wxa_endpoint(WxaApi::Release)));
+    assert!(e.client.release_code(MP).await.is_err());
+    assert_eq!(e.fake.wxa_calls(WxaApi::Release), 1);
+    // A read is repeated: get_latest_auditstatus answers after one drop.
+    e.submit(MP).await.unwrap();
+    e.fake
+        .inject(FaultRule::new(Fault::Drop).on(wxa_endpoint(WxaApi::GetLatestAuditStatus)));
+    let latest = e.client.latest_audit_status(MP).await.unwrap();
+    assert_eq!(latest.status, AuditState::InReview);
+    assert_eq!(e.fake.wxa_calls(WxaApi::GetLatestAuditStatus), 2);
 }

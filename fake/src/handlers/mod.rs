@@ -96,19 +96,6 @@ impl wiremock::Respond for Responder {
             delay: None,
             at_unix: now,
         };
-        if let Some(api) = wxopen_proto::wxa::WxaApi::from_path(&record.path) {
-            let inner = &mut *inner;
-            let result = wxa::serve(&inner.platform, &mut inner.wxa, api, request, now);
-            let template = match result {
-                Ok(v) => json_response(200, &v),
-                Err(e) => {
-                    record.outcome = Outcome::Errcode(e.errcode);
-                    json_response(200, &shared.error_body(&e))
-                }
-            };
-            inner.counters.record(record);
-            return template;
-        }
         let Some(endpoint) = endpoint else {
             record.outcome = Outcome::Http(404);
             inner.counters.record(record);
@@ -139,7 +126,11 @@ impl wiremock::Respond for Responder {
             Some(Fault::Drop) | None => {}
         }
 
-        let result = if request.method != wiremock::http::Method::POST {
+        let wxa_api = wxopen_proto::wxa::WxaApi::from_path(request.url.path());
+        let result = if let Some(api) = wxa_api {
+            let inner = &mut *inner;
+            wxa::serve(&inner.platform, &mut inner.wxa, api, request, now)
+        } else if request.method != wiremock::http::Method::POST {
             Err(ApiError::new(43002))
         } else if endpoint != Endpoint::ClearQuota
             && endpoint != Endpoint::ClearQuotaV2
