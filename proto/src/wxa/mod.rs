@@ -16,8 +16,10 @@
 //! | `domains` | account and platform domains |
 //! | `privacy` | privacy settings and the `\u`-escaped body they need |
 //! | `testers` | experience testers |
+//! | [`calendar`] | Beijing days and months (the quota's month) |
 
 mod audit;
+pub mod calendar;
 mod calls;
 mod code;
 mod domains;
