@@ -3,7 +3,7 @@
 //! ([`Budget`]) — plain data and the pre-check rule; the transitions are in
 //! [`crate::rollout_machine`].
 
-use crate::wxa::calendar::{next_day_start, next_month_start};
+use crate::wxa::calendar::{month_key, next_day_start, next_month_start};
 
 /// How a rollout ships one template to its accounts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -220,8 +220,11 @@ impl Default for AccountRecord {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Budget {
-    /// `queryquota` `rest` as last read (`None`: not read yet, read it before submitting).
+    /// `queryquota` `rest` as last read, less the submissions since (`None`: not read yet).
+    /// Only good in the Beijing month it was read ([`Budget::quota_read_at`]).
     pub quota_rest: Option<u64>,
+    /// When `quota_rest` was read (Unix seconds).
+    pub quota_read_at: u64,
     /// After 85085: the quota is spent until this time (the next Beijing month).
     pub quota_spent_until: Option<u64>,
     /// The rollout's per-day submission budget.
@@ -235,6 +238,13 @@ pub struct Budget {
 }
 
 impl Budget {
+    /// The platform's remaining quota as known at `now`: `None` when never read or read in an
+    /// earlier Beijing month (read `queryquota` again).
+    pub fn quota_rest_at(&self, now: u64) -> Option<u64> {
+        self.quota_rest
+            .filter(|_| month_key(self.quota_read_at) == month_key(now))
+    }
+
     /// May one more account be submitted at `now`? `Err` names what is spent and until when.
     pub fn check(&self, now: u64) -> Result<(), (ParkCause, u64)> {
         if let Some(until) = self.quota_spent_until {
@@ -242,7 +252,7 @@ impl Budget {
                 return Err((ParkCause::PlatformQuota, until));
             }
         }
-        if self.quota_rest == Some(0) && self.quota_spent_until.is_none_or(|u| now < u) {
+        if self.quota_rest_at(now) == Some(0) {
             return Err((ParkCause::PlatformQuota, next_month_start(now)));
         }
         if self
@@ -402,6 +412,7 @@ mod tests {
         let tomorrow = 1_798_761_600 - 8 * 3600 + 15 * 86_400;
         let read = Budget {
             quota_rest: Some(5),
+            quota_read_at: now,
             ..Budget::default()
         };
         let table = [
@@ -409,9 +420,19 @@ mod tests {
             (
                 Budget {
                     quota_rest: Some(0),
+                    quota_read_at: now - 3600,
                     ..Budget::default()
                 },
                 Err((ParkCause::PlatformQuota, feb)),
+            ),
+            // A zero read last month says nothing about this one.
+            (
+                Budget {
+                    quota_rest: Some(0),
+                    quota_read_at: now - 20 * 86_400,
+                    ..Budget::default()
+                },
+                Ok(()),
             ),
             (
                 Budget {

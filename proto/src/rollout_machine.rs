@@ -220,7 +220,7 @@ pub fn decide(
                     step: Step::WaitUntil(until),
                 }
             }
-            Ok(()) if budget.quota_rest.is_none() => Decision::just(Step::ReadQuota),
+            Ok(()) if budget.quota_rest_at(now).is_none() => Decision::just(Step::ReadQuota),
             Ok(()) => Decision {
                 write_first: Some(AccountState::Submitting { since: now }),
                 step: Step::Submit,
@@ -479,6 +479,7 @@ mod tests {
     fn read() -> Budget {
         Budget {
             quota_rest: Some(10),
+            quota_read_at: NOW,
             ..Budget::default()
         }
     }
@@ -520,6 +521,7 @@ mod tests {
                 S::ReadyToSubmit,
                 Budget {
                     quota_rest: Some(0),
+                    quota_read_at: NOW,
                     ..Budget::default()
                 },
                 Some(S::Parked {
@@ -924,6 +926,7 @@ mod tests {
                 Step::PollPrivacy => Outcome::PrivacyDone,
                 Step::ReadQuota => {
                     budget.quota_rest = Some(10);
+                    budget.quota_read_at = now;
                     continue;
                 }
                 Step::Submit => {
