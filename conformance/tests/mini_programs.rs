@@ -305,10 +305,9 @@ async fn rejection_keeps_reason_and_screenshots_and_undo_is_limited() {
         );
     }
     e.submit(MP).await.unwrap();
-    assert_eq!(
-        code(&e.client.undo_code_audit(MP).await.unwrap_err()),
-        Some(87013)
-    );
+    let err = e.client.undo_code_audit(MP).await.unwrap_err();
+    assert_eq!(err.wxa_code(), Some(WxaErrcode::UndoQuotaSpent));
+    assert!(err.is_quota(), "{err}");
     // Speed-up of the running review spends the speed-up quota.
     let id = e
         .client

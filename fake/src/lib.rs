@@ -78,7 +78,7 @@
 //!   platform's list (85017; web-view 89021); `setprivacysetting` refuses raw non-ASCII
 //!   (47001: the doc asks for `\u` escapes); testers (85004 bound twice, 85003 unknown);
 //!   [`FakeWeChat::deny_mini_program_permission`] makes every call 61007. Codes 85014, 85017,
-//!   85003, 85004, 87011, 87013 and 89021 are the fake's reading of the official error tables,
+//!   85003, 85004, 87011 and 89021 are the fake's reading of the official error tables,
 //!   not yet each confirmed. Faults apply through [`wxa_endpoint`]; [`FakeWeChat::wxa_calls`]
 //!   counts calls.
 //!

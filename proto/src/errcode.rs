@@ -66,7 +66,7 @@ pub fn classify(errcode: i64) -> ErrorClass {
         61023 => ErrorClass::RefreshTokenInvalid,
         61003 => ErrorClass::NotAuthorized,
         48001 | 61007 => ErrorClass::PermissionDenied,
-        45009 | 48006 | 85085 | 85065 => ErrorClass::Quota,
+        45009 | 48006 | 85085 | 85065 | 87013 => ErrorClass::Quota,
         45011 => ErrorClass::RateLimited,
         61004 | 40164 | 40125 | 41004 | 40013 | 61011 | 41001 | 61014 | 44002 | 86000 | 61040 => {
             ErrorClass::Config
@@ -165,7 +165,7 @@ mod tests {
 
     #[test]
     fn mini_program_codes_are_classified() {
-        for c in [85085, 85065] {
+        for c in [85085, 85065, 87013] {
             assert_eq!(classify(c), ErrorClass::Quota, "{c}");
         }
         for c in [44002, 86000, 61040] {

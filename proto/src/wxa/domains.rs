@@ -1,6 +1,9 @@
-//! Domains: an account's server and web-view domains, and the platform's own lists
-//! (api-contracts §21: at most 200 per type, no IP addresses, 50 changes a month; an account's
-//! domains must first be on the platform's list unless set with `modify_domain_directly`).
+//! Domains: an account's server and web-view domains, and the platform's own lists.
+//!
+//! Confirmed on the official `modify_domain` page (via the search tool): POST, the six lists
+//! and `action` add/delete/set/get, at most 200 per type, 50 changes a month, no IP addresses,
+//! ports allowed, `api.weixin.qq.com` refused, and the domains must first be on the platform's
+//! server-domain list; `modify_domain_directly` skips that list (api-contracts §21).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -4,8 +4,9 @@
 /// A WeChat errcode specific to mini-program code management (see [`WxaErrcode::from_code`]).
 ///
 /// Sources: api-contracts §20–§22. Confirmed on the official pages (developers.weixin.qq.com,
-/// read through the search tool): 44002 on `release` ("post data is empty … 44002"); the
-/// others are taken from the contracts and the peers' issue trackers, not yet each confirmed.
+/// read through the search tool): 44002 on `release` ("post data is empty … 44002") and 87013
+/// on `undocodeaudit` ("no quota to undo code", 5 a day, 10 a month); the others are taken
+/// from the contracts and the peers' issue trackers, not yet each confirmed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum WxaErrcode {
@@ -40,6 +41,8 @@ pub enum WxaErrcode {
     TemplateNotFound,
     /// 85065: the template library is full.
     TemplateLibraryFull,
+    /// 87013: no undo left (5 a day, 10 a month per account).
+    UndoQuotaSpent,
     /// 61007: the account did not grant the permission set the API belongs to
     /// ([`crate::Error::missing_permission_set`] names it).
     PermissionSetMissing,
@@ -47,7 +50,7 @@ pub enum WxaErrcode {
 
 impl WxaErrcode {
     /// Every variant, for tables and tests.
-    pub const ALL: [WxaErrcode; 16] = [
+    pub const ALL: [WxaErrcode; 17] = [
         WxaErrcode::AuditRunning,
         WxaErrcode::AuditQuotaSpent,
         WxaErrcode::NotCommitted,
@@ -63,6 +66,7 @@ impl WxaErrcode {
         WxaErrcode::EmptyBody,
         WxaErrcode::TemplateNotFound,
         WxaErrcode::TemplateLibraryFull,
+        WxaErrcode::UndoQuotaSpent,
         WxaErrcode::PermissionSetMissing,
     ];
 
@@ -89,6 +93,7 @@ impl WxaErrcode {
             WxaErrcode::EmptyBody => 44002,
             WxaErrcode::TemplateNotFound => 85064,
             WxaErrcode::TemplateLibraryFull => 85065,
+            WxaErrcode::UndoQuotaSpent => 87013,
             WxaErrcode::PermissionSetMissing => 61007,
         }
     }
@@ -111,6 +116,7 @@ impl WxaErrcode {
             WxaErrcode::EmptyBody => "the request body is empty; release needs a body of {}",
             WxaErrcode::TemplateNotFound => "the template is not in the platform's template library",
             WxaErrcode::TemplateLibraryFull => "the platform's template library is full; delete templates first",
+            WxaErrcode::UndoQuotaSpent => "no undo left for this mini program (5 a day, 10 a month)",
             WxaErrcode::PermissionSetMissing => "api unauthorized for this component: the account did not grant the permission set this API belongs to",
         }
     }

@@ -2,8 +2,10 @@
 //! or 48001 answer can name the set the account did not grant.
 
 /// 小程序开发与数据分析 / mini-program development: code, review, release, domains, privacy
-/// settings and testers. The official pages of `submit_audit`, `release`,
-/// `get_code_privacy_info` and `queryquota` state "该接口所属的权限集 id 为:18".
+/// settings and testers. The official pages (developers.weixin.qq.com, read through the search
+/// tool) of `submit_audit`, `release`, `get_code_privacy_info`, `queryquota`,
+/// `undocodeaudit`, `bind_tester` and `unbind_tester` state "该接口所属的权限集 id 为:18"; the
+/// other paths are listed from api-contracts §20–§21.
 pub const MINI_PROGRAM_DEVELOPMENT: u32 = 18;
 
 /// The permission set an API path (e.g. `/wxa/commit`) belongs to, when it is one of the

@@ -1,4 +1,8 @@
-//! Experience testers: `bind_tester`, `unbind_tester`, `memberauth` (api-contracts §20–§21).
+//! Experience testers: `bind_tester`, `unbind_tester`, `memberauth`.
+//!
+//! Confirmed on the official pages (via the search tool): `bind_tester` POST `{wechatid}` →
+//! `userstr` (85001 no such user, 85002 tester limit), `unbind_tester` POST with `wechatid` or
+//! `userstr`, both permission set 18; `memberauth` from api-contracts §20.
 
 use serde::{Deserialize, Serialize};
 
