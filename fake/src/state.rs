@@ -305,7 +305,7 @@ impl Platform {
                         auth_time: now,
                         refresh_token,
                         access_tokens: Vec::new(),
-                        func_info: vec![1, 15, 4, 7, 2, 3, 11, 6, 5, 8, 13, 9, 10, 12],
+                        func_info: default_func_info(kind),
                         options,
                     },
                 );
@@ -365,7 +365,7 @@ impl Platform {
                         auth_time: now,
                         refresh_token: random_token("refreshtoken@@@", 43),
                         access_tokens: Vec::new(),
-                        func_info: vec![1, 15, 4, 7, 2, 3, 11, 6, 5, 8, 13, 9, 10, 12],
+                        func_info: default_func_info(kind),
                         options,
                     },
                 );
@@ -453,6 +453,13 @@ impl Platform {
             .get(appid)
             .filter(|a| a.authorized)
             .map(|a| a.refresh_token.clone())
+    }
+
+    /// Takes permission set `id` away from `appid` (as `api_get_authorizer_info` reports it).
+    pub(crate) fn revoke_permission_set(&mut self, appid: &str, id: u32) {
+        if let Some(a) = self.authorizers.get_mut(appid) {
+            a.func_info.retain(|x| *x != id);
+        }
     }
 
     pub(crate) fn is_authorized(&self, appid: &str) -> bool {
@@ -825,6 +832,16 @@ impl Platform {
             // Paths outside the component API are answered 404 before they get here.
             _ => Err(ApiError::new(47001)),
         }
+    }
+}
+
+/// The permission sets an account grants by default: the official-account sets, or for a mini
+/// program its sets 17 (account), 18 (development: code, review, release) and 19 (customer
+/// service).
+fn default_func_info(kind: AuthorizerKind) -> Vec<u32> {
+    match kind {
+        AuthorizerKind::MiniProgram => vec![17, 18, 19],
+        AuthorizerKind::OfficialAccount => vec![1, 15, 4, 7, 2, 3, 11, 6, 5, 8, 13, 9, 10, 12],
     }
 }
 

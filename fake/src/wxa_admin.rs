@@ -70,14 +70,12 @@ impl FakeWeChat {
             .add_draft(user_version, user_desc, now)
     }
 
-    /// Makes every mini-program call of `authorizer_appid` answer 61007, as if it had not
-    /// granted permission set 18.
+    /// Makes every mini-program call of `authorizer_appid` answer 61007 and drops set 18 from
+    /// its `func_info`, as if it had not granted permission set 18.
     pub fn deny_mini_program_permission(&self, authorizer_appid: &str) {
-        self.shared()
-            .lock()
-            .wxa
-            .account(authorizer_appid)
-            .permission_denied = true;
+        let mut inner = self.shared().lock();
+        inner.wxa.account(authorizer_appid).permission_denied = true;
+        inner.platform.revoke_permission_set(authorizer_appid, 18);
     }
 
     /// The reviewer decides `authorizer_appid`'s running review and returns the event WeChat

@@ -307,12 +307,16 @@ fn host(d: &str) -> String {
 
 /// The pre-check: every requirement the account's facts do not meet, as a [`Blocker`], in a
 /// stable order (permission sets, categories, domains, privacy). Empty: commit may start.
+/// A missing permission set is reported alone: without it the other facts cannot be read.
 pub fn precheck(facts: &AccountFacts, needs: &Requirements) -> Vec<Blocker> {
     let mut out = Vec::new();
     for set in &needs.permission_sets {
         if !facts.permission_sets.contains(set) {
             out.push(Blocker::MissingPermissionSet(*set));
         }
+    }
+    if !out.is_empty() {
+        return out;
     }
     for &(first_id, second_id) in &needs.categories {
         if !facts.categories.contains(&(first_id, second_id)) {
@@ -371,6 +375,16 @@ mod tests {
                 AccountFacts {
                     permission_sets: vec![1, 2],
                     ..good()
+                },
+                vec![Blocker::MissingPermissionSet(18)],
+            ),
+            // Without set 18 nothing else could be read: only the permission is named.
+            (
+                AccountFacts {
+                    permission_sets: vec![],
+                    categories: vec![],
+                    domains: vec![],
+                    privacy_set: false,
                 },
                 vec![Blocker::MissingPermissionSet(18)],
             ),
