@@ -113,6 +113,7 @@ mod config;
 mod counters;
 mod endpoints;
 mod error;
+pub mod event_catalog;
 mod fake;
 mod faults;
 mod handlers;
