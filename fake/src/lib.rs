@@ -118,6 +118,7 @@ mod fake;
 mod faults;
 mod handlers;
 pub mod harness;
+mod js_tickets;
 mod push;
 pub mod release_check;
 mod sent;
@@ -131,11 +132,12 @@ pub use config::FakeConfig;
 pub use counters::{CallRecord, Host, Outcome};
 pub use endpoints::{
     contract, endpoint_at, wxa_endpoint, AcceptedToken, Contract, Endpoint, FieldSpec, FieldType,
-    CUSTOM_SEND, SERVED,
+    CUSTOM_SEND, GETTICKET, SERVED,
 };
 pub use error::FakeError;
 pub use fake::{Consent, FakeBuilder, FakeWeChat};
 pub use faults::{Fault, FaultRule};
+pub use js_tickets::JsSdkSignature;
 pub use push::{Push, PushKind, PushParams};
 pub use release_check::{
     CheckKind, CheckResult, ReleaseCheck, ReleaseCheckReport, TestAccount, TestGroup, TEST_GROUPS,

@@ -38,6 +38,7 @@
 //! | [`release_check`] | the 全网发布 check as a pure decision |
 //! | [`records`], [`health`] | store keys and records, [`ComponentHealth`] |
 //! | [`token_machine`] | `(now, stored record, cell) → decision` for every token kind |
+//! | [`js_ticket`], [`jssdk_sign`] | JS-SDK tickets per account (record, rules) and the `wx.config` signature |
 //! | [`code_exchange`] | one exchange per authorization code across instances |
 //! | [`record_machine`] | `apply(current, event, now) → update` for authorizer records |
 //! | [`delivery`] | the event plane's delivery rules: backoff, dead letters, per-account order |
@@ -62,6 +63,8 @@ pub mod error;
 pub mod event;
 pub mod handoff;
 pub mod health;
+pub mod js_ticket;
+pub mod jssdk_sign;
 pub mod message;
 pub mod notice;
 pub mod passive;
@@ -91,13 +94,14 @@ pub use health::ComponentHealth;
 pub use message::{parse_authorizer_message, AuthorizerMessage, MsgType};
 pub use push::{PushAck, PushQuery, SUCCESS_REPLY};
 pub use records::{
-    AuthorizerRecord, CasOutcome, ComponentTokenRecord, RevokeReason, RevokedRecord, ScanRecord,
-    StoreError, StoreErrorKind, StoreKey, StoredValue, TicketRecord, Versioned,
+    AuthorizerRecord, CasOutcome, ComponentTokenRecord, JsTicketRecord, RevokeReason,
+    RevokedRecord, ScanRecord, StoreError, StoreErrorKind, StoreKey, StoredValue, TicketRecord,
+    Versioned,
 };
 pub use retry::{FailoverPolicy, RetryPolicy};
 pub use secret::{
     AuthorizationCode, AuthorizerAccessToken, AuthorizerRefreshToken, ComponentAccessToken,
-    ComponentAppSecret, ComponentVerifyTicket, EncodingAesKey, MessageToken, PreAuthCode,
+    ComponentAppSecret, ComponentVerifyTicket, EncodingAesKey, JsTicket, MessageToken, PreAuthCode,
 };
 pub use tokens::{Jitter, TokenState};
 /// The crypto core, re-exported (e.g. for [`wxopen_core::Reply`]).

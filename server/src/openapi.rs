@@ -16,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
-use crate::routes::{authorizers, events, health, metrics, tokens};
+use crate::routes::{authorizers, events, health, jssdk, metrics, tokens};
 use crate::state::AppState;
 
 /// The operations of the internal API, `(method, path)`: what the document must describe (the
@@ -30,6 +30,12 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("delete", "/v1/{component}/authorizers/{appid}"),
     ("get", "/v1/{component}/authorizers/{appid}/token"),
     ("post", "/v1/{component}/authorizers/{appid}/token/refresh"),
+    ("post", "/v1/{component}/authorizers/{appid}/jssdk/config"),
+    ("get", "/v1/{component}/authorizers/{appid}/jssdk/ticket"),
+    (
+        "get",
+        "/v1/{component}/authorizers/{appid}/jssdk/card_ticket",
+    ),
     ("get", "/v1/{component}/events"),
     ("post", "/v1/{component}/events/replay"),
     ("get", "/v1/{component}/events/{id}"),
@@ -54,6 +60,9 @@ pub(crate) fn internal_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(authorizers::get_one, authorizers::delete))
         .routes(routes!(tokens::authorizer_token))
         .routes(routes!(tokens::authorizer_token_refresh))
+        .routes(routes!(jssdk::config))
+        .routes(routes!(jssdk::ticket))
+        .routes(routes!(jssdk::card_ticket))
         .routes(routes!(events::list))
         .routes(routes!(events::replay_many))
         .routes(routes!(events::get_one))

@@ -2,6 +2,7 @@
 //! platform state.
 
 pub(crate) mod custom_send;
+pub(crate) mod getticket;
 pub(crate) mod validate;
 pub(crate) mod wxa;
 
@@ -12,7 +13,7 @@ use wiremock::{Match, Request, ResponseTemplate};
 use wxopen_client::Clock;
 
 use crate::counters::{CallRecord, Counters, Host, Outcome};
-use crate::endpoints::{Endpoint, CUSTOM_SEND};
+use crate::endpoints::{Endpoint, CUSTOM_SEND, GETTICKET};
 use crate::faults::{Fault, Faults};
 use crate::state::{errmsg_for, ApiError, Platform};
 
@@ -87,6 +88,19 @@ impl wiremock::Respond for Responder {
         let path = request.url.path().to_owned();
         let endpoint = crate::endpoints::endpoint_at(&path);
         let mut inner = shared.lock();
+        if path == getticket::VERIFY_PATH {
+            // The fake's own check, not a WeChat API: not counted.
+            return match getticket::parse_verify(&request.body) {
+                Some(sig) => {
+                    let valid = inner.platform.js_tickets.verify(&sig, now);
+                    json_response(200, &json!({ "valid": valid }))
+                }
+                None => json_response(
+                    400,
+                    &json!({ "error": "expected {appid, url, timestamp, nonceStr, signature}" }),
+                ),
+            };
+        }
         let mut record = CallRecord {
             endpoint,
             path,
@@ -126,17 +140,24 @@ impl wiremock::Respond for Responder {
             Some(Fault::Drop) | None => {}
         }
 
+        let wants = if endpoint == GETTICKET {
+            wiremock::http::Method::GET
+        } else {
+            wiremock::http::Method::POST
+        };
         let wxa_api = wxopen_proto::wxa::WxaApi::from_path(request.url.path());
         let result = if let Some(api) = wxa_api {
             let inner = &mut *inner;
             wxa::serve(&inner.platform, &mut inner.wxa, api, request, now)
-        } else if request.method != wiremock::http::Method::POST {
+        } else if request.method != wants {
             Err(ApiError::new(43002))
         } else if endpoint != Endpoint::ClearQuota
             && endpoint != Endpoint::ClearQuotaV2
             && inner.platform.quota_exhausted(endpoint)
         {
             Err(ApiError::new(45009))
+        } else if endpoint == GETTICKET {
+            getticket::serve(&mut inner.platform, &request.url, now)
         } else if endpoint == CUSTOM_SEND {
             custom_send::serve(
                 &mut inner.platform,
