@@ -57,6 +57,11 @@
 //!   authorizer access token and a `text` message to a user who wrote to the account within
 //!   48 hours (40003 a stranger, 45015 too late, 44002 empty body, 40008 another type, 44004
 //!   empty content); accepted ones are kept ([`FakeWeChat::sent_messages`]).
+//! - **Binary answers and uploads**: [`GET_QRCODE`] and [`WXACODE_UNLIMIT`] answer image bytes
+//!   (`image/jpeg`, `image/png`) and JSON errors with status 200, as WeChat does;
+//!   [`MEDIA_UPLOAD`] checks a multipart body and answers a `media_id`
+//!   ([`FakeWeChat::uploads`]); [`FakeWeChat::invalidate_authorizer_token`] makes an account's
+//!   tokens answer 40001 at once.
 //! - **Release check** ([`release_check`]): [`FakeWeChat::release_check`] does what the
 //!   console's 全网发布 button makes WeChat do — the five test groups ([`TEST_GROUPS`]),
 //!   encrypted test messages to the message URL (`$APPID$`), passive replies verified,
@@ -132,11 +137,12 @@ pub use config::FakeConfig;
 pub use counters::{CallRecord, Host, Outcome};
 pub use endpoints::{
     contract, endpoint_at, wxa_endpoint, AcceptedToken, Contract, Endpoint, FieldSpec, FieldType,
-    CUSTOM_SEND, GETTICKET, SERVED,
+    CUSTOM_SEND, GETTICKET, GET_QRCODE, MEDIA_UPLOAD, SERVED, WXACODE_UNLIMIT,
 };
 pub use error::FakeError;
 pub use fake::{Consent, FakeBuilder, FakeWeChat};
 pub use faults::{Fault, FaultRule};
+pub use handlers::media::IMAGE_MAGIC;
 pub use js_tickets::JsSdkSignature;
 pub use push::{Push, PushKind, PushParams};
 pub use release_check::{

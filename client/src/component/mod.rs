@@ -10,12 +10,14 @@
 //! | `tokens` | the component and authorizer access tokens (over the token engine) |
 //! | `authorization` | pre-auth codes, authorization links, `query_auth`, imports |
 //! | `endpoints` | the other component APIs and generic calls |
+//! | `binary` | generic calls with binary answers, multipart uploads, forwarding (the proxy) |
 //! | `exchange`, `exchange_cells` | one `api_query_auth` per authorization code, across instances |
 //! | `wxa_send` | how a mini-program call is sent (which token, idempotency) |
 //! | `wxa_code`, `wxa_audit`, `wxa_release` | code, review and release on behalf of a mini program |
 //! | `wxa_templates`, `wxa_domains`, `wxa_privacy`, `wxa_testers` | templates, domains, privacy settings, testers |
 
 mod authorization;
+mod binary;
 mod builder;
 mod client;
 mod endpoints;
@@ -35,6 +37,7 @@ mod wxa_templates;
 mod wxa_testers;
 
 pub use crate::engine::recovery::{AUTHORIZER_LIST_MAX_PAGES, AUTHORIZER_LIST_PAGE};
+pub use binary::{ForwardOutcome, ForwardRequest};
 pub use builder::{ComponentClientBuilder, MAX_LEASE_HOLDER_LEN};
 pub use client::ComponentClient;
 pub use jssdk::JSSDK_NONCE_LEN;

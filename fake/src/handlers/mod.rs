@@ -3,6 +3,7 @@
 
 pub(crate) mod custom_send;
 pub(crate) mod getticket;
+pub(crate) mod media;
 pub(crate) mod validate;
 pub(crate) mod wxa;
 
@@ -140,12 +141,27 @@ impl wiremock::Respond for Responder {
             Some(Fault::Drop) | None => {}
         }
 
+        if let Some(answer) = media::serve(endpoint, request, &mut inner.platform, now) {
+            let template = answer.unwrap_or_else(|e| {
+                record.outcome = Outcome::Errcode(e.errcode);
+                json_response(200, &shared.error_body(&e))
+            });
+            record.injected = delay.is_some();
+            record.delay = delay;
+            inner.counters.record(record);
+            return match delay {
+                Some(d) => template.set_delay(d),
+                None => template,
+            };
+        }
         let wants = if endpoint == GETTICKET {
             wiremock::http::Method::GET
         } else {
             wiremock::http::Method::POST
         };
-        let wxa_api = wxopen_proto::wxa::WxaApi::from_path(request.url.path());
+        // get_qrcode answers bytes: served by the binary handler, not the mini-program rules.
+        let wxa_api = wxopen_proto::wxa::WxaApi::from_path(request.url.path())
+            .filter(|a| *a != wxopen_proto::wxa::WxaApi::GetQrcode);
         let result = if let Some(api) = wxa_api {
             let inner = &mut *inner;
             wxa::serve(&inner.platform, &mut inner.wxa, api, request, now)
