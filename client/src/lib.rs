@@ -107,7 +107,7 @@ pub use wxopen_proto;
 pub use wxopen_proto::{
     appid, auth_url, authorization, code_exchange, errcode, error, event, health, js_ticket,
     jssdk_sign, passive, push, record_machine, release_check, retry, secret, token_machine, tokens,
-    xml,
+    wxa, xml,
 };
 
 pub use api::ApiCall;

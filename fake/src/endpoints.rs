@@ -188,8 +188,8 @@ pub const SERVED: [(&str, Endpoint); 13] = [
 ];
 
 /// The endpoint the fake serves at `path` (exact match, no trailing slash tolerance): one of
-/// [`SERVED`], [`CUSTOM_SEND`], [`GETTICKET`], [`GET_QRCODE`], [`WXACODE_UNLIMIT`] or
-/// [`MEDIA_UPLOAD`].
+/// [`SERVED`], [`CUSTOM_SEND`], [`GETTICKET`], [`GET_QRCODE`], [`WXACODE_UNLIMIT`],
+/// [`MEDIA_UPLOAD`], or a mini-program call ([`wxa_endpoint`]).
 pub fn endpoint_at(path: &str) -> Option<Endpoint> {
     SERVED
         .into_iter()
@@ -202,6 +202,16 @@ pub fn endpoint_at(path: &str) -> Option<Endpoint> {
         ])
         .find(|(p, _)| *p == path)
         .map(|(_, e)| e)
+        .or_else(|| wxopen_proto::wxa::WxaApi::from_path(path).map(wxa_endpoint))
+}
+
+/// The [`Endpoint`] under which the fake records, counts and injects faults into a
+/// mini-program call ([`wxopen_proto::wxa::WxaApi`]): [`Endpoint::Other`] with its path.
+pub fn wxa_endpoint(api: wxopen_proto::wxa::WxaApi) -> Endpoint {
+    Endpoint::Other {
+        path: api.path(),
+        token: TokenParam::AccessToken,
+    }
 }
 
 /// The fake's contract for a component-API `endpoint`; `None` for [`Endpoint::Other`] paths:

@@ -23,6 +23,9 @@ pub enum FakeError {
     /// A release check could not be started (unknown group, no HTTP client); failed checks
     /// are not errors but entries of the report.
     ReleaseCheck(String),
+    /// The mini program has no review the reviewer could decide (none submitted, or already
+    /// decided).
+    NoRunningAudit(String),
 }
 
 impl fmt::Display for FakeError {
@@ -36,6 +39,7 @@ impl fmt::Display for FakeError {
             FakeError::Reply(why) => write!(f, "bad reply: {why}"),
             FakeError::Io(e) => write!(f, "io: {e}"),
             FakeError::ReleaseCheck(why) => write!(f, "release check: {why}"),
+            FakeError::NoRunningAudit(a) => write!(f, "mini program {a} has no review in progress"),
         }
     }
 }

@@ -68,6 +68,25 @@
 //!   `api_query_auth` + `custom/send` awaited within 5 s, silent endpoints retried — and
 //!   reports pass or fail per check ([`ReleaseCheckReport`]).
 //!
+//! - **Mini programs** (the [`wxopen_proto::wxa`] calls, GET or POST as documented, `access_token=`
+//!   the account's token, or the component's for templates and the platform's domain lists):
+//!   templates and drafts ([`FakeWeChat::add_template`]; 85064 unknown, 85065 over
+//!   [`WxaSettings::template_library_limit`], 85014 commit of an unknown template); `commit`
+//!   takes `ext_json` only as a JSON string (47001 otherwise) and starts a privacy detection
+//!   that answers 61039 for [`WxaSettings::privacy_detection_secs`]; `submit_audit` checks 1–5
+//!   items, 85086 nothing committed, 85009 a review running, 61039, then the platform's
+//!   monthly quota ([`WxaSettings::audit_quota`], Beijing calendar month; 85085); the test is
+//!   the reviewer ([`FakeWeChat::review`] with an [`AuditVerdict`]) and gets the
+//!   `weapp_audit_*` event to deliver (or lose); `release` needs a body (44002), an approved,
+//!   unreleased review (85019 none, 85020 another status, 85052 released); `undocodeaudit`
+//!   5 a day and 10 a month (87013; 87012 after a rejection); account domains must be on the
+//!   platform's list (85017; web-view 89021); `setprivacysetting` refuses raw non-ASCII
+//!   (47001: the doc asks for `\u` escapes); testers (85004 bound twice, 85003 unknown);
+//!   [`FakeWeChat::deny_mini_program_permission`] makes every call 61007. Codes 85014, 85017,
+//!   85003, 85004, 87011 and 89021 are the fake's reading of the official error tables,
+//!   not yet each confirmed. Faults apply through [`wxa_endpoint`]; [`FakeWeChat::wxa_calls`]
+//!   counts calls.
+//!
 //! Pushes ([`Push`]) are encrypted with `wxopen-core` under the component's token and
 //! EncodingAESKey, receiver id = component appid, and carry both `msg_signature` and the
 //! 3-field `signature` query parameters.
@@ -110,12 +129,15 @@ pub mod release_check;
 mod sent;
 mod state;
 pub mod wechat_delivery;
+mod wxa_admin;
+mod wxa_settings;
+mod wxa_state;
 
 pub use config::FakeConfig;
 pub use counters::{CallRecord, Host, Outcome};
 pub use endpoints::{
-    contract, endpoint_at, AcceptedToken, Contract, Endpoint, FieldSpec, FieldType, CUSTOM_SEND,
-    GETTICKET, GET_QRCODE, MEDIA_UPLOAD, SERVED, WXACODE_UNLIMIT,
+    contract, endpoint_at, wxa_endpoint, AcceptedToken, Contract, Endpoint, FieldSpec, FieldType,
+    CUSTOM_SEND, GETTICKET, GET_QRCODE, MEDIA_UPLOAD, SERVED, WXACODE_UNLIMIT,
 };
 pub use error::FakeError;
 pub use fake::{Consent, FakeBuilder, FakeWeChat};
@@ -129,3 +151,5 @@ pub use release_check::{
 pub use sent::SentMessage;
 pub use state::AuthorizerKind;
 pub use wechat_delivery::{deliver_like_wechat, Delivery, RetryPlan};
+pub use wxa_admin::{AuditVerdict, WxaCodeView, AUDIT_EVENT_SENDER};
+pub use wxa_settings::WxaSettings;

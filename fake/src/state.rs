@@ -311,7 +311,7 @@ impl Platform {
                         auth_time: now,
                         refresh_token,
                         access_tokens: Vec::new(),
-                        func_info: vec![1, 15, 4, 7, 2, 3, 11, 6, 5, 8, 13, 9, 10, 12],
+                        func_info: default_func_info(kind),
                         options,
                     },
                 );
@@ -371,7 +371,7 @@ impl Platform {
                         auth_time: now,
                         refresh_token: random_token("refreshtoken@@@", 43),
                         access_tokens: Vec::new(),
-                        func_info: vec![1, 15, 4, 7, 2, 3, 11, 6, 5, 8, 13, 9, 10, 12],
+                        func_info: default_func_info(kind),
                         options,
                     },
                 );
@@ -491,6 +491,13 @@ impl Platform {
             .map(|a| a.refresh_token.clone())
     }
 
+    /// Takes permission set `id` away from `appid` (as `api_get_authorizer_info` reports it).
+    pub(crate) fn revoke_permission_set(&mut self, appid: &str, id: u32) {
+        if let Some(a) = self.authorizers.get_mut(appid) {
+            a.func_info.retain(|x| *x != id);
+        }
+    }
+
     pub(crate) fn is_authorized(&self, appid: &str) -> bool {
         self.authorizers.get(appid).is_some_and(|a| a.authorized)
     }
@@ -552,7 +559,7 @@ impl Platform {
 
     // ---------------------------------------------------------------- API side
 
-    fn check_component_token(&self, token: &str, now: u64) -> Result<(), ApiError> {
+    pub(crate) fn check_component_token(&self, token: &str, now: u64) -> Result<(), ApiError> {
         let grace = self.cfg.superseded_grace;
         self.component_tokens
             .iter()
@@ -861,6 +868,16 @@ impl Platform {
             // Paths outside the component API are answered 404 before they get here.
             _ => Err(ApiError::new(47001)),
         }
+    }
+}
+
+/// The permission sets an account grants by default: the official-account sets, or for a mini
+/// program its sets 17 (account), 18 (development: code, review, release) and 19 (customer
+/// service).
+fn default_func_info(kind: AuthorizerKind) -> Vec<u32> {
+    match kind {
+        AuthorizerKind::MiniProgram => vec![17, 18, 19],
+        AuthorizerKind::OfficialAccount => vec![1, 15, 4, 7, 2, 3, 11, 6, 5, 8, 13, 9, 10, 12],
     }
 }
 

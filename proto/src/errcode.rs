@@ -36,12 +36,26 @@ pub enum ErrorClass {
     /// access token missing, 61014 component API called with another kind of token): no
     /// retry; fix the configuration or the call.
     Config,
+    /// WeChat is still working on something the call waits for (61039: the privacy detection
+    /// after a commit): call again after [`PENDING_BACKOFF`], without redoing the step before.
+    Pending,
+    /// The account's code is not in a state that allows this step (85009 a review is
+    /// running, 85086 nothing committed, 85019 nothing approved, 85020 release not allowed,
+    /// 85052 already released, 87012 already rejected, 85058 no review): no retry; wait for
+    /// the state to change or do the missing step first.
+    WrongState,
+    /// What the call names does not exist (85012 unknown `auditid`, 85064 unknown template).
+    NotFound,
     /// Anything else: reported as is, no retry.
     Other,
 }
 
 /// How long to wait after 45011 (per-minute API frequency limit) before calling again.
 pub const RATE_LIMIT_BACKOFF: Duration = Duration::from_secs(60);
+
+/// How long to wait after 61039 (privacy detection still running) before submitting again:
+/// "about a minute" (api-contracts §20).
+pub const PENDING_BACKOFF: Duration = Duration::from_secs(60);
 
 /// Classifies a WeChat `errcode`.
 pub fn classify(errcode: i64) -> ErrorClass {
@@ -52,16 +66,26 @@ pub fn classify(errcode: i64) -> ErrorClass {
         61023 => ErrorClass::RefreshTokenInvalid,
         61003 => ErrorClass::NotAuthorized,
         48001 | 61007 => ErrorClass::PermissionDenied,
-        45009 | 48006 => ErrorClass::Quota,
+        45009 | 48006 | 85085 | 85065 | 87013 => ErrorClass::Quota,
         45011 => ErrorClass::RateLimited,
-        61004 | 40164 | 40125 | 41004 | 40013 | 61011 | 41001 | 61014 => ErrorClass::Config,
+        61004 | 40164 | 40125 | 41004 | 40013 | 61011 | 41001 | 61014 | 44002 | 86000 | 61040 => {
+            ErrorClass::Config
+        }
+        61039 => ErrorClass::Pending,
+        85009 | 85086 | 85019 | 85020 | 85052 | 87012 | 85058 => ErrorClass::WrongState,
+        85012 | 85064 => ErrorClass::NotFound,
         _ => ErrorClass::Other,
     }
 }
 
-/// How long to wait before calling again after `errcode`, when the code says so (45011).
+/// How long to wait before calling again after `errcode`, when the code says so (45011,
+/// 61039).
 pub fn retry_after(errcode: i64) -> Option<Duration> {
-    (classify(errcode) == ErrorClass::RateLimited).then_some(RATE_LIMIT_BACKOFF)
+    match classify(errcode) {
+        ErrorClass::RateLimited => Some(RATE_LIMIT_BACKOFF),
+        ErrorClass::Pending => Some(PENDING_BACKOFF),
+        _ => None,
+    }
 }
 
 /// A one-line explanation of what to do about an `errcode`, where one helps.
@@ -89,7 +113,7 @@ pub fn hint(errcode: i64) -> Option<&'static str> {
         61007 => "api unauthorized for this component: the account did not grant the permission set this API belongs to",
         61011 => "invalid component appid; check the configuration",
         61014 => "this component API must be called with the component access token, not an authorizer token",
-        _ => return None,
+        c => return crate::wxa::errors::WxaErrcode::from_code(c).map(|w| w.hint()),
     })
 }
 
@@ -101,6 +125,9 @@ pub fn hint_for(endpoint: &str, errcode: i64) -> Option<&'static str> {
     match (endpoint, errcode) {
         ("api_component_token", 40001) => Some(
             "api_component_token takes no access token: 40001 here means the component appsecret or the component_verify_ticket was rejected; check the appsecret and that the newest pushed ticket is stored",
+        ),
+        (e, 48001 | 61007) if crate::wxa::permission::permission_set_of(e) == Some(crate::wxa::permission::MINI_PROGRAM_DEVELOPMENT) => Some(
+            "the account did not grant permission set 18 (mini-program development, 小程序开发与数据分析); ask it to re-authorize the platform with that set",
         ),
         _ => hint(errcode),
     }
@@ -134,6 +161,38 @@ mod tests {
         for c in [0, 1, 47001, 61012, i64::MIN, i64::MAX] {
             assert_eq!(classify(c), ErrorClass::Other, "{c}");
         }
+    }
+
+    #[test]
+    fn mini_program_codes_are_classified() {
+        for c in [85085, 85065, 87013] {
+            assert_eq!(classify(c), ErrorClass::Quota, "{c}");
+        }
+        for c in [44002, 86000, 61040] {
+            assert_eq!(classify(c), ErrorClass::Config, "{c}");
+        }
+        assert_eq!(classify(61039), ErrorClass::Pending);
+        assert_eq!(retry_after(61039), Some(Duration::from_secs(60)));
+        for c in [85009, 85086, 85019, 85020, 85052, 87012, 85058] {
+            assert_eq!(classify(c), ErrorClass::WrongState, "{c}");
+            assert_eq!(retry_after(c), None, "{c}");
+        }
+        for c in [85012, 85064] {
+            assert_eq!(classify(c), ErrorClass::NotFound, "{c}");
+        }
+        for w in crate::wxa::WxaErrcode::ALL {
+            assert!(hint(w.code()).is_some(), "{w:?}");
+        }
+        assert!(hint(85085).is_some_and(|h| h.contains("monthly")));
+    }
+
+    #[test]
+    fn permission_denied_on_a_mini_program_call_names_set_18() {
+        for c in [61007, 48001] {
+            let h = hint_for("/wxa/submit_audit", c).unwrap_or_default();
+            assert!(h.contains("permission set 18"), "{h}");
+        }
+        assert_eq!(hint_for("/cgi-bin/x", 61007), hint(61007));
     }
 
     #[test]

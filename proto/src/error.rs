@@ -316,6 +316,31 @@ impl Error {
         self.class() == Some(ErrorClass::PermissionDenied)
     }
 
+    /// The typed mini-program code ([`WxaErrcode`](crate::wxa::errors::WxaErrcode)) of this
+    /// error, e.g. 85085 (the monthly review quota is spent) or 61039 (privacy detection still
+    /// running).
+    pub fn wxa_code(&self) -> Option<crate::wxa::errors::WxaErrcode> {
+        match self {
+            Error::WechatApi { errcode, .. }
+            | Error::Quota { errcode, .. }
+            | Error::Config { errcode, .. } => crate::wxa::errors::WxaErrcode::from_code(*errcode),
+            _ => None,
+        }
+    }
+
+    /// For a permission error (48001, 61007) answered by a mini-program call, the permission
+    /// set the account did not grant (18 for code management), from the call's path.
+    pub fn missing_permission_set(&self) -> Option<u32> {
+        match self {
+            Error::WechatApi {
+                endpoint, errcode, ..
+            } if errcode::classify(*errcode) == ErrorClass::PermissionDenied => {
+                crate::wxa::permission::permission_set_of(endpoint)
+            }
+            _ => None,
+        }
+    }
+
     /// Transient: -1, HTTP 5xx/429, timeouts and connection errors. The client has already
     /// retried these within its budget; a caller may try again later.
     pub fn is_retryable(&self) -> bool {
@@ -694,5 +719,28 @@ mod tests {
             s.contains("`signature` parameter is not msg_signature"),
             "{s}"
         );
+    }
+
+    #[test]
+    fn mini_program_errors_are_typed() {
+        use crate::wxa::errors::WxaErrcode;
+        let quota = Error::from_api("/wxa/submit_audit", 85085, "quota");
+        assert!(quota.is_quota());
+        assert_eq!(quota.wxa_code(), Some(WxaErrcode::AuditQuotaSpent));
+        let running = Error::from_api("/wxa/submit_audit", 85009, "running");
+        assert_eq!(running.class(), Some(ErrorClass::WrongState));
+        assert_eq!(running.wxa_code(), Some(WxaErrcode::AuditRunning));
+        let privacy = Error::from_api("/wxa/submit_audit", 61039, "wait");
+        assert_eq!(privacy.retry_after(), Some(Duration::from_secs(60)));
+        let empty = Error::from_api("/wxa/release", 44002, "empty post data");
+        assert!(empty.is_config());
+        assert_eq!(empty.wxa_code(), Some(WxaErrcode::EmptyBody));
+        let denied = Error::from_api("/wxa/commit", 61007, "api unauthorized");
+        assert!(denied.is_permission_denied());
+        assert_eq!(denied.missing_permission_set(), Some(18));
+        assert!(denied.to_string().contains("permission set 18"), "{denied}");
+        let other = Error::from_api("api_query_auth", 61007, "api unauthorized");
+        assert_eq!(other.missing_permission_set(), None);
+        assert_eq!(Error::from_api("x", 40001, "").wxa_code(), None);
     }
 }

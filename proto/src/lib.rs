@@ -43,6 +43,8 @@
 //! | [`code_exchange`] | one exchange per authorization code across instances |
 //! | [`record_machine`] | `apply(current, event, now) → update` for authorizer records |
 //! | [`delivery`] | the event plane's delivery rules: backoff, dead letters, per-account order |
+//! | [`wxa`] | mini-program code management: calls, request and response types, errcodes |
+//! | [`rollout`], [`rollout_machine`] | a release pipeline's per-account states, budget, pre-check; `decide` / `apply` with intent-before-call and reconcile |
 //!
 //! The crate needs `std` for XML (`quick-xml`) and URLs (`url`); the crypto below it
 //! (`wxopen-core`) is `no_std`.
@@ -74,10 +76,13 @@ pub mod record_machine;
 pub mod records;
 pub mod release_check;
 pub mod retry;
+pub mod rollout;
+pub mod rollout_machine;
 pub mod secret;
 pub mod state_binding;
 pub mod token_machine;
 pub mod tokens;
+pub mod wxa;
 pub mod wxa_event;
 pub mod xml;
 

@@ -12,6 +12,9 @@
 //! | `endpoints` | the other component APIs and generic calls |
 //! | `binary` | generic calls with binary answers, multipart uploads, forwarding (the proxy) |
 //! | `exchange`, `exchange_cells` | one `api_query_auth` per authorization code, across instances |
+//! | `wxa_send` | how a mini-program call is sent (which token, idempotency) |
+//! | `wxa_code`, `wxa_audit`, `wxa_release` | code, review and release on behalf of a mini program |
+//! | `wxa_templates`, `wxa_domains`, `wxa_privacy`, `wxa_testers` | templates, domains, privacy settings, testers |
 
 mod authorization;
 mod binary;
@@ -24,6 +27,14 @@ mod jssdk;
 mod messages;
 mod push;
 mod tokens;
+mod wxa_audit;
+mod wxa_code;
+mod wxa_domains;
+mod wxa_privacy;
+mod wxa_release;
+mod wxa_send;
+mod wxa_templates;
+mod wxa_testers;
 
 pub use crate::engine::recovery::{AUTHORIZER_LIST_MAX_PAGES, AUTHORIZER_LIST_PAGE};
 pub use binary::{ForwardOutcome, ForwardRequest};

@@ -5,6 +5,7 @@ pub(crate) mod custom_send;
 pub(crate) mod getticket;
 pub(crate) mod media;
 pub(crate) mod validate;
+pub(crate) mod wxa;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -30,6 +31,7 @@ pub(crate) struct Inner {
     pub(crate) platform: Platform,
     pub(crate) faults: Faults,
     pub(crate) counters: Counters,
+    pub(crate) wxa: crate::wxa_state::WxaState,
 }
 
 impl Shared {
@@ -39,6 +41,7 @@ impl Shared {
                 platform,
                 faults: Faults::default(),
                 counters: Counters::default(),
+                wxa: crate::wxa_state::WxaState::default(),
             }),
             clock,
             rid: std::sync::atomic::AtomicU64::new(1),
@@ -156,7 +159,13 @@ impl wiremock::Respond for Responder {
         } else {
             wiremock::http::Method::POST
         };
-        let result = if request.method != wants {
+        // get_qrcode answers bytes: served by the binary handler, not the mini-program rules.
+        let wxa_api = wxopen_proto::wxa::WxaApi::from_path(request.url.path())
+            .filter(|a| *a != wxopen_proto::wxa::WxaApi::GetQrcode);
+        let result = if let Some(api) = wxa_api {
+            let inner = &mut *inner;
+            wxa::serve(&inner.platform, &mut inner.wxa, api, request, now)
+        } else if request.method != wants {
             Err(ApiError::new(43002))
         } else if endpoint != Endpoint::ClearQuota
             && endpoint != Endpoint::ClearQuotaV2
