@@ -32,6 +32,11 @@ pub enum ExchangeOutcome {
         /// The permission-set ids it granted (`func_info`).
         func_info: Vec<i64>,
     },
+    /// A user's web-authorization code was exchanged (see [`crate::user_oauth`]); kept
+    /// [`USER_CODE_KEEP_SECS`](crate::user_oauth::USER_CODE_KEEP_SECS), tokens included.
+    UserToken(crate::user_oauth::UserToken),
+    /// A mini program's `js_code` was exchanged (`jscode2session`).
+    Session(crate::user_oauth::JsSession),
     /// WeChat refused the code itself (see [`settles_the_code`]).
     Refused {
         /// WeChat's errcode.

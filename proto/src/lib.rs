@@ -40,6 +40,7 @@
 //! | [`token_machine`] | `(now, stored record, cell) → decision` for every token kind |
 //! | [`code_exchange`] | one exchange per authorization code across instances |
 //! | [`record_machine`] | `apply(current, event, now) → update` for authorizer records |
+//! | [`user_oauth`] | web authorization and mini-program login on behalf of an account |
 //! | [`delivery`] | the event plane's delivery rules: backoff, dead letters, per-account order |
 //!
 //! The crate needs `std` for XML (`quick-xml`) and URLs (`url`); the crypto below it
@@ -72,6 +73,7 @@ pub mod secret;
 pub mod state_binding;
 pub mod token_machine;
 pub mod tokens;
+pub mod user_oauth;
 pub mod wxa_event;
 pub mod xml;
 
@@ -92,7 +94,8 @@ pub use records::{
 pub use retry::{FailoverPolicy, RetryPolicy};
 pub use secret::{
     AuthorizationCode, AuthorizerAccessToken, AuthorizerRefreshToken, ComponentAccessToken,
-    ComponentAppSecret, ComponentVerifyTicket, EncodingAesKey, MessageToken, PreAuthCode,
+    ComponentAppSecret, ComponentVerifyTicket, EncodingAesKey, JsCode, MessageToken, OAuthCode,
+    PreAuthCode, SessionKey, UserAccessToken, UserRefreshToken,
 };
 pub use tokens::{Jitter, TokenState};
 /// The crypto core, re-exported (e.g. for [`wxopen_core::Reply`]).
