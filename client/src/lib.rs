@@ -104,7 +104,7 @@ mod transport;
 pub use wxopen_proto;
 pub use wxopen_proto::{
     appid, auth_url, authorization, code_exchange, errcode, error, event, health, passive, push,
-    record_machine, release_check, retry, secret, token_machine, tokens, xml,
+    record_machine, release_check, retry, secret, token_machine, tokens, user_oauth, xml,
 };
 
 pub use api::ApiCall;
@@ -131,7 +131,8 @@ pub use replay::{MemoryReplayCache, ReplayCache};
 pub use retry::{FailoverPolicy, RetryPolicy};
 pub use secret::{
     AuthorizationCode, AuthorizerAccessToken, AuthorizerRefreshToken, ComponentAccessToken,
-    ComponentAppSecret, ComponentVerifyTicket, EncodingAesKey, MessageToken, PreAuthCode,
+    ComponentAppSecret, ComponentVerifyTicket, EncodingAesKey, JsCode, MessageToken, OAuthCode,
+    PreAuthCode, SessionKey, UserAccessToken, UserRefreshToken,
 };
 pub use store::{
     AuthorizerRecord, BoxFuture, CasOutcome, ComponentTokenRecord, RevokeReason, RevokedRecord,

@@ -48,6 +48,8 @@ struct Target<'a> {
     method: Method,
     url_for: UrlFor<'a>,
     idempotent: bool,
+    /// Query parameters after the token (`GET` calls that take their input there).
+    query: &'a [(&'a str, &'a str)],
 }
 
 enum UrlFor<'a> {
@@ -58,10 +60,14 @@ enum UrlFor<'a> {
 
 impl Target<'_> {
     fn url(&self, base: &Url, token: Option<&str>) -> Result<Url, String> {
-        match self.url_for {
+        let mut url = match self.url_for {
             UrlFor::Endpoint(e) => api::build_url(base, e, token),
             UrlFor::Call(c) => api::build_call_url(base, c, token),
+        }?;
+        if !self.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(self.query);
         }
+        Ok(url)
     }
 
     fn path(&self) -> &str {
@@ -137,6 +143,7 @@ impl Transport {
             method: Method::Post,
             url_for: UrlFor::Endpoint(endpoint),
             idempotent: endpoint.is_idempotent(),
+            query: &[],
         };
         self.execute(&target, token, Some(&payload)).await
     }
@@ -177,8 +184,33 @@ impl Transport {
             method: call.method(),
             url_for: UrlFor::Call(call),
             idempotent: call.is_idempotent(),
+            query: &[],
         };
         self.execute(&target, token, payload).await
+    }
+
+    /// Sends a `GET` call whose input is the query string: `token` under the call's
+    /// [`TokenParam`], then `query` (percent-encoded). Logs and errors name the path only.
+    pub(crate) async fn get_with_query<Resp>(
+        &self,
+        call: &ApiCall,
+        token: Option<&str>,
+        query: &[(&str, &str)],
+    ) -> Result<Resp, Error>
+    where
+        Resp: DeserializeOwned,
+    {
+        if call.method() != Method::Get {
+            return Err(Error::invalid("method", "a query call is a GET"));
+        }
+        let target = Target {
+            name: call.name(),
+            method: Method::Get,
+            url_for: UrlFor::Call(call),
+            idempotent: call.is_idempotent(),
+            query,
+        };
+        self.execute(&target, token, None).await
     }
 
     /// The base URLs in the order this call tries them, and whether the first one is a probe

@@ -23,6 +23,9 @@ pub enum FakeError {
     /// A release check could not be started (unknown group, no HTTP client); failed checks
     /// are not errors but entries of the report.
     ReleaseCheck(String),
+    /// A web-authorization link or a user hook the fake refuses (what WeChat's page would
+    /// show instead of redirecting).
+    UserAuth(String),
 }
 
 impl fmt::Display for FakeError {
@@ -36,6 +39,7 @@ impl fmt::Display for FakeError {
             FakeError::Reply(why) => write!(f, "bad reply: {why}"),
             FakeError::Io(e) => write!(f, "io: {e}"),
             FakeError::ReleaseCheck(why) => write!(f, "release check: {why}"),
+            FakeError::UserAuth(why) => write!(f, "web authorization: {why}"),
         }
     }
 }

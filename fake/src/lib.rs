@@ -102,13 +102,15 @@ mod push;
 pub mod release_check;
 mod sent;
 mod state;
+mod user_auth;
 pub mod wechat_delivery;
 
 pub use config::FakeConfig;
 pub use counters::{CallRecord, Host, Outcome};
 pub use endpoints::{
     contract, endpoint_at, AcceptedToken, Contract, Endpoint, FieldSpec, FieldType, CUSTOM_SEND,
-    SERVED,
+    JSCODE2SESSION, OAUTH_AUTHORIZE, OAUTH_EXCHANGE, OAUTH_REFRESH, SERVED, USERINFO,
+    USER_AUTH_SERVED,
 };
 pub use error::FakeError;
 pub use fake::{Consent, FakeBuilder, FakeWeChat};

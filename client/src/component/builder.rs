@@ -234,6 +234,7 @@ impl ComponentClientBuilder {
                 component_tokens,
                 authorizer_tokens,
                 exchanges: Default::default(),
+                user_codes: Default::default(),
             }),
         })
     }

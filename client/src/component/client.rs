@@ -34,6 +34,8 @@ pub(crate) struct Inner {
     pub(crate) component_tokens: Arc<TokenCache<ComponentKind>>,
     pub(crate) authorizer_tokens: Arc<TokenCache<AuthorizerKind>>,
     pub(crate) exchanges: Exchanges,
+    /// Users' one-time codes (web authorization, `js_code`) being exchanged in this process.
+    pub(crate) user_codes: Exchanges<crate::code_exchange::ExchangeOutcome>,
 }
 
 impl Inner {

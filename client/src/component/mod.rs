@@ -10,6 +10,8 @@
 //! | `authorization` | pre-auth codes, authorization links, `query_auth`, imports |
 //! | `endpoints` | the other component APIs and generic calls |
 //! | `exchange`, `exchange_cells` | one `api_query_auth` per authorization code, across instances |
+//! | `user_oauth` | web authorization and mini-program login on behalf of an account |
+//! | `user_codes` | one exchange per user code (OAuth `code`, `js_code`), across instances |
 
 mod authorization;
 mod builder;
@@ -20,6 +22,8 @@ mod exchange_cells;
 mod messages;
 mod push;
 mod tokens;
+mod user_codes;
+mod user_oauth;
 
 pub use crate::engine::recovery::{AUTHORIZER_LIST_MAX_PAGES, AUTHORIZER_LIST_PAGE};
 pub use builder::{ComponentClientBuilder, MAX_LEASE_HOLDER_LEN};

@@ -28,6 +28,8 @@ pub(crate) struct Inner {
     pub(crate) platform: Platform,
     pub(crate) faults: Faults,
     pub(crate) counters: Counters,
+    /// Users of authorized accounts: web authorization and mini-program login.
+    pub(crate) users: crate::user_auth::Users,
 }
 
 impl Shared {
@@ -37,6 +39,7 @@ impl Shared {
                 platform,
                 faults: Faults::default(),
                 counters: Counters::default(),
+                users: Default::default(),
             }),
             clock,
             rid: std::sync::atomic::AtomicU64::new(1),
@@ -123,7 +126,15 @@ impl wiremock::Respond for Responder {
             Some(Fault::Drop) | None => {}
         }
 
-        let result = if request.method != wiremock::http::Method::POST {
+        let user_auth = crate::endpoints::USER_AUTH_SERVED.contains(&endpoint);
+        let result = if user_auth && request.method != wiremock::http::Method::GET {
+            Err(ApiError::hint(43001, "require GET method"))
+        } else if user_auth {
+            let Inner {
+                users, platform, ..
+            } = &mut *inner;
+            crate::user_auth::serve(users, platform, endpoint, &request.url, now)
+        } else if request.method != wiremock::http::Method::POST {
             Err(ApiError::new(43002))
         } else if endpoint != Endpoint::ClearQuota
             && endpoint != Endpoint::ClearQuotaV2
@@ -149,6 +160,8 @@ impl wiremock::Respond for Responder {
                 })
         };
         let template = match result {
+            Ok(v) if endpoint == crate::endpoints::OAUTH_AUTHORIZE => ResponseTemplate::new(302)
+                .insert_header("location", v["redirect"].as_str().unwrap_or("")),
             Ok(v) => json_response(200, &v),
             Err(e) => {
                 if endpoint == CUSTOM_SEND {
