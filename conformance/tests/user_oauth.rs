@@ -252,7 +252,14 @@ async fn a_caller_dropped_mid_exchange_loses_nothing() {
     caller.abort();
     assert!(caller.await.unwrap_err().is_cancelled());
     // The next caller, on the other instance, gets the result of that one exchange.
-    let token = b.exchange_oauth_code(ACCOUNT, &code).await.unwrap();
+    // (Bounded: without the outcome, b would wait on a claim nobody settles.)
+    let token = tokio::time::timeout(
+        Duration::from_secs(30),
+        b.exchange_oauth_code(ACCOUNT, &code),
+    )
+    .await
+    .expect("the dropped caller's exchange was lost")
+    .unwrap();
     assert_eq!(token.openid, fake.openid_of(ACCOUNT, "dave"));
     assert_eq!(a.exchange_oauth_code(ACCOUNT, &code).await.unwrap(), token);
     assert_eq!(fake.calls(OAUTH_EXCHANGE), 1);
