@@ -33,10 +33,10 @@ pub enum ExchangeOutcome {
         func_info: Vec<i64>,
     },
     /// A user's web-authorization code was exchanged (see [`crate::user_oauth`]); kept
-    /// [`USER_CODE_KEEP_SECS`](crate::user_oauth::USER_CODE_KEEP_SECS), tokens included.
-    UserToken(crate::user_oauth::UserToken),
+    /// [`EXCHANGE_KEEP_SECS`], longer than the code's 5 minutes, tokens included.
+    UserToken(crate::user_answers::UserToken),
     /// A mini program's `js_code` was exchanged (`jscode2session`).
-    Session(crate::user_oauth::JsSession),
+    Session(crate::user_answers::JsSession),
     /// WeChat refused the code itself (see [`settles_the_code`]).
     Refused {
         /// WeChat's errcode.

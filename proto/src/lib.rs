@@ -40,7 +40,7 @@
 //! | [`token_machine`] | `(now, stored record, cell) → decision` for every token kind |
 //! | [`code_exchange`] | one exchange per authorization code across instances |
 //! | [`record_machine`] | `apply(current, event, now) → update` for authorizer records |
-//! | [`user_oauth`] | web authorization and mini-program login on behalf of an account |
+//! | [`user_oauth`], [`user_answers`] | web authorization and mini-program login on behalf of an account |
 //! | [`delivery`] | the event plane's delivery rules: backoff, dead letters, per-account order |
 //!
 //! The crate needs `std` for XML (`quick-xml`) and URLs (`url`); the crypto below it
@@ -73,6 +73,7 @@ pub mod secret;
 pub mod state_binding;
 pub mod token_machine;
 pub mod tokens;
+pub mod user_answers;
 pub mod user_oauth;
 pub mod wxa_event;
 pub mod xml;

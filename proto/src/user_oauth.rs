@@ -19,7 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth_url::{encode_component, AuthUrlOptions};
 use crate::error::Error;
-use crate::secret::{OAuthCode, SessionKey, UserAccessToken, UserRefreshToken};
+use crate::secret::OAuthCode;
+pub use crate::user_answers::{JsSession, UserInfo, UserToken};
 
 /// The page an account's user opens to authorize (the link ends `#wechat_redirect`).
 pub const OAUTH_AUTHORIZE_PAGE: &str = "https://open.weixin.qq.com/connect/oauth2/authorize";
@@ -35,8 +36,6 @@ pub const JSCODE2SESSION_PATH: &str = "/sns/component/jscode2session";
 pub const MAX_STATE_LEN: usize = 128;
 /// Longest code, token or openid accepted as input (bytes); WeChat's are far shorter.
 pub const MAX_USER_CODE_LEN: usize = 512;
-/// How long a settled user-code exchange is kept (a code lives 5 minutes).
-pub const USER_CODE_KEEP_SECS: u64 = 300;
 
 /// What the user is asked to grant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -216,70 +215,6 @@ pub fn parse_oauth_callback(query: &str) -> Result<OAuthCallback, Error> {
         }),
         Some(_) => Err(Error::invalid("code", "not a code WeChat issues")),
     }
-}
-
-/// A user's web-authorization token, from the exchange or a refresh.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct UserToken {
-    /// The user's token (reads the profile with [`USERINFO_PATH`]).
-    pub access_token: UserAccessToken,
-    /// Seconds it lives (7200).
-    pub expires_in: u64,
-    /// Refreshes `access_token` (30 days).
-    pub refresh_token: UserRefreshToken,
-    /// The user, for this account.
-    pub openid: String,
-    /// The granted scope(s), comma-separated.
-    pub scope: String,
-    /// The user across the Open Platform account's apps, when WeChat gives it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unionid: Option<String>,
-}
-
-/// A mini-program login (`jscode2session`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct JsSession {
-    /// The user, for this mini program.
-    pub openid: String,
-    /// The key of the user's encrypted data (a secret: redacted in `Debug`).
-    pub session_key: SessionKey,
-    /// The user across the Open Platform account's apps, when WeChat gives it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unionid: Option<String>,
-}
-
-/// A user's profile (`/sns/userinfo`); fields WeChat leaves out are empty.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct UserInfo {
-    /// The user.
-    pub openid: String,
-    /// Nickname.
-    #[serde(default)]
-    pub nickname: String,
-    /// 1 male, 2 female, 0 unknown (WeChat now answers 0).
-    #[serde(default)]
-    pub sex: i64,
-    /// Province.
-    #[serde(default)]
-    pub province: String,
-    /// City.
-    #[serde(default)]
-    pub city: String,
-    /// Country.
-    #[serde(default)]
-    pub country: String,
-    /// Avatar URL.
-    #[serde(default)]
-    pub headimgurl: String,
-    /// Privileges (e.g. `chinaunicom`).
-    #[serde(default)]
-    pub privilege: Vec<String>,
-    /// The user across the Open Platform account's apps, when WeChat gives it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unionid: Option<String>,
 }
 
 /// Why WeChat refused a user's one-time code (or its user): the typed form of the errcodes of

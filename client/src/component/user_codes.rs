@@ -64,9 +64,10 @@ impl ComponentClient {
     /// 40001). A code is accepted once, so every caller with the same code — concurrently or
     /// later, in this process or another sharing the store — gets the outcome of one call to
     /// WeChat: the token, or the same typed refusal ([`CodeRefusal`]: 40029 invalid, 40163
-    /// used, 41008 missing). The call runs in its own task and its outcome is kept for
-    /// [`USER_CODE_KEEP_SECS`](crate::user_oauth::USER_CODE_KEEP_SECS), so a caller that goes
-    /// away loses nothing. A failure that does not settle the code (a transport error, 45011)
+    /// used, 41008 missing). The call runs in its own task and its outcome is kept (in
+    /// process and in the store) for
+    /// [`EXCHANGE_KEEP_SECS`](crate::code_exchange::EXCHANGE_KEEP_SECS), longer than the
+    /// code's 5 minutes, so a caller that goes away loses nothing. A failure that does not settle the code (a transport error, 45011)
     /// is not kept: the next caller tries again.
     pub async fn exchange_oauth_code(
         &self,
