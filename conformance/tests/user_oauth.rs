@@ -180,6 +180,15 @@ async fn the_consent_page_over_http_redirects_with_code_state_and_appid() {
     let token = a.exchange_oauth_code(ACCOUNT, &code).await.unwrap();
     assert_eq!(token.openid, fake.openid_of(ACCOUNT, "user"));
     assert_eq!(token.scope, "snsapi_base");
+    // `snsapi_base` does not read the profile.
+    let e = a
+        .oauth_userinfo(&token.access_token, &token.openid, None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(48001), "{e}");
+    // An exchange without a code: 41008.
+    let ctoken = fake.component_access_token().unwrap();
+    assert_eq!(raw_exchange(&fake, "", &ctoken).await["errcode"], 41008);
 }
 
 #[tokio::test]

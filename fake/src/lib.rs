@@ -57,6 +57,14 @@
 //!   authorizer access token and a `text` message to a user who wrote to the account within
 //!   48 hours (40003 a stranger, 45015 too late, 44002 empty body, 40008 another type, 44004
 //!   empty content); accepted ones are kept ([`FakeWeChat::sent_messages`]).
+//! - **Users of accounts** (代公众号网页授权, 代小程序登录): [`FakeWeChat::oauth_consent`] (or
+//!   `GET /connect/oauth2/authorize`, a 302) turns a web-authorization link into its redirect
+//!   with a `code`; [`FakeWeChat::mint_js_code`] gives a mini program's `js_code`. Codes live
+//!   5 minutes and are exchanged once ([`OAUTH_EXCHANGE`], [`JSCODE2SESSION`]: 40029 unknown
+//!   or expired, 40163 used, 41008 absent) with the component token only (an account's token
+//!   is 40001; a call refused for its token does not spend the code); [`OAUTH_REFRESH`],
+//!   [`USERINFO`] (the user's token; 48001 for `snsapi_base`); a user marked with
+//!   [`FakeWeChat::mark_high_risk`] gets 40226.
 //! - **Release check** ([`release_check`]): [`FakeWeChat::release_check`] does what the
 //!   console's 全网发布 button makes WeChat do — the five test groups ([`TEST_GROUPS`]),
 //!   encrypted test messages to the message URL (`$APPID$`), passive replies verified,
