@@ -10,7 +10,7 @@ use crate::secret::{SessionKey, UserAccessToken, UserRefreshToken};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UserToken {
-    /// The user's token (reads the profile with [`USERINFO_PATH`]).
+    /// The user's token (reads the profile with [`USERINFO_PATH`](crate::user_oauth::USERINFO_PATH)).
     pub access_token: UserAccessToken,
     /// Seconds it lives (7200).
     pub expires_in: u64,
