@@ -546,6 +546,8 @@ async fn forgetting_an_authorizer_that_keeps_changing_is_an_error_not_ok() {
         authorized_at: T0,
         event_time: 0,
         token_serial: 0,
+        func_info: None,
+        func_info_removed: Vec::new(),
     });
     assert!(matches!(
         store

@@ -749,6 +749,8 @@ async fn refresh_token_recovered_from_list() {
                 authorized_at: 0,
                 event_time: 0,
                 token_serial: 0,
+                func_info: None,
+                func_info_removed: Vec::new(),
             }),
             None,
         )

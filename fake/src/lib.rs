@@ -102,6 +102,7 @@ mod config;
 mod counters;
 mod endpoints;
 mod error;
+pub mod event_catalog;
 mod fake;
 mod faults;
 mod handlers;

@@ -35,6 +35,9 @@ pub struct Grant {
     pub refresh_at: u64,
     /// The access token expires here (unix seconds, local clock; 0 without one).
     pub expires_at: u64,
+    /// The permission-set ids the answer granted (`api_query_auth`'s `func_info`); `None`
+    /// when the answer does not say (a refresh, an import): the stored ones are kept.
+    pub func_info: Option<Vec<i64>>,
 }
 
 /// Something that happened to an authorizer, as far as its record is concerned.
@@ -98,6 +101,39 @@ pub enum RecordEvent {
     },
     /// The operator deleted the account.
     Forgotten,
+    /// `api_get_authorizer_info` reported the permission sets the account grants now. Noted on
+    /// a live record (with the sets it took away, if it narrowed); no record is created and a
+    /// tombstone stays one.
+    PermissionsSeen {
+        /// The granted permission-set ids, in any order.
+        func_info: Vec<i64>,
+    },
+}
+
+/// The permission sets after an answer reporting `seen`, given the `stored` ones and the sets
+/// the last change took away (`removed`): `(func_info, func_info_removed)`, both sorted
+/// without duplicates. A change records what it took away; an answer that changes nothing
+/// keeps the last change's record, so a narrowed grant stays visible until the next change.
+pub fn permissions(
+    stored: Option<&[i64]>,
+    removed: &[i64],
+    seen: &[i64],
+) -> (Option<Vec<i64>>, Vec<i64>) {
+    let mut now = seen.to_vec();
+    now.sort_unstable();
+    now.dedup();
+    match stored {
+        Some(before) if before == now.as_slice() => (Some(now), removed.to_vec()),
+        Some(before) => {
+            let gone = before
+                .iter()
+                .copied()
+                .filter(|id| now.binary_search(id).is_err())
+                .collect();
+            (Some(now), gone)
+        }
+        None => (Some(now), Vec::new()),
+    }
 }
 
 /// Why [`apply`] left the record as it is.
@@ -148,7 +184,22 @@ pub fn apply(current: Option<&StoredValue>, event: &RecordEvent, now: u64) -> Up
         RecordEvent::AuthorizedPush { create_time } => authorized_push(current, *create_time, now),
         RecordEvent::UnauthorizedPush { create_time } => unauthorized_push(current, *create_time),
         RecordEvent::Granted(g) | RecordEvent::Imported(g) => {
-            write(granted(g, current.event_time(), current.serial() + 1, now))
+            let mut record = granted(g, current.event_time(), current.serial() + 1, now);
+            let (stored, removed) = match current {
+                Current::Live(r) => (r.func_info.as_deref(), r.func_info_removed.as_slice()),
+                _ => (None, &[][..]),
+            };
+            match &g.func_info {
+                Some(seen) => {
+                    (record.func_info, record.func_info_removed) =
+                        permissions(stored, removed, seen);
+                }
+                None => {
+                    record.func_info = stored.map(<[i64]>::to_vec);
+                    record.func_info_removed = removed.to_vec();
+                }
+            }
+            write(record)
         }
         RecordEvent::Refreshed { from_serial, grant } => {
             refreshed(current, *from_serial, grant, now)
@@ -183,6 +234,22 @@ pub fn apply(current: Option<&StoredValue>, event: &RecordEvent, now: u64) -> Up
         RecordEvent::Forgotten => match current {
             Current::None => Update::Keep(Kept::Unchanged),
             _ => Update::Delete,
+        },
+        RecordEvent::PermissionsSeen { func_info } => match current {
+            Current::Live(r) => {
+                let (func_info, func_info_removed) =
+                    permissions(r.func_info.as_deref(), &r.func_info_removed, func_info);
+                if func_info == r.func_info && func_info_removed == r.func_info_removed {
+                    Update::Keep(Kept::Unchanged)
+                } else {
+                    write(AuthorizerRecord {
+                        func_info,
+                        func_info_removed,
+                        ..r.clone()
+                    })
+                }
+            }
+            _ => Update::Keep(Kept::Unchanged),
         },
     }
 }
@@ -240,6 +307,8 @@ fn granted(g: &Grant, event_time: u64, token_serial: u64, now: u64) -> Authorize
         authorized_at: now,
         event_time,
         token_serial,
+        func_info: None,
+        func_info_removed: Vec::new(),
     }
 }
 
@@ -398,6 +467,7 @@ mod tests {
             refresh_token: Some(rt(refresh)),
             refresh_at: NOW + 6000,
             expires_at: NOW + 7200,
+            func_info: None,
         }
     }
     fn live(access: Option<&str>, refresh: &str, event_time: u64, serial: u64) -> StoredValue {
@@ -410,6 +480,8 @@ mod tests {
             authorized_at: NOW - 500,
             event_time,
             token_serial: serial,
+            func_info: None,
+            func_info_removed: Vec::new(),
         })
     }
     fn dead(reason: RevokeReason, since: u64, event_time: u64, serial: u64) -> StoredValue {
@@ -785,5 +857,121 @@ mod tests {
             panic!("not a tombstone")
         };
         assert_eq!((t.event_time, t.token_serial, t.since), (0, 0, 5));
+    }
+    #[test]
+    fn permissions_table() {
+        // (stored, removed, seen) -> (func_info, func_info_removed)
+        type Case<'a> = (
+            Option<&'a [i64]>,
+            &'a [i64],
+            &'a [i64],
+            &'a [i64],
+            &'a [i64],
+        );
+        let cases: &[Case<'_>] = &[
+            (None, &[], &[18, 1, 18], &[1, 18], &[]),
+            (Some(&[1, 18]), &[], &[18, 1], &[1, 18], &[]),
+            (Some(&[1, 2, 18]), &[], &[1], &[1], &[2, 18]),
+            // An answer that changes nothing keeps the last change visible.
+            (Some(&[1]), &[2, 18], &[1], &[1], &[2, 18]),
+            // A widening change took nothing away.
+            (Some(&[1]), &[2, 18], &[1, 2], &[1, 2], &[]),
+            (Some(&[1, 2]), &[], &[3], &[3], &[1, 2]),
+            (Some(&[1]), &[], &[], &[], &[1]),
+        ];
+        for (stored, removed, seen, want, want_removed) in cases {
+            let (got, got_removed) = permissions(*stored, removed, seen);
+            assert_eq!(got.as_deref(), Some(*want), "{stored:?} {seen:?}");
+            assert_eq!(got_removed, *want_removed, "{stored:?} {seen:?}");
+        }
+    }
+
+    #[test]
+    fn grants_and_authorizer_info_keep_the_permission_sets_and_what_a_change_took_away() {
+        let with = |func_info: Option<Vec<i64>>| Grant {
+            func_info,
+            ..grant("a", "r")
+        };
+        // An authorization records its sets.
+        let first = record(&apply(
+            None,
+            &RecordEvent::Granted(with(Some(vec![18, 1, 2]))),
+            NOW,
+        ))
+        .clone();
+        assert_eq!(first.func_info, Some(vec![1, 2, 18]));
+        assert!(first.func_info_removed.is_empty());
+        // An `updateauthorized` (its `query_auth`) that narrowed the grant shows what went.
+        let stored = StoredValue::Authorizer(first);
+        let narrowed = record(&apply(
+            Some(&stored),
+            &RecordEvent::Granted(with(Some(vec![1]))),
+            NOW + 1,
+        ))
+        .clone();
+        assert_eq!(narrowed.func_info, Some(vec![1]));
+        assert_eq!(narrowed.func_info_removed, vec![2, 18]);
+        // A refresh and an import keep both.
+        let stored = StoredValue::Authorizer(narrowed);
+        let refreshed = record(&apply(
+            Some(&stored),
+            &RecordEvent::Refreshed {
+                from_serial: Some(2),
+                grant: with(None),
+            },
+            NOW + 2,
+        ))
+        .clone();
+        assert_eq!(refreshed.func_info, Some(vec![1]));
+        assert_eq!(refreshed.func_info_removed, vec![2, 18]);
+        let imported = record(&apply(
+            Some(&stored),
+            &RecordEvent::Imported(with(None)),
+            NOW + 2,
+        ))
+        .clone();
+        assert_eq!(imported.func_info, Some(vec![1]));
+        assert_eq!(imported.func_info_removed, vec![2, 18]);
+        // `api_get_authorizer_info` widening it again: noted, nothing taken away.
+        let seen = record(&apply(
+            Some(&stored),
+            &RecordEvent::PermissionsSeen {
+                func_info: vec![1, 18],
+            },
+            NOW + 3,
+        ))
+        .clone();
+        assert_eq!(seen.func_info, Some(vec![1, 18]));
+        assert!(seen.func_info_removed.is_empty());
+        assert_eq!(seen.access_token, Some(at("a")), "tokens untouched");
+        // The same answer again writes nothing; no record and tombstones are left alone.
+        let stored = StoredValue::Authorizer(seen);
+        assert_eq!(
+            apply(
+                Some(&stored),
+                &RecordEvent::PermissionsSeen {
+                    func_info: vec![18, 1]
+                },
+                NOW
+            ),
+            Update::Keep(Kept::Unchanged)
+        );
+        assert_eq!(
+            apply(
+                None,
+                &RecordEvent::PermissionsSeen { func_info: vec![1] },
+                NOW
+            ),
+            Update::Keep(Kept::Unchanged)
+        );
+        let dead = dead(RevokeReason::Unauthorized, NOW, NOW, 3);
+        assert_eq!(
+            apply(
+                Some(&dead),
+                &RecordEvent::PermissionsSeen { func_info: vec![1] },
+                NOW
+            ),
+            Update::Keep(Kept::Unchanged)
+        );
     }
 }

@@ -225,6 +225,17 @@ pub struct AuthorizerRecord {
     /// token freshness is compared by this, never by clocks.
     #[serde(default)]
     pub token_serial: u64,
+    /// The permission-set ids the account granted (`func_info[].funcscope_category.id`),
+    /// sorted, as `api_query_auth` (an authorization or an `updateauthorized`) or
+    /// `api_get_authorizer_info` last reported them; `None` when no answer reported them yet
+    /// (imports, recoveries, records written before 0.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub func_info: Option<Vec<i64>>,
+    /// The permission sets the last change of [`func_info`](Self::func_info) took away (an
+    /// `updateauthorized` that narrowed the grant), sorted; empty when the last change took
+    /// none away.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub func_info_removed: Vec<i64>,
 }
 
 /// Why an authorizer needs to authorize the component again.
@@ -484,6 +495,8 @@ mod tests {
             authorized_at: 1,
             event_time: 0,
             token_serial: 0,
+            func_info: None,
+            func_info_removed: Vec::new(),
         });
         let dbg = format!("{v:?}");
         assert!(!dbg.contains("secret"), "{dbg}");
@@ -515,6 +528,8 @@ mod tests {
                 authorized_at: 1,
                 event_time: 0,
                 token_serial: 0,
+                func_info: None,
+                func_info_removed: Vec::new(),
             })
         };
         assert_eq!(rec(Some("refreshtoken@@@x")).expires_at_hint(), None);

@@ -21,6 +21,27 @@
 
 use crate::message::{AuthorizerMessage, MsgType};
 
+/// A typed field's value ([`WxaEvent::typed_fields`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TypedValue<'a> {
+    /// A number (times in Unix seconds, `ret`).
+    Number(i64),
+    /// A text.
+    Text(&'a str),
+    /// A list of texts.
+    List(&'a [String]),
+}
+
+/// A field reader (a message's, or an event log entry's).
+struct Fields<F>(F);
+
+impl<'a, F: Fn(&str) -> Option<&'a str>> Fields<F> {
+    fn field(&self, name: &str) -> Option<&'a str> {
+        (self.0)(name)
+    }
+}
+
 /// Mini-program event names recognised by name only (their fields are kept as sent).
 pub const WXA_EVENTS_BY_NAME: [&str; 6] = [
     "wxa_category_audit",
@@ -79,7 +100,13 @@ impl WxaEvent {
         if m.msg_type != MsgType::Event {
             return None;
         }
-        let event = m.event.as_deref()?;
+        Self::from_parts(m.event.as_deref()?, |name| m.field(name))
+    }
+
+    /// The typed mini-program event named `event` whose fields `field` reads (e.g. from an
+    /// event log entry), or `None` when `event` is not a mini-program event.
+    pub fn from_parts<'a>(event: &str, field: impl Fn(&str) -> Option<&'a str>) -> Option<Self> {
+        let m = Fields(field);
         let text = |name: &str| m.field(name).map(str::trim).unwrap_or("").to_owned();
         let number = |name: &str| m.field(name).and_then(|v| v.trim().parse().ok());
         Some(match event {
@@ -112,6 +139,49 @@ impl WxaEvent {
             },
             _ => return None,
         })
+    }
+
+    /// The event's typed fields as `(name, value)` pairs (`None` values left out): the review
+    /// times, `reason`, `screenshots` (one pair per media id), `ret`, `nickname`.
+    pub fn typed_fields(&self) -> Vec<(&'static str, TypedValue<'_>)> {
+        let mut v = Vec::new();
+        match self {
+            WxaEvent::AuditSuccess { succ_time } => {
+                if let Some(t) = succ_time {
+                    v.push(("succ_time", TypedValue::Number(*t as i64)));
+                }
+            }
+            WxaEvent::AuditFail {
+                reason,
+                fail_time,
+                screenshots,
+            } => {
+                v.push(("reason", TypedValue::Text(reason)));
+                if let Some(t) = fail_time {
+                    v.push(("fail_time", TypedValue::Number(*t as i64)));
+                }
+                v.push(("screenshots", TypedValue::List(screenshots)));
+            }
+            WxaEvent::AuditDelay { reason, delay_time } => {
+                v.push(("reason", TypedValue::Text(reason)));
+                if let Some(t) = delay_time {
+                    v.push(("delay_time", TypedValue::Number(*t as i64)));
+                }
+            }
+            WxaEvent::NicknameAudit {
+                ret,
+                nickname,
+                reason,
+            } => {
+                if let Some(r) = ret {
+                    v.push(("ret", TypedValue::Number(*r)));
+                }
+                v.push(("nickname", TypedValue::Text(nickname)));
+                v.push(("reason", TypedValue::Text(reason)));
+            }
+            WxaEvent::Other { .. } => {}
+        }
+        v
     }
 
     /// The event's name as WeChat sends it.

@@ -9,7 +9,9 @@ use wxopen_client::store::event_log::NewEvent;
 use wxopen_client::wxopen_proto::xml::parse_flat;
 use wxopen_client::{ComponentEvent, PushAck};
 
-use crate::outbox::{Source, SOURCE, WITHHELD_FIELDS};
+use wxopen_client::store::StoreKey;
+
+use crate::outbox::{Source, CODE_SHA1, SOURCE, WITHHELD_FIELDS};
 
 fn kept(name: &str) -> bool {
     let leaf = name.rsplit('/').next().unwrap_or(name);
@@ -124,6 +126,24 @@ pub(crate) fn event_for(component: &str, ack: &PushAck, received_at_ms: u64) -> 
         if let Some(v) = ack.record_version {
             meta.push(("record_version".to_owned(), v.to_string()));
         }
+    }
+    // The code's exchange record names it by digest: the relay waits for that exchange's
+    // outcome (never the code itself, which is withheld).
+    let code = match &ack.event {
+        ComponentEvent::Authorized(g) | ComponentEvent::UpdateAuthorized(g) => {
+            Some(&g.authorization_code)
+        }
+        ComponentEvent::NotifyThirdFastRegister {
+            status: Some(0),
+            auth_code: Some(code),
+            ..
+        } => Some(code),
+        _ => None,
+    };
+    if let Some(StoreKey::CodeExchange { code_sha1, .. }) =
+        code.map(|c| StoreKey::code_exchange(component, c))
+    {
+        meta.push((CODE_SHA1.to_owned(), code_sha1));
     }
     Some(NewEvent {
         component: component.to_owned(),

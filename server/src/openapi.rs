@@ -267,6 +267,7 @@ mod tests {
             [
                 "authorized_at",
                 "authorizer_appid",
+                "func_info_removed",
                 "has_refresh_token",
                 "status"
             ]

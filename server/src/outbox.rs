@@ -27,8 +27,11 @@ use serde_json::{json, Map, Value};
 use tokio::sync::Notify;
 use wxopen_client::delivery::{EventSink, Sent};
 use wxopen_client::store::EventLog;
-use wxopen_client::store::{BoxFuture, LoggedEvent};
+use wxopen_client::store::{BoxFuture, LoggedEvent, StoreKey, StoredValue, Versioned};
+use wxopen_client::wxopen_proto::code_exchange::ExchangeOutcome;
 use wxopen_client::wxopen_proto::delivery::{Attempt, DeliveryPolicy};
+use wxopen_client::wxopen_proto::notice::{NoticeKind, PlatformNotice};
+use wxopen_client::wxopen_proto::wxa_event::{TypedValue, WxaEvent};
 use wxopen_client::Clock;
 
 use crate::events_config::{DeliveryMode, EventsConfig};
@@ -45,7 +48,27 @@ enum TokensStored {
     /// Not yet, and it is early: try again shortly.
     Wait,
     /// Send now (`None`: not an event that has tokens).
-    Known(Option<bool>),
+    Known(Option<GrantNote>),
+}
+
+/// What the store says of an event's code exchange.
+enum Exchange {
+    /// Its record: the outcome, or `None` while it runs (or cannot be read).
+    Settled(Option<ExchangeOutcome>),
+    /// No record names it (an event without a code, or one older than the record's life).
+    Unknown,
+}
+
+/// What the relayed JSON of an authorization says about the account's stored record when it
+/// is sent: `tokens_stored`, `func_info` and `func_info_removed`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct GrantNote {
+    /// Whether the code's exchange stored the account's tokens.
+    pub tokens_stored: bool,
+    /// The permission sets the record holds (sorted), when known.
+    pub func_info: Option<Vec<i64>>,
+    /// The sets the last change of the grant took away.
+    pub func_info_removed: Vec<i64>,
 }
 use crate::webhook::Webhook;
 
@@ -104,6 +127,8 @@ impl Outbox {
 
 /// The `type` of an event in the log: which URL it came from and what it is.
 pub(crate) const SOURCE: &str = "source";
+/// The meta key of the digest of an authorization's code: its exchange record's name.
+pub(crate) const CODE_SHA1: &str = "code_sha1";
 
 /// Where an event came from (the `source` meta of a logged event).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,13 +182,13 @@ fn flag(e: &LoggedEvent, name: &str) -> Option<bool> {
     meta(e, name).map(|v| v == "true")
 }
 
-/// The JSON the webhook gets for attempt `sent` of `e` (see the module docs); `tokens_stored`
-/// for an authorization: whether the account's tokens were stored when it was sent.
+/// The JSON the webhook gets for attempt `sent` of `e` (see the module docs); `grant` for an
+/// authorization: what the account's record held when it was sent.
 pub(crate) fn event_json(
     component: &str,
     e: &LoggedEvent,
     sent: Sent,
-    tokens_stored: Option<bool>,
+    grant: Option<&GrantNote>,
 ) -> Value {
     let source = Source::of(e);
     let fields: Vec<[&str; 2]> = e
@@ -204,6 +229,9 @@ pub(crate) fn event_json(
                     "fields": fields,
                 }),
             );
+            if let Some(w) = WxaEvent::from_parts(&e.event.kind, |n| field(e, n)) {
+                out.insert("wxa_event".into(), wxa_event_json(&w));
+            }
         }
         Source::Authorization | Source::ComponentEvent => {
             out.insert("info_type".into(), json!(e.event.kind));
@@ -213,10 +241,59 @@ pub(crate) fn event_json(
             if let Some(v) = meta(e, "record_version").and_then(|v| v.parse::<u64>().ok()) {
                 out.insert("record_version".into(), json!(v));
             }
-            if let Some(t) = tokens_stored {
-                out.insert("tokens_stored".into(), json!(t));
+            if let Some(kind) = NoticeKind::from_info_type(&e.event.kind) {
+                out.insert("notice".into(), notice_json(kind, e));
+            }
+            if let Some(g) = grant {
+                out.insert("tokens_stored".into(), json!(g.tokens_stored));
+                if let Some(sets) = &g.func_info {
+                    out.insert("func_info".into(), json!(sets));
+                    out.insert("func_info_removed".into(), json!(g.func_info_removed));
+                }
             }
         }
+    }
+    Value::Object(out)
+}
+
+/// A mini-program event's typed fields (`wxa_event` in the JSON).
+fn wxa_event_json(w: &WxaEvent) -> Value {
+    let mut out = Map::new();
+    out.insert("event".into(), json!(w.name()));
+    for (name, value) in w.typed_fields() {
+        let value = match value {
+            TypedValue::Number(n) => json!(n),
+            TypedValue::Text(t) => json!(t),
+            TypedValue::List(l) => json!(l),
+            _ => continue,
+        };
+        out.insert(name.into(), value);
+    }
+    Value::Object(out)
+}
+
+/// A notice's typed fields (`notice` in the JSON): `account`, `status`, `result`, `task_id`
+/// when it has them.
+fn notice_json(kind: NoticeKind, e: &LoggedEvent) -> Value {
+    let n = PlatformNotice {
+        kind,
+        app_id: String::new(),
+        create_time: e.event.create_time,
+        fields: e.event.fields.clone(),
+    };
+    let mut out = Map::new();
+    out.insert("info_type".into(), json!(kind.info_type()));
+    if let Some(a) = n.account() {
+        out.insert("account".into(), json!(a));
+    }
+    if let Some(s) = n.status() {
+        out.insert("status".into(), json!(s));
+    }
+    if let Some(r) = n.result() {
+        out.insert("result".into(), json!(r));
+    }
+    if let Some(t) = n.task_id() {
+        out.insert("task_id".into(), json!(t));
     }
     Value::Object(out)
 }
@@ -264,9 +341,9 @@ impl WebhookSink {
         &self,
         e: &LoggedEvent,
         sent: Sent,
-        tokens_stored: Option<bool>,
+        grant: Option<&GrantNote>,
     ) -> Result<Option<wxopen_client::passive::PassiveReply>, crate::webhook::WebhookError> {
-        let json = event_json(&self.component, e, sent, tokens_stored);
+        let json = event_json(&self.component, e, sent, grant);
         let body = serde_json::to_vec(&json).unwrap_or_default();
         let header = Source::of(e).as_str();
         self.hook
@@ -301,18 +378,59 @@ impl WebhookSink {
         if !grant {
             return TokensStored::Known(None);
         }
-        let stored = matches!(
-            self.client.authorizer_record(&e.event.authorizer).await,
-            Ok(Some(r)) if r.refresh_token.is_some()
-        );
+        // The outcome of this event's own exchange, when the log names its code: the event
+        // then says what this grant gave, not what an earlier one left on the record.
+        let exchange = match meta(e, CODE_SHA1) {
+            Some(code_sha1) => {
+                let key = StoreKey::CodeExchange {
+                    component_appid: self.component.clone(),
+                    code_sha1: code_sha1.to_owned(),
+                };
+                match self.client.store().get(&key).await {
+                    Ok(Some(Versioned {
+                        value: StoredValue::CodeExchange(r),
+                        ..
+                    })) => Exchange::Settled(r.outcome),
+                    // Kept for the code's lifetime only: an old event reads the record.
+                    Ok(None) => Exchange::Unknown,
+                    _ => Exchange::Settled(None),
+                }
+            }
+            None => Exchange::Unknown,
+        };
+        let mut note = match self.client.authorizer_record(&e.event.authorizer).await {
+            Ok(Some(r)) => GrantNote {
+                tokens_stored: r.refresh_token.is_some(),
+                func_info: r.func_info,
+                func_info_removed: r.func_info_removed,
+            },
+            _ => GrantNote::default(),
+        };
+        let pending = match &exchange {
+            Exchange::Settled(Some(ExchangeOutcome::Granted { func_info, .. })) => {
+                let mut sets = func_info.clone();
+                sets.sort_unstable();
+                sets.dedup();
+                if note.func_info.as_ref() != Some(&sets) {
+                    // A later change is on the record already: this grant's sets, and what it
+                    // took away is no longer known.
+                    note.func_info_removed.clear();
+                }
+                note.func_info = Some(sets);
+                false
+            }
+            Exchange::Settled(Some(_)) => false,
+            Exchange::Settled(None) => true,
+            Exchange::Unknown => !note.tokens_stored,
+        };
         let waited = self
             .clock
             .unix_millis()
             .saturating_sub(e.event.received_at_ms);
-        if !stored && waited < TOKEN_WAIT.as_millis() as u64 {
+        if pending && waited < TOKEN_WAIT.as_millis() as u64 {
             return TokensStored::Wait;
         }
-        TokensStored::Known(Some(stored))
+        TokensStored::Known(Some(note))
     }
 }
 
@@ -330,7 +448,7 @@ impl EventSink for WebhookSink {
             // Whatever the worker sends is late: WeChat was answered when the event was
             // logged (async) or when the inline attempt failed (reply).
             let sent = Sent::new(sent.attempt, true);
-            match self.send_with(e, sent, tokens_stored).await {
+            match self.send_with(e, sent, tokens_stored.as_ref()).await {
                 Ok(_) => Attempt::Delivered,
                 Err(err) => {
                     tracing::info!(

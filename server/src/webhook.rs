@@ -17,10 +17,16 @@
 //! (the answer can no longer be the passive reply), `create_time`, `received_at_ms`, `fields`
 //! (every field WeChat sent, `[name, value]` in document order, single-use codes left out);
 //! for messages `message` (`to_user_name`, `from_user_name`, `create_time`, `msg_type`,
-//! `msg_id`, `event`, `content`, `fields`) and `authorizer_verified` (whether `ToUserName` was
-//! checked against the account's original id); for authorization events `info_type`,
+//! `msg_id`, `event`, `content`, `fields`), `authorizer_verified` (whether `ToUserName` was
+//! checked against the account's original id) and, for mini-program events, `wxa_event` (the
+//! typed fields of `wxopen_proto::wxa_event::WxaEvent`: `succ_time`, `reason`, `fail_time`,
+//! `screenshots`, `delay_time`, `ret`, `nickname`); for registration and filing notices
+//! `notice` (`account`, `status`, `result`, `task_id` when present); for authorization events `info_type`,
 //! `applied` (whether the store took it: a late `unauthorized` is relayed with `false`),
-//! `record_version` (the store version it wrote, growing per account) and `tokens_stored`.
+//! `record_version` (the store version it wrote, growing per account), `tokens_stored`, and
+//! for `authorized` / `updateauthorized` once the code is exchanged `func_info` (the
+//! permission-set ids the account grants, sorted) and `func_info_removed` (the sets the last
+//! change took away: an `updateauthorized` that narrowed the grant).
 //! Delivery is at least once: the same `delivery_id` may arrive again after a failure.
 //!
 //! **Answer.** Any 2xx. An empty body or `{}` means no reply (WeChat gets `success`);

@@ -20,6 +20,7 @@ use wxopen_client::store::{BoxFuture, EventFilter, EventLog, LoggedEvent, NewEve
 use wxopen_client::{MemoryEventLog, MemoryStore};
 
 const ACCOUNTS: usize = 5;
+const ACCOUNT: &str = "wxauthorizer0001";
 
 /// A webhook answering `status` to every POST (replacing what it answered before).
 async fn answer(hook: &MockServer, status: u16) {
@@ -464,6 +465,93 @@ async fn a_fast_registration_is_exchanged_once_across_instances() {
         )
         .await;
     assert_eq!(token.status, 200, "{}", token.text());
+}
+
+/// The permission sets (`func_info`) of `api_query_auth` are kept on the account's record:
+/// an `updateauthorized` that narrows the grant shows the sets it took away in the relayed
+/// event and on `GET /v1/{c}/authorizers/{appid}`; `api_get_authorizer_info` updates them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_updateauthorized_that_narrows_the_grant_is_visible() {
+    let upstream = MockServer::start().await;
+    mount_component_token(&upstream, "cat-1").await;
+    let query_auth = |code: &str, sets: &[i64]| {
+        let sets: Vec<Value> = sets
+            .iter()
+            .map(|id| serde_json::json!({"funcscope_category": {"id": id}}))
+            .collect();
+        Mock::given(method("POST"))
+            .and(wiremock::matchers::path(
+                "/cgi-bin/component/api_query_auth",
+            ))
+            .and(wiremock::matchers::body_partial_json(
+                serde_json::json!({"authorization_code": code}),
+            ))
+            .respond_with(ok_json(serde_json::json!({"authorization_info": {
+                "authorizer_appid": ACCOUNT,
+                "authorizer_access_token": format!("at-{code}"),
+                "expires_in": 7200,
+                "authorizer_refresh_token": "refreshtoken@@@r1",
+                "func_info": sets,
+            }})))
+    };
+    query_auth("queryauthcode@@@c1", &[18, 1, 2])
+        .mount(&upstream)
+        .await;
+    query_auth("queryauthcode@@@c2", &[1])
+        .mount(&upstream)
+        .await;
+    let hook = MockServer::start().await;
+    answer(&hook, 204).await;
+    let s = app(&upstream, &hook, "").await;
+    s.push_ticket("ticket-1", s.now()).await;
+    let t = s.now();
+    let (q, b) = push(
+        &authorized_xml(ACCOUNT, "queryauthcode@@@c1", t),
+        &t.to_string(),
+        "n1",
+    );
+    assert_eq!(s.post_push(APPID, &q, b).await.0, 200);
+    s.deliver_until(&hook, "/hook", 1).await;
+    let update = authorized_xml(ACCOUNT, "queryauthcode@@@c2", t + 1)
+        .replace("[CDATA[authorized]]", "[CDATA[updateauthorized]]");
+    let (q, b) = push(&update, &(t + 1).to_string(), "n2");
+    assert_eq!(s.post_push(APPID, &q, b).await.0, 200);
+    s.deliver_until(&hook, "/hook", 2).await;
+    let got = bodies(&hook).await;
+    assert_eq!(got[0]["info_type"], "authorized");
+    assert_eq!(got[0]["func_info"], serde_json::json!([1, 2, 18]));
+    assert_eq!(got[0]["func_info_removed"], serde_json::json!([]));
+    assert_eq!(got[1]["info_type"], "updateauthorized");
+    assert_eq!(got[1]["func_info"], serde_json::json!([1]));
+    assert_eq!(got[1]["func_info_removed"], serde_json::json!([2, 18]));
+    let one = format!("/v1/{APPID}/authorizers/{ACCOUNT}");
+    let r = s.internal_get(&one, Some(KEY)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let j: Value = serde_json::from_str(&r.text()).unwrap();
+    assert_eq!(j["func_info"], serde_json::json!([1]));
+    assert_eq!(j["func_info_removed"], serde_json::json!([2, 18]));
+    // `api_get_authorizer_info` reporting a wider grant again: noted, nothing taken away.
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::path(
+            "/cgi-bin/component/api_get_authorizer_info",
+        ))
+        .respond_with(ok_json(serde_json::json!({
+            "authorizer_info": {"nick_name": "n", "user_name": "gh_1"},
+            "authorization_info": {"authorizer_appid": ACCOUNT, "func_info": [
+                {"funcscope_category": {"id": 1}}, {"funcscope_category": {"id": 17}}
+            ]}
+        })))
+        .mount(&upstream)
+        .await;
+    s.service
+        .client(APPID)
+        .unwrap()
+        .authorizer_info(ACCOUNT)
+        .await
+        .unwrap();
+    let j: Value = serde_json::from_str(&s.internal_get(&one, Some(KEY)).await.text()).unwrap();
+    assert_eq!(j["func_info"], serde_json::json!([1, 17]));
+    assert_eq!(j["func_info_removed"], serde_json::json!([]));
 }
 
 /// `/readyz` names an event backlog older than `[events] backlog_alert_secs` without taking

@@ -68,6 +68,8 @@ fn value_for(k: usize, n: u64) -> StoredValue {
             authorized_at: t,
             event_time: 0,
             token_serial: 0,
+            func_info: None,
+            func_info_removed: Vec::new(),
         }),
     }
 }

@@ -104,6 +104,8 @@ async fn seed(store: &dyn TokenStore) {
         authorized_at: T0 - 7300,
         event_time: 0,
         token_serial: 0,
+        func_info: None,
+        func_info_removed: Vec::new(),
     });
     store
         .compare_and_set(&StoreKey::authorizer(APPID, AUTHORIZER), None, auth, None)

@@ -39,6 +39,8 @@ fn authorizer(rt: Option<&str>, expires_at: u64) -> StoredValue {
         authorized_at: 1,
         event_time: 0,
         token_serial: 0,
+        func_info: None,
+        func_info_removed: Vec::new(),
     })
 }
 

@@ -35,6 +35,8 @@ fn record(i: usize, n: u64, rt: &str) -> StoredValue {
         authorized_at: 1,
         event_time: 0,
         token_serial: 0,
+        func_info: None,
+        func_info_removed: Vec::new(),
     })
 }
 

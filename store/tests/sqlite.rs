@@ -47,6 +47,8 @@ async fn reopened_store_keeps_records_and_versions() {
         authorized_at: 1,
         event_time: 0,
         token_serial: 0,
+        func_info: None,
+        func_info_removed: Vec::new(),
     });
     let v1 = {
         let s = SqliteStore::open(&path).unwrap();
@@ -336,6 +338,8 @@ async fn listing_pages_through_every_authorizer_of_one_component_only() {
             authorized_at: 1,
             event_time: 0,
             token_serial: 0,
+            func_info: None,
+            func_info_removed: Vec::new(),
         })
     };
     let mut want = Vec::new();

@@ -342,6 +342,8 @@ fn seed(a: &Args) {
                     authorized_at: now,
                     event_time: 0,
                     token_serial: 0,
+                    func_info: None,
+                    func_info_removed: Vec::new(),
                 }),
             )
             .await;

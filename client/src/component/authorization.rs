@@ -155,6 +155,12 @@ impl ComponentClient {
                 refresh_token,
                 refresh_at,
                 expires_at,
+                func_info: Some(
+                    info.func_info
+                        .iter()
+                        .map(|f| f.funcscope_category.id)
+                        .collect(),
+                ),
             }),
         )
         .await?;
@@ -198,6 +204,7 @@ impl ComponentClient {
                 refresh_token: Some(refresh_token),
                 refresh_at,
                 expires_at,
+                func_info: None,
             }),
         )
         .await?;

@@ -12,6 +12,7 @@ use crate::api::{
 use crate::appid::check_appid;
 use crate::engine::call::{api_with_token, with_token};
 use crate::error::{Error, Result};
+use crate::record_machine::RecordEvent;
 
 impl ComponentClient {
     async fn component_call<Req, Resp>(&self, endpoint: Endpoint, body: &Req) -> Result<Resp>
@@ -52,16 +53,36 @@ impl ComponentClient {
     }
 
     /// `api_get_authorizer_info`: an authorized account's details and granted permissions.
+    /// The permission sets it reports are noted on the account's stored record (see
+    /// [`AuthorizerSummary::func_info`](crate::AuthorizerSummary::func_info)); a failure to
+    /// note them is logged, not returned.
     pub async fn authorizer_info(&self, authorizer_appid: &str) -> Result<AuthorizerInfoResponse> {
         check_appid(authorizer_appid)?;
-        self.component_call(
-            Endpoint::GetAuthorizerInfo,
-            &AuthorizerInfoRequest {
-                component_appid: self.component_appid(),
+        let info: AuthorizerInfoResponse = self
+            .component_call(
+                Endpoint::GetAuthorizerInfo,
+                &AuthorizerInfoRequest {
+                    component_appid: self.component_appid(),
+                    authorizer_appid,
+                },
+            )
+            .await?;
+        let func_info = info
+            .authorization_info
+            .func_info
+            .iter()
+            .map(|f| f.funcscope_category.id)
+            .collect();
+        if let Err(e) = self
+            .apply_record(
                 authorizer_appid,
-            },
-        )
-        .await
+                &RecordEvent::PermissionsSeen { func_info },
+            )
+            .await
+        {
+            tracing::warn!(%authorizer_appid, error = %e, "could not note the permission sets api_get_authorizer_info reported");
+        }
+        Ok(info)
     }
 
     /// `api_get_authorizer_list`: one page of authorized accounts with their current refresh

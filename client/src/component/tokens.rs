@@ -39,6 +39,12 @@ pub struct AuthorizerSummary {
     /// `true` when the stored record cannot be read (garbage, or a format of a newer wxopen
     /// during a rolling upgrade): listed so an operator sees it, never refreshed.
     pub unreadable: bool,
+    /// The permission-set ids the account grants, sorted, as the last `api_query_auth` or
+    /// `api_get_authorizer_info` reported them; `None` when none reported them yet.
+    pub func_info: Option<Vec<i64>>,
+    /// The permission sets the last change of the grant took away (an `updateauthorized`
+    /// that narrowed it), sorted; empty when it took none away.
+    pub func_info_removed: Vec<i64>,
 }
 
 impl AuthorizerSummary {
@@ -52,6 +58,8 @@ impl AuthorizerSummary {
                 authorized_at: r.authorized_at,
                 revoked: None,
                 unreadable: false,
+                func_info: r.func_info,
+                func_info_removed: r.func_info_removed,
             },
             AuthorizerState::Revoked(t) => Self {
                 authorizer_appid,
@@ -61,6 +69,8 @@ impl AuthorizerSummary {
                 authorized_at: t.since,
                 revoked: Some(t),
                 unreadable: false,
+                func_info: None,
+                func_info_removed: Vec::new(),
             },
         }
     }
@@ -74,6 +84,8 @@ impl AuthorizerSummary {
             authorized_at: 0,
             revoked: None,
             unreadable: true,
+            func_info: None,
+            func_info_removed: Vec::new(),
         }
     }
 }

@@ -369,6 +369,7 @@ async fn fetch(
             refresh_token: Some(refresh_token),
             refresh_at,
             expires_at,
+            func_info: None,
         },
     };
     let base = record.map(StoredValue::Authorizer);

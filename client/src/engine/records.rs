@@ -81,6 +81,7 @@ mod tests {
             refresh_token: Some(AuthorizerRefreshToken::from("r")),
             refresh_at: 10,
             expires_at: 20,
+            func_info: None,
         }
     }
 

@@ -210,6 +210,8 @@ fn ticket_like_authorizer() -> StoredValue {
         authorized_at: 1,
         event_time: 0,
         token_serial: 0,
+        func_info: None,
+        func_info_removed: Vec::new(),
     })
 }
 
@@ -324,6 +326,8 @@ async fn round_trips(
             authorized_at: 0,
             event_time: 0,
             token_serial: 0,
+            func_info: None,
+            func_info_removed: Vec::new(),
         }),
         StoredValue::Authorizer(AuthorizerRecord {
             access_token: None,
@@ -334,6 +338,8 @@ async fn round_trips(
             authorized_at: 7,
             event_time: 0,
             token_serial: 0,
+            func_info: None,
+            func_info_removed: Vec::new(),
         }),
         StoredValue::AuthorizerRevoked(RevokedRecord {
             since: 1_700_000_000,

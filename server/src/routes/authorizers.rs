@@ -52,6 +52,15 @@ pub(crate) struct AuthorizerJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     errcode: Option<i64>,
+    /// The permission-set ids (`funcscope_category.id`) the account grants, sorted, as the
+    /// last `api_query_auth` or `api_get_authorizer_info` reported them; absent when none
+    /// has yet (an imported or recovered account).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    func_info: Option<Vec<i64>>,
+    /// The permission sets the last change of the grant took away (an `updateauthorized`
+    /// that narrowed it); empty when it took none away.
+    func_info_removed: Vec<i64>,
 }
 
 impl From<AuthorizerSummary> for AuthorizerJson {
@@ -74,6 +83,8 @@ impl From<AuthorizerSummary> for AuthorizerJson {
                     .unwrap_or_default()
             }),
             errcode: s.revoked.and_then(|r| r.errcode),
+            func_info: s.func_info,
+            func_info_removed: s.func_info_removed,
             authorizer_appid: s.authorizer_appid,
         }
     }
