@@ -12,8 +12,8 @@
 //! community's answers linking the Third-party Platform 2.0 page
 //! `official_account_website_authorization.html`, whose text was not itself retrievable; the
 //! refresh and `/sns/userinfo` calls, 40163 (code used), 41008 (code missing) and 40226
-//! (high-risk user) come from `api-contracts.md` §19 and the general web-authorization pages,
-//! not from a component page.
+//! (high-risk user) come from `api-contracts.md` §19: the search found no official page stating
+//! them, so they are unconfirmed (an unknown errcode stays a plain WeChat error either way).
 
 use serde::{Deserialize, Serialize};
 
