@@ -3,7 +3,7 @@
 # wechat-crypto, wechatpy under Python servers) on the same requests, core and connections;
 # the token API; 10,000 authorizers (RSS, start-to-ready, refresh pacing). Prints one table.
 #
-#   benches/service/run.sh [--quick]
+#   benches/service/run.sh [--quick]          (ONLY_WXOPEN=1: no peers, no scale run)
 #
 # The server under test runs on CPU 0 (`taskset -c 0`, with Redis when the store is Redis), the
 # load generator (`wxopen-load load`, one busy-polling thread, 64 connections, with the no-op
@@ -93,9 +93,12 @@ log "building wxopen (release) and wxopen-load"
 WX="$TARGET/release/wxopen"
 LOAD="$TARGET/release/wxopen-load"
 
+# ONLY_WXOPEN=1: the ceiling, the calibration and wxopen's rows only (no peers, no scale run).
+ONLY_WXOPEN="${ONLY_WXOPEN:-0}"
 # The peers go into a throwaway directory, or into PEERS_DIR (kept, reused on the next run).
 PEERS="${PEERS_DIR:-$WORK/peers}"
 mkdir -p "$PEERS"
+if [ "$ONLY_WXOPEN" = 0 ]; then
 log "installing the peers into $PEERS"
 [ -x "$PEERS/venv/bin/pip" ] || python3 -m venv "$PEERS/venv"
 PIP=("$PEERS/venv/bin/pip" install --quiet --disable-pip-version-check)
@@ -111,6 +114,7 @@ fi
 mkdir -p "$PEERS/node"
 [ -d "$PEERS/node/node_modules/wechat-crypto" ] || (cd "$PEERS/node" && npm init -y >/dev/null \
   && npm install --silent --no-audit --no-fund wechat-crypto@0.0.2 >/dev/null)
+fi
 
 # The component every target serves (the official sample settings of wxopen-benches).
 APPID=wxb11529c136998cb6
@@ -221,9 +225,10 @@ start_redis() {
 stop_redis() { [ -n "$REDIS_PID" ] && stop "$REDIS_PID"; REDIS_PID=""; }
 
 # write_config NAME STORE(sqlite|redis) WEBHOOK_PORT(or "") REFRESHER(on|off) UPSTREAM_PORT
+#   [DELIVERY(reply|async), default reply]
 # Sets PUB, INT, CFG, DATA.
 write_config() {
-  local name="$1" store="$2" hook="$3" refresher="$4" upstream="$5"
+  local name="$1" store="$2" hook="$3" refresher="$4" upstream="$5" delivery="${6:-reply}"
   PUB="$(free_port)"; INT="$(free_port)"
   DATA="$WORK/data-$name"; CFG="$WORK/$name.toml"
   rm -rf "$DATA"; mkdir -p "$DATA"
@@ -253,6 +258,7 @@ write_config() {
       echo "webhook_url = \"http://127.0.0.1:$hook/wechat\""
       echo "webhook_secret = \"bench-webhook-secret-0123456789\""
       echo "webhook_timeout_ms = 3000"
+      echo "webhook_delivery = \"$delivery\""
     fi
     echo
     echo "[[client]]"
@@ -303,10 +309,22 @@ wxopen_rows() {
     stop_wxopen
   fi
 
+  # The event plane: each message stored in the event log before `success`; in `async` mode
+  # the worker delivers in the background (the webhook's load is in the same loop), in
+  # `reply` mode the webhook is called inline for a passive reply.
   hook="$(free_port)"
-  write_config "hook-$store" "$store" "$hook" off "$UPSTREAM_PORT"
+  write_config "async-$store" "$store" "$hook" off "$UPSTREAM_PORT" async
+  start_wxopen "async-$store"
+  row "wxopen serve" "message → event log → success, webhook async" "$store" "$PUB" message-unique --webhook-port "$hook"
+  # The worker kept up if nothing is left pending shortly after the load stops.
+  sleep 2
+  log "after the async row ($store): $(curl -s "http://127.0.0.1:$INT/readyz" | head -c 600)"
+  stop_wxopen
+
+  hook="$(free_port)"
+  write_config "hook-$store" "$store" "$hook" off "$UPSTREAM_PORT" reply
   start_wxopen "hook-$store"
-  row "wxopen serve" "message → dedupe → webhook 204" "$store" "$PUB" message-unique --webhook-port "$hook"
+  row "wxopen serve" "message → event log → webhook 204 inline (reply)" "$store" "$PUB" message-unique --webhook-port "$hook"
   stop_wxopen
 
   write_config "ticket-$store" "$store" "" off "$UPSTREAM_PORT"
@@ -358,6 +376,7 @@ if command -v redis-server >/dev/null; then wxopen_rows redis; fi
 
 # ---------------------------------------------------------------------------------------------
 # Peers
+if [ "$ONLY_WXOPEN" = 0 ]; then
 
 NODE_PORT="$(free_port)"
 NODE_PATH="$PEERS/node/node_modules" taskset -c 0 node "$HERE/peers/node_server.js" "$NODE_PORT" "$TOKEN" "$AESKEY" "$APPID" &
@@ -442,6 +461,8 @@ jq -c -n --argjson n "$SCALE_N" --argjson rate "$SCALE_RATE" --arg ready "$READY
   --argjson rs "$RSS_START" --argjson ra "$RSS_AFTER" --argjson hwm "$HWM" --argjson st "$STATS" \
   --arg t "$REFRESH_S" --argjson done "$DONE" --arg ok "$REFRESHED_OK" \
   '{scale: {n:$n, cap:$rate, ready_ms:$ready, healthy_ms:$healthy, rss_start_kib:$rs, rss_after_kib:$ra, hwm_kib:$hwm, stats:$st, refresh_s:$t, done:$done, refreshed_ok:$ok}}' >> "$RESULTS"
+
+fi # ONLY_WXOPEN
 
 # ---------------------------------------------------------------------------------------------
 echo

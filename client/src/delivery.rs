@@ -33,6 +33,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::{watch, Notify};
 use wxopen_proto::delivery::{self, Attempt, DeliveryPolicy};
 
@@ -211,28 +212,44 @@ impl DeliveryWorker {
                 }
             }
         }
-        for outcome in futures_util::future::join_all(sends).await {
-            match outcome {
-                Step::Lost => pass.lost_races += 1,
-                Step::Settled {
-                    outcome,
-                    dead,
-                    next,
-                } => {
-                    pass.sent += 1;
-                    match outcome {
-                        Attempt::Delivered => pass.delivered += 1,
-                        _ if dead => {
-                            pass.failed += 1;
-                            pass.dead += 1;
-                        }
-                        _ => pass.failed += 1,
-                    }
-                    pass.next_due_ms = min_opt(pass.next_due_ms, next);
+        for step in futures_util::future::join_all(sends).await {
+            pass.record(step);
+        }
+        Ok(pass)
+    }
+
+    /// Claims every due head (up to the batch beyond the attempts already running) and adds
+    /// its attempt to `running`; returns when the earliest head that is not due becomes due.
+    async fn start_due<'a>(
+        &'a self,
+        running: &mut FuturesUnordered<BoxFuture<'a, Step>>,
+    ) -> Result<Option<u64>, StoreError> {
+        let heads = self
+            .log
+            .heads(&self.component, self.batch + running.len())
+            .await?;
+        let now = self.clock.unix_millis();
+        let mut next_due = None;
+        for head in heads {
+            // An account whose attempt runs here has it in flight: not claimable until its
+            // visibility runs out, by which time the attempt has settled.
+            match delivery::claim(&head.state, now, &self.policy) {
+                Some(claimed) if running.len() < self.batch => {
+                    running.push(Box::pin(self.attempt(head, claimed)));
+                }
+                // The batch is full: an attempt settling wakes the loop.
+                Some(_) => {}
+                None => {
+                    let due = match head.state {
+                        delivery::DeliveryState::Pending { next_at_ms, .. } => Some(next_at_ms),
+                        delivery::DeliveryState::InFlight { until_ms, .. } => Some(until_ms),
+                        _ => None,
+                    };
+                    next_due = min_opt(next_due, due);
                 }
             }
         }
-        Ok(pass)
+        Ok(next_due)
     }
 
     async fn attempt(&self, head: LoggedEvent, claimed: delivery::DeliveryState) -> Step {
@@ -289,36 +306,80 @@ impl DeliveryWorker {
         }
     }
 
-    /// Runs passes until `stop` turns `true`: after a pass that sent something, at once;
-    /// otherwise it sleeps until the next head is due, a waker call, or `idle_poll`.
+    /// Runs until `stop` turns `true`: each account's due head is claimed and sent as soon as
+    /// it is due, the accounts' attempts running side by side — a slow or failing account never
+    /// holds up another (one account's events still go one at a time, in order). It rescans
+    /// when an attempt settles, on a waker call, when the next head is due, or after
+    /// `idle_poll`; a stop lets the running attempts settle first.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut running: FuturesUnordered<BoxFuture<'_, Step>> = FuturesUnordered::new();
         loop {
             if *stop.borrow() {
+                while let Some(step) = running.next().await {
+                    let mut pass = Pass::default();
+                    pass.record(step);
+                    self.observe(&pass);
+                }
                 return;
             }
-            let pass = match self.run_once().await {
-                Ok(p) => p,
+            let next_due = match self.start_due(&mut running).await {
+                Ok(n) => n,
                 Err(e) => {
                     tracing::warn!(component = %self.component, error = %e, "event log unreadable; delivery retried shortly");
-                    Pass::default()
+                    None
                 }
             };
-            if let Some(f) = &self.on_pass {
-                f(&pass);
-            }
-            if pass.sent > 0 || pass.lost_races > 0 {
-                continue;
-            }
             let now = self.clock.unix_millis();
-            let wait = pass
-                .next_due_ms
+            let wait = next_due
                 .map(|t| Duration::from_millis(t.saturating_sub(now)))
                 .unwrap_or(self.idle_poll)
                 .min(self.idle_poll);
+            let mut pass = Pass {
+                next_due_ms: next_due,
+                ..Pass::default()
+            };
             tokio::select! {
+                Some(step) = running.next(), if !running.is_empty() => {
+                    pass.record(step);
+                    // Whatever else settled meanwhile, without waiting.
+                    while let Some(Some(step)) = futures_util::FutureExt::now_or_never(running.next()) {
+                        pass.record(step);
+                    }
+                }
                 () = self.clock.sleep(wait) => {}
                 () = self.wake.notified() => {}
                 _ = stop.changed() => {}
+            }
+            self.observe(&pass);
+        }
+    }
+
+    fn observe(&self, pass: &Pass) {
+        if let Some(f) = &self.on_pass {
+            f(pass);
+        }
+    }
+}
+
+impl Pass {
+    fn record(&mut self, step: Step) {
+        match step {
+            Step::Lost => self.lost_races += 1,
+            Step::Settled {
+                outcome,
+                dead,
+                next,
+            } => {
+                self.sent += 1;
+                match outcome {
+                    Attempt::Delivered => self.delivered += 1,
+                    _ if dead => {
+                        self.failed += 1;
+                        self.dead += 1;
+                    }
+                    _ => self.failed += 1,
+                }
+                self.next_due_ms = min_opt(self.next_due_ms, next);
             }
         }
     }

@@ -93,4 +93,22 @@ pub enum ClientEvent {
         /// The errcode.
         errcode: i64,
     },
+    /// A new JS-SDK ticket of an authorizer was fetched and stored.
+    JsTicketRefreshed {
+        /// The authorizer.
+        authorizer_appid: String,
+        /// Which ticket.
+        ticket_type: crate::js_ticket::JsTicketType,
+        /// Its expiry (unix seconds).
+        expires_at: u64,
+    },
+    /// Fetching a JS-SDK ticket failed (remembered for a cool-down), or a ticket was rejected.
+    JsTicketFailed {
+        /// The authorizer.
+        authorizer_appid: String,
+        /// Which ticket.
+        ticket_type: crate::js_ticket::JsTicketType,
+        /// The WeChat code, if any.
+        errcode: Option<i64>,
+    },
 }

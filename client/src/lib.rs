@@ -103,8 +103,9 @@ mod transport;
 /// The sans-IO protocol crate, re-exported.
 pub use wxopen_proto;
 pub use wxopen_proto::{
-    appid, auth_url, authorization, code_exchange, errcode, error, event, health, passive, push,
-    record_machine, release_check, retry, secret, token_machine, tokens, user_oauth, xml,
+    appid, auth_url, authorization, code_exchange, errcode, error, event, health, js_ticket,
+    jssdk_sign, passive, push, record_machine, release_check, retry, secret, token_machine, tokens,
+    user_oauth, xml,
 };
 
 pub use api::ApiCall;
@@ -113,8 +114,8 @@ pub use authorization::{AuthCallback, AuthCallbackError, AuthorizationRequest};
 pub use clock::{Clock, ManualClock, SystemClock, TokioClock};
 pub use component::{
     valid_appid, AuthorizerState, AuthorizerSummary, ComponentClient, ComponentClientBuilder,
-    IssuedToken, KeyUsed, AUTHORIZER_LIST_MAX_PAGES, AUTHORIZER_LIST_PAGE, MAX_APPID_LEN,
-    MAX_LEASE_HOLDER_LEN, MAX_LIST_PAGE, TICKET_MAX_AHEAD_SECS,
+    IssuedToken, KeyUsed, AUTHORIZER_LIST_MAX_PAGES, AUTHORIZER_LIST_PAGE, JSSDK_NONCE_LEN,
+    MAX_APPID_LEN, MAX_LEASE_HOLDER_LEN, MAX_LIST_PAGE, TICKET_MAX_AHEAD_SECS,
 };
 pub use config::{ComponentConfig, CooldownPolicy, DEFAULT_MAX_RESPONSE_BYTES};
 pub use errcode::ErrorClass;
@@ -123,6 +124,8 @@ pub use event::{parse_component_event, AuthorizationGrant, ComponentEvent};
 pub use health::ComponentHealth;
 pub use hooks::{ApiObserver, ClientEvent};
 pub use jitter::{FixedJitter, JitterSource, RandomJitter};
+pub use js_ticket::{JsTicketRecord, JsTicketType};
+pub use jssdk_sign::{JsSdkConfig, PageUrlError};
 pub use memory_event_log::MemoryEventLog;
 pub use memory_store::MemoryStore;
 pub use message::{parse_authorizer_message, AuthorizerMessage, MsgType};
@@ -131,8 +134,8 @@ pub use replay::{MemoryReplayCache, ReplayCache};
 pub use retry::{FailoverPolicy, RetryPolicy};
 pub use secret::{
     AuthorizationCode, AuthorizerAccessToken, AuthorizerRefreshToken, ComponentAccessToken,
-    ComponentAppSecret, ComponentVerifyTicket, EncodingAesKey, JsCode, MessageToken, OAuthCode,
-    PreAuthCode, SessionKey, UserAccessToken, UserRefreshToken,
+    ComponentAppSecret, ComponentVerifyTicket, EncodingAesKey, JsCode, JsTicket, MessageToken,
+    OAuthCode, PreAuthCode, SessionKey, UserAccessToken, UserRefreshToken,
 };
 pub use store::{
     AuthorizerRecord, BoxFuture, CasOutcome, ComponentTokenRecord, RevokeReason, RevokedRecord,

@@ -249,3 +249,90 @@ async fn two_workers_on_one_log_never_send_one_event_at_once() {
     assert_eq!(hook.received.lock().unwrap().len(), 500);
     assert_eq!(hook.overlaps.load(Ordering::SeqCst), 0);
 }
+
+/// A host that answers one account's events only after a minute (a slow webhook path, a
+/// stuck handler) and every other account's at once.
+#[derive(Debug, Default)]
+struct SlowForOne {
+    slow: String,
+    received: Mutex<Vec<(String, u64)>>,
+}
+
+impl EventSink for SlowForOne {
+    fn deliver<'a>(&'a self, e: &'a LoggedEvent, _sent: Sent) -> BoxFuture<'a, Attempt> {
+        Box::pin(async move {
+            if e.event.authorizer == self.slow {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            }
+            self.received
+                .lock()
+                .unwrap()
+                .push((e.event.authorizer.clone(), e.sequence));
+            Attempt::Delivered
+        })
+    }
+}
+
+/// While one account's attempt hangs, the running worker goes on with the other accounts: all
+/// their events (appended before and during the hang) arrive, in order, before the slow one
+/// settles; then the slow account's events follow in order. Paused tokio time.
+#[tokio::test(start_paused = true)]
+async fn a_slow_account_never_holds_up_the_others() {
+    let log: Arc<dyn EventLog> = Arc::new(MemoryEventLog::new());
+    let clock = wxopen_client::TokioClock::new(std::time::UNIX_EPOCH + Duration::from_secs(T0));
+    let sink = Arc::new(SlowForOne {
+        slow: "wxslow".into(),
+        ..SlowForOne::default()
+    });
+    let append = |account: &str, i: u64| {
+        let log = log.clone();
+        let e = sample_event(
+            "wxc",
+            account,
+            &format!("{account}-{i}"),
+            clock.unix_millis(),
+        );
+        async move { log.append(&e).await.unwrap() }
+    };
+    append("wxslow", 0).await;
+    append("wxslow", 1).await;
+    let worker = DeliveryWorker::new("wxc", log.clone(), sink.clone())
+        .clock(Arc::new(clock.clone()))
+        .jitter(Arc::new(FixedJitter(0.5)))
+        .policy(DeliveryPolicy::default().visibility(Duration::from_secs(300)));
+    let waker = worker.waker();
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(worker.run(rx));
+    // The slow account's first attempt is running; others arrive meanwhile.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for i in 0..5 {
+        append("wxfast1", i).await;
+        append("wxfast2", i).await;
+        waker.notify_one();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    let fast: Vec<(String, u64)> = sink.received.lock().unwrap().clone();
+    assert_eq!(fast.len(), 10, "the other accounts went on: {fast:?}");
+    assert!(fast.iter().all(|(a, _)| a != "wxslow"), "{fast:?}");
+    for account in ["wxfast1", "wxfast2"] {
+        let seqs: Vec<u64> = fast
+            .iter()
+            .filter(|(a, _)| a == account)
+            .map(|(_, s)| *s)
+            .collect();
+        assert_eq!(seqs, [1, 2, 3, 4, 5], "{account} in order");
+    }
+    // The slow account settles and its second event follows.
+    tokio::time::sleep(Duration::from_secs(180)).await;
+    let slow: Vec<u64> = sink
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(a, _)| a == "wxslow")
+        .map(|(_, s)| *s)
+        .collect();
+    assert_eq!(slow, [1, 2]);
+    stop.send(true).unwrap();
+    running.await.unwrap();
+}

@@ -66,6 +66,15 @@ pub const USER_AUTH_SERVED: [Endpoint; 5] = [
     JSCODE2SESSION,
     OAUTH_AUTHORIZE,
 ];
+/// `GET /cgi-bin/ticket/getticket?access_token=…&type=jsapi|wx_card`: an authorized account's
+/// JS-SDK ticket, with **its** access token (a component token, or any other, is 40001;
+/// missing token 41001; a `type` other than `jsapi`/`wx_card` 40097; the account no longer
+/// authorized 61003). Each call issues a new ticket, valid 7200 s, and the previous one of
+/// that account and type stops verifying (see `FakeWeChat::verify_jssdk_signature`).
+pub const GETTICKET: Endpoint = Endpoint::Other {
+    path: "/cgi-bin/ticket/getticket",
+    token: TokenParam::AccessToken,
+};
 
 /// Which access token the fake accepts in an endpoint's query string (finer than the client's
 /// [`wxopen_proto::api::TokenParam`], which names only the query parameter).
@@ -194,11 +203,14 @@ pub const SERVED: [(&str, Endpoint); 13] = [
 ];
 
 /// The endpoint the fake serves at `path` (exact match, no trailing slash tolerance): one of
-/// [`SERVED`], or [`CUSTOM_SEND`].
+/// [`SERVED`], [`CUSTOM_SEND`], [`GETTICKET`] or [`USER_AUTH_SERVED`].
 pub fn endpoint_at(path: &str) -> Option<Endpoint> {
     SERVED
         .into_iter()
-        .chain([("/cgi-bin/message/custom/send", CUSTOM_SEND)])
+        .chain([
+            ("/cgi-bin/message/custom/send", CUSTOM_SEND),
+            ("/cgi-bin/ticket/getticket", GETTICKET),
+        ])
         .chain(USER_AUTH_SERVED.into_iter().map(|e| (e.path(), e)))
         .find(|(p, _)| *p == path)
         .map(|(_, e)| e)

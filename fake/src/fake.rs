@@ -630,6 +630,25 @@ impl FakeWeChat {
             .component_token_status(token, now)
     }
 
+    /// The current JS-SDK ticket (`"jsapi"` or `"wx_card"`) of `authorizer_appid`, if one
+    /// was issued and has not expired or been replaced.
+    pub fn js_ticket(&self, authorizer_appid: &str, ticket_type: &str) -> Option<String> {
+        let now = self.now_unix();
+        self.shared
+            .lock()
+            .platform
+            .js_tickets
+            .current(authorizer_appid, ticket_type, now)
+            .map(str::to_owned)
+    }
+
+    /// Whether `sig` is a valid `wx.config` signature for its `app_id` now: signed over that
+    /// account's *current* jsapi ticket (what `POST /fake/jssdk/verify` answers).
+    pub fn verify_jssdk_signature(&self, sig: &crate::JsSdkSignature) -> bool {
+        let now = self.now_unix();
+        self.shared.lock().platform.js_tickets.verify(sig, now)
+    }
+
     /// The newest authorizer access token of `authorizer_appid` still accepted now.
     pub fn authorizer_access_token(&self, authorizer_appid: &str) -> Option<String> {
         let now = self.now_unix();

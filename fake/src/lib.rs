@@ -107,6 +107,7 @@ mod fake;
 mod faults;
 mod handlers;
 pub mod harness;
+mod js_tickets;
 mod push;
 pub mod release_check;
 mod sent;
@@ -118,12 +119,13 @@ pub use config::FakeConfig;
 pub use counters::{CallRecord, Host, Outcome};
 pub use endpoints::{
     contract, endpoint_at, AcceptedToken, Contract, Endpoint, FieldSpec, FieldType, CUSTOM_SEND,
-    JSCODE2SESSION, OAUTH_AUTHORIZE, OAUTH_EXCHANGE, OAUTH_REFRESH, SERVED, USERINFO,
+    GETTICKET, JSCODE2SESSION, OAUTH_AUTHORIZE, OAUTH_EXCHANGE, OAUTH_REFRESH, SERVED, USERINFO,
     USER_AUTH_SERVED,
 };
 pub use error::FakeError;
 pub use fake::{Consent, FakeBuilder, FakeWeChat};
 pub use faults::{Fault, FaultRule};
+pub use js_tickets::JsSdkSignature;
 pub use push::{Push, PushKind, PushParams};
 pub use release_check::{
     CheckKind, CheckResult, ReleaseCheck, ReleaseCheckReport, TestAccount, TestGroup, TEST_GROUPS,

@@ -205,6 +205,8 @@ pub(crate) struct Platform {
     sent: Vec<SentMessage>,
     /// Refused `custom/send` calls: when (real time) and the errcode.
     refused_sends: Vec<(Instant, i64)>,
+    /// The JS-SDK tickets issued by `getticket`.
+    pub(crate) js_tickets: crate::js_tickets::JsTickets,
 }
 
 impl Platform {
@@ -223,6 +225,7 @@ impl Platform {
             users: HashMap::new(),
             sent: Vec::new(),
             refused_sends: Vec::new(),
+            js_tickets: Default::default(),
         }
     }
 
@@ -436,6 +439,7 @@ impl Platform {
             .ok_or_else(|| FakeError::UnknownAuthorizer(authorizer_appid.to_owned()))?;
         a.authorized = false;
         a.access_tokens.clear();
+        self.js_tickets.revoke(authorizer_appid);
         a.refresh_token = random_token("refreshtoken@@@", 43);
         Ok(())
     }

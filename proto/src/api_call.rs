@@ -7,7 +7,11 @@ use crate::api::{build_url_for, TokenParam};
 
 /// [`build_url`](crate::api::build_url) for a generic [`ApiCall`].
 pub fn build_call_url(base: &Url, call: &ApiCall, token: Option<&str>) -> Result<Url, String> {
-    build_url_for(base, call.path(), call.token_param(), call.name(), token)
+    let mut url = build_url_for(base, call.path(), call.token_param(), call.name(), token)?;
+    if let Some((name, value)) = call.fixed_query {
+        url.query_pairs_mut().append_pair(name, value);
+    }
+    Ok(url)
 }
 
 /// The HTTP method of a generic [`ApiCall`].
@@ -51,6 +55,7 @@ pub struct ApiCall {
     name: &'static str,
     token: TokenParam,
     idempotent: bool,
+    fixed_query: Option<(&'static str, &'static str)>,
 }
 
 impl ApiCall {
@@ -78,12 +83,20 @@ impl ApiCall {
             path,
             token: TokenParam::AccessToken,
             idempotent: false,
+            fixed_query: None,
         })
     }
 
     /// Sets whether repeating the call is harmless (see the type's docs).
     pub fn idempotent(mut self, idempotent: bool) -> Self {
         self.idempotent = idempotent;
+        self
+    }
+
+    /// Adds one fixed query parameter after the credential (e.g. `getticket`'s `type=jsapi`);
+    /// only compile-time values, so a caller's input never reaches the query.
+    pub fn fixed_query(mut self, name: &'static str, value: &'static str) -> Self {
+        self.fixed_query = Some((name, value));
         self
     }
 
@@ -184,6 +197,24 @@ fn normalise_api_path(path: &str) -> Result<String, String> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    #[test]
+    fn a_fixed_query_follows_the_credential() {
+        let base = Url::parse("https://api.example/").unwrap();
+        let c = ApiCall::get("/cgi-bin/ticket/getticket")
+            .unwrap()
+            .fixed_query("type", "wx_card");
+        let url = build_call_url(&base, &c, Some("AT")).unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://api.example/cgi-bin/ticket/getticket?access_token=AT&type=wx_card"
+        );
+        let plain = ApiCall::get("/cgi-bin/ticket/getticket").unwrap();
+        assert_eq!(
+            build_call_url(&base, &plain, Some("AT")).unwrap().query(),
+            Some("access_token=AT")
+        );
+    }
 
     #[test]
     fn api_call_paths_are_normalised_and_validated() {

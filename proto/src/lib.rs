@@ -38,6 +38,7 @@
 //! | [`release_check`] | the 全网发布 check as a pure decision |
 //! | [`records`], [`health`] | store keys and records, [`ComponentHealth`] |
 //! | [`token_machine`] | `(now, stored record, cell) → decision` for every token kind |
+//! | [`js_ticket`], [`jssdk_sign`] | JS-SDK tickets per account (record, rules) and the `wx.config` signature |
 //! | [`code_exchange`] | one exchange per authorization code across instances |
 //! | [`record_machine`] | `apply(current, event, now) → update` for authorizer records |
 //! | [`user_oauth`], [`user_answers`] | web authorization and mini-program login on behalf of an account |
@@ -61,6 +62,8 @@ pub mod error;
 pub mod event;
 pub mod handoff;
 pub mod health;
+pub mod js_ticket;
+pub mod jssdk_sign;
 pub mod message;
 pub mod notice;
 pub mod passive;
@@ -89,14 +92,15 @@ pub use health::ComponentHealth;
 pub use message::{parse_authorizer_message, AuthorizerMessage, MsgType};
 pub use push::{PushAck, PushQuery, SUCCESS_REPLY};
 pub use records::{
-    AuthorizerRecord, CasOutcome, ComponentTokenRecord, RevokeReason, RevokedRecord, ScanRecord,
-    StoreError, StoreErrorKind, StoreKey, StoredValue, TicketRecord, Versioned,
+    AuthorizerRecord, CasOutcome, ComponentTokenRecord, JsTicketRecord, RevokeReason,
+    RevokedRecord, ScanRecord, StoreError, StoreErrorKind, StoreKey, StoredValue, TicketRecord,
+    Versioned,
 };
 pub use retry::{FailoverPolicy, RetryPolicy};
 pub use secret::{
     AuthorizationCode, AuthorizerAccessToken, AuthorizerRefreshToken, ComponentAccessToken,
-    ComponentAppSecret, ComponentVerifyTicket, EncodingAesKey, JsCode, MessageToken, OAuthCode,
-    PreAuthCode, SessionKey, UserAccessToken, UserRefreshToken,
+    ComponentAppSecret, ComponentVerifyTicket, EncodingAesKey, JsCode, JsTicket, MessageToken,
+    OAuthCode, PreAuthCode, SessionKey, UserAccessToken, UserRefreshToken,
 };
 pub use tokens::{Jitter, TokenState};
 /// The crypto core, re-exported (e.g. for [`wxopen_core::Reply`]).

@@ -16,6 +16,8 @@ use crate::secret::{
 };
 use crate::tokens::TICKET_LIFETIME;
 
+pub use crate::js_ticket::JsTicketRecord;
+
 /// Identifies one record. Every key is scoped by the component appid (multi-tenant stores).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -50,6 +52,15 @@ pub enum StoreKey {
         component_appid: String,
         /// Lowercase hex SHA-1 of the code.
         code_sha1: String,
+    },
+    /// One authorizer's JS-SDK ticket of one type (see [`crate::js_ticket`]).
+    JsTicket {
+        /// Component appid.
+        component_appid: String,
+        /// Authorizer appid.
+        authorizer_appid: String,
+        /// Which ticket.
+        ticket_type: crate::js_ticket::JsTicketType,
     },
 }
 
@@ -114,6 +125,19 @@ impl StoreKey {
         )
     }
 
+    /// The key of an authorizer's JS-SDK ticket of `ticket_type`.
+    pub fn js_ticket(
+        component_appid: &str,
+        authorizer_appid: &str,
+        ticket_type: crate::js_ticket::JsTicketType,
+    ) -> Self {
+        StoreKey::JsTicket {
+            component_appid: component_appid.to_owned(),
+            authorizer_appid: authorizer_appid.to_owned(),
+            ticket_type,
+        }
+    }
+
     /// The component appid this key belongs to.
     pub fn component_appid(&self) -> &str {
         match self {
@@ -125,12 +149,16 @@ impl StoreKey {
             | StoreKey::AuthorizerScan { component_appid }
             | StoreKey::CodeExchange {
                 component_appid, ..
+            }
+            | StoreKey::JsTicket {
+                component_appid, ..
             } => component_appid,
         }
     }
 
     /// The part after the component: `ticket`, `component_token`, `authorizer:<appid>`,
-    /// `authorizer_scan`.
+    /// `authorizer_scan`, `code_exchange:<sha1>`, `js_ticket:<jsapi|wx_card>:<appid>` (outside the
+    /// `authorizer:` range a listing of authorizers reads).
     pub fn name(&self) -> String {
         match self {
             StoreKey::Ticket { .. } => "ticket".to_owned(),
@@ -140,6 +168,11 @@ impl StoreKey {
             } => format!("authorizer:{authorizer_appid}"),
             StoreKey::AuthorizerScan { .. } => "authorizer_scan".to_owned(),
             StoreKey::CodeExchange { code_sha1, .. } => format!("code_exchange:{code_sha1}"),
+            StoreKey::JsTicket {
+                authorizer_appid,
+                ticket_type,
+                ..
+            } => format!("js_ticket:{ticket_type}:{authorizer_appid}"),
         }
     }
 
@@ -300,6 +333,8 @@ pub enum StoredValue {
     AuthorizerScan(ScanRecord),
     /// See [`ExchangeRecord`](crate::code_exchange::ExchangeRecord).
     CodeExchange(crate::code_exchange::ExchangeRecord),
+    /// See [`JsTicketRecord`].
+    JsTicket(JsTicketRecord),
 }
 
 impl StoredValue {
@@ -326,6 +361,7 @@ impl StoredValue {
             }
             StoredValue::Authorizer(_) | StoredValue::AuthorizerRevoked(_) => None,
             StoredValue::AuthorizerScan(s) => Some(s.started_at.saturating_add(24 * 3600)),
+            StoredValue::JsTicket(t) => Some(t.expires_at),
             StoredValue::CodeExchange(e) => Some(
                 e.started_at
                     .saturating_add(crate::code_exchange::EXCHANGE_KEEP_SECS),
@@ -482,6 +518,32 @@ mod tests {
         );
         assert_ne!(StoreKey::ticket("a"), StoreKey::ticket("b"));
         assert_eq!(StoreKey::authorizer("wxc", "wxa").component_appid(), "wxc");
+    }
+
+    #[test]
+    fn js_ticket_keys_sit_outside_the_authorizer_range() {
+        use crate::js_ticket::JsTicketType;
+        let rows = [
+            (JsTicketType::Jsapi, "wxopen:{wxc}:js_ticket:jsapi:wxa"),
+            (JsTicketType::WxCard, "wxopen:{wxc}:js_ticket:wx_card:wxa"),
+        ];
+        for (t, want) in rows {
+            let key = StoreKey::js_ticket("wxc", "wxa", t);
+            assert_eq!(key.to_string(), want);
+            assert!(!key.name().starts_with("authorizer:"));
+            assert_eq!(key.component_appid(), "wxc");
+        }
+        let v = StoredValue::JsTicket(JsTicketRecord {
+            ticket: crate::secret::JsTicket::new("jt-secret"),
+            obtained_at: 1,
+            refresh_at: 5,
+            expires_at: 7201,
+        });
+        assert!(!format!("{v:?}").contains("jt-secret"));
+        assert_eq!(v.expires_at_hint(), Some(7201));
+        let json = serde_json::to_string(&v).unwrap_or_default();
+        assert!(json.contains("\"kind\":\"js_ticket\""), "{json}");
+        assert_eq!(serde_json::from_str::<StoredValue>(&json).ok(), Some(v));
     }
 
     #[test]

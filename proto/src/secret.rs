@@ -127,6 +127,11 @@ secret_newtype!(
     AuthorizerRefreshToken
 );
 secret_newtype!(
+    /// A JS-SDK ticket of one authorized account (`jsapi_ticket`, or the `wx_card` ticket),
+    /// valid 2 h: whoever holds it can sign `wx.config` for that account.
+    JsTicket
+);
+secret_newtype!(
     /// A `pre_auth_code` used to build an authorization URL (single use, short-lived).
     PreAuthCode
 );

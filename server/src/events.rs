@@ -30,6 +30,8 @@ fn record(metrics: &Metrics, component: &str, e: &ClientEvent) {
     match e {
         ClientEvent::ComponentTokenRefreshed { .. } => refresh("component", "ok"),
         ClientEvent::AuthorizerTokenRefreshed { .. } => refresh("authorizer", "ok"),
+        ClientEvent::JsTicketRefreshed { .. } => refresh("js_ticket", "ok"),
+        ClientEvent::JsTicketFailed { .. } => refresh("js_ticket", "error"),
         ClientEvent::RefreshFailed {
             authorizer_appid, ..
         } => refresh(
@@ -93,6 +95,29 @@ mod tests {
                 errcode: 40001,
             },
         );
+        for ticket_type in [
+            wxopen_client::JsTicketType::Jsapi,
+            wxopen_client::JsTicketType::WxCard,
+        ] {
+            record(
+                &m,
+                "wxc",
+                &ClientEvent::JsTicketRefreshed {
+                    authorizer_appid: "wxa".into(),
+                    ticket_type,
+                    expires_at: 1,
+                },
+            );
+        }
+        record(
+            &m,
+            "wxc",
+            &ClientEvent::JsTicketFailed {
+                authorizer_appid: "wxa".into(),
+                ticket_type: wxopen_client::JsTicketType::Jsapi,
+                errcode: Some(45009),
+            },
+        );
         record(
             &m,
             "wxc",
@@ -110,6 +135,8 @@ mod tests {
         assert_eq!(r("authorizer", "ok"), 2);
         assert_eq!(r("component", "error"), 1);
         assert_eq!(r("authorizer", "error"), 0);
+        assert_eq!(r("js_ticket", "ok"), 2);
+        assert_eq!(r("js_ticket", "error"), 1);
         assert_eq!(
             m.counter(
                 "wxopen_tokens_rejected_total",

@@ -16,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
-use crate::routes::{authorizers, events, health, metrics, oauth, tokens};
+use crate::routes::{authorizers, events, health, jssdk, metrics, oauth, tokens};
 use crate::state::AppState;
 
 /// The operations of the internal API, `(method, path)`: what the document must describe (the
@@ -37,6 +37,12 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     (
         "post",
         "/v1/{component}/authorizers/{appid}/wxa/jscode2session",
+    ),
+    ("post", "/v1/{component}/authorizers/{appid}/jssdk/config"),
+    ("get", "/v1/{component}/authorizers/{appid}/jssdk/ticket"),
+    (
+        "get",
+        "/v1/{component}/authorizers/{appid}/jssdk/card_ticket",
     ),
     ("get", "/v1/{component}/events"),
     ("post", "/v1/{component}/events/replay"),
@@ -67,6 +73,9 @@ pub(crate) fn internal_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(oauth::refresh))
         .routes(routes!(oauth::userinfo))
         .routes(routes!(oauth::jscode2session))
+        .routes(routes!(jssdk::config))
+        .routes(routes!(jssdk::ticket))
+        .routes(routes!(jssdk::card_ticket))
         .routes(routes!(events::list))
         .routes(routes!(events::replay_many))
         .routes(routes!(events::get_one))

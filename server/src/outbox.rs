@@ -55,7 +55,10 @@ enum TokensStored {
 enum Exchange {
     /// Its record: the outcome, or `None` while it runs (or cannot be read).
     Settled(Option<ExchangeOutcome>),
-    /// No record names it (an event without a code, or one older than the record's life).
+    /// The event names a code but the store has no record of its exchange: not started yet,
+    /// or older than the record's life.
+    Missing,
+    /// The event names no code.
     Unknown,
 }
 
@@ -391,8 +394,9 @@ impl WebhookSink {
                         value: StoredValue::CodeExchange(r),
                         ..
                     })) => Exchange::Settled(r.outcome),
-                    // Kept for the code's lifetime only: an old event reads the record.
-                    Ok(None) => Exchange::Unknown,
+                    // Not claimed yet (the exchange starts after the append), or gone: kept
+                    // for the code's lifetime only, after which the event reads the record.
+                    Ok(None) => Exchange::Missing,
                     _ => Exchange::Settled(None),
                 }
             }
@@ -420,7 +424,7 @@ impl WebhookSink {
                 false
             }
             Exchange::Settled(Some(_)) => false,
-            Exchange::Settled(None) => true,
+            Exchange::Settled(None) | Exchange::Missing => true,
             Exchange::Unknown => !note.tokens_stored,
         };
         let waited = self

@@ -532,3 +532,38 @@ async fn append_only_is_read_from_info_persistence() {
         assert_eq!(wxopen_store::redis_append_only(url).await.unwrap(), None);
     }
 }
+
+#[ignore = "needs redis-server: cargo test -p wxopen-store --all-features -- --include-ignored (CI runs it)"]
+#[tokio::test]
+async fn js_tickets_expire_with_their_record_and_stay_out_of_the_authorizer_index() {
+    use wxopen_client::{JsTicket, JsTicketRecord, JsTicketType};
+    let server = RedisServer::start().expect("redis-server is needed for this test");
+    let s = store(&server, "wxopen").await;
+    let t = now();
+    s.compare_and_set(
+        &StoreKey::authorizer("wxc", "wxa"),
+        None,
+        authorizer(Some("refreshtoken@@@r"), t + 7200),
+        None,
+    )
+    .await
+    .unwrap();
+    let key = StoreKey::js_ticket("wxc", "wxa", JsTicketType::Jsapi);
+    let value = StoredValue::JsTicket(JsTicketRecord {
+        ticket: JsTicket::new("jt"),
+        obtained_at: t,
+        refresh_at: t + 6600,
+        expires_at: t + 7200,
+    });
+    s.compare_and_set(&key, None, value.clone(), None)
+        .await
+        .unwrap();
+    assert_eq!(s.get(&key).await.unwrap().map(|v| v.value), Some(value));
+    assert_eq!(s.record_key(&key), "wxopen:{wxc}:js_ticket:jsapi:wxa");
+    let ttl = pttl(&server, &s.record_key(&key)).await;
+    assert!((7200 - 5) * 1000 < ttl && ttl <= 7200 * 1000, "{ttl}");
+    assert_eq!(
+        s.list_authorizers("wxc", None, 10).await.unwrap(),
+        vec!["wxa".to_owned()]
+    );
+}

@@ -580,3 +580,38 @@ async fn a_new_database_and_its_wal_are_readable_by_the_owner_only() {
     assert_eq!(mode(&path), 0o600);
     assert_eq!(mode(&dir.path().join("wxopen.db-wal")), 0o600);
 }
+
+#[tokio::test]
+async fn js_tickets_live_in_the_same_table_outside_the_authorizer_listing() {
+    use wxopen_client::{AuthorizerAccessToken, JsTicket, JsTicketRecord, JsTicketType};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wxopen.db");
+    let value = StoredValue::JsTicket(JsTicketRecord {
+        ticket: JsTicket::new("jt"),
+        obtained_at: 1,
+        refresh_at: 6601,
+        expires_at: u64::MAX / 2,
+    });
+    let key = StoreKey::js_ticket("wxc", "wxa", JsTicketType::WxCard);
+    {
+        let s = SqliteStore::open(&path).unwrap();
+        let account = StoredValue::Authorizer(AuthorizerRecord {
+            access_token: Some(AuthorizerAccessToken::new("at")),
+            refresh_token: Some(AuthorizerRefreshToken::new("refreshtoken@@@r")),
+            ..AuthorizerRecord::default()
+        });
+        s.compare_and_set(&StoreKey::authorizer("wxc", "wxa"), None, account, None)
+            .await
+            .unwrap();
+        s.compare_and_set(&key, None, value.clone(), None)
+            .await
+            .unwrap();
+    }
+    // Reopened (no migration): the record is there, and listing accounts does not see it.
+    let s = SqliteStore::open(&path).unwrap();
+    assert_eq!(s.get(&key).await.unwrap().map(|v| v.value), Some(value));
+    assert_eq!(
+        s.list_authorizers("wxc", None, 10).await.unwrap(),
+        vec!["wxa".to_owned()]
+    );
+}

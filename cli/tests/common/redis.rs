@@ -23,10 +23,21 @@ impl Redis {
     /// (at most 10 s) for `PING` to answer.
     pub fn start(dir: &Path, appendonly: bool) -> Self {
         let port = harness::free_port().unwrap();
+        let aof: &[&str] = if appendonly {
+            &["--appendonly", "yes"]
+        } else {
+            &["--appendonly", "no"]
+        };
+        Self::start_on(dir, port, aof)
+    }
+
+    /// Starts `redis-server` in `dir` on `port` with `extra` arguments (e.g. `--appendonly
+    /// yes --appendfsync always`); what it finds in `dir` (an AOF) is loaded.
+    pub fn start_on(dir: &Path, port: u16, extra: &[&str]) -> Self {
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", ""])
-            .args(["--appendonly", if appendonly { "yes" } else { "no" }])
+            .args(extra)
             .arg("--dir")
             .arg(dir)
             .stdout(Stdio::null())
@@ -74,6 +85,19 @@ impl Redis {
     /// Sends one command and returns the first line of the reply (`+OK`, `-OOM …`, `:1`…).
     pub fn command(&self, args: &[&str]) -> String {
         self.try_command(args).unwrap()
+    }
+}
+
+impl Redis {
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Kills it with SIGKILL (no shutdown save) and waits for it to exit.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -219,6 +219,14 @@ impl ComponentClientBuilder {
             },
             ports.clone(),
         );
+        let js_tickets = TokenCache::new(
+            crate::engine::js_ticket::JsTicketKind {
+                component_appid: config.component_appid.clone(),
+                transport: transport.clone(),
+                authorizer_tokens: authorizer_tokens.clone(),
+            },
+            ports.clone(),
+        );
         Ok(ComponentClient {
             inner: Arc::new(Inner {
                 ticket_key,
@@ -233,6 +241,7 @@ impl ComponentClientBuilder {
                 ports,
                 component_tokens,
                 authorizer_tokens,
+                js_tickets,
                 exchanges: Default::default(),
                 user_codes: Default::default(),
             }),

@@ -12,6 +12,7 @@ use crate::clock::Clock;
 use crate::config::ComponentConfig;
 use crate::engine::authorizer_token::AuthorizerKind;
 use crate::engine::component_token::{read_ticket, ComponentKind};
+use crate::engine::js_ticket::JsTicketKind;
 use crate::engine::{Ports, TokenCache};
 use crate::error::Result;
 use crate::hooks::ClientEvent;
@@ -33,6 +34,7 @@ pub(crate) struct Inner {
     pub(crate) ports: Arc<Ports>,
     pub(crate) component_tokens: Arc<TokenCache<ComponentKind>>,
     pub(crate) authorizer_tokens: Arc<TokenCache<AuthorizerKind>>,
+    pub(crate) js_tickets: Arc<TokenCache<JsTicketKind>>,
     pub(crate) exchanges: Exchanges,
     /// Users' one-time codes (web authorization, `js_code`) being exchanged in this process.
     pub(crate) user_codes: Exchanges<crate::code_exchange::ExchangeOutcome>,

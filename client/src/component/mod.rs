@@ -6,6 +6,7 @@
 //! | `builder` | [`ComponentClientBuilder`] and what it validates |
 //! | `push` | the authorization-event URL: tickets, authorization events, their order |
 //! | `messages` | messages of authorized accounts and passive replies |
+//! | `jssdk` | the JS-SDK tickets of authorized accounts and `wx.config` signing |
 //! | `tokens` | the component and authorizer access tokens (over the token engine) |
 //! | `authorization` | pre-auth codes, authorization links, `query_auth`, imports |
 //! | `endpoints` | the other component APIs and generic calls |
@@ -19,6 +20,7 @@ mod client;
 mod endpoints;
 mod exchange;
 mod exchange_cells;
+mod jssdk;
 mod messages;
 mod push;
 mod tokens;
@@ -28,6 +30,7 @@ mod user_oauth;
 pub use crate::engine::recovery::{AUTHORIZER_LIST_MAX_PAGES, AUTHORIZER_LIST_PAGE};
 pub use builder::{ComponentClientBuilder, MAX_LEASE_HOLDER_LEN};
 pub use client::ComponentClient;
+pub use jssdk::JSSDK_NONCE_LEN;
 pub use messages::KeyUsed;
 pub use push::TICKET_MAX_AHEAD_SECS;
 pub use tokens::{AuthorizerState, AuthorizerSummary, IssuedToken, MAX_LIST_PAGE};

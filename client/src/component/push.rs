@@ -306,6 +306,16 @@ impl ComponentClient {
         self.inner
             .authorizer_tokens
             .reset(&authorizer_appid.to_owned());
-        Ok(applied?)
+        let applied = applied?;
+        // The account's JS-SDK tickets end with its authorization (an `unauthorized` push that
+        // revoked it, or the record deleted); any other change starts their cool-downs afresh.
+        match (event, &applied) {
+            (RecordEvent::UnauthorizedPush { .. }, Applied::Written { .. })
+            | (RecordEvent::Forgotten, Applied::Deleted) => {
+                self.forget_js_tickets(authorizer_appid).await?
+            }
+            _ => self.reset_js_tickets(authorizer_appid),
+        }
+        Ok(applied)
     }
 }

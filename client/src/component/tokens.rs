@@ -311,6 +311,7 @@ impl ComponentClient {
     /// leases (graceful shutdown); `false` if some were still running.
     pub async fn drain(&self, timeout: std::time::Duration) -> bool {
         let both = async {
+            self.inner.js_tickets.drain().await;
             self.inner.component_tokens.drain().await;
             self.inner.authorizer_tokens.drain().await;
         };
@@ -322,6 +323,8 @@ impl ComponentClient {
 
     /// How many token cells the engine holds in memory (bounded: idle ones are dropped).
     pub fn token_cells(&self) -> usize {
-        self.inner.component_tokens.cells() + self.inner.authorizer_tokens.cells()
+        self.inner.component_tokens.cells()
+            + self.inner.authorizer_tokens.cells()
+            + self.inner.js_tickets.cells()
     }
 }

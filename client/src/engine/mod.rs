@@ -19,6 +19,7 @@
 //! | `lease` | the lease guard and the wait for another instance |
 //! | `write` | storing a fetched token: fenced CAS, conflicts, background retries |
 //! | `component_token`, `authorizer_token` | how each kind reads its record and fetches |
+//! | `js_ticket` | the third kind: an authorizer's JS-SDK tickets, fetched with its access token |
 //! | `records` | the one writer of authorizer records: `apply_to_store` over the record machine |
 //! | `recovery` | authorizer-list scans (rate-limited) and tombstones |
 //! | `unknown` | appids the list does not know, remembered (bounded) until the next scan may run |
@@ -28,6 +29,7 @@ pub(crate) mod authorizer_calls;
 pub(crate) mod authorizer_token;
 pub(crate) mod call;
 pub(crate) mod component_token;
+pub(crate) mod js_ticket;
 pub(crate) mod kind;
 pub(crate) mod lease;
 pub(crate) mod ports;

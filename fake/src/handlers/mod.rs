@@ -2,6 +2,7 @@
 //! platform state.
 
 pub(crate) mod custom_send;
+pub(crate) mod getticket;
 pub(crate) mod validate;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -11,7 +12,7 @@ use wiremock::{Match, Request, ResponseTemplate};
 use wxopen_client::Clock;
 
 use crate::counters::{CallRecord, Counters, Host, Outcome};
-use crate::endpoints::{Endpoint, CUSTOM_SEND};
+use crate::endpoints::{Endpoint, CUSTOM_SEND, GETTICKET};
 use crate::faults::{Fault, Faults};
 use crate::state::{errmsg_for, ApiError, Platform};
 
@@ -87,6 +88,19 @@ impl wiremock::Respond for Responder {
         let path = request.url.path().to_owned();
         let endpoint = crate::endpoints::endpoint_at(&path);
         let mut inner = shared.lock();
+        if path == getticket::VERIFY_PATH {
+            // The fake's own check, not a WeChat API: not counted.
+            return match getticket::parse_verify(&request.body) {
+                Some(sig) => {
+                    let valid = inner.platform.js_tickets.verify(&sig, now);
+                    json_response(200, &json!({ "valid": valid }))
+                }
+                None => json_response(
+                    400,
+                    &json!({ "error": "expected {appid, url, timestamp, nonceStr, signature}" }),
+                ),
+            };
+        }
         let mut record = CallRecord {
             endpoint,
             path,
@@ -127,20 +141,27 @@ impl wiremock::Respond for Responder {
         }
 
         let user_auth = crate::endpoints::USER_AUTH_SERVED.contains(&endpoint);
-        let result = if user_auth && request.method != wiremock::http::Method::GET {
+        let wants = if endpoint == GETTICKET || user_auth {
+            wiremock::http::Method::GET
+        } else {
+            wiremock::http::Method::POST
+        };
+        let result = if user_auth && request.method != wants {
             Err(ApiError::hint(43001, "require GET method"))
         } else if user_auth {
             let Inner {
                 users, platform, ..
             } = &mut *inner;
             crate::user_auth::serve(users, platform, endpoint, &request.url, now)
-        } else if request.method != wiremock::http::Method::POST {
+        } else if request.method != wants {
             Err(ApiError::new(43002))
         } else if endpoint != Endpoint::ClearQuota
             && endpoint != Endpoint::ClearQuotaV2
             && inner.platform.quota_exhausted(endpoint)
         {
             Err(ApiError::new(45009))
+        } else if endpoint == GETTICKET {
+            getticket::serve(&mut inner.platform, &request.url, now)
         } else if endpoint == CUSTOM_SEND {
             custom_send::serve(
                 &mut inner.platform,

@@ -1,6 +1,6 @@
 //! The routes, one file per group. The public listener's: [`push`] (the authorization event
 //! URL), [`authorize`] (the authorization pages), [`message`] (the message URL). The internal
-//! listener's: [`tokens`], [`authorizers`], [`oauth`], [`events`], [`health`], [`metrics`], each handler described by
+//! listener's: [`tokens`], [`jssdk`], [`oauth`], [`authorizers`], [`events`], [`health`], [`metrics`], each handler described by
 //! its `#[utoipa::path]` (`crate::openapi` lists them into the internal router and its
 //! document). `app.rs` assembles the two routers; none of them imports `app`.
 
@@ -8,6 +8,7 @@ pub(crate) mod authorize;
 pub(crate) mod authorizers;
 pub(crate) mod events;
 pub(crate) mod health;
+pub(crate) mod jssdk;
 pub(crate) mod message;
 pub(crate) mod metrics;
 pub(crate) mod oauth;
