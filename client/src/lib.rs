@@ -95,6 +95,8 @@ pub mod jitter;
 pub mod memory_event_log;
 pub mod memory_store;
 pub mod message;
+pub mod multipart;
+mod payload;
 pub mod replay;
 pub mod store;
 mod transport;
@@ -114,8 +116,9 @@ pub use authorization::{AuthCallback, AuthCallbackError, AuthorizationRequest};
 pub use clock::{Clock, ManualClock, SystemClock, TokioClock};
 pub use component::{
     valid_appid, AuthorizerState, AuthorizerSummary, ComponentClient, ComponentClientBuilder,
-    IssuedToken, KeyUsed, AUTHORIZER_LIST_MAX_PAGES, AUTHORIZER_LIST_PAGE, JSSDK_NONCE_LEN,
-    MAX_APPID_LEN, MAX_LEASE_HOLDER_LEN, MAX_LIST_PAGE, TICKET_MAX_AHEAD_SECS,
+    ForwardOutcome, ForwardRequest, IssuedToken, KeyUsed, AUTHORIZER_LIST_MAX_PAGES,
+    AUTHORIZER_LIST_PAGE, JSSDK_NONCE_LEN, MAX_APPID_LEN, MAX_LEASE_HOLDER_LEN, MAX_LIST_PAGE,
+    TICKET_MAX_AHEAD_SECS,
 };
 pub use config::{ComponentConfig, CooldownPolicy, DEFAULT_MAX_RESPONSE_BYTES};
 pub use errcode::ErrorClass;
@@ -129,6 +132,7 @@ pub use jssdk_sign::{JsSdkConfig, PageUrlError};
 pub use memory_event_log::MemoryEventLog;
 pub use memory_store::MemoryStore;
 pub use message::{parse_authorizer_message, AuthorizerMessage, MsgType};
+pub use multipart::{Multipart, DEFAULT_MAX_UPLOAD_BYTES};
 pub use push::{PushAck, PushQuery, SUCCESS_REPLY};
 pub use replay::{MemoryReplayCache, ReplayCache};
 pub use retry::{FailoverPolicy, RetryPolicy};
@@ -143,6 +147,8 @@ pub use store::{
     Versioned,
 };
 pub use tokens::{Jitter, TokenState};
+pub use transport::Forwarded;
 /// The crypto core, re-exported (e.g. for [`wxopen_core::Reply`]).
 pub use wxopen_core;
 pub use wxopen_core::Reply;
+pub use wxopen_proto::api_body::ApiBody;

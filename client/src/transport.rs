@@ -17,6 +17,9 @@ use serde::Serialize;
 use tracing::Instrument;
 use url::Url;
 
+use bytes::Bytes;
+use wxopen_proto::api_body::{body_kind, errcode_of, ApiBody, BodyKind};
+
 use crate::api::{self, ApiCall, Endpoint, Method, ResponseError, TokenParam};
 use crate::clock::Clock;
 use crate::config::ComponentConfig;
@@ -24,6 +27,8 @@ use crate::errcode::{classify, ErrorClass};
 use crate::error::{Error, TransportKind};
 use crate::hooks::ApiObserver;
 use crate::retry::{jittered, next_step, FailoverPolicy, HostPreference, RetryPolicy, Step};
+
+use crate::payload::Payload;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Transport {
@@ -37,43 +42,48 @@ pub(crate) struct Transport {
 }
 
 /// One failed attempt and whether it may be retried.
-enum Attempt {
+pub(crate) enum Attempt {
     Retryable(Error),
     Fatal(Error),
 }
 
 /// What one call sends, whatever described it.
-struct Target<'a> {
+pub(crate) struct Target<'a> {
     name: &'static str,
     method: Method,
     url_for: UrlFor<'a>,
     idempotent: bool,
-    /// Query parameters after the token (`GET` calls that take their input there).
-    query: &'a [(&'a str, &'a str)],
 }
 
 enum UrlFor<'a> {
     Endpoint(Endpoint),
-    #[cfg_attr(not(test), allow(dead_code))] // see call_api
     Call(&'a ApiCall),
+    /// A generic call with the caller's own query parameters (credentials already dropped).
+    Forward(&'a ApiCall, &'a str),
 }
 
 impl Target<'_> {
     fn url(&self, base: &Url, token: Option<&str>) -> Result<Url, String> {
-        let mut url = match self.url_for {
+        match self.url_for {
             UrlFor::Endpoint(e) => api::build_url(base, e, token),
             UrlFor::Call(c) => api::build_call_url(base, c, token),
-        }?;
-        if !self.query.is_empty() {
-            url.query_pairs_mut().extend_pairs(self.query);
+            UrlFor::Forward(c, query) => {
+                let mut url = api::build_call_url(base, c, token)?;
+                if !query.is_empty() {
+                    url.query_pairs_mut().extend_pairs(
+                        url::form_urlencoded::parse(query.as_bytes())
+                            .filter(|(k, _)| !wxopen_proto::proxy_rules::is_credential_param(k)),
+                    );
+                }
+                Ok(url)
+            }
         }
-        Ok(url)
     }
 
     fn path(&self) -> &str {
         match self.url_for {
             UrlFor::Endpoint(e) => e.path(),
-            UrlFor::Call(c) => c.path(),
+            UrlFor::Call(c) | UrlFor::Forward(c, _) => c.path(),
         }
     }
 }
@@ -143,9 +153,10 @@ impl Transport {
             method: Method::Post,
             url_for: UrlFor::Endpoint(endpoint),
             idempotent: endpoint.is_idempotent(),
-            query: &[],
         };
-        self.execute(&target, token, Some(&payload)).await
+        let payload = Payload::json(payload);
+        self.execute(&target, token, Some(&payload), judge_json::<Resp>)
+            .await
     }
 
     /// Sends a generic call: `body` is the JSON request body (POST only; a POST without one
@@ -159,34 +170,10 @@ impl Transport {
     where
         Resp: DeserializeOwned,
     {
-        let payload: Option<&[u8]> = match (call.method(), body) {
-            (Method::Get, Some(_)) => {
-                return Err(Error::invalid("request body", "a GET call carries no body"))
-            }
-            (Method::Get, None) => None,
-            (Method::Post, Some(b)) => Some(b),
-            (Method::Post, None) => Some(b"{}"),
-            (method, _) => {
-                return Err(Error::invalid(
-                    "method",
-                    format!("{method:?} is not supported by this client"),
-                ))
-            }
-        };
-        if call.token_param() == TokenParam::None && token.is_some() {
-            return Err(Error::invalid(
-                "token",
-                format!("{} takes no token", call.name()),
-            ));
-        }
-        let target = Target {
-            name: call.name(),
-            method: call.method(),
-            url_for: UrlFor::Call(call),
-            idempotent: call.is_idempotent(),
-            query: &[],
-        };
-        self.execute(&target, token, payload).await
+        let payload = body.map(|b| Payload::json(b.to_vec()));
+        let target = generic_target(call, token, payload.as_ref(), UrlFor::Call(call))?;
+        self.execute(&target, token, payload.as_ref(), judge_json::<Resp>)
+            .await
     }
 
     /// Sends a `GET` call whose input is the query string: `token` under the call's
@@ -203,14 +190,38 @@ impl Transport {
         if call.method() != Method::Get {
             return Err(Error::invalid("method", "a query call is a GET"));
         }
-        let target = Target {
-            name: call.name(),
-            method: Method::Get,
-            url_for: UrlFor::Call(call),
-            idempotent: call.is_idempotent(),
-            query,
-        };
-        self.execute(&target, token, None).await
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(query)
+            .finish();
+        let target = generic_target(call, token, None, UrlFor::Forward(call, &query))?;
+        self.execute(&target, token, None, judge_json::<Resp>).await
+    }
+
+    /// Sends a generic call whose answer may be binary (an image on success, JSON on failure):
+    /// `query` holds its parameters (credentials dropped), `payload` the body with its content
+    /// type (JSON or multipart).
+    pub(crate) async fn call_api_body(
+        &self,
+        call: &ApiCall,
+        query: &str,
+        token: Option<&str>,
+        payload: Option<&Payload>,
+    ) -> Result<ApiBody, Error> {
+        let target = generic_target(call, token, payload, UrlFor::Forward(call, query))?;
+        self.execute(&target, token, payload, judge_body).await
+    }
+
+    /// Forwards a request as it is (the proxy): the caller's `query` (credentials dropped)
+    /// after `token`, `payload` as given, and WeChat's answer back as it is.
+    pub(crate) async fn forward(
+        &self,
+        call: &ApiCall,
+        query: &str,
+        token: Option<&str>,
+        payload: Option<&Payload>,
+    ) -> Result<Forwarded, Error> {
+        let target = generic_target(call, token, payload, UrlFor::Forward(call, query))?;
+        self.execute(&target, token, payload, judge_forward).await
     }
 
     /// The base URLs in the order this call tries them, and whether the first one is a probe
@@ -248,12 +259,16 @@ impl Transport {
         }
     }
 
-    async fn execute<Resp: DeserializeOwned>(
+    async fn execute<T, J>(
         &self,
         target: &Target<'_>,
         token: Option<&str>,
-        payload: Option<&[u8]>,
-    ) -> Result<Resp, Error> {
+        payload: Option<&Payload>,
+        judge: J,
+    ) -> Result<T, Error>
+    where
+        J: Fn(&Target<'_>, Answer) -> Result<T, Attempt>,
+    {
         let span = tracing::info_span!("wechat_api", endpoint = target.path());
         async move {
             let (order, probe) = self.host_order(target.idempotent);
@@ -269,9 +284,10 @@ impl Transport {
                     return Err(Error::invalid("base URL", "none configured"));
                 };
                 let started = self.clock.unix_millis();
-                let outcome = self
-                    .attempt::<Resp>(target, base, token, payload, total)
-                    .await;
+                let outcome = match self.attempt(target, base, token, payload, total).await {
+                    Ok(answer) => judge(target, answer),
+                    Err(e) => Err(e),
+                };
                 if let Some(o) = &self.observer {
                     let latency = std::time::Duration::from_millis(
                         self.clock.unix_millis().saturating_sub(started),
@@ -327,14 +343,15 @@ impl Transport {
         .await
     }
 
-    async fn attempt<Resp: DeserializeOwned>(
+    /// One request: sent, its body read under the cap. What the answer means is the judge's.
+    async fn attempt(
         &self,
         target: &Target<'_>,
         base: &Url,
         token: Option<&str>,
-        payload: Option<&[u8]>,
+        payload: Option<&Payload>,
         attempt: u32,
-    ) -> Result<Resp, Attempt> {
+    ) -> Result<Answer, Attempt> {
         let name = target.name;
         let url = target
             .url(base, token)
@@ -343,11 +360,19 @@ impl Transport {
         let started = Instant::now();
         let request = match (target.method, payload) {
             (Method::Get, _) => self.http.get(url),
-            (Method::Post, body) => self
+            (Method::Post, None) => self
                 .http
                 .post(url)
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.unwrap_or(b"{}").to_vec()),
+                .body(&b"{}"[..]),
+            (Method::Post, Some(p)) => {
+                let mut r = self.http.post(url);
+                if let Some(ct) = &p.content_type {
+                    r = r.header(reqwest::header::CONTENT_TYPE, ct.as_str());
+                }
+                r.header(reqwest::header::CONTENT_LENGTH, p.len())
+                    .body(p.body())
+            }
             (method, _) => {
                 return Err(Attempt::Fatal(Error::invalid(
                     "method",
@@ -370,8 +395,13 @@ impl Transport {
                 });
             }
         };
-        let status = response.status();
-        let bytes = match read_capped(response, self.max_response_bytes).await {
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = match read_capped(response, self.max_response_bytes).await {
             Ok(b) => b,
             Err(BodyError::TooLarge) => {
                 tracing::warn!(
@@ -396,70 +426,210 @@ impl Transport {
                 });
             }
         };
-        if !status.is_success() {
-            let err = Error::HttpStatus {
-                endpoint: name,
-                status: status.as_u16(),
-                attempts: attempt,
-            };
-            tracing::warn!(
-                host,
-                attempt,
-                status = status.as_u16(),
-                latency_ms = elapsed_ms(started),
-                "wechat api http error"
-            );
-            // 429: refused before any work, so repeating is safe for every call.
-            let surely_unprocessed = status.as_u16() == 429;
-            return Err(
-                if err.is_retryable() && (idempotent || surely_unprocessed) {
-                    Attempt::Retryable(err)
-                } else {
-                    Attempt::Fatal(err)
-                },
-            );
+        Ok(Answer {
+            status,
+            content_type,
+            body,
+            host,
+            attempt,
+            started,
+        })
+    }
+}
+
+/// The target of a generic call, once its method, body and token agree.
+fn generic_target<'a>(
+    call: &'a ApiCall,
+    token: Option<&str>,
+    payload: Option<&Payload>,
+    url_for: UrlFor<'a>,
+) -> Result<Target<'a>, Error> {
+    match (call.method(), payload) {
+        (Method::Get, Some(_)) => {
+            return Err(Error::invalid("request body", "a GET call carries no body"))
         }
-        match api::parse_response::<Resp>(&bytes) {
-            Ok(v) => {
-                tracing::info!(
-                    host,
-                    attempt,
-                    errcode = 0,
-                    latency_ms = elapsed_ms(started),
-                    "wechat api ok"
-                );
-                Ok(v)
-            }
-            Err(ResponseError::Api { errcode, errmsg }) => {
-                tracing::warn!(
-                    host,
-                    attempt,
-                    errcode,
-                    latency_ms = elapsed_ms(started),
-                    "wechat api error"
-                );
-                let err = Error::from_api(name, errcode, errmsg);
-                // -1 is an answer: the request arrived, so only idempotent calls repeat it.
-                if idempotent && classify(errcode) == ErrorClass::Retryable {
-                    Err(Attempt::Retryable(err))
-                } else {
-                    Err(Attempt::Fatal(err))
-                }
-            }
-            Err(ResponseError::Decode(message)) => {
-                tracing::warn!(
-                    host,
-                    attempt,
-                    latency_ms = elapsed_ms(started),
-                    "wechat api undecodable response"
-                );
-                Err(Attempt::Fatal(Error::Decode {
-                    endpoint: name,
-                    message,
-                }))
-            }
+        (Method::Get | Method::Post, _) => {}
+        (method, _) => {
+            return Err(Error::invalid(
+                "method",
+                format!("{method:?} is not supported by this client"),
+            ))
         }
     }
+    if call.token_param() == TokenParam::None && token.is_some() {
+        return Err(Error::invalid(
+            "token",
+            format!("{} takes no token", call.name()),
+        ));
+    }
+    Ok(Target {
+        name: call.name(),
+        method: call.method(),
+        url_for,
+        idempotent: call.is_idempotent(),
+    })
+}
+
+/// WeChat's answer to a forwarded request, as it is.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Forwarded {
+    /// The HTTP status.
+    pub status: u16,
+    /// The `Content-Type`, if any.
+    pub content_type: Option<String>,
+    /// The body (at most the configured response cap).
+    pub body: Bytes,
+    /// The non-zero `errcode` of a JSON body.
+    pub errcode: Option<i64>,
+}
+
+impl std::fmt::Debug for Forwarded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Forwarded")
+            .field("status", &self.status)
+            .field("content_type", &self.content_type)
+            .field("len", &self.body.len())
+            .field("errcode", &self.errcode)
+            .finish()
+    }
+}
+
+/// What one attempt got back, before it is judged.
+pub(crate) struct Answer {
+    status: u16,
+    content_type: Option<String>,
+    body: Vec<u8>,
+    host: String,
+    attempt: u32,
+    started: Instant,
+}
+
+/// A non-2xx status: an error, retried when the call is idempotent or the status says the
+/// request was refused before any work (429).
+fn status_error(target: &Target<'_>, a: &Answer) -> Attempt {
+    let err = Error::HttpStatus {
+        endpoint: target.name,
+        status: a.status,
+        attempts: a.attempt,
+    };
+    tracing::warn!(
+        host = a.host,
+        attempt = a.attempt,
+        status = a.status,
+        latency_ms = elapsed_ms(a.started),
+        "wechat api http error"
+    );
+    // 429: refused before any work, so repeating is safe for every call.
+    let surely_unprocessed = a.status == 429;
+    if err.is_retryable() && (target.idempotent || surely_unprocessed) {
+        Attempt::Retryable(err)
+    } else {
+        Attempt::Fatal(err)
+    }
+}
+
+/// A non-zero errcode: the typed error, retried when the call is idempotent and the class is
+/// transient (-1 is an answer: the request arrived).
+fn errcode_error(target: &Target<'_>, a: &Answer, errcode: i64, errmsg: String) -> Attempt {
+    tracing::warn!(
+        host = a.host,
+        attempt = a.attempt,
+        errcode,
+        latency_ms = elapsed_ms(a.started),
+        "wechat api error"
+    );
+    let err = Error::from_api(target.name, errcode, errmsg);
+    if target.idempotent && classify(errcode) == ErrorClass::Retryable {
+        Attempt::Retryable(err)
+    } else {
+        Attempt::Fatal(err)
+    }
+}
+
+fn log_ok(a: &Answer) {
+    tracing::info!(
+        host = a.host,
+        attempt = a.attempt,
+        errcode = 0,
+        latency_ms = elapsed_ms(a.started),
+        "wechat api ok"
+    );
+}
+
+/// Judges a JSON answer into `Resp` (the built-in and generic JSON calls).
+fn judge_json<Resp: DeserializeOwned>(target: &Target<'_>, a: Answer) -> Result<Resp, Attempt> {
+    if !(200..300).contains(&a.status) {
+        return Err(status_error(target, &a));
+    }
+    match api::parse_response::<Resp>(&a.body) {
+        Ok(v) => {
+            log_ok(&a);
+            Ok(v)
+        }
+        Err(ResponseError::Api { errcode, errmsg }) => {
+            Err(errcode_error(target, &a, errcode, errmsg))
+        }
+        Err(ResponseError::Decode(message)) => {
+            tracing::warn!(
+                host = a.host,
+                attempt = a.attempt,
+                latency_ms = elapsed_ms(a.started),
+                "wechat api undecodable response"
+            );
+            Err(Attempt::Fatal(Error::Decode {
+                endpoint: target.name,
+                message,
+            }))
+        }
+    }
+}
+
+/// Judges an answer that may be binary: JSON is checked for `errcode` like every call (an
+/// image endpoint's error is JSON with status 200), anything else is returned as bytes.
+fn judge_body(target: &Target<'_>, a: Answer) -> Result<ApiBody, Attempt> {
+    if !(200..300).contains(&a.status) {
+        return Err(status_error(target, &a));
+    }
+    match body_kind(a.content_type.as_deref(), &a.body) {
+        BodyKind::Binary => {
+            log_ok(&a);
+            Ok(ApiBody::Binary {
+                content_type: a
+                    .content_type
+                    .clone()
+                    .unwrap_or_else(|| "application/octet-stream".to_owned()),
+                bytes: a.body,
+            })
+        }
+        _ => judge_json::<serde_json::Value>(target, a).map(ApiBody::Json),
+    }
+}
+
+/// Judges a forwarded answer: every HTTP answer is returned as it is (status, type, bytes,
+/// the errcode of a JSON body); only a 429, and a 5xx of an idempotent call, are retried.
+fn judge_forward(target: &Target<'_>, a: Answer) -> Result<Forwarded, Attempt> {
+    if a.status == 429 || (a.status >= 500 && target.idempotent) {
+        return Err(status_error(target, &a));
+    }
+    let errcode = match body_kind(a.content_type.as_deref(), &a.body) {
+        BodyKind::Binary => None,
+        _ => errcode_of(&a.body),
+    };
+    tracing::info!(
+        host = a.host,
+        attempt = a.attempt,
+        status = a.status,
+        errcode = errcode.unwrap_or(0),
+        latency_ms = elapsed_ms(a.started),
+        "wechat api forwarded"
+    );
+    Ok(Forwarded {
+        status: a.status,
+        content_type: a.content_type,
+        body: Bytes::from(a.body),
+        errcode,
+    })
 }
 
 /// `true` when an error says the host could not serve the call (no connection, a broken
@@ -613,6 +783,93 @@ mod tests {
 
     fn send() -> ApiCall {
         ApiCall::post("cgi-bin/message/custom/send").unwrap()
+    }
+
+    #[tokio::test]
+    async fn forwarding_replaces_caller_credentials_and_passes_everything_else() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(201).set_body_raw(b"\x89PNG".to_vec(), "image/png"))
+            .mount(&server)
+            .await;
+        let t = transport(
+            vec![Url::parse(&server.uri()).unwrap()],
+            Duration::from_secs(5),
+            ManualClock::at_unix(1),
+        );
+        let payload = Payload {
+            content_type: Some("multipart/form-data; boundary=b".into()),
+            parts: vec![
+                Bytes::from_static(b"head,"),
+                Bytes::from_static(b"file,tail"),
+            ],
+        };
+        let call = ApiCall::post("cgi-bin/media/upload").unwrap();
+        let a = t
+            .forward(
+                &call,
+                "type=image&access_token=forged&Component_Access_Token=x&openid=o%26p",
+                Some("ours"),
+                Some(&payload),
+            )
+            .await
+            .unwrap();
+        assert_eq!(a.status, 201);
+        assert_eq!(a.content_type.as_deref(), Some("image/png"));
+        assert_eq!(&a.body[..], b"\x89PNG");
+        assert_eq!(a.errcode, None);
+        let reqs = server.received_requests().await.unwrap();
+        assert_eq!(
+            reqs[0].url.query(),
+            Some("access_token=ours&type=image&openid=o%26p")
+        );
+        assert_eq!(reqs[0].body, b"head,file,tail");
+        assert_eq!(
+            reqs[0].headers.get("content-type").unwrap(),
+            "multipart/form-data; boundary=b"
+        );
+        assert_eq!(reqs[0].headers.get("content-length").unwrap(), "14");
+    }
+
+    #[tokio::test]
+    async fn a_json_error_on_a_binary_call_is_an_error_and_an_image_is_bytes() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(
+                br#"{"errcode":40001,"errmsg":"invalid credential"}"#.to_vec(),
+                "application/json; encoding=utf-8",
+            ))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(b"JPEG".to_vec(), "image/jpeg"))
+            .with_priority(2)
+            .mount(&server)
+            .await;
+        let t = transport(
+            vec![Url::parse(&server.uri()).unwrap()],
+            Duration::from_secs(5),
+            ManualClock::at_unix(1),
+        );
+        let call = ApiCall::get("wxa/get_qrcode").unwrap();
+        let err = t
+            .call_api_body(&call, "path=a", Some("t"), None)
+            .await
+            .unwrap_err();
+        assert!(err.is_token_invalid(), "{err:?}");
+        let ok = t
+            .call_api_body(&call, "path=a", Some("t"), None)
+            .await
+            .unwrap();
+        assert_eq!(
+            ok,
+            ApiBody::Binary {
+                content_type: "image/jpeg".into(),
+                bytes: b"JPEG".to_vec()
+            }
+        );
     }
 
     #[tokio::test]

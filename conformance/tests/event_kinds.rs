@@ -4,6 +4,8 @@
 //! parses each to its typed form, none left as unknown.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -14,24 +16,8 @@ use wxopen_client::wxopen_proto::wxa_event::WxaEvent;
 use wxopen_client::{parse_authorizer_message, parse_component_event, ComponentEvent};
 use wxopen_fake::event_catalog::{SampleUrl, COMPONENT_SAMPLES, MESSAGE_SAMPLES};
 use wxopen_fake::FakeWeChat;
-use wxopen_server::{config, Server, ServerOptions};
 
-const KEY: &str = "conformance-internal-key-0123";
 const ACCOUNT: &str = "wxkinds000000001";
-
-fn toml(s: &str) -> String {
-    format!("{s:?}")
-}
-
-fn temp_dir() -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "wxopen-conformance-kinds-{}-{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    ));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// The library types every sample: notices and the fast-register result on the
 /// authorization-event URL, the mini-program events on the message URL.
@@ -93,34 +79,17 @@ async fn every_kind_the_fake_pushes_reaches_the_webhook_whole() {
         .respond_with(ResponseTemplate::new(204))
         .mount(&hook)
         .await;
-    let dir = temp_dir();
-    let text = format!(
-        "[server]\npublic_listen = \"127.0.0.1:0\"\ninternal_listen = \"127.0.0.1:0\"\ndata_dir = {}\n\n[refresher]\nenabled = false\n\n[[component]]\nappid = {}\nappsecret = {}\ntoken = {}\nencoding_aes_key = {}\napi_base_urls = [{}, {}]\nwebhook_url = {}\nwebhook_secret = \"webhook-secret-0123456789\"\nwebhook_delivery = \"async\"\n\n[[client]]\nname = \"conformance\"\nkey = {}\ncomponents = [\"*\"]\n",
-        toml(&dir.display().to_string()),
-        toml(fake.component_appid()),
-        toml(fake.component_appsecret()),
-        toml(fake.token()),
-        toml(fake.encoding_aes_key()),
-        toml(&fake.primary_url()),
-        toml(&fake.fallback_url()),
-        toml(&format!("{}/hook", hook.uri())),
-        toml(KEY),
-    );
-    let cfg = config::parse(&text, &dir).unwrap();
-    let server = Server::bind(cfg, ServerOptions::default().clock(fake.clock()))
-        .await
-        .unwrap();
-    let public = format!("http://{}", server.public_addr());
-    let internal = format!("http://{}", server.internal_addr());
-    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        server
-            .run(async move {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-    });
+    let hook_url = format!("{}/hook", hook.uri());
+    let served = common::serve(
+        &fake,
+        "kinds",
+        &format!(
+            "webhook_url = {}\nwebhook_secret = \"webhook-secret-0123456789\"\nwebhook_delivery = \"async\"",
+            common::toml(&hook_url)
+        ),
+    )
+    .await;
+    let (public, internal) = (served.public.clone(), served.internal.clone());
     let http = reqwest::Client::new();
     let component_url = format!("{public}/wechat/{}/component", fake.component_appid());
     let message_url = format!(
@@ -182,7 +151,7 @@ async fn every_kind_the_fake_pushes_reaches_the_webhook_whole() {
                 "{internal}/v1/{}/events?limit=100",
                 fake.component_appid()
             ))
-            .bearer_auth(KEY)
+            .bearer_auth(common::KEY)
             .send()
             .await
             .unwrap();
@@ -192,7 +161,7 @@ async fn every_kind_the_fake_pushes_reaches_the_webhook_whole() {
                 "{internal}/v1/{}/authorizers/{ACCOUNT}",
                 fake.component_appid()
             ))
-            .bearer_auth(KEY)
+            .bearer_auth(common::KEY)
             .send()
             .await
             .unwrap();
@@ -262,7 +231,5 @@ async fn every_kind_the_fake_pushes_reaches_the_webhook_whole() {
         by_kind["notify_3rd_wxa_auth"]["notice"]["task_id"],
         "auth-task-1"
     );
-    let _ = stop.send(());
-    task.await.unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
+    served.stop().await;
 }

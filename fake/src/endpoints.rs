@@ -66,6 +66,30 @@ pub const USER_AUTH_SERVED: [Endpoint; 5] = [
     JSCODE2SESSION,
     OAUTH_AUTHORIZE,
 ];
+
+/// `GET /wxa/get_qrcode?access_token=…&path=…` (a mini program's trial code, authorizer
+/// token): image bytes (`image/jpeg`) on success, JSON `{errcode, errmsg}` with status 200 on a
+/// bad token, as WeChat answers it.
+pub const GET_QRCODE: Endpoint = Endpoint::Other {
+    path: "/wxa/get_qrcode",
+    token: TokenParam::AccessToken,
+};
+
+/// `POST /wxa/getwxacodeunlimit?access_token=…` `{"scene": …, "page"?: …}`: `image/png`
+/// bytes on success, JSON errors with status 200.
+pub const WXACODE_UNLIMIT: Endpoint = Endpoint::Other {
+    path: "/wxa/getwxacodeunlimit",
+    token: TokenParam::AccessToken,
+};
+
+/// `POST /cgi-bin/media/upload?access_token=…&type=image|voice|video|thumb`: a
+/// `multipart/form-data` body with a `media` file part (41005 without one); answers
+/// `{"type", "media_id", "created_at"}`. Uploads are kept ([`crate::FakeWeChat::uploads`]).
+pub const MEDIA_UPLOAD: Endpoint = Endpoint::Other {
+    path: "/cgi-bin/media/upload",
+    token: TokenParam::AccessToken,
+};
+
 /// `GET /cgi-bin/ticket/getticket?access_token=…&type=jsapi|wx_card`: an authorized account's
 /// JS-SDK ticket, with **its** access token (a component token, or any other, is 40001;
 /// missing token 41001; a `type` other than `jsapi`/`wx_card` 40097; the account no longer
@@ -203,12 +227,16 @@ pub const SERVED: [(&str, Endpoint); 13] = [
 ];
 
 /// The endpoint the fake serves at `path` (exact match, no trailing slash tolerance): one of
-/// [`SERVED`], [`CUSTOM_SEND`], [`GETTICKET`] or [`USER_AUTH_SERVED`].
+/// [`SERVED`], [`CUSTOM_SEND`], [`GETTICKET`], [`GET_QRCODE`], [`WXACODE_UNLIMIT`],
+/// [`MEDIA_UPLOAD`] or [`USER_AUTH_SERVED`].
 pub fn endpoint_at(path: &str) -> Option<Endpoint> {
     SERVED
         .into_iter()
         .chain([
             ("/cgi-bin/message/custom/send", CUSTOM_SEND),
+            ("/wxa/get_qrcode", GET_QRCODE),
+            ("/wxa/getwxacodeunlimit", WXACODE_UNLIMIT),
+            ("/cgi-bin/media/upload", MEDIA_UPLOAD),
             ("/cgi-bin/ticket/getticket", GETTICKET),
         ])
         .chain(USER_AUTH_SERVED.into_iter().map(|e| (e.path(), e)))

@@ -658,6 +658,21 @@ impl FakeWeChat {
             .latest_authorizer_token(authorizer_appid, now)
     }
 
+    /// Invalidates every access token of `authorizer_appid` now: the next call with one is
+    /// answered 40001 (as after a fetch by another service).
+    pub fn invalidate_authorizer_token(&self, authorizer_appid: &str) -> Result<(), FakeError> {
+        let now = self.now_unix();
+        self.shared
+            .lock()
+            .platform
+            .invalidate_authorizer_tokens(authorizer_appid, now)
+    }
+
+    /// Files accepted by `cgi-bin/media/upload`, oldest first: `(media_id, bytes)`.
+    pub fn uploads(&self) -> Vec<(String, Vec<u8>)> {
+        self.shared.lock().platform.uploads().to_vec()
+    }
+
     /// Whether the platform would accept `token` as `authorizer_appid`'s access token now.
     pub fn check_authorizer_access_token(
         &self,

@@ -65,6 +65,11 @@
 //!   is 40001; a call refused for its token does not spend the code); [`OAUTH_REFRESH`],
 //!   [`USERINFO`] (the user's token; 48001 for `snsapi_base`); a user marked with
 //!   [`FakeWeChat::mark_high_risk`] gets 40226.
+//! - **Binary answers and uploads**: [`GET_QRCODE`] and [`WXACODE_UNLIMIT`] answer image bytes
+//!   (`image/jpeg`, `image/png`) and JSON errors with status 200, as WeChat does;
+//!   [`MEDIA_UPLOAD`] checks a multipart body and answers a `media_id`
+//!   ([`FakeWeChat::uploads`]); [`FakeWeChat::invalidate_authorizer_token`] makes an account's
+//!   tokens answer 40001 at once.
 //! - **Release check** ([`release_check`]): [`FakeWeChat::release_check`] does what the
 //!   console's 全网发布 button makes WeChat do — the five test groups ([`TEST_GROUPS`]),
 //!   encrypted test messages to the message URL (`$APPID$`), passive replies verified,
@@ -119,12 +124,13 @@ pub use config::FakeConfig;
 pub use counters::{CallRecord, Host, Outcome};
 pub use endpoints::{
     contract, endpoint_at, AcceptedToken, Contract, Endpoint, FieldSpec, FieldType, CUSTOM_SEND,
-    GETTICKET, JSCODE2SESSION, OAUTH_AUTHORIZE, OAUTH_EXCHANGE, OAUTH_REFRESH, SERVED, USERINFO,
-    USER_AUTH_SERVED,
+    GETTICKET, GET_QRCODE, JSCODE2SESSION, MEDIA_UPLOAD, OAUTH_AUTHORIZE, OAUTH_EXCHANGE,
+    OAUTH_REFRESH, SERVED, USERINFO, USER_AUTH_SERVED, WXACODE_UNLIMIT,
 };
 pub use error::FakeError;
 pub use fake::{Consent, FakeBuilder, FakeWeChat};
 pub use faults::{Fault, FaultRule};
+pub use handlers::media::IMAGE_MAGIC;
 pub use js_tickets::JsSdkSignature;
 pub use push::{Push, PushKind, PushParams};
 pub use release_check::{

@@ -205,6 +205,8 @@ pub(crate) struct Platform {
     sent: Vec<SentMessage>,
     /// Refused `custom/send` calls: when (real time) and the errcode.
     refused_sends: Vec<(Instant, i64)>,
+    /// Accepted `media/upload` files: `(media_id, bytes)`.
+    uploads: Vec<(String, Vec<u8>)>,
     /// The JS-SDK tickets issued by `getticket`.
     pub(crate) js_tickets: crate::js_tickets::JsTickets,
 }
@@ -225,6 +227,7 @@ impl Platform {
             users: HashMap::new(),
             sent: Vec::new(),
             refused_sends: Vec::new(),
+            uploads: Vec::new(),
             js_tickets: Default::default(),
         }
     }
@@ -442,6 +445,35 @@ impl Platform {
         self.js_tickets.revoke(authorizer_appid);
         a.refresh_token = random_token("refreshtoken@@@", 43);
         Ok(())
+    }
+
+    /// Makes every access token of `appid` invalid now (40001), as a fetch elsewhere would.
+    pub(crate) fn invalidate_authorizer_tokens(
+        &mut self,
+        appid: &str,
+        now: u64,
+    ) -> Result<(), FakeError> {
+        let grace = self.cfg.superseded_grace;
+        let a = self
+            .authorizers
+            .get_mut(appid)
+            .ok_or_else(|| FakeError::UnknownAuthorizer(appid.to_owned()))?;
+        for t in &mut a.access_tokens {
+            t.superseded_at = Some(now.saturating_sub(grace));
+        }
+        Ok(())
+    }
+
+    /// Keeps an upload of `appid`; returns its media_id.
+    pub(crate) fn record_upload(&mut self, appid: &str, bytes: Vec<u8>) -> String {
+        let media_id = format!("MEDIA_{}_{}", appid, self.uploads.len() + 1);
+        self.uploads.push((media_id.clone(), bytes));
+        media_id
+    }
+
+    /// Every upload so far: `(media_id, bytes)`.
+    pub(crate) fn uploads(&self) -> &[(String, Vec<u8>)] {
+        &self.uploads
     }
 
     /// Replaces the refresh token without telling anyone (as a re-authorization elsewhere would);

@@ -30,7 +30,8 @@
 //! | [`tokens`], [`cooldown`] | expiry and refresh-ahead rules, [`Jitter`], [`CooldownPolicy`] |
 //! | [`retry`] | bounded backoff and the failover schedule |
 //! | [`errcode`], [`error`] | errcode classes, [`Error`], [`PushError`] |
-//! | [`api`], [`api_call`] | endpoints, URL building, typed bodies, [`api::parse_response`], generic calls |
+//! | [`api`], [`api_call`], [`api_body`] | endpoints, URL building, typed bodies, [`api::parse_response`], generic calls, JSON or binary answers |
+//! | [`proxy_rules`] | the token-injecting proxy's path rules, known reads and metric families |
 //! | [`auth_url`], [`authorization`] | authorization links, [`AuthCallback`] (the typed redirect) |
 //! | [`handoff`], [`state_binding`] | the signed hand-off to the host ([`handoff::Handoff::verify`]), `state` bound to the pre-auth code |
 //! | [`xml`], [`event`], [`notice`], [`push`] | push parsing: [`parse_component_event`] (typed notices too), [`PushQuery`] |
@@ -50,6 +51,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod api;
+pub mod api_body;
 pub mod api_call;
 pub mod appid;
 pub mod auth_url;
@@ -67,6 +69,7 @@ pub mod jssdk_sign;
 pub mod message;
 pub mod notice;
 pub mod passive;
+pub mod proxy_rules;
 pub mod push;
 pub mod record_machine;
 pub mod records;

@@ -78,6 +78,7 @@ fn internal_router(state: Arc<AppState>) -> Router {
     let metrics = state.metrics.clone();
     let (routes, _) = crate::openapi::internal_routes().split_for_parts();
     let routes = routes
+        .merge(crate::routes::proxy::routes())
         .layer(DefaultBodyLimit::max(MAX_INTERNAL_BODY))
         .with_state(state);
     crate::http::wrap(routes, timeout, "internal", metrics)

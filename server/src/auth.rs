@@ -2,13 +2,14 @@
 //! the request carries (compared in constant time with every configured key) and the component
 //! of the path, which that client may use. 401 (with `WWW-Authenticate: Bearer`) without a key
 //! or with an unknown one, 403 for a component the client may not use, 404 for a component not
-//! served.
+//! served. A client's scope ([`crate::scope`]) is checked too: every `GET` but the proxy's
+//! needs `tokens`; the handlers that refresh, import, delete, replay or proxy check theirs.
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, RawPathParams};
+use axum::extract::{FromRequestParts, MatchedPath, RawPathParams};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
@@ -16,6 +17,7 @@ use utoipa::IntoParams;
 
 use crate::config::ApiClient;
 use crate::error::ApiError;
+use crate::scope::{ClientScope, Permission};
 use crate::state::{AppState, Component};
 
 /// The `{component}` of a `/v1/{component}/…` path, as the API document describes it (the
@@ -47,20 +49,38 @@ pub(crate) struct Authed {
 }
 
 impl Authed {
-    /// `Ok` if the client may change tokens or records (refresh, import, delete); else the
-    /// 403 a read-only client gets.
+    /// `Ok` if the client's scope holds `permission`; else the 403 it gets, naming what is
+    /// missing.
     // The error is the finished HTTP answer.
     #[allow(clippy::result_large_err)]
-    pub(crate) fn may_write(&self) -> Result<(), Response> {
-        if self.client.scope.may_write() {
+    pub(crate) fn require(&self, permission: Permission) -> Result<(), Response> {
+        if self.client.scope.allows(permission) {
             return Ok(());
         }
-        Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "this client is read-only: it may read tokens and accounts, not refresh, import or delete",
-            "use a client with scope = \"full\" for this, or report a rejected token with {\"stale\": …} from such a client",
-        )
-        .into_response())
+        let (what, fix) = match permission {
+            Permission::Tokens => (
+                "this client may not read tokens or accounts (no `tokens` in its scope)",
+                "add \"tokens\" to the client's scope",
+            ),
+            Permission::Refresh => (
+                "this client may not refresh tokens (no `refresh` in its scope)",
+                "use a client whose scope holds \"refresh\", or report the rejected token with {\"stale\": …} from such a client",
+            ),
+            Permission::Proxy => (
+                "this client may not call WeChat through the proxy (no `proxy` in its scope)",
+                "add \"proxy\" to the client's scope",
+            ),
+            _ => (
+                "this client may not import, delete or replay (no `admin` in its scope)",
+                "use a client whose scope holds \"admin\" for this",
+            ),
+        };
+        let what = if self.client.scope == ClientScope::READ {
+            format!("this client is read-only (scope = \"read\"): {what}")
+        } else {
+            what.to_owned()
+        };
+        Err(ApiError::new(StatusCode::FORBIDDEN, what, fix).into_response())
     }
 }
 
@@ -86,7 +106,16 @@ impl FromRequestParts<Arc<AppState>> for Authed {
             .iter()
             .find(|(k, _)| *k == "component")
             .map_or("", |(_, v)| v);
-        authenticate(app, &parts.headers, component)
+        let authed = authenticate(app, &parts.headers, component)?;
+        // Every GET outside the proxy reads tokens, accounts or events: `tokens` in the scope.
+        let proxied = parts
+            .extensions
+            .get::<MatchedPath>()
+            .is_some_and(|m| m.as_str().contains("/proxy/"));
+        if parts.method == Method::GET && !proxied {
+            authed.require(Permission::Tokens)?;
+        }
+        Ok(authed)
     }
 }
 

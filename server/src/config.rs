@@ -19,7 +19,9 @@ use wxopen_client::valid_appid;
 pub use crate::events_config::{DeliveryMode, EventsConfig};
 pub use crate::limits_config::{ConnectionsConfig, RateLimitConfig};
 use crate::limits_config::{RawConnections, RawRateLimit, SectionError};
-pub use crate::scope::ClientScope;
+pub use crate::proxy_config::ProxyConfig;
+pub use crate::scope::{ClientScope, Permission};
+use wxopen_client::wxopen_proto::proxy_rules::ProxyRules;
 
 /// A configuration problem: which key, what is wrong, how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +102,8 @@ struct RawFile {
     #[serde(default)]
     events: crate::events_config::RawEvents,
     #[serde(default)]
+    proxy: crate::proxy_config::RawProxy,
+    #[serde(default)]
     component: Vec<RawComponent>,
     #[serde(default)]
     client: Vec<RawClient>,
@@ -167,7 +171,9 @@ struct RawClient {
     key_env: Option<String>,
     key_file: Option<PathBuf>,
     components: Option<Vec<String>>,
-    scope: Option<String>,
+    scope: Option<crate::proxy_config::RawScope>,
+    proxy_allow: Option<Vec<String>>,
+    proxy_deny: Option<Vec<String>>,
 }
 
 /// The whole service configuration, validated.
@@ -204,6 +210,8 @@ pub struct ServerConfig {
     pub rate_limit: RateLimitConfig,
     /// The event log: how long delivery is tried and events are kept (`[events]`).
     pub events: EventsConfig,
+    /// The token-injecting proxy (`[proxy]`).
+    pub proxy: ProxyConfig,
     /// The components served.
     pub components: Vec<ComponentSection>,
     /// The internal API's clients.
@@ -283,8 +291,11 @@ pub struct ApiClient {
     pub key: Secret,
     /// Components it may use (`*`: all).
     pub components: Vec<String>,
-    /// What it may do (`scope`: `"full"`, the default, or `"read"`).
+    /// What it may do (`scope`: `"full"`, the default, `"read"`, or a list of `"tokens"`,
+    /// `"refresh"`, `"proxy"`, `"admin"`).
     pub scope: ClientScope,
+    /// Which paths it may call through the proxy (`proxy_allow`, `proxy_deny`).
+    pub proxy_rules: ProxyRules,
 }
 
 impl ApiClient {
@@ -422,6 +433,7 @@ fn validate(raw: RawFile, base: &Path) -> Result<ServerConfig, ConfigError> {
     let connections = crate::limits_config::connections(raw.connections).map_err(section)?;
     let rate_limit = crate::limits_config::rate_limit(raw.rate_limit).map_err(section)?;
     let events = crate::events_config::events(raw.events).map_err(section)?;
+    let proxy = crate::proxy_config::proxy(raw.proxy).map_err(section)?;
     let components = components(raw.component, base)?;
     let clients = clients(raw.client, &components, base)?;
     Ok(ServerConfig {
@@ -439,6 +451,7 @@ fn validate(raw: RawFile, base: &Path) -> Result<ServerConfig, ConfigError> {
         connections,
         rate_limit,
         events,
+        proxy,
         components,
         clients,
     })
@@ -859,21 +872,17 @@ fn client(
             ));
         }
     }
-    let scope = match c.scope.as_deref() {
-        None => ClientScope::Full,
-        Some(v) => ClientScope::parse(v).ok_or_else(|| {
-            ConfigError::new(
-                k("scope"),
-                format!("{v} is not a scope"),
-                "use \"full\" (the default) or \"read\" (tokens and listings, no refresh, import or delete)",
-            )
-        })?,
-    };
+    let section = |e: SectionError| ConfigError::new(e.key, e.problem, e.fix);
+    let scope = crate::proxy_config::scope(&k("scope"), c.scope).map_err(section)?;
+    let proxy_rules =
+        crate::proxy_config::rules(&format!("client[{i}]"), c.proxy_allow, c.proxy_deny)
+            .map_err(section)?;
     Ok(ApiClient {
         name,
         key,
         components: comps,
         scope,
+        proxy_rules,
     })
 }
 
@@ -944,6 +953,7 @@ impl ServerConfig {
             &self.rate_limit,
         ));
         out.push_str(&crate::events_config::shown(&self.events));
+        out.push_str(&crate::proxy_config::shown(&self.proxy));
         let mut line = |s: String| {
             out.push_str(&s);
             out.push('\n');
@@ -978,7 +988,20 @@ impl ServerConfig {
             line(format!("name = \"{}\"", c.name));
             line(format!("key = \"{}\"", source(&c.key)));
             line(format!("components = {:?}", c.components));
-            line(format!("scope = \"{}\"", c.scope));
+            if c.scope == ClientScope::FULL || c.scope == ClientScope::READ {
+                line(format!("scope = \"{}\"", c.scope));
+            } else {
+                line(format!("scope = {}", c.scope));
+            }
+            for (name, list) in [
+                ("proxy_allow", &c.proxy_rules.allow),
+                ("proxy_deny", &c.proxy_rules.deny),
+            ] {
+                if !list.is_empty() {
+                    let v: Vec<String> = list.iter().map(ToString::to_string).collect();
+                    line(format!("{name} = {v:?}"));
+                }
+            }
         }
         out
     }
@@ -1007,7 +1030,7 @@ mod tests {
         assert!(c.refresher.enabled);
         assert_eq!(c.clients[0].components, ["*"]);
         assert!(c.clients[0].may_use("wxanything"));
-        assert_eq!(c.clients[0].scope, ClientScope::Full);
+        assert_eq!(c.clients[0].scope, ClientScope::FULL);
         assert_eq!(c.min_refresh_interval, Duration::from_secs(60));
     }
 
@@ -1019,11 +1042,11 @@ mod tests {
             1,
         );
         let c = parse(&read, Path::new("/")).unwrap();
-        assert_eq!(c.clients[0].scope, ClientScope::Read);
+        assert_eq!(c.clients[0].scope, ClientScope::READ);
         assert!(c.redacted().contains("scope = \"read\""));
         let bad = minimal().replacen(
             "name = \"orders\"",
-            "name = \"orders\"\nscope = \"admin\"",
+            "name = \"orders\"\nscope = \"root\"",
             1,
         );
         let e = parse(&bad, Path::new("/")).unwrap_err();

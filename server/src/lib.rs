@@ -35,7 +35,8 @@
 //! | `outbox`, `delivery`, `component_events` | the event plane: the log and the webhook sink, the delivery worker, what component pushes log |
 //! | `events_config` | the `[events]` section and `webhook_delivery` (re-exported by [`config`]) |
 //! | [`openapi`] | the internal router and its OpenAPI 3.1 document, both from one list of the handlers |
-//! | [`scope`] | what a `[[client]]` may do: full or read-only |
+//! | [`scope`] | what a `[[client]]` may do: `tokens`, `refresh`, `proxy`, `admin` (`full`, `read`) |
+//! | `proxy_config` | the `[proxy]` section, a client's scope list and proxy path rules (re-exported by [`config`]) |
 //! | `refresh_pace` | the minimum interval between unconditional refreshes of one token |
 //! | `refresher` | proactive, paced refresh; `api_start_push_ticket` |
 //! | [`warnings`] | risky but valid settings, warned about at start and by `wxopen config check` |
@@ -74,6 +75,7 @@ mod observe;
 pub mod openapi;
 mod outbox;
 mod pages;
+mod proxy_config;
 mod rate_limit;
 mod refresh_pace;
 mod refresher;

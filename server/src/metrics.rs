@@ -67,6 +67,8 @@ pub(crate) mod name {
     pub(crate) const HTTP_REQUESTS: &str = "wxopen_http_requests_total";
     /// Requests to the authorization routes refused by a rate limit, by route and reason.
     pub(crate) const RATE_LIMITED: &str = "wxopen_rate_limited_total";
+    /// Requests through the token-injecting proxy by token, path family, result and errcode.
+    pub(crate) const PROXY_REQUESTS: &str = "wxopen_proxy_requests_total";
     /// Connections a listener holds now.
     pub(crate) const OPEN_CONNECTIONS: &str = "wxopen_open_connections";
     /// Times a listener held its most connections and stopped accepting.
@@ -77,6 +79,10 @@ pub(crate) mod name {
     pub(crate) const TICKET_AGE: &str = "wxopen_ticket_age_seconds";
     /// Seconds until the component access token expires (a gauge computed at scrape time).
     pub(crate) const COMPONENT_TOKEN_TTL: &str = "wxopen_component_token_ttl_seconds";
+    /// Accounts with undelivered events, up to 1,000 (a gauge computed at scrape time).
+    pub(crate) const EVENTS_BACKLOG_ACCOUNTS: &str = "wxopen_events_backlog_accounts";
+    /// Age of the oldest undelivered event (a gauge computed at scrape time; 0 with none).
+    pub(crate) const EVENTS_OLDEST_PENDING: &str = "wxopen_events_oldest_pending_seconds";
 }
 
 /// Help text of each metric (`prometheus-client` ends it with a full stop).
@@ -128,6 +134,10 @@ const HELP: &[(&str, &str)] = &[
         name::RATE_LIMITED,
         "Requests to the authorization routes refused by a rate limit (429), by route and reason",
     ),
+    (
+        name::PROXY_REQUESTS,
+        "Requests through the token-injecting proxy by token, path family, result (forwarded, retried, denied, too_large, failed) and WeChat's errcode",
+    ),
     (name::OPEN_CONNECTIONS, "Connections a listener holds now"),
     (
         name::CONNECTION_CAP_REACHED,
@@ -141,6 +151,14 @@ const HELP: &[(&str, &str)] = &[
     (
         name::COMPONENT_TOKEN_TTL,
         "Seconds until the component access token expires",
+    ),
+    (
+        name::EVENTS_BACKLOG_ACCOUNTS,
+        "Accounts with undelivered events in the event log (counted up to 1000)",
+    ),
+    (
+        name::EVENTS_OLDEST_PENDING,
+        "Age of the oldest undelivered event in the event log (0 with none)",
     ),
 ];
 
@@ -296,6 +314,16 @@ struct RejectedLabels {
     errcode: i64,
 }
 
+/// `{component, token, family, result, errcode}` of a proxied request.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProxyLabels {
+    component: Shared,
+    token: &'static str,
+    family: &'static str,
+    result: &'static str,
+    errcode: i64,
+}
+
 /// `{component, token, reason}`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct LeaseWaitLabels {
@@ -405,6 +433,7 @@ pub struct Metrics {
     store_errors: Family<StoreLabels, Counter>,
     http_requests: Family<HttpLabels, Counter>,
     rate_limited: Family<RateLimitedLabels, Counter>,
+    proxy_requests: Family<ProxyLabels, Counter>,
     open_connections: Family<ListenerLabels, GaugeMetric>,
     connection_cap_reached: Family<ListenerLabels, Counter>,
     accept_errors: Family<ListenerLabels, Counter>,
@@ -432,6 +461,7 @@ impl Default for Metrics {
             store_errors: counter(&mut r, name::STORE_ERRORS),
             http_requests: counter(&mut r, name::HTTP_REQUESTS),
             rate_limited: counter(&mut r, name::RATE_LIMITED),
+            proxy_requests: counter(&mut r, name::PROXY_REQUESTS),
             open_connections: {
                 let family = Family::<ListenerLabels, GaugeMetric>::default();
                 r.register(
@@ -558,6 +588,27 @@ impl Metrics {
                 component: self.shared(component),
                 token,
                 result,
+            })
+            .inc();
+    }
+
+    /// Counts a proxied request: `token` (`authorizer`, `component`), the path's bounded
+    /// `family`, `result` and WeChat's `errcode` (0 when none).
+    pub fn proxy_request(
+        &self,
+        component: &str,
+        token: &'static str,
+        family: &'static str,
+        result: &'static str,
+        errcode: i64,
+    ) {
+        self.proxy_requests
+            .get_or_create(&ProxyLabels {
+                component: self.shared(component),
+                token,
+                family,
+                result,
+                errcode,
             })
             .inc();
     }
@@ -1021,6 +1072,7 @@ mod tests {
         m.lease_wait("c", "component", "lease_busy");
         m.store_op("get", Duration::ZERO, false);
         m.http_request("internal", "/healthz", 200);
+        m.proxy_request("c", "authorizer", "wxa", "forwarded", 0);
         m.rate_limited("authorize", "client");
         m.connections("public", 1);
         m.connection_cap_reached("public");
@@ -1030,6 +1082,16 @@ mod tests {
             (name::TICKET_AGE, vec![("component", "c".into())], 1.0),
             (
                 name::COMPONENT_TOKEN_TTL,
+                vec![("component", "c".into())],
+                1.0,
+            ),
+            (
+                name::EVENTS_BACKLOG_ACCOUNTS,
+                vec![("component", "c".into())],
+                1.0,
+            ),
+            (
+                name::EVENTS_OLDEST_PENDING,
                 vec![("component", "c".into())],
                 1.0,
             ),

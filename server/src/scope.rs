@@ -1,46 +1,122 @@
-//! What a `[[client]]` of the internal API may do: [`ClientScope`], read from its `scope` key.
+//! What a `[[client]]` of the internal API may do: [`ClientScope`], a set of [`Permission`]s
+//! read from its `scope` key — `"full"` (everything, the default), `"read"` (tokens only), or a
+//! list of `"tokens"`, `"refresh"`, `"proxy"` and `"admin"`.
 
 use std::fmt;
 
-/// What a client of the internal API may do (`scope` in its `[[client]]` section).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// One thing a client may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum ClientScope {
-    /// Everything (`scope = "full"`, the default): tokens, refreshes, listing, import, delete.
-    #[default]
-    Full,
-    /// Reading only (`scope = "read"`): the tokens, the listing and one account; a refresh, an
-    /// import or a delete is refused with 403.
-    Read,
+pub enum Permission {
+    /// Read tokens, the account listing and one account, the event log (`tokens`).
+    Tokens,
+    /// Refresh a token, compare-and-refresh or unconditionally (`refresh`).
+    Refresh,
+    /// Call WeChat APIs through the token-injecting proxy, within the client's path rules
+    /// (`proxy`).
+    Proxy,
+    /// Import and delete accounts, replay and discard events (`admin`).
+    Admin,
+}
+
+impl Permission {
+    /// Every permission, in the order the configuration shows them.
+    pub const ALL: [Permission; 4] = [Self::Tokens, Self::Refresh, Self::Proxy, Self::Admin];
+
+    /// The permission named `s`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// Its name in the configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tokens => "tokens",
+            Self::Refresh => "refresh",
+            Self::Proxy => "proxy",
+            Self::Admin => "admin",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        match self {
+            Self::Tokens => 1,
+            Self::Refresh => 2,
+            Self::Proxy => 4,
+            Self::Admin => 8,
+        }
+    }
+}
+
+/// What a client of the internal API may do (`scope` in its `[[client]]` section): a set of
+/// [`Permission`]s. `"full"` (the default) is all four, `"read"` is `tokens` alone.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ClientScope(u8);
+
+impl Default for ClientScope {
+    fn default() -> Self {
+        Self::FULL
+    }
 }
 
 impl ClientScope {
-    /// The scope named `s` (`"full"` or `"read"`).
+    /// Everything (`scope = "full"`, the default).
+    pub const FULL: Self = Self(1 | 2 | 4 | 8);
+    /// Reading tokens and accounts only (`scope = "read"`).
+    pub const READ: Self = Self(1);
+
+    /// The scope named `s` (`"full"` or `"read"`, or one permission's name).
     pub fn parse(s: &str) -> Option<Self> {
         match s {
-            "full" => Some(Self::Full),
-            "read" => Some(Self::Read),
-            _ => None,
+            "full" => Some(Self::FULL),
+            "read" => Some(Self::READ),
+            other => Permission::parse(other).map(|p| Self(p.bit())),
         }
     }
 
-    /// Whether a client of this scope may change tokens or records (refresh, import, delete).
+    /// The scope of a list of names (each `"full"`, `"read"` or a permission); `Err` names
+    /// the first that is none of them. An empty list is an empty scope.
+    pub fn parse_list<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Self, &'a str> {
+        let mut bits = 0;
+        for n in names {
+            bits |= Self::parse(n).ok_or(n)?.0;
+        }
+        Ok(Self(bits))
+    }
+
+    /// Whether the scope holds `p`.
+    pub fn allows(self, p: Permission) -> bool {
+        self.0 & p.bit() != 0
+    }
+
+    /// Whether a client of this scope may change tokens or records (all of refresh and
+    /// admin).
     pub fn may_write(self) -> bool {
-        matches!(self, Self::Full)
-    }
-
-    /// The name of this scope as the configuration writes it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Full => "full",
-            Self::Read => "read",
-        }
+        self.allows(Permission::Refresh) && self.allows(Permission::Admin)
     }
 }
 
 impl fmt::Display for ClientScope {
+    /// `full`, `read`, or the permissions as a TOML list.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        if *self == Self::FULL {
+            return f.write_str("full");
+        }
+        if *self == Self::READ {
+            return f.write_str("read");
+        }
+        let names: Vec<&str> = Permission::ALL
+            .into_iter()
+            .filter(|p| self.allows(*p))
+            .map(Permission::as_str)
+            .collect();
+        write!(f, "{names:?}")
+    }
+}
+
+impl fmt::Debug for ClientScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ClientScope({self})")
     }
 }
 
@@ -49,14 +125,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scopes_parse_and_only_full_writes() {
-        assert_eq!(ClientScope::parse("full"), Some(ClientScope::Full));
-        assert_eq!(ClientScope::parse("read"), Some(ClientScope::Read));
+    fn scopes_parse_and_aliases_keep_their_meaning() {
+        assert_eq!(ClientScope::parse("full"), Some(ClientScope::FULL));
+        assert_eq!(ClientScope::parse("read"), Some(ClientScope::READ));
         assert_eq!(ClientScope::parse("Read"), None);
         assert_eq!(ClientScope::parse(""), None);
-        assert!(ClientScope::Full.may_write());
-        assert!(!ClientScope::Read.may_write());
-        assert_eq!(ClientScope::default(), ClientScope::Full);
-        assert_eq!(ClientScope::Read.to_string(), "read");
+        assert!(ClientScope::FULL.may_write());
+        assert!(!ClientScope::READ.may_write());
+        for p in Permission::ALL {
+            assert!(ClientScope::FULL.allows(p));
+            assert_eq!(ClientScope::READ.allows(p), p == Permission::Tokens);
+        }
+        assert_eq!(ClientScope::default(), ClientScope::FULL);
+        assert_eq!(ClientScope::READ.to_string(), "read");
+        let s = ClientScope::parse_list(["tokens", "proxy"]).unwrap();
+        assert!(s.allows(Permission::Proxy) && !s.allows(Permission::Refresh));
+        assert_eq!(s.to_string(), r#"["tokens", "proxy"]"#);
+        assert_eq!(
+            ClientScope::parse_list(["read", "refresh", "proxy", "admin"]),
+            Ok(ClientScope::FULL)
+        );
+        assert_eq!(ClientScope::parse_list(["tokens", "root"]), Err("root"));
+        assert_eq!(ClientScope::parse_list([]).unwrap().to_string(), "[]");
     }
 }

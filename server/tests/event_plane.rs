@@ -557,7 +557,7 @@ async fn an_updateauthorized_that_narrows_the_grant_is_visible() {
 /// `/readyz` names an event backlog older than `[events] backlog_alert_secs` without taking
 /// the instance out of service.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn readyz_names_an_old_backlog() {
+async fn readyz_and_metrics_name_an_old_backlog() {
     let upstream = MockServer::start().await;
     mount_component_token(&upstream, "cat-1").await;
     let hook = MockServer::start().await;
@@ -581,5 +581,19 @@ async fn readyz_names_an_old_backlog() {
     assert_eq!(
         c["ready"], true,
         "a backlog does not make the instance unready: {c}"
+    );
+    // The same backlog on /metrics.
+    let text = s.internal_get("/metrics", None).await.text();
+    assert!(
+        text.contains(&format!(
+            "wxopen_events_backlog_accounts{{component=\"{APPID}\"}} 1"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "wxopen_events_oldest_pending_seconds{{component=\"{APPID}\"}} 61"
+        )),
+        "{text}"
     );
 }

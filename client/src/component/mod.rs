@@ -10,11 +10,13 @@
 //! | `tokens` | the component and authorizer access tokens (over the token engine) |
 //! | `authorization` | pre-auth codes, authorization links, `query_auth`, imports |
 //! | `endpoints` | the other component APIs and generic calls |
+//! | `binary` | generic calls with binary answers, multipart uploads, forwarding (the proxy) |
 //! | `exchange`, `exchange_cells` | one `api_query_auth` per authorization code, across instances |
 //! | `user_oauth` | web authorization and mini-program login on behalf of an account |
 //! | `user_codes` | one exchange per user code (OAuth `code`, `js_code`), across instances |
 
 mod authorization;
+mod binary;
 mod builder;
 mod client;
 mod endpoints;
@@ -28,6 +30,7 @@ mod user_codes;
 mod user_oauth;
 
 pub use crate::engine::recovery::{AUTHORIZER_LIST_MAX_PAGES, AUTHORIZER_LIST_PAGE};
+pub use binary::{ForwardOutcome, ForwardRequest};
 pub use builder::{ComponentClientBuilder, MAX_LEASE_HOLDER_LEN};
 pub use client::ComponentClient;
 pub use jssdk::JSSDK_NONCE_LEN;

@@ -8,8 +8,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::api::{ApiCall, Endpoint};
+use crate::errcode::{classify, ErrorClass};
 use crate::error::Result;
-use crate::transport::Transport;
+use crate::payload::Payload;
+use crate::transport::{Forwarded, Transport};
 
 use super::{TokenCache, TokenKind};
 
@@ -82,4 +84,44 @@ where
             .await
     })
     .await
+}
+
+/// Forwards a request with the token of `id` and returns WeChat's answer as it is, with
+/// whether the token was rejected and whether the request was sent again. On
+/// 40001/40014/42001 the token is expired (compare-and-expire on its version); the request is
+/// sent once more with the new token only when it is idempotent.
+pub(crate) async fn forward_with_token<K: TokenKind>(
+    cache: &Arc<TokenCache<K>>,
+    transport: &Transport,
+    id: &K::Id,
+    call: &ApiCall,
+    query: &str,
+    payload: Option<&Payload>,
+) -> Result<(Forwarded, bool, bool)> {
+    let token = cache.get(id).await?;
+    let answer = transport
+        .forward(call, query, Some(K::expose(&token.value)), payload)
+        .await?;
+    let Some(code) = answer
+        .errcode
+        .filter(|&c| classify(c) == ErrorClass::TokenInvalid)
+    else {
+        return Ok((answer, false, false));
+    };
+    tracing::warn!(
+        endpoint = call.name(),
+        token = K::NAME,
+        errcode = code,
+        retry = call.is_idempotent(),
+        "token rejected on a forwarded call"
+    );
+    cache.expire(id, token.version, Some(code)).await?;
+    if !call.is_idempotent() {
+        return Ok((answer, true, false));
+    }
+    let token = cache.get(id).await?;
+    let answer = transport
+        .forward(call, query, Some(K::expose(&token.value)), payload)
+        .await?;
+    Ok((answer, true, true))
 }

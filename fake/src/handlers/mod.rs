@@ -3,6 +3,7 @@
 
 pub(crate) mod custom_send;
 pub(crate) mod getticket;
+pub(crate) mod media;
 pub(crate) mod validate;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -140,6 +141,19 @@ impl wiremock::Respond for Responder {
             Some(Fault::Drop) | None => {}
         }
 
+        if let Some(answer) = media::serve(endpoint, request, &mut inner.platform, now) {
+            let template = answer.unwrap_or_else(|e| {
+                record.outcome = Outcome::Errcode(e.errcode);
+                json_response(200, &shared.error_body(&e))
+            });
+            record.injected = delay.is_some();
+            record.delay = delay;
+            inner.counters.record(record);
+            return match delay {
+                Some(d) => template.set_delay(d),
+                None => template,
+            };
+        }
         let user_auth = crate::endpoints::USER_AUTH_SERVED.contains(&endpoint);
         let wants = if endpoint == GETTICKET || user_auth {
             wiremock::http::Method::GET

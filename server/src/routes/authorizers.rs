@@ -190,7 +190,7 @@ pub(crate) async fn delete(
     Path(AccountPath { appid }): Path<AccountPath>,
     authed: Authed,
 ) -> Response {
-    if let Err(r) = authed.may_write() {
+    if let Err(r) = authed.require(crate::scope::Permission::Admin) {
         return r;
     }
     let Authed {
@@ -262,7 +262,7 @@ pub(crate) async fn import(
     authed: Authed,
     body: Result<Json<ImportBody>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    if let Err(r) = authed.may_write() {
+    if let Err(r) = authed.require(crate::scope::Permission::Admin) {
         return r;
     }
     let Authed {

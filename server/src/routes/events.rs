@@ -368,7 +368,7 @@ pub(crate) async fn discard_one(
 }
 
 async fn one(authed: Authed, id: u64, replay: bool) -> Response {
-    if let Err(r) = authed.may_write() {
+    if let Err(r) = authed.require(crate::scope::Permission::Admin) {
         return r;
     }
     let o = match outbox(&authed) {
@@ -398,7 +398,7 @@ pub(crate) async fn replay_many(
     authed: Authed,
     query: Result<Query<EventQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    if let Err(r) = authed.may_write() {
+    if let Err(r) = authed.require(crate::scope::Permission::Admin) {
         return r;
     }
     let Ok(Query(q)) = query else {

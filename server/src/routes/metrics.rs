@@ -1,5 +1,5 @@
 //! `GET /metrics`: the Prometheus text of [`crate::metrics`], with the gauges computed at
-//! scrape time (the ticket's age, the component token's time to live).
+//! scrape time (the ticket's age, the component token's time to live, the event backlog).
 
 use std::sync::Arc;
 
@@ -9,6 +9,9 @@ use axum::response::{IntoResponse, Response};
 
 use crate::metrics::name;
 use crate::state::AppState;
+
+/// Most accounts' heads a scrape reads for the backlog gauges.
+const BACKLOG_SCAN: usize = 1_000;
 
 /// `GET /metrics`.
 #[utoipa::path(
@@ -35,6 +38,27 @@ pub(crate) async fn scrape(State(app): State<Arc<AppState>>) -> Response {
                 vec![("component", appid.clone())],
                 ttl,
             ));
+        }
+        // The event log's backlog: accounts with an open event, and the oldest one's age.
+        if let Some(outbox) = &comp.outbox {
+            if let Ok(heads) = outbox.log.heads(appid, BACKLOG_SCAN).await {
+                let now_ms = comp.client.clock().unix_millis();
+                let oldest = heads
+                    .iter()
+                    .map(|e| now_ms.saturating_sub(e.event.received_at_ms))
+                    .max()
+                    .unwrap_or(0);
+                gauges.push((
+                    name::EVENTS_BACKLOG_ACCOUNTS,
+                    vec![("component", appid.clone())],
+                    heads.len() as f64,
+                ));
+                gauges.push((
+                    name::EVENTS_OLDEST_PENDING,
+                    vec![("component", appid.clone())],
+                    oldest as f64 / 1000.0,
+                ));
+            }
         }
     }
     let mut r = app.metrics.render(&gauges).into_response();

@@ -2,7 +2,8 @@
 //! URL), [`authorize`] (the authorization pages), [`message`] (the message URL). The internal
 //! listener's: [`tokens`], [`jssdk`], [`oauth`], [`authorizers`], [`events`], [`health`], [`metrics`], each handler described by
 //! its `#[utoipa::path]` (`crate::openapi` lists them into the internal router and its
-//! document). `app.rs` assembles the two routers; none of them imports `app`.
+//! document), and [`proxy`] (the token-injecting proxy, outside the document: its paths are
+//! WeChat's). `app.rs` assembles the two routers; none of them imports `app`.
 
 pub(crate) mod authorize;
 pub(crate) mod authorizers;
@@ -12,5 +13,6 @@ pub(crate) mod jssdk;
 pub(crate) mod message;
 pub(crate) mod metrics;
 pub(crate) mod oauth;
+pub(crate) mod proxy;
 pub(crate) mod push;
 pub(crate) mod tokens;

@@ -178,7 +178,7 @@ pub(crate) async fn component_token_refresh(
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = authed.may_write() {
+    if let Err(r) = authed.require(crate::scope::Permission::Refresh) {
         return r;
     }
     let Authed {
@@ -243,7 +243,7 @@ pub(crate) async fn authorizer_token_refresh(
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = authed.may_write() {
+    if let Err(r) = authed.require(crate::scope::Permission::Refresh) {
         return r;
     }
     let Authed {
