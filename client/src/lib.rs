@@ -107,7 +107,7 @@ pub use wxopen_proto;
 pub use wxopen_proto::{
     appid, auth_url, authorization, code_exchange, errcode, error, event, health, js_ticket,
     jssdk_sign, passive, push, record_machine, release_check, retry, secret, token_machine, tokens,
-    wxa, xml,
+    user_oauth, wxa, xml,
 };
 
 pub use api::ApiCall;
@@ -138,7 +138,8 @@ pub use replay::{MemoryReplayCache, ReplayCache};
 pub use retry::{FailoverPolicy, RetryPolicy};
 pub use secret::{
     AuthorizationCode, AuthorizerAccessToken, AuthorizerRefreshToken, ComponentAccessToken,
-    ComponentAppSecret, ComponentVerifyTicket, EncodingAesKey, JsTicket, MessageToken, PreAuthCode,
+    ComponentAppSecret, ComponentVerifyTicket, EncodingAesKey, JsCode, JsTicket, MessageToken,
+    OAuthCode, PreAuthCode, SessionKey, UserAccessToken, UserRefreshToken,
 };
 pub use store::{
     AuthorizerRecord, BoxFuture, CasOutcome, ComponentTokenRecord, RevokeReason, RevokedRecord,

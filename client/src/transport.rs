@@ -176,6 +176,27 @@ impl Transport {
             .await
     }
 
+    /// Sends a `GET` call whose input is the query string: `token` under the call's
+    /// [`TokenParam`], then `query` (percent-encoded). Logs and errors name the path only.
+    pub(crate) async fn get_with_query<Resp>(
+        &self,
+        call: &ApiCall,
+        token: Option<&str>,
+        query: &[(&str, &str)],
+    ) -> Result<Resp, Error>
+    where
+        Resp: DeserializeOwned,
+    {
+        if call.method() != Method::Get {
+            return Err(Error::invalid("method", "a query call is a GET"));
+        }
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(query)
+            .finish();
+        let target = generic_target(call, token, None, UrlFor::Forward(call, &query))?;
+        self.execute(&target, token, None, judge_json::<Resp>).await
+    }
+
     /// Sends a generic call whose answer may be binary (an image on success, JSON on failure):
     /// `query` holds its parameters (credentials dropped), `payload` the body with its content
     /// type (JSON or multipart).

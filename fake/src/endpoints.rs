@@ -28,6 +28,45 @@ pub const CUSTOM_SEND: Endpoint = Endpoint::Other {
     token: TokenParam::AccessToken,
 };
 
+/// `GET /sns/oauth2/component/access_token?appid&code&grant_type=authorization_code
+/// &component_appid&component_access_token`: a user's web-authorization code exchanged with the
+/// **component** token (see [`crate::FakeWeChat::oauth_consent`] for the model).
+pub const OAUTH_EXCHANGE: Endpoint = Endpoint::Other {
+    path: "/sns/oauth2/component/access_token",
+    token: TokenParam::ComponentAccessToken,
+};
+/// `GET /sns/oauth2/component/refresh_token?appid&grant_type=refresh_token&component_appid
+/// &component_access_token&refresh_token`.
+pub const OAUTH_REFRESH: Endpoint = Endpoint::Other {
+    path: "/sns/oauth2/component/refresh_token",
+    token: TokenParam::ComponentAccessToken,
+};
+/// `GET /sns/userinfo?access_token=<user token>&openid&lang`.
+pub const USERINFO: Endpoint = Endpoint::Other {
+    path: "/sns/userinfo",
+    token: TokenParam::AccessToken,
+};
+/// `GET /sns/component/jscode2session?appid&js_code&grant_type=authorization_code
+/// &component_appid&component_access_token`.
+pub const JSCODE2SESSION: Endpoint = Endpoint::Other {
+    path: "/sns/component/jscode2session",
+    token: TokenParam::ComponentAccessToken,
+};
+/// `GET /connect/oauth2/authorize?…` (on `open.weixin.qq.com` in WeChat): the fake's consent
+/// page, which consents at once and answers 302 to `redirect_uri` with `code`, `state`, `appid`.
+pub const OAUTH_AUTHORIZE: Endpoint = Endpoint::Other {
+    path: "/connect/oauth2/authorize",
+    token: TokenParam::None,
+};
+/// The web-authorization and mini-program-login paths the fake serves (all `GET`).
+pub const USER_AUTH_SERVED: [Endpoint; 5] = [
+    OAUTH_EXCHANGE,
+    OAUTH_REFRESH,
+    USERINFO,
+    JSCODE2SESSION,
+    OAUTH_AUTHORIZE,
+];
+
 /// `GET /wxa/get_qrcode?access_token=…&path=…` (a mini program's trial code, authorizer
 /// token): image bytes (`image/jpeg`) on success, JSON `{errcode, errmsg}` with status 200 on a
 /// bad token, as WeChat answers it.
@@ -189,7 +228,7 @@ pub const SERVED: [(&str, Endpoint); 13] = [
 
 /// The endpoint the fake serves at `path` (exact match, no trailing slash tolerance): one of
 /// [`SERVED`], [`CUSTOM_SEND`], [`GETTICKET`], [`GET_QRCODE`], [`WXACODE_UNLIMIT`],
-/// [`MEDIA_UPLOAD`], or a mini-program call ([`wxa_endpoint`]).
+/// [`MEDIA_UPLOAD`], [`USER_AUTH_SERVED`], or a mini-program call ([`wxa_endpoint`]).
 pub fn endpoint_at(path: &str) -> Option<Endpoint> {
     SERVED
         .into_iter()
@@ -200,6 +239,7 @@ pub fn endpoint_at(path: &str) -> Option<Endpoint> {
             ("/cgi-bin/media/upload", MEDIA_UPLOAD),
             ("/cgi-bin/ticket/getticket", GETTICKET),
         ])
+        .chain(USER_AUTH_SERVED.into_iter().map(|e| (e.path(), e)))
         .find(|(p, _)| *p == path)
         .map(|(_, e)| e)
         .or_else(|| wxopen_proto::wxa::WxaApi::from_path(path).map(wxa_endpoint))

@@ -26,6 +26,9 @@ pub enum FakeError {
     /// The mini program has no review the reviewer could decide (none submitted, or already
     /// decided).
     NoRunningAudit(String),
+    /// A web-authorization link or a user hook the fake refuses (what WeChat's page would
+    /// show instead of redirecting).
+    UserAuth(String),
 }
 
 impl fmt::Display for FakeError {
@@ -40,6 +43,7 @@ impl fmt::Display for FakeError {
             FakeError::Io(e) => write!(f, "io: {e}"),
             FakeError::ReleaseCheck(why) => write!(f, "release check: {why}"),
             FakeError::NoRunningAudit(a) => write!(f, "mini program {a} has no review in progress"),
+            FakeError::UserAuth(why) => write!(f, "web authorization: {why}"),
         }
     }
 }

@@ -746,6 +746,66 @@ impl FakeWeChat {
         self.shared.lock().faults.pending()
     }
 
+    // ------------------------------------------------------------ users
+
+    /// `user` opens a web-authorization `link` (as built by
+    /// `wxopen_client::ComponentClient::oauth_url`) in WeChat and agrees: the link is checked
+    /// as WeChat's page checks it (`open.weixin.qq.com/connect/oauth2/authorize`, an authorized
+    /// `appid`, this platform's `component_appid`, `response_type=code`, a known scope, an
+    /// absolute http(s) `redirect_uri`, `state` ≤ 128 bytes, `#wechat_redirect`), a code valid
+    /// 5 minutes is issued, and the redirect URL is returned (`redirect_uri` + `code`, `state`,
+    /// `appid`). The same consent over HTTP: `GET {primary_url}/connect/oauth2/authorize?…`
+    /// answers 302 to that URL (as user `fake_user`, default `user`). No call is counted here.
+    pub fn oauth_consent(&self, link: &str, user: &str) -> Result<String, FakeError> {
+        self.consent_to(link, Some(user))
+    }
+
+    /// The user refuses: the redirect carries `state` and `appid` but no `code`.
+    pub fn oauth_refuse(&self, link: &str) -> Result<String, FakeError> {
+        self.consent_to(link, None)
+    }
+
+    fn consent_to(&self, link: &str, user: Option<&str>) -> Result<String, FakeError> {
+        let url = url::Url::parse(link)
+            .map_err(|e| FakeError::UserAuth(format!("link is not a URL: {e}")))?;
+        if url.host_str() != Some("open.weixin.qq.com") || url.fragment() != Some("wechat_redirect")
+        {
+            return Err(FakeError::UserAuth(
+                "the link must be https://open.weixin.qq.com/connect/oauth2/authorize?…#wechat_redirect".into(),
+            ));
+        }
+        let now = self.now_unix();
+        let mut inner = self.shared.lock();
+        let crate::handlers::Inner {
+            users, platform, ..
+        } = &mut *inner;
+        users.consent(platform, &url, user, now)
+    }
+
+    /// A `js_code` (as `wx.login` gives it) of `user` in the mini program `authorizer_appid`,
+    /// valid 5 minutes, single use.
+    pub fn mint_js_code(&self, authorizer_appid: &str, user: &str) -> Result<String, FakeError> {
+        let now = self.now_unix();
+        let mut inner = self.shared.lock();
+        let crate::handlers::Inner {
+            users, platform, ..
+        } = &mut *inner;
+        users.mint_js_code(platform, authorizer_appid, user, now)
+    }
+
+    /// Marks `user` of `authorizer_appid` as a high-risk user: `jscode2session` answers 40226.
+    pub fn mark_high_risk(&self, authorizer_appid: &str, user: &str) {
+        self.shared
+            .lock()
+            .users
+            .mark_high_risk(authorizer_appid, user);
+    }
+
+    /// The openid the fake gives `user` of `authorizer_appid`.
+    pub fn openid_of(&self, authorizer_appid: &str, user: &str) -> String {
+        crate::user_auth::openid_of(authorizer_appid, user)
+    }
+
     // ------------------------------------------------------------ counters
 
     /// Calls received for `endpoint` on both hosts (faulted and rejected ones included).

@@ -57,6 +57,14 @@
 //!   authorizer access token and a `text` message to a user who wrote to the account within
 //!   48 hours (40003 a stranger, 45015 too late, 44002 empty body, 40008 another type, 44004
 //!   empty content); accepted ones are kept ([`FakeWeChat::sent_messages`]).
+//! - **Users of accounts** (代公众号网页授权, 代小程序登录): [`FakeWeChat::oauth_consent`] (or
+//!   `GET /connect/oauth2/authorize`, a 302) turns a web-authorization link into its redirect
+//!   with a `code`; [`FakeWeChat::mint_js_code`] gives a mini program's `js_code`. Codes live
+//!   5 minutes and are exchanged once ([`OAUTH_EXCHANGE`], [`JSCODE2SESSION`]: 40029 unknown
+//!   or expired, 40163 used, 41008 absent) with the component token only (an account's token
+//!   is 40001; a call refused for its token does not spend the code); [`OAUTH_REFRESH`],
+//!   [`USERINFO`] (the user's token; 48001 for `snsapi_base`); a user marked with
+//!   [`FakeWeChat::mark_high_risk`] gets 40226.
 //! - **Binary answers and uploads**: [`GET_QRCODE`] and [`WXACODE_UNLIMIT`] answer image bytes
 //!   (`image/jpeg`, `image/png`) and JSON errors with status 200, as WeChat does;
 //!   [`MEDIA_UPLOAD`] checks a multipart body and answers a `media_id`
@@ -128,6 +136,7 @@ mod push;
 pub mod release_check;
 mod sent;
 mod state;
+mod user_auth;
 pub mod wechat_delivery;
 mod wxa_admin;
 mod wxa_settings;
@@ -137,7 +146,8 @@ pub use config::FakeConfig;
 pub use counters::{CallRecord, Host, Outcome};
 pub use endpoints::{
     contract, endpoint_at, wxa_endpoint, AcceptedToken, Contract, Endpoint, FieldSpec, FieldType,
-    CUSTOM_SEND, GETTICKET, GET_QRCODE, MEDIA_UPLOAD, SERVED, WXACODE_UNLIMIT,
+    CUSTOM_SEND, GETTICKET, GET_QRCODE, JSCODE2SESSION, MEDIA_UPLOAD, OAUTH_AUTHORIZE,
+    OAUTH_EXCHANGE, OAUTH_REFRESH, SERVED, USERINFO, USER_AUTH_SERVED, WXACODE_UNLIMIT,
 };
 pub use error::FakeError;
 pub use fake::{Consent, FakeBuilder, FakeWeChat};

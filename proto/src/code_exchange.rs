@@ -32,6 +32,11 @@ pub enum ExchangeOutcome {
         /// The permission-set ids it granted (`func_info`).
         func_info: Vec<i64>,
     },
+    /// A user's web-authorization code was exchanged (see [`crate::user_oauth`]); kept
+    /// [`EXCHANGE_KEEP_SECS`], longer than the code's 5 minutes, tokens included.
+    UserToken(crate::user_answers::UserToken),
+    /// A mini program's `js_code` was exchanged (`jscode2session`).
+    Session(crate::user_answers::JsSession),
     /// WeChat refused the code itself (see [`settles_the_code`]).
     Refused {
         /// WeChat's errcode.

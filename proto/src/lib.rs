@@ -42,6 +42,7 @@
 //! | [`js_ticket`], [`jssdk_sign`] | JS-SDK tickets per account (record, rules) and the `wx.config` signature |
 //! | [`code_exchange`] | one exchange per authorization code across instances |
 //! | [`record_machine`] | `apply(current, event, now) → update` for authorizer records |
+//! | [`user_oauth`], [`user_answers`] | web authorization and mini-program login on behalf of an account |
 //! | [`delivery`] | the event plane's delivery rules: backoff, dead letters, per-account order |
 //! | [`wxa`] | mini-program code management: calls, request and response types, errcodes |
 //! | [`rollout`], [`rollout_machine`] | a release pipeline's per-account states, budget, pre-check; `decide` / `apply` with intent-before-call and reconcile |
@@ -82,6 +83,8 @@ pub mod secret;
 pub mod state_binding;
 pub mod token_machine;
 pub mod tokens;
+pub mod user_answers;
+pub mod user_oauth;
 pub mod wxa;
 pub mod wxa_event;
 pub mod xml;
@@ -104,7 +107,8 @@ pub use records::{
 pub use retry::{FailoverPolicy, RetryPolicy};
 pub use secret::{
     AuthorizationCode, AuthorizerAccessToken, AuthorizerRefreshToken, ComponentAccessToken,
-    ComponentAppSecret, ComponentVerifyTicket, EncodingAesKey, JsTicket, MessageToken, PreAuthCode,
+    ComponentAppSecret, ComponentVerifyTicket, EncodingAesKey, JsCode, JsTicket, MessageToken,
+    OAuthCode, PreAuthCode, SessionKey, UserAccessToken, UserRefreshToken,
 };
 pub use tokens::{Jitter, TokenState};
 /// The crypto core, re-exported (e.g. for [`wxopen_core::Reply`]).

@@ -109,6 +109,22 @@ impl StoreKey {
         }
     }
 
+    /// The key of the exchange record of a user's one-time code (`kind` names the exchange,
+    /// e.g. `oauth` or `jscode`) for one account: like [`code_exchange`](Self::code_exchange),
+    /// named by a SHA-1 of kind, account and code, never the code itself.
+    pub fn user_code_exchange(
+        component_appid: &str,
+        kind: &str,
+        authorizer_appid: &str,
+        code: &str,
+    ) -> Self {
+        let named = format!("{kind}\n{authorizer_appid}\n{code}");
+        Self::code_exchange(
+            component_appid,
+            &crate::secret::AuthorizationCode::new(named),
+        )
+    }
+
     /// The key of an authorizer's JS-SDK ticket of `ticket_type`.
     pub fn js_ticket(
         component_appid: &str,

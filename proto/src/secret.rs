@@ -142,6 +142,30 @@ secret_newtype!(
     AuthorizationCode
 );
 
+secret_newtype!(
+    /// A web-authorization `code` from the redirect of an account's OAuth link (single use,
+    /// 5 minutes), exchanged with the component token (see [`crate::user_oauth`]).
+    OAuthCode
+);
+secret_newtype!(
+    /// A mini-program `js_code` from `wx.login` (single use, 5 minutes), exchanged by
+    /// `jscode2session` with the component token (see [`crate::user_oauth`]).
+    JsCode
+);
+secret_newtype!(
+    /// A user's web-authorization `access_token` (valid 2 h): reads that user's profile.
+    UserAccessToken
+);
+secret_newtype!(
+    /// A user's web-authorization `refresh_token` (valid 30 days).
+    UserRefreshToken
+);
+secret_newtype!(
+    /// A mini-program user's `session_key`: the key of that user's encrypted data. Never sent
+    /// to the mini program, never logged.
+    SessionKey
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
-use crate::routes::{authorizers, events, health, jssdk, metrics, tokens};
+use crate::routes::{authorizers, events, health, jssdk, metrics, oauth, tokens};
 use crate::state::AppState;
 
 /// The operations of the internal API, `(method, path)`: what the document must describe (the
@@ -30,6 +30,14 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("delete", "/v1/{component}/authorizers/{appid}"),
     ("get", "/v1/{component}/authorizers/{appid}/token"),
     ("post", "/v1/{component}/authorizers/{appid}/token/refresh"),
+    ("get", "/v1/{component}/authorizers/{appid}/oauth/link"),
+    ("post", "/v1/{component}/authorizers/{appid}/oauth/exchange"),
+    ("post", "/v1/{component}/authorizers/{appid}/oauth/refresh"),
+    ("post", "/v1/{component}/authorizers/{appid}/oauth/userinfo"),
+    (
+        "post",
+        "/v1/{component}/authorizers/{appid}/wxa/jscode2session",
+    ),
     ("post", "/v1/{component}/authorizers/{appid}/jssdk/config"),
     ("get", "/v1/{component}/authorizers/{appid}/jssdk/ticket"),
     (
@@ -60,6 +68,11 @@ pub(crate) fn internal_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(authorizers::get_one, authorizers::delete))
         .routes(routes!(tokens::authorizer_token))
         .routes(routes!(tokens::authorizer_token_refresh))
+        .routes(routes!(oauth::link))
+        .routes(routes!(oauth::exchange))
+        .routes(routes!(oauth::refresh))
+        .routes(routes!(oauth::userinfo))
+        .routes(routes!(oauth::jscode2session))
         .routes(routes!(jssdk::config))
         .routes(routes!(jssdk::ticket))
         .routes(routes!(jssdk::card_ticket))

@@ -413,8 +413,33 @@ async fn scopes_gate_refresh_proxy_and_reads() {
         )
         .await;
     assert_eq!(import.status, 403);
+    // Nor does it sign pages, exchange users' codes or log users in: those hand out what a
+    // token would.
+    for (path, body) in [
+        ("jssdk/config", r#"{"url":"https://example.com/p"}"#),
+        ("oauth/exchange", r#"{"code":"c"}"#),
+        ("oauth/refresh", r#"{"refresh_token":"r"}"#),
+        ("oauth/userinfo", r#"{"access_token":"a","openid":"o"}"#),
+        ("wxa/jscode2session", r#"{"js_code":"j"}"#),
+    ] {
+        let r = s
+            .send(
+                Method::POST,
+                &format!("/v1/{c}/authorizers/{ACCOUNT}/{path}"),
+                LIMITED,
+                &[("content-type", "application/json")],
+                body.as_bytes().to_vec(),
+            )
+            .await;
+        assert_eq!(r.status, 403, "{path}");
+        assert!(
+            r.json()["error"].as_str().unwrap().contains("tokens"),
+            "{path}"
+        );
+    }
     assert_eq!(s.fake.calls(Endpoint::AuthorizerToken), 0);
     assert_eq!(s.fake.calls(GET_QRCODE), 0);
+    assert_eq!(s.fake.total_calls(), 0, "nothing reached WeChat");
 }
 
 #[tokio::test]

@@ -243,6 +243,7 @@ impl ComponentClientBuilder {
                 authorizer_tokens,
                 js_tickets,
                 exchanges: Default::default(),
+                user_codes: Default::default(),
             }),
         })
     }

@@ -36,6 +36,8 @@ pub(crate) struct Inner {
     pub(crate) authorizer_tokens: Arc<TokenCache<AuthorizerKind>>,
     pub(crate) js_tickets: Arc<TokenCache<JsTicketKind>>,
     pub(crate) exchanges: Exchanges,
+    /// Users' one-time codes (web authorization, `js_code`) being exchanged in this process.
+    pub(crate) user_codes: Exchanges<crate::code_exchange::ExchangeOutcome>,
 }
 
 impl Inner {

@@ -13,16 +13,25 @@ use crate::error::Result;
 /// [`EXCHANGE_KEEP_SECS`](crate::code_exchange::EXCHANGE_KEEP_SECS); running ones never).
 const IN_PROCESS_MAX: usize = 10_000;
 
-pub(super) type Shared = Arc<OnceCell<Result<AuthorizationInfo>>>;
+pub(super) type Shared<T = AuthorizationInfo> = Arc<OnceCell<Result<T>>>;
 
-/// The in-process half: one running exchange per code, shared by every caller.
-#[derive(Debug, Default)]
-pub(crate) struct Exchanges {
-    cells: Mutex<HashMap<String, (u64, Shared)>>,
+/// The in-process half: one running exchange per code, shared by every caller (`T` is what an
+/// exchange yields: an authorization, or a user code's outcome).
+#[derive(Debug)]
+pub(crate) struct Exchanges<T = AuthorizationInfo> {
+    cells: Mutex<HashMap<String, (u64, Shared<T>)>>,
 }
 
-impl Exchanges {
-    pub(super) fn cell(&self, id: &str, now: u64) -> Shared {
+impl<T> Default for Exchanges<T> {
+    fn default() -> Self {
+        Self {
+            cells: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<T> Exchanges<T> {
+    pub(super) fn cell(&self, id: &str, now: u64) -> Shared<T> {
         let mut cells = self.cells.lock().unwrap_or_else(|p| p.into_inner());
         if cells.len() >= IN_PROCESS_MAX {
             // Settled or old entries go; an exchange in flight is never evicted.
@@ -38,7 +47,7 @@ impl Exchanges {
             .clone()
     }
 
-    pub(super) fn forget(&self, id: &str, cell: &Shared) {
+    pub(super) fn forget(&self, id: &str, cell: &Shared<T>) {
         let mut cells = self.cells.lock().unwrap_or_else(|p| p.into_inner());
         if cells.get(id).is_some_and(|(_, c)| Arc::ptr_eq(c, cell)) {
             cells.remove(id);
@@ -55,7 +64,7 @@ mod tests {
 
     #[test]
     fn a_full_map_drops_old_settled_codes_but_never_one_in_flight() {
-        let x = Exchanges::default();
+        let x: Exchanges = Exchanges::default();
         let running = x.cell("running", 0);
         for i in 0..IN_PROCESS_MAX - 1 {
             let settled = x.cell(&format!("settled-{i}"), 0);

@@ -15,6 +15,8 @@
 //! | `wxa_send` | how a mini-program call is sent (which token, idempotency) |
 //! | `wxa_code`, `wxa_audit`, `wxa_release` | code, review and release on behalf of a mini program |
 //! | `wxa_templates`, `wxa_domains`, `wxa_privacy`, `wxa_testers` | templates, domains, privacy settings, testers |
+//! | `user_oauth` | web authorization and mini-program login on behalf of an account |
+//! | `user_codes` | one exchange per user code (OAuth `code`, `js_code`), across instances |
 
 mod authorization;
 mod binary;
@@ -27,6 +29,8 @@ mod jssdk;
 mod messages;
 mod push;
 mod tokens;
+mod user_codes;
+mod user_oauth;
 mod wxa_audit;
 mod wxa_code;
 mod wxa_domains;

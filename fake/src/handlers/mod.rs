@@ -32,6 +32,8 @@ pub(crate) struct Inner {
     pub(crate) faults: Faults,
     pub(crate) counters: Counters,
     pub(crate) wxa: crate::wxa_state::WxaState,
+    /// Users of authorized accounts: web authorization and mini-program login.
+    pub(crate) users: crate::user_auth::Users,
 }
 
 impl Shared {
@@ -42,6 +44,7 @@ impl Shared {
                 faults: Faults::default(),
                 counters: Counters::default(),
                 wxa: crate::wxa_state::WxaState::default(),
+                users: Default::default(),
             }),
             clock,
             rid: std::sync::atomic::AtomicU64::new(1),
@@ -154,7 +157,8 @@ impl wiremock::Respond for Responder {
                 None => template,
             };
         }
-        let wants = if endpoint == GETTICKET {
+        let user_auth = crate::endpoints::USER_AUTH_SERVED.contains(&endpoint);
+        let wants = if endpoint == GETTICKET || user_auth {
             wiremock::http::Method::GET
         } else {
             wiremock::http::Method::POST
@@ -162,7 +166,14 @@ impl wiremock::Respond for Responder {
         // get_qrcode answers bytes: served by the binary handler, not the mini-program rules.
         let wxa_api = wxopen_proto::wxa::WxaApi::from_path(request.url.path())
             .filter(|a| *a != wxopen_proto::wxa::WxaApi::GetQrcode);
-        let result = if let Some(api) = wxa_api {
+        let result = if user_auth && request.method != wants {
+            Err(ApiError::hint(43001, "require GET method"))
+        } else if user_auth {
+            let Inner {
+                users, platform, ..
+            } = &mut *inner;
+            crate::user_auth::serve(users, platform, endpoint, &request.url, now)
+        } else if let Some(api) = wxa_api {
             let inner = &mut *inner;
             wxa::serve(&inner.platform, &mut inner.wxa, api, request, now)
         } else if request.method != wants {
@@ -193,6 +204,8 @@ impl wiremock::Respond for Responder {
                 })
         };
         let template = match result {
+            Ok(v) if endpoint == crate::endpoints::OAUTH_AUTHORIZE => ResponseTemplate::new(302)
+                .insert_header("location", v["redirect"].as_str().unwrap_or("")),
             Ok(v) => json_response(200, &v),
             Err(e) => {
                 if endpoint == CUSTOM_SEND {

@@ -78,6 +78,10 @@ pub(crate) async fn config(
     authed: Authed,
     body: Result<Json<ConfigBody>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
+    // A signature is as good as the ticket: the same permission as reading it.
+    if let Err(r) = authed.require(crate::scope::Permission::Tokens) {
+        return r;
+    }
     let body = match body {
         Ok(Json(b)) => b,
         Err(e) => {
