@@ -592,13 +592,27 @@ impl EventLog for SqliteEventLog {
         let component = component.to_owned();
         let limit = to_i64(limit.min(MAX_EVENT_PAGE) as u64);
         Box::pin(self.read(move |c| {
+            // One index seek per account with open events (a loose scan of the partial index
+            // `wxopen_events_open`), never a pass over the backlog: the worker asks after
+            // every append and settle, while a backlog may hold millions.
             let sql = format!(
-                "SELECT {COLUMNS} FROM wxopen_events e
-                 WHERE e.component = ?1 AND e.state IN ('pending', 'in_flight')
-                   AND e.id = (SELECT min(o.id) FROM wxopen_events o
-                               WHERE o.component = e.component AND o.authorizer = e.authorizer
-                                 AND o.state IN ('pending', 'in_flight'))
-                 ORDER BY e.id LIMIT ?2"
+                "WITH RECURSIVE a(auth) AS (
+                     SELECT min(authorizer) FROM wxopen_events
+                      WHERE component = ?1 AND state IN ('pending', 'in_flight')
+                     UNION ALL
+                     SELECT (SELECT min(authorizer) FROM wxopen_events
+                              WHERE component = ?1 AND state IN ('pending', 'in_flight')
+                                AND authorizer > a.auth)
+                       FROM a WHERE a.auth IS NOT NULL
+                 ), h(id) AS (
+                     SELECT (SELECT min(id) FROM wxopen_events
+                              WHERE component = ?1 AND authorizer = a.auth
+                                AND state IN ('pending', 'in_flight'))
+                       FROM a WHERE a.auth IS NOT NULL
+                 )
+                 SELECT {COLUMNS} FROM wxopen_events
+                  WHERE component = ?1 AND id IN (SELECT id FROM h)
+                  ORDER BY id LIMIT ?2"
             );
             query_events(c, &sql, params![component, limit])
         }))
