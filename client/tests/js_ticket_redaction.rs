@@ -4,9 +4,6 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use common::*;
 use serde_json::json;
 use wxopen_client::{JsTicketType, TokenStore};
@@ -14,29 +11,9 @@ use wxopen_client::{JsTicketType, TokenStore};
 const P_GETTICKET: &str = "/cgi-bin/ticket/getticket";
 const ACCOUNT: &str = "wxauthorizer01";
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_ticket_in_debug_display_or_logs() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = capture_logs();
 
     let h = Scenario::new()
         .ticket("ticket@@@t")
@@ -88,7 +65,7 @@ async fn no_ticket_in_debug_display_or_logs() {
     while let Ok(e) = events.try_recv() {
         texts.push(format!("{e:?}"));
     }
-    texts.push(String::from_utf8(capture.0.lock().unwrap().clone()).unwrap());
+    texts.push(capture.text());
     assert!(
         texts.iter().any(|t| t.contains("JsTicketRefreshed")),
         "{texts:#?}"

@@ -5,15 +5,17 @@
 //! accounts and the requests the upstream expects next; [`Scenario::start`] returns the
 //! [`Harness`] (client, manual clock, store, mock servers). [`upstream`] scripts requests and
 //! answers with exact call counts, [`pushes`] encrypts pushes the way WeChat sends them,
-//! [`stores`] has a store that fails on demand, [`waiting`] bounded waits for background work.
+//! [`stores`] has a store that fails on demand, [`logs`] captures log lines, [`waiting`] bounded waits for background work.
 #![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod logs;
 pub mod pushes;
 pub mod scenario;
 pub mod stores;
 pub mod upstream;
 pub mod waiting;
 
+pub use logs::*;
 pub use pushes::*;
 pub use scenario::*;
 pub use stores::*;
