@@ -5,7 +5,8 @@
 //! privacy settings (`\u` escapes), testers, and 61007 naming permission set 18.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
 use serde_json::json;
@@ -15,13 +16,9 @@ use wxopen_client::wxa::{
     WxaErrcode,
 };
 use wxopen_client::wxopen_proto::wxa_event::WxaEvent;
-use wxopen_client::{
-    AuthPage, AuthUrlOptions, AuthorizationCode, ComponentClient, Error, ErrorClass, MemoryStore,
-    RetryPolicy, TokenStore,
-};
+use wxopen_client::{ComponentClient, Error, ErrorClass};
 use wxopen_fake::{
-    wxa_endpoint, AuditVerdict, AuthorizerKind, Endpoint, FakeConfig, FakeWeChat, Fault, FaultRule,
-    WxaSettings,
+    wxa_endpoint, AuditVerdict, Endpoint, FakeWeChat, Fault, FaultRule, WxaSettings,
 };
 
 /// 2026-12-08T00:00:00Z.
@@ -36,44 +33,8 @@ struct Env {
 }
 
 async fn env(accounts: &[&str]) -> Env {
-    let fake = FakeWeChat::start_with(FakeConfig {
-        start_unix: Some(T0),
-        ..FakeConfig::default()
-    })
-    .await
-    .unwrap();
-    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
-    let client = fake
-        .client_builder(
-            fake.client_config()
-                .unwrap()
-                .with_retry(RetryPolicy::immediate(2)),
-        )
-        .store(store)
-        .build()
-        .unwrap();
-    fake.push_ticket()
-        .unwrap()
-        .deliver_to(&client)
-        .await
-        .unwrap();
-    for appid in accounts {
-        let request = client
-            .authorization_url(AuthPage::Pc, &AuthUrlOptions::new("https://example.com/cb"))
-            .await
-            .unwrap();
-        let consent = fake
-            .simulate_admin_consent_as(
-                request.pre_auth_code.expose_secret(),
-                appid,
-                AuthorizerKind::MiniProgram,
-            )
-            .unwrap();
-        client
-            .query_auth(&AuthorizationCode::new(consent.auth_code))
-            .await
-            .unwrap();
-    }
+    let (fake, client) = common::mini_program_platform(T0).await;
+    common::authorize_mini_programs(&fake, &client, accounts).await;
     Env { fake, client }
 }
 

@@ -5,7 +5,8 @@
 //! whose answer was lost is reconciled instead of sent again; 85085 parks.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
 use wxopen_client::wxa::{
@@ -18,14 +19,8 @@ use wxopen_client::wxopen_proto::rollout::{
 use wxopen_client::wxopen_proto::rollout_machine::{
     apply, decide, AuditEvent, AuditReport, Outcome, Step,
 };
-use wxopen_client::{
-    AuthPage, AuthUrlOptions, AuthorizationCode, ComponentClient, Error, MemoryStore, RetryPolicy,
-    TokenStore,
-};
-use wxopen_fake::{
-    wxa_endpoint, AuditVerdict, AuthorizerKind, FakeConfig, FakeWeChat, Fault, FaultRule,
-    WxaSettings,
-};
+use wxopen_client::{ComponentClient, Error};
+use wxopen_fake::{wxa_endpoint, AuditVerdict, FakeWeChat, Fault, FaultRule, WxaSettings};
 
 const T0: u64 = 1_796_688_000;
 const DOMAIN: &str = "https://api.shop.example";
@@ -39,48 +34,12 @@ struct Env {
 }
 
 async fn env(accounts: &[&str]) -> Env {
-    let fake = FakeWeChat::start_with(FakeConfig {
-        start_unix: Some(T0),
-        ..FakeConfig::default()
-    })
-    .await
-    .unwrap();
-    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
-    let client = fake
-        .client_builder(
-            fake.client_config()
-                .unwrap()
-                .with_retry(RetryPolicy::immediate(2)),
-        )
-        .store(store)
-        .build()
-        .unwrap();
-    fake.push_ticket()
-        .unwrap()
-        .deliver_to(&client)
-        .await
-        .unwrap();
+    let (fake, client) = common::mini_program_platform(T0).await;
     client
         .modify_platform_server_domain(DomainAction::Add, &["api.shop.example"], true)
         .await
         .unwrap();
-    for appid in accounts {
-        let request = client
-            .authorization_url(AuthPage::Pc, &AuthUrlOptions::new("https://example.com/cb"))
-            .await
-            .unwrap();
-        let consent = fake
-            .simulate_admin_consent_as(
-                request.pre_auth_code.expose_secret(),
-                appid,
-                AuthorizerKind::MiniProgram,
-            )
-            .unwrap();
-        client
-            .query_auth(&AuthorizationCode::new(consent.auth_code))
-            .await
-            .unwrap();
-    }
+    common::authorize_mini_programs(&fake, &client, accounts).await;
     let template_id = fake.add_template("2.0.0");
     Env {
         fake,

@@ -85,3 +85,61 @@ pub async fn serve(fake: &FakeWeChat, name: &str, component_extra: &str) -> Serv
         task,
     }
 }
+
+/// The fake platform started at `start_unix` and a client of its component (memory store,
+/// two immediate retries) that has the ticket: what the mini-program tests start from.
+pub async fn mini_program_platform(
+    start_unix: u64,
+) -> (FakeWeChat, wxopen_client::ComponentClient) {
+    use std::sync::Arc;
+    use wxopen_client::{MemoryStore, RetryPolicy, TokenStore};
+    let fake = FakeWeChat::start_with(wxopen_fake::FakeConfig {
+        start_unix: Some(start_unix),
+        ..wxopen_fake::FakeConfig::default()
+    })
+    .await
+    .unwrap();
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
+    let client = fake
+        .client_builder(
+            fake.client_config()
+                .unwrap()
+                .with_retry(RetryPolicy::immediate(2)),
+        )
+        .store(store)
+        .build()
+        .unwrap();
+    fake.push_ticket()
+        .unwrap()
+        .deliver_to(&client)
+        .await
+        .unwrap();
+    (fake, client)
+}
+
+/// Authorizes each of `accounts` as a mini program: the authorization page's pre-auth code,
+/// the admin's consent at the fake, then `api_query_auth`.
+pub async fn authorize_mini_programs(
+    fake: &FakeWeChat,
+    client: &wxopen_client::ComponentClient,
+    accounts: &[&str],
+) {
+    use wxopen_client::{AuthPage, AuthUrlOptions, AuthorizationCode};
+    for appid in accounts {
+        let request = client
+            .authorization_url(AuthPage::Pc, &AuthUrlOptions::new("https://example.com/cb"))
+            .await
+            .unwrap();
+        let consent = fake
+            .simulate_admin_consent_as(
+                request.pre_auth_code.expose_secret(),
+                appid,
+                wxopen_fake::AuthorizerKind::MiniProgram,
+            )
+            .unwrap();
+        client
+            .query_auth(&AuthorizationCode::new(consent.auth_code))
+            .await
+            .unwrap();
+    }
+}
