@@ -123,6 +123,13 @@ pub fn hint(errcode: i64) -> Option<&'static str> {
 /// WeChat rejected the appsecret or the ticket.
 pub fn hint_for(endpoint: &str, errcode: i64) -> Option<&'static str> {
     match (endpoint, errcode) {
+        // The user's own token (web authorization), not one wxopen keeps: nothing to refresh.
+        (e, 40001 | 40014 | 42001) if e.ends_with("sns/userinfo") => Some(
+            "the user's access token was rejected or has expired (2 hours): refresh it with the user's refresh token, or send the user through the link again",
+        ),
+        (e, 40030 | 42002) if e.ends_with("oauth2/component/refresh_token") => Some(
+            "the user's refresh token is invalid or expired (30 days): send the user through the link again",
+        ),
         ("api_component_token", 40001) => Some(
             "api_component_token takes no access token: 40001 here means the component appsecret or the component_verify_ticket was rejected; check the appsecret and that the newest pushed ticket is stored",
         ),
@@ -136,6 +143,20 @@ pub fn hint_for(endpoint: &str, errcode: i64) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_users_own_token_is_not_said_to_be_refreshed() {
+        let h = hint_for("/sns/userinfo", 40001).unwrap();
+        assert!(
+            h.contains("user's access token") && !h.contains("was refreshed"),
+            "{h}"
+        );
+        let h = hint_for("/sns/oauth2/component/refresh_token", 40030).unwrap();
+        assert!(h.contains("refresh token"), "{h}");
+        assert!(hint_for("api_query_auth", 40001)
+            .unwrap()
+            .contains("refreshed"));
+    }
 
     #[test]
     fn every_documented_code_is_classified() {

@@ -205,6 +205,54 @@ async fn refresh_and_userinfo() {
     assert_eq!(r.status, 400);
 }
 
+/// A user's refresh token or access token that WeChat refuses is the caller's mistake: 400
+/// with the errcode and what to do, never a 502 (found by Schemathesis), and no component
+/// token is refreshed for the user's token.
+#[tokio::test]
+async fn refused_user_credentials_are_400s_not_gateway_errors() {
+    let upstream = MockServer::start().await;
+    let s = ready(&upstream).await;
+    Mock::given(method("GET"))
+        .and(path("/sns/oauth2/component/refresh_token"))
+        .respond_with(ok_json(
+            json!({"errcode": 40030, "errmsg": "invalid refresh_token"}),
+        ))
+        .mount(&upstream)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/sns/userinfo"))
+        .respond_with(ok_json(
+            json!({"errcode": 40001, "errmsg": "invalid credential"}),
+        ))
+        .mount(&upstream)
+        .await;
+    let r = s
+        .internal_post(
+            &format!("{}/oauth/refresh", base()),
+            KEY,
+            &json!({"refresh_token": "nonsense"}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.json()["errcode"], 40030);
+    assert!(r.json()["hint"].as_str().unwrap().contains("link again"));
+    let r = s
+        .internal_post(
+            &format!("{}/oauth/userinfo", base()),
+            KEY,
+            &json!({"access_token": "stale", "openid": "o-1"}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.json()["errcode"], 40001);
+    assert!(!r.text().contains("it was refreshed"), "{}", r.text());
+    assert_eq!(
+        hits(&upstream, "/cgi-bin/component/api_component_token").await,
+        1,
+        "the component token is not refreshed for a user's token"
+    );
+}
+
 #[tokio::test]
 async fn jscode2session_once_per_code_and_typed_refusals() {
     let upstream = MockServer::start().await;

@@ -194,6 +194,40 @@ fn error_answer(e: wxopen_client::Error) -> Response {
     answer.into_response()
 }
 
+/// WeChat's answers that refuse what the caller sent on a route that carries the user's own
+/// credential (their refresh token, their access token and openid), with what to do: the
+/// caller's mistake (400), never a gateway error.
+struct Refused {
+    codes: &'static [i64],
+    hint: &'static str,
+}
+
+/// `…/oauth/refresh`: 40030 invalid refresh token, 42002 expired (30 days).
+const USER_REFRESH_REFUSED: Refused = Refused {
+    codes: &[40030, 42002],
+    hint: "the user's refresh token is invalid or expired (refresh tokens last 30 days): send the user through the link again",
+};
+
+/// `…/oauth/userinfo`: the user's token rejected or expired, an openid that is not the token's
+/// user, a `snsapi_base` token.
+const USER_TOKEN_REFUSED: Refused = Refused {
+    codes: &[40001, 40014, 42001, 40003, 48001],
+    hint: "the user's access token was rejected, has expired (2 hours), belongs to another openid or has scope snsapi_base: refresh it with …/oauth/refresh, or send the user through the link again with scope snsapi_userinfo",
+};
+
+/// [`error_answer`], with `refused`'s codes answered 400 and its hint.
+fn user_credential_answer(e: wxopen_client::Error, refused: &Refused) -> Response {
+    match e.code() {
+        Some(code) if refused.codes.contains(&code) => {
+            let mut answer = ApiError::from(e);
+            answer.status = StatusCode::BAD_REQUEST;
+            answer.hint = refused.hint.to_owned();
+            answer.into_response()
+        }
+        _ => error_answer(e),
+    }
+}
+
 fn bad_body(e: &JsonRejection, shape: &str) -> Response {
     ApiError::bad_request(format!("body: expected {shape}: {}", e.body_text())).into_response()
 }
@@ -295,7 +329,7 @@ pub(crate) async fn refresh(
     let token = UserRefreshToken::new(body.refresh_token);
     match comp.client.refresh_oauth_token(&appid, &token).await {
         Ok(t) => no_store(Json(UserTokenAnswer::from(t)).into_response()),
-        Err(e) => error_answer(e),
+        Err(e) => user_credential_answer(e, &USER_REFRESH_REFUSED),
     }
 }
 
@@ -335,7 +369,7 @@ pub(crate) async fn userinfo(
         .await
     {
         Ok(u) => no_store(Json(UserinfoAnswer::from(u)).into_response()),
-        Err(e) => error_answer(e),
+        Err(e) => user_credential_answer(e, &USER_TOKEN_REFUSED),
     }
 }
 
